@@ -1,0 +1,218 @@
+// analog-train: trains the MNIST MLP digitally and on simulated analog hardware, side by side.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "analog/analog.h"
+
+namespace {
+
+struct Scenario {
+  std::string name;
+  std::optional<analog::RPUConfig> rpu;  // empty: digital SGD
+};
+
+/// Progress bar with ETA on stderr, only when stderr is a terminal.
+class Progress {
+ public:
+  Progress(std::string label, int64_t epochs) : label_(std::move(label)), epochs_(epochs) {
+    enabled_ = isatty(STDERR_FILENO) != 0;
+    start_ = std::chrono::steady_clock::now();
+  }
+  void operator()(int64_t epoch, int64_t done, int64_t total, double loss) {
+    if (!enabled_ || (done % 2048 > 64 && done != total)) return;
+    const double frac = (static_cast<double>(epoch - 1) + static_cast<double>(done) / total) / epochs_;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
+    const int width = 30;
+    const int filled = static_cast<int>(frac * width);
+    fmt::print(stderr, "\r{:<10} epoch {}/{} [{}{}] {:5.1f}% loss {:.4f} ETA {:.0f}s   ",
+               label_, epoch, epochs_, std::string(filled, '#'), std::string(width - filled, '.'),
+               100 * frac, loss, eta);
+  }
+  void finish() {
+    if (enabled_) fmt::print(stderr, "\r{:<100}\r", "");
+  }
+
+ private:
+  std::string label_;
+  int64_t epochs_;
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+/// The fields that differ from the defaults, as key=value (the whole config is in --json).
+std::string config_summary(const analog::RPUConfig& cfg) {
+  const analog::RPUConfig defaults;
+  std::string out;
+  for (const auto& key : analog::RPUConfig::keys()) {
+    if (cfg.get(key) != defaults.get(key)) out += (out.empty() ? "" : " ") + key + "=" + cfg.get(key);
+  }
+  return out.empty() ? "defaults" : out;
+}
+
+nlohmann::json to_json(const std::string& name, const std::optional<analog::RPUConfig>& rpu,
+                       const analog::train::RunResult& r) {
+  nlohmann::json j;
+  j["scenario"] = name;
+  if (rpu) j["config"] = nlohmann::json::parse(rpu->to_json());
+  j["status"] = r.diverged ? "diverged" : "ok";
+  if (r.diverged) {
+    j["diverged_epoch"] = r.diverged_epoch;
+    j["last_loss"] = std::isfinite(r.last_loss) ? nlohmann::json(r.last_loss) : nlohmann::json("nan");
+  }
+  j["train_time_sec"] = r.train_time_sec;
+  j["epochs"] = nlohmann::json::array();
+  for (const auto& e : r.epochs) {
+    j["epochs"].push_back({{"epoch", e.epoch},
+                           {"train_loss", e.train_loss},
+                           {"train_acc", e.train_acc},
+                           {"test_loss", e.test_loss},
+                           {"test_acc", e.test_acc},
+                           {"train_seconds", e.train_seconds},
+                           {"samples_per_sec", e.samples_per_sec}});
+  }
+  return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"analog-train: MNIST MLP 784-H-10, digital SGD vs simulated analog SGD"};
+  std::string data_dir = "data/mnist";
+  analog::train::TrainOptions opt;
+  int threads = 1;
+  int64_t train_samples = 0, test_samples = 0;
+  std::string mode = "analog";
+  std::string config_path;
+  std::vector<std::string> sets;
+  bool json = false, compare = false;
+  app.add_option("--data", data_dir, "directory with the four MNIST IDX files")->capture_default_str();
+  app.add_option("--hidden", opt.hidden, "hidden units")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", opt.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch", opt.batch, "mini-batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--lr", opt.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--seed", opt.seed, "seed of weights, data order and analog noise")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", threads, "intra-op threads")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--train-samples", train_samples, "use the first N training samples (0: all 60000)")->check(CLI::NonNegativeNumber);
+  app.add_option("--test-samples", test_samples, "use the first N test samples (0: all 10000)")->check(CLI::NonNegativeNumber);
+  app.add_option("--mode", mode, "digital or analog")->capture_default_str()->check(CLI::IsMember({"digital", "analog"}));
+  app.add_option("--config", config_path, "RPU config as a JSON file");
+  app.add_option("--set", sets, "override a config field: --set forward.out_noise=0.1 (repeatable)");
+  app.add_flag("--json", json, "print machine-readable JSON instead of tables");
+  app.add_flag("--compare", compare,
+               "train digital SGD, the floating-point tile, 'mild' and 'harsh' analog hardware "
+               "on the same data and initial weights, and print one table");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    at::set_num_threads(threads);
+    analog::RPUConfig base;
+    if (!config_path.empty()) base = analog::RPUConfig::from_json_file(config_path);
+    for (const auto& s : sets) {
+      const auto eq = s.find('=');
+      TORCH_CHECK(eq != std::string::npos, "--set: expected key=value, got '", s, "'");
+      base.set(s.substr(0, eq), s.substr(eq + 1));
+    }
+    base.validate();
+
+    const auto train = analog::data::load_mnist(data_dir, true, train_samples);
+    const auto test = analog::data::load_mnist(data_dir, false, test_samples);
+
+    std::vector<Scenario> scenarios;
+    if (compare) {
+      auto fp = analog::RPUConfig::floating_point();
+      fp.mapping(base.mapping());
+      auto mild = base, harsh = base;
+      mild.forward().out_noise(0.25);
+      mild.backward().out_noise(0.25);
+      mild.update().desired_bl(4);
+      harsh.forward().out_noise(0.5);
+      harsh.backward().out_noise(0.5);
+      harsh.update().desired_bl(3);
+      scenarios = {{"digital", std::nullopt}, {"fp-tile", fp}, {"mild", mild}, {"harsh", harsh}};
+    } else if (mode == "digital") {
+      scenarios = {{"digital", std::nullopt}};
+    } else {
+      scenarios = {{"analog", base}};
+    }
+
+    if (!json) {
+      fmt::print("analogtorch {} | LibTorch {} | threads {} | seed {} | device cpu\n",
+                 "0.1.0", TORCH_VERSION, at::get_num_threads(), opt.seed);
+      fmt::print("MLP 784-{}-10, {} epochs, batch {}, lr {}, {} train / {} test samples\n",
+                 opt.hidden, opt.epochs, opt.batch, opt.lr, train.images.size(0),
+                 test.images.size(0));
+    }
+    nlohmann::json out;
+    out["threads"] = at::get_num_threads();
+    out["seed"] = opt.seed;
+    out["runs"] = nlohmann::json::array();
+    std::vector<analog::train::RunResult> results;
+    for (const auto& sc : scenarios) {
+      if (!json) {
+        fmt::print("\n== {} ==\n", sc.name);
+        if (sc.rpu) fmt::print("config: {}\n", config_summary(*sc.rpu));
+      }
+      Progress progress(sc.name, opt.epochs);
+      std::size_t printed = 0;
+      auto result = analog::train::train_mlp(
+          train, test, opt, sc.rpu, [&](int64_t e, int64_t done, int64_t total, double loss) {
+            progress(e, done, total, loss);
+          });
+      progress.finish();
+      if (!json) {
+        for (; printed < result.epochs.size(); ++printed) {
+          const auto& e = result.epochs[printed];
+          fmt::print("epoch {}/{}  train loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  "
+                     "time {:.2f}s  {:.0f} samples/s\n",
+                     e.epoch, opt.epochs, e.train_loss, e.train_acc, e.test_loss, e.test_acc,
+                     e.train_seconds, e.samples_per_sec);
+        }
+        if (result.diverged) {
+          fmt::print("DIVERGED in epoch {} (last loss {})\n", result.diverged_epoch, result.last_loss);
+        }
+      }
+      out["runs"].push_back(to_json(sc.name, sc.rpu, result));
+      results.push_back(std::move(result));
+    }
+    if (json) {
+      std::cout << out.dump(2) << std::endl;
+    } else if (scenarios.size() > 1) {
+      const double digital_time = results.front().train_time_sec;
+      fmt::print("\n{:<10} {:>9} {:>9} {:>11} {:>10} {:>9}  {}\n", "scenario", "test acc",
+                 "test loss", "train time", "samples/s", "vs dig.", "status");
+      for (size_t k = 0; k < results.size(); ++k) {
+        const auto& r = results[k];
+        const auto f = r.final();
+        const double sps = r.train_time_sec > 0
+                               ? static_cast<double>(train.images.size(0)) *
+                                     static_cast<double>(r.epochs.size()) / r.train_time_sec
+                               : 0.0;
+        const std::string status =
+            r.diverged ? fmt::format("diverged in epoch {}", r.diverged_epoch) : "ok";
+        fmt::print("{:<10} {:>9.4f} {:>9.4f} {:>10.1f}s {:>10.0f} {:>8.2f}x  {}\n",
+                   scenarios[k].name, f.test_acc, f.test_loss, r.train_time_sec, sps,
+                   r.train_time_sec / digital_time, status);
+      }
+    }
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "analog-train: error: {}\n", e.msg());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "analog-train: error: {}\n", e.what());
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+// End-to-end benchmark: one epoch of digital SGD and of analog training of the MNIST MLP in the
+// same process, same batches; prints samples/s, the ratios and the peak RSS of each run.
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <iostream>
+#include <string>
+
+#include <ATen/Parallel.h>
+
+#include "analog/analog.h"
+
+namespace {
+
+/// Peak resident set size since the last reset, in MiB (Linux /proc).
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string data_dir = argc > 1 ? argv[1] : "data/mnist";
+  const int64_t samples = argc > 2 ? std::stoll(argv[2]) : 0;
+  at::set_num_threads(1);
+  const auto train = analog::data::load_mnist(data_dir, true, samples);
+  const auto test = analog::data::load_mnist(data_dir, false, 1000);
+  analog::train::TrainOptions opt;
+  opt.epochs = 1;
+  analog::RPUConfig seed_point;  // forward/backward out_noise 0.06, desired_bl 7
+  seed_point.update().desired_bl(7);
+  analog::RPUConfig harsh;
+  harsh.forward().out_noise(0.5);
+  harsh.backward().out_noise(0.5);
+  harsh.update().desired_bl(3);
+  struct Case {
+    const char* name;
+    std::optional<analog::RPUConfig> rpu;
+  };
+  const Case cases[] = {{"digital", std::nullopt},
+                        {"analog (0.06, BL 7)", seed_point},
+                        {"analog harsh (0.5, BL 3)", harsh}};
+  double digital_sps = 0, digital_rss = 0;
+  std::printf("one epoch, %lld samples, batch 64, 1 thread\n", static_cast<long long>(train.images.size(0)));
+  std::printf("%-26s %12s %10s %14s %10s\n", "run", "samples/s", "time x", "peak RSS MiB", "RSS x");
+  for (const auto& c : cases) {
+    reset_peak_rss();
+    const auto r = analog::train::train_mlp(train, test, opt, c.rpu);
+    const double sps = r.final().samples_per_sec;
+    const double rss = peak_rss_mib();
+    if (!c.rpu) {
+      digital_sps = sps;
+      digital_rss = rss;
+    }
+    std::printf("%-26s %12.0f %9.2fx %14.1f %9.2fx\n", c.name, sps, digital_sps / sps, rss,
+                rss / digital_rss);
+  }
+  return 0;
+}

@@ -1,0 +1,333 @@
+// RPUConfig: validation, dotted-name access and JSON, all driven by the structs' visit().
+#include "analog/config/rpu_config.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <type_traits>
+#include <utility>
+
+#include <c10/util/Exception.h>
+#include <nlohmann/json.hpp>
+
+namespace analog {
+namespace {
+
+using Json = nlohmann::json;
+
+template <class E>
+struct EnumTable;
+template <>
+struct EnumTable<NoiseManagement> {
+  static constexpr std::pair<NoiseManagement, const char*> kEntries[] = {
+      {NoiseManagement::kNone, "none"},
+      {NoiseManagement::kAbsMax, "abs_max"},
+      {NoiseManagement::kMax, "max"},
+      {NoiseManagement::kConstant, "constant"}};
+};
+template <>
+struct EnumTable<BoundManagement> {
+  static constexpr std::pair<BoundManagement, const char*> kEntries[] = {
+      {BoundManagement::kNone, "none"}, {BoundManagement::kIterative, "iterative"}};
+};
+template <>
+struct EnumTable<WeightNoiseType> {
+  static constexpr std::pair<WeightNoiseType, const char*> kEntries[] = {
+      {WeightNoiseType::kNone, "none"},
+      {WeightNoiseType::kAdditiveConstant, "additive_constant"},
+      {WeightNoiseType::kPcmRead, "pcm_read"}};
+};
+template <>
+struct EnumTable<PulseType> {
+  static constexpr std::pair<PulseType, const char*> kEntries[] = {
+      {PulseType::kStochasticCompressed, "stochastic_compressed"},
+      {PulseType::kNone, "none"},
+      {PulseType::kNoneWithDevice, "none_with_device"},
+      {PulseType::kMeanCount, "mean_count"},
+      {PulseType::kDeterministicImplicit, "deterministic_implicit"}};
+};
+template <>
+struct EnumTable<TileType> {
+  static constexpr std::pair<TileType, const char*> kEntries[] = {
+      {TileType::kSingleDevice, "single_device"}, {TileType::kFloatingPoint, "floating_point"}};
+};
+
+template <class E>
+std::string enum_name(E e) {
+  for (const auto& [value, name] : EnumTable<E>::kEntries) {
+    if (value == e) return name;
+  }
+  return "?";
+}
+
+template <class E>
+std::string enum_choices() {
+  std::string out;
+  for (const auto& entry : EnumTable<E>::kEntries) {
+    out += (out.empty() ? "" : " | ") + std::string(entry.second);
+  }
+  return out;
+}
+
+template <class E>
+E parse_enum(const std::string& key, const std::string& text) {
+  for (const auto& [value, name] : EnumTable<E>::kEntries) {
+    if (text == name) return value;
+  }
+  TORCH_CHECK(false, "config key '", key, "': got '", text, "', expected one of ",
+              enum_choices<E>());
+}
+
+template <class T>
+constexpr bool kIsEnum = std::is_enum_v<T>;
+
+double parse_number(const std::string& key, const std::string& text) {
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  const double v = std::strtod(begin, &end);
+  TORCH_CHECK(!text.empty() && end == begin + text.size(),
+              "config key '", key, "': got '", text, "', expected a number");
+  return v;
+}
+
+bool parse_bool(const std::string& key, const std::string& text) {
+  if (text == "true" || text == "1") return true;
+  if (text == "false" || text == "0") return false;
+  TORCH_CHECK(false, "config key '", key, "': got '", text, "', expected true or false");
+}
+
+std::string format_number(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+void check_range(const std::string& key, double v, double lo, double hi, bool lo_open = false) {
+  TORCH_CHECK(std::isfinite(v) || (std::isinf(v) && std::isinf(hi) && v > 0),
+              "config key '", key, "': got ", v, ", expected a finite number");
+  const bool ok = (lo_open ? v > lo : v >= lo) && v <= hi;
+  TORCH_CHECK(ok, "config key '", key, "': got ", v, ", expected a value in ",
+              lo_open ? "(" : "[", lo, ", ", hi, "]");
+}
+
+/// Visits every field of a config with its dotted name.
+template <class V>
+void visit_config(RPUConfig& cfg, V& v) {
+  v("type", cfg.type());
+  const auto group = [&](const std::string& prefix, auto& part) {
+    auto prefixed = [&](const char* name, auto& member, auto... range) {
+      v((prefix + "." + name).c_str(), member, range...);
+    };
+    part.visit(prefixed);
+  };
+  group("forward", cfg.forward());
+  group("backward", cfg.backward());
+  group("update", cfg.update());
+  group("device", cfg.device());
+  group("mapping", cfg.mapping());
+}
+
+struct KeyLister {
+  std::vector<std::string> keys;
+  template <class T, class... R>
+  void operator()(const char* key, T&, R...) {
+    keys.emplace_back(key);
+  }
+};
+
+struct Validator {
+  template <class T>
+  void operator()(const char*, T&) {}
+  template <class T>
+  void operator()(const char* key, T& member, double lo, double hi, bool lo_open = false) {
+    check_range(key, static_cast<double>(member), lo, hi, lo_open);
+  }
+};
+
+/// Sets (or reads) the field named `key` from text.
+struct TextAccess {
+  std::string key;
+  const std::string* input = nullptr;  // set when writing
+  std::string output;
+  bool found = false;
+
+  template <class T, class... R>
+  void operator()(const char* name, T& member, R... range) {
+    if (key != name) return;
+    found = true;
+    if constexpr (std::is_same_v<T, bool>) {
+      if (input) member = parse_bool(key, *input);
+      output = member ? "true" : "false";
+    } else if constexpr (kIsEnum<T>) {
+      if (input) member = parse_enum<T>(key, *input);
+      output = enum_name(member);
+    } else {
+      if (input) {
+        const double v = parse_number(key, *input);
+        analog::check_range(key, v, range...);
+        if constexpr (std::is_integral_v<T>) {
+          TORCH_CHECK(v == std::floor(v), "config key '", key, "': got ", *input,
+                      ", expected an integer");
+        }
+        member = static_cast<T>(v);
+      }
+      output = format_number(static_cast<double>(member));
+    }
+  }
+};
+
+struct JsonWriter {
+  Json root = Json::object();
+  template <class T, class... R>
+  void operator()(const char* key, T& member, R...) {
+    const std::string k(key);
+    const auto dot = k.find('.');
+    Json& slot = dot == std::string::npos ? root[k] : root[k.substr(0, dot)][k.substr(dot + 1)];
+    if constexpr (kIsEnum<T>) {
+      slot = enum_name(member);
+    } else {
+      slot = member;
+    }
+  }
+};
+
+struct JsonReader {
+  const Json* root = nullptr;
+  std::set<std::string> seen;
+
+  template <class T, class... R>
+  void operator()(const char* key, T& member, R... range) {
+    const std::string k(key);
+    const auto dot = k.find('.');
+    const Json* node = root;
+    std::string leaf = k;
+    if (dot != std::string::npos) {
+      const auto it = root->find(k.substr(0, dot));
+      if (it == root->end()) return;
+      node = &*it;
+      leaf = k.substr(dot + 1);
+    }
+    const auto it = node->find(leaf);
+    if (it == node->end()) return;
+    seen.insert(k);
+    const Json& value = *it;
+    if constexpr (std::is_same_v<T, bool>) {
+      TORCH_CHECK(value.is_boolean(), "config key '", k, "': got ", value.dump(),
+                  ", expected true or false");
+      member = value.get<bool>();
+    } else if constexpr (kIsEnum<T>) {
+      TORCH_CHECK(value.is_string(), "config key '", k, "': got ", value.dump(),
+                  ", expected one of ", enum_choices<T>());
+      member = parse_enum<T>(k, value.get<std::string>());
+    } else {
+      TORCH_CHECK(value.is_number(), "config key '", k, "': got ", value.dump(),
+                  ", expected a number");
+      const double v = value.get<double>();
+      if constexpr (sizeof...(R) > 0) analog::check_range(k, v, range...);
+      if constexpr (std::is_integral_v<T>) {
+        TORCH_CHECK(v == std::floor(v), "config key '", k, "': got ", value.dump(),
+                    ", expected an integer");
+      }
+      member = static_cast<T>(v);
+    }
+  }
+};
+
+void check_unknown_keys(const Json& root, const std::set<std::string>& known_groups,
+                        const std::vector<std::string>& keys) {
+  const std::set<std::string> known(keys.begin(), keys.end());
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    if (it.value().is_object() && known_groups.count(it.key())) {
+      for (auto jt = it.value().begin(); jt != it.value().end(); ++jt) {
+        const std::string k = it.key() + "." + jt.key();
+        TORCH_CHECK(known.count(k), "config: unknown key '", k, "'");
+      }
+    } else {
+      TORCH_CHECK(known.count(it.key()), "config: unknown key '", it.key(), "'",
+                  known_groups.count(it.key()) ? " (expected an object)" : "");
+    }
+  }
+}
+
+}  // namespace
+
+RPUConfig RPUConfig::floating_point() { return RPUConfig().type(TileType::kFloatingPoint); }
+
+void RPUConfig::validate() const {
+  RPUConfig copy = *this;
+  Validator v;
+  visit_config(copy, v);
+  for (const auto* io : {&forward(), &backward()}) {
+    const char* name = io == &forward() ? "forward" : "backward";
+    TORCH_CHECK(io->noise_management() == NoiseManagement::kNone || io->inp_bound() == 1.0,
+                "config key '", name, ".inp_bound': got ", io->inp_bound(),
+                ", expected 1 when noise_management is not none");
+  }
+  TORCH_CHECK(device().w_min() < device().w_max(), "config key 'device.w_min': got ",
+              device().w_min(), ", expected less than device.w_max = ", device().w_max());
+}
+
+void RPUConfig::set(const std::string& dotted_key, const std::string& value) {
+  TextAccess access;
+  access.key = dotted_key;
+  access.input = &value;
+  visit_config(*this, access);
+  TORCH_CHECK(access.found, "config: unknown key '", dotted_key, "'");
+}
+
+std::string RPUConfig::get(const std::string& dotted_key) const {
+  RPUConfig copy = *this;
+  TextAccess access;
+  access.key = dotted_key;
+  visit_config(copy, access);
+  TORCH_CHECK(access.found, "config: unknown key '", dotted_key, "'");
+  return access.output;
+}
+
+std::vector<std::string> RPUConfig::keys() {
+  RPUConfig cfg;
+  KeyLister lister;
+  visit_config(cfg, lister);
+  return lister.keys;
+}
+
+std::string RPUConfig::to_json(int indent) const {
+  RPUConfig copy = *this;
+  JsonWriter writer;
+  visit_config(copy, writer);
+  return writer.root.dump(indent);
+}
+
+RPUConfig RPUConfig::from_json(const std::string& text) {
+  Json root;
+  try {
+    root = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    TORCH_CHECK(false, "config: invalid JSON: ", e.what());
+  }
+  TORCH_CHECK(root.is_object(), "config: expected a JSON object, got ", root.type_name());
+  check_unknown_keys(root, {"forward", "backward", "update", "device", "mapping"}, keys());
+  RPUConfig cfg;
+  JsonReader reader;
+  reader.root = &root;
+  visit_config(cfg, reader);
+  cfg.validate();
+  return cfg;
+}
+
+RPUConfig RPUConfig::from_json_file(const std::string& path) {
+  std::ifstream in(path);
+  TORCH_CHECK(in.good(), "config: cannot open '", path, "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  try {
+    return from_json(buffer.str());
+  } catch (const c10::Error& e) {
+    TORCH_CHECK(false, path, ": ", e.msg());
+  }
+}
+
+}  // namespace analog

@@ -1,0 +1,26 @@
+// The analog MVM with its periphery (noise management, bound management, DAC, ADC, noise).
+#pragma once
+#include <cstdint>
+
+#include <ATen/core/Tensor.h>
+
+#include "analog/config/io_parameters.h"
+
+namespace analog::cpu {
+
+/// Result of one IO-managed MVM over a batch.
+struct MvmResult {
+  at::Tensor y;          ///< [B, out] digital outputs
+  at::Tensor reduction;  ///< [B] float: the bound-management factor r each sample ended with
+};
+
+/// y_b = alpha_b r_b clip(Q_out(W' clip(Q_in(x_b / (alpha_b r_b))) + noise)) for every row of x
+/// (x [B, in], contiguous float32). W' is w ([out, in]) or, with `transposed`, w^T (w is then
+/// [in, out] as stored, i.e. the backward pass of a tile of weights w). Bound management re-runs
+/// only the saturated samples, each pass with fresh noise, when `use_bm` and the IO parameters
+/// ask for it. Random numbers come from (key, call); a NaN or inf in x is an error.
+MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                     const IOParameters& io, bool use_bm, bool zero_shortcut_needs_no_inp_noise,
+                     uint64_t key, uint64_t call, const char* what);
+
+}  // namespace analog::cpu

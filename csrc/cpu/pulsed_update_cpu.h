@@ -1,0 +1,21 @@
+// The pulsed weight update of a device tile, sample by sample in batch order.
+#pragma once
+#include <cstdint>
+
+#include <ATen/core/Tensor.h>
+
+#include "analog/config/device_parameters.h"
+#include "analog/config/update_parameters.h"
+#include "cpu/device_sampling_cpu.h"
+
+namespace analog::cpu {
+
+/// Applies W <- W - lr d x^T as device pulses for every row pair (x [N, in], d [N, out]) of the
+/// recorded batch, in order; sample s draws its random numbers with call number first_call + s.
+/// W ([out, in], float32, contiguous) is changed in place and stays inside the device bounds.
+/// Handles every pulse type but `none` (an exact float update done by the tile).
+void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
+                       const at::Tensor& d, const UpdateParameters& up,
+                       const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
+
+}  // namespace analog::cpu

@@ -1,0 +1,234 @@
+// AnalogTile: state, autograd glue and dispatch to the CPU kernels.
+#include "analog/tile/analog_tile.h"
+
+#include <utility>
+
+#include <ATen/ATen.h>
+#include <torch/autograd.h>
+
+#include "analog/kernels/rng.h"
+#include "cpu/device_sampling_cpu.h"
+#include "cpu/io_pipeline_cpu.h"
+#include "cpu/pulsed_update_cpu.h"
+
+namespace analog {
+namespace {
+
+/// The gradient-mask threshold of aihwkit's tile wrapper.
+constexpr double kMaskFraction = 0.999;
+
+/// Autograd node of one tile: forward IO pipeline; backward IO pipeline + (x, d) recording.
+struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& weight, AnalogTileImpl* tile) {
+    (void)weight;  // an input only so that the output is connected to the graph
+    at::Tensor mask;
+    at::Tensor y = tile->forward_mvm(x, &mask);
+    ctx->saved_data["x"] = x;
+    ctx->saved_data["mask"] = mask;
+    ctx->saved_data["tile"] = reinterpret_cast<int64_t>(tile);
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto* tile = reinterpret_cast<AnalogTileImpl*>(ctx->saved_data["tile"].toInt());
+    const at::Tensor x = ctx->saved_data["x"].toTensor();
+    const at::Tensor mask = ctx->saved_data["mask"].toTensor();
+    const at::Tensor d = grads[0].contiguous();
+    tile->record(x, d);
+    at::Tensor grad_x;
+    if (ctx->needs_input_grad(0)) {
+      grad_x = tile->backward_mvm(mask.defined() ? d.masked_fill(mask, 0.0) : d);
+    }
+    return {grad_x, at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+AnalogTileImpl::AnalogTileImpl(int64_t out_size, int64_t in_size, RPUConfig config, int64_t seed,
+                               int64_t tile_id, bool bias_column)
+    : config_(std::move(config)),
+      out_size_(out_size),
+      in_size_(in_size),
+      seed_(seed),
+      tile_id_(tile_id),
+      bias_column_(bias_column) {
+  TORCH_CHECK(out_size > 0 && in_size > 0, "AnalogTile: expected positive sizes, got out_size=",
+              out_size, ", in_size=", in_size);
+  config_.validate();
+  reset();
+}
+
+void AnalogTileImpl::reset() {
+  const auto opts = at::TensorOptions().dtype(at::kFloat);
+  weight = register_parameter("weight", at::zeros({out_size_, in_size_}, opts));
+  rng_state = register_buffer("rng_state", at::tensor({seed_, tile_id_, int64_t{1}}, at::kLong));
+  cpu::DeviceArrays dev;
+  if (is_floating_point()) {
+    const auto empty = at::empty({0, 0}, opts);
+    dev = {empty, empty, empty, empty, empty, empty, empty};
+  } else {
+    const int64_t cs = config_.device().construction_seed();
+    const uint64_t dev_key =
+        cs != 0 ? kernels::stream_key(static_cast<uint64_t>(cs), static_cast<uint64_t>(tile_id_))
+                : key();
+    dev = cpu::sample_devices_cpu(config_.device(), out_size_, in_size_, bias_column_, dev_key);
+  }
+  w_min = register_buffer("w_min", dev.w_min);
+  w_max = register_buffer("w_max", dev.w_max);
+  dw_up = register_buffer("dw_up", dev.dw_up);
+  dw_down = register_buffer("dw_down", dev.dw_down);
+  diffusion_rate = register_buffer("diffusion_rate", dev.diffusion_rate);
+  decay_scale = register_buffer("decay_scale", dev.decay_scale);
+  reset_bias = register_buffer("reset_bias", dev.reset_bias);
+  pending_x_.clear();
+  pending_d_.clear();
+}
+
+uint64_t AnalogTileImpl::key() const {
+  const int64_t* s = rng_state.data_ptr<int64_t>();
+  return kernels::stream_key(static_cast<uint64_t>(s[0]), static_cast<uint64_t>(s[1]));
+}
+
+uint64_t AnalogTileImpl::next_call() const {
+  return static_cast<uint64_t>(rng_state.data_ptr<int64_t>()[2]);
+}
+
+uint64_t AnalogTileImpl::take_calls(uint64_t n) {
+  int64_t* s = rng_state.data_ptr<int64_t>();
+  const auto first = static_cast<uint64_t>(s[2]);
+  s[2] = static_cast<int64_t>(first + n);
+  return first;
+}
+
+at::Tensor AnalogTileImpl::forward(const at::Tensor& x) {
+  if (at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad())) {
+    return AnalogTileFunction::apply(x, weight, this);
+  }
+  return forward_mvm(x);
+}
+
+namespace {
+void check_input(const char* what, const at::Tensor& t, int64_t size, const char* size_name) {
+  TORCH_CHECK(t.dim() == 2, what, ": expected a 2-d [batch, ", size_name, "] tensor, got ", t.dim(),
+              "-d with sizes ", t.sizes());
+  TORCH_CHECK(t.size(1) == size, what, ": expected ", size_name, " = ", size, ", got input of sizes ",
+              t.sizes());
+  TORCH_CHECK(t.scalar_type() == at::kFloat, what, ": expected float32, got ", t.scalar_type());
+  TORCH_CHECK(t.device().is_cpu(), what, ": expected a CPU tensor, got ", t.device());
+}
+}  // namespace
+
+at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out) {
+  check_input("AnalogTile.forward", x_in, in_size_, "in_size");
+  at::NoGradGuard no_grad;
+  const at::Tensor x = x_in.contiguous();
+  if (is_floating_point()) {
+    TORCH_CHECK(at::isfinite(x).all().item<bool>(),
+                "AnalogTile.forward: expected finite inputs, got NaN or inf");
+    if (mask_out) *mask_out = at::Tensor();
+    return x.mm(weight.t());
+  }
+  const IOParameters& io = config_.forward();
+  const uint64_t call = take_calls(1);
+  cpu::MvmResult r = cpu::io_mvm_cpu(x, weight, /*transposed=*/false, io, /*use_bm=*/true,
+                                     /*zero_shortcut_needs_no_inp_noise=*/false, key(), call,
+                                     "AnalogTile.forward");
+  if (mask_out) {
+    *mask_out = io.out_bound() > 0 ? r.y.abs() >= kMaskFraction * io.out_bound() : at::Tensor();
+  }
+  return r.y;
+}
+
+at::Tensor AnalogTileImpl::backward_mvm(const at::Tensor& d_in) {
+  check_input("AnalogTile.backward", d_in, out_size_, "out_size");
+  at::NoGradGuard no_grad;
+  const at::Tensor d = d_in.contiguous();
+  if (is_floating_point()) return d.mm(weight);
+  const uint64_t call = take_calls(1);
+  return cpu::io_mvm_cpu(d, weight, /*transposed=*/true, config_.backward(), /*use_bm=*/false,
+                         /*zero_shortcut_needs_no_inp_noise=*/true, key(), call,
+                         "AnalogTile.backward")
+      .y;
+}
+
+void AnalogTileImpl::record(const at::Tensor& x, const at::Tensor& d) {
+  check_input("AnalogTile.record", x, in_size_, "in_size");
+  check_input("AnalogTile.record", d, out_size_, "out_size");
+  TORCH_CHECK(x.size(0) == d.size(0), "AnalogTile.record: x has ", x.size(0), " rows but d has ",
+              d.size(0));
+  pending_x_.push_back(x.detach().contiguous());
+  pending_d_.push_back(d.detach().contiguous());
+}
+
+int64_t AnalogTileImpl::pending_samples() const {
+  int64_t n = 0;
+  for (const auto& x : pending_x_) n += x.size(0);
+  return n;
+}
+
+void AnalogTileImpl::update(double lr) {
+  TORCH_CHECK(std::isfinite(lr) && lr >= 0, "AnalogTile.update: expected a finite lr >= 0, got ",
+              lr);
+  if (pending_x_.empty()) return;
+  at::NoGradGuard no_grad;
+  const at::Tensor x = pending_x_.size() == 1 ? pending_x_[0] : at::cat(pending_x_, 0);
+  const at::Tensor d = pending_d_.size() == 1 ? pending_d_[0] : at::cat(pending_d_, 0);
+  pending_x_.clear();
+  pending_d_.clear();
+  if (lr == 0) return;
+  TORCH_CHECK(at::isfinite(d).all().item<bool>(),
+              "AnalogTile.update: expected finite gradients d, got NaN or inf");
+  if (is_floating_point() || config_.update().pulse_type() == PulseType::kNone) {
+    weight.addmm_(d.t(), x, /*beta=*/1.0, /*alpha=*/-lr);
+    return;
+  }
+  const uint64_t first = take_calls(static_cast<uint64_t>(x.size(0)));
+  const cpu::DeviceArrays dev{w_min, w_max, dw_up, dw_down, diffusion_rate, decay_scale, reset_bias};
+  at::Tensor w = weight.detach();
+  cpu::pulsed_update_cpu(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr),
+                         key(), first);
+}
+
+void AnalogTileImpl::post_update_step() {
+  if (is_floating_point()) return;
+  at::NoGradGuard no_grad;
+  const bool diffusion = diffusion_rate.numel() > 0;
+  const bool decay = decay_scale.numel() > 0;
+  if (!diffusion && !decay) return;
+  at::Tensor w = weight.detach();
+  if (diffusion) {
+    const uint64_t call = take_calls(1);
+    at::Tensor z = at::empty_like(w);
+    float* zp = z.data_ptr<float>();
+    const int64_t n = z.numel();
+    for (int64_t e = 0; e < n; ++e) {
+      zp[e] = kernels::stream_normal(key(), call, kernels::Domain::kDiffusion, 0,
+                                     static_cast<uint64_t>(e));
+    }
+    w.add_(diffusion_rate * z);
+  }
+  if (decay) w.sub_(reset_bias).mul_(decay_scale).add_(reset_bias);
+  w.copy_(at::max(at::min(w, w_max), w_min));
+}
+
+void AnalogTileImpl::set_weights(const at::Tensor& w_in) {
+  TORCH_CHECK(w_in.dim() == 2 && w_in.size(0) == out_size_ && w_in.size(1) == in_size_,
+              "AnalogTile.set_weights: expected [", out_size_, ", ", in_size_, "], got ",
+              w_in.sizes());
+  at::NoGradGuard no_grad;
+  const at::Tensor w = w_in.to(at::kFloat);
+  TORCH_CHECK(at::isfinite(w).all().item<bool>(),
+              "AnalogTile.set_weights: expected finite weights, got NaN or inf");
+  if (is_floating_point()) {
+    weight.copy_(w);
+  } else {
+    weight.copy_(at::max(at::min(w, w_max), w_min));
+  }
+}
+
+at::Tensor AnalogTileImpl::get_weights() const { return weight.detach().clone(); }
+
+}  // namespace analog

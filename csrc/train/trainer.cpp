@@ -1,0 +1,140 @@
+// MLP training loop shared by the apps: same data order and initial weights for every scenario.
+#include "analog/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "analog/kernels/rng.h"
+#include "analog/nn/analog_linear.h"
+#include "analog/optim/analog_sgd.h"
+
+namespace analog::train {
+
+torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed) {
+  TORCH_CHECK(hidden > 0, "make_mlp: expected hidden > 0, got ", hidden);
+  torch::manual_seed(static_cast<uint64_t>(seed));
+  torch::nn::Linear fc1(784, hidden);
+  torch::nn::Linear fc2(hidden, 10);
+  if (!rpu) return torch::nn::Sequential(fc1, torch::nn::ReLU(), fc2);
+  const auto layer_seed = [&](uint64_t layer) {
+    return static_cast<int64_t>(kernels::mix64(static_cast<uint64_t>(seed) * 2654435761ull + layer) >>
+                                2);
+  };
+  nn::AnalogLinear a1(nn::AnalogLinearOptions(784, hidden).rpu_config(*rpu).seed(layer_seed(1)));
+  nn::AnalogLinear a2(nn::AnalogLinearOptions(hidden, 10).rpu_config(*rpu).seed(layer_seed(2)));
+  a1->set_weights(fc1->weight.detach(), fc1->bias.detach());
+  a2->set_weights(fc2->weight.detach(), fc2->bias.detach());
+  return torch::nn::Sequential(a1, torch::nn::ReLU(), a2);
+}
+
+std::vector<int64_t> epoch_order(int64_t n, int64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  const uint64_t key = kernels::stream_key(static_cast<uint64_t>(seed), 0xDA7A5E7ull);
+  for (int64_t i = n - 1; i > 0; --i) {
+    const auto blk = kernels::stream_block(key, static_cast<uint64_t>(epoch),
+                                           kernels::Domain::kShuffle, 0, static_cast<uint64_t>(i));
+    const auto j = static_cast<int64_t>((static_cast<uint64_t>(blk.v[0]) * static_cast<uint64_t>(i + 1)) >> 32);
+    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
+  }
+  return order;
+}
+
+std::pair<double, double> evaluate(torch::nn::Sequential& model, const data::MnistSplit& split) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const int64_t n = split.images.size(0);
+  double loss_sum = 0;
+  int64_t correct = 0;
+  constexpr int64_t kBatch = 1000;
+  for (int64_t start = 0; start < n; start += kBatch) {
+    const int64_t len = std::min(kBatch, n - start);
+    const auto x = split.images.narrow(0, start, len);
+    const auto y = split.labels.narrow(0, start, len);
+    const auto logits = model->forward(x);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+  }
+  model->train();
+  return {n > 0 ? loss_sum / static_cast<double>(n) : 0.0,
+          n > 0 ? static_cast<double>(correct) / static_cast<double>(n) : 0.0};
+}
+
+RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
+                    const TrainOptions& options, const std::optional<RPUConfig>& rpu,
+                    const ProgressFn& progress) {
+  TORCH_CHECK(options.epochs >= 1, "train: expected epochs >= 1, got ", options.epochs);
+  TORCH_CHECK(options.batch >= 1, "train: expected batch >= 1, got ", options.batch);
+  TORCH_CHECK(std::isfinite(options.lr) && options.lr > 0, "train: expected lr > 0, got ",
+              options.lr);
+  const int64_t n = train.images.size(0);
+  TORCH_CHECK(n > 0, "train: the training set is empty");
+  torch::nn::Sequential model = make_mlp(options.hidden, rpu, options.seed);
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  if (rpu) {
+    opt = std::make_unique<optim::AnalogSGD>(*model, optim::AnalogSGDOptions(options.lr));
+  } else {
+    opt = std::make_unique<torch::optim::SGD>(model->parameters(),
+                                              torch::optim::SGDOptions(options.lr));
+  }
+  RunResult result;
+  model->train();
+  for (int64_t epoch = 1; epoch <= options.epochs && !result.diverged; ++epoch) {
+    const std::vector<int64_t> order = epoch_order(n, options.seed, epoch);
+    const at::Tensor index = torch::from_blob(const_cast<int64_t*>(order.data()), {n}, torch::kLong);
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t start = 0; start < n; start += options.batch) {
+      const int64_t len = std::min(options.batch, n - start);
+      const at::Tensor idx = index.narrow(0, start, len);
+      const at::Tensor x = train.images.index_select(0, idx);
+      const at::Tensor y = train.labels.index_select(0, idx);
+      double loss_value = 0;
+      try {
+        opt->zero_grad();
+        const at::Tensor logits = model->forward(x);
+        const at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+        loss_value = loss.item<double>();
+        if (std::isfinite(loss_value)) {
+          loss.backward();
+          opt->step();
+          correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+        }
+      } catch (const c10::Error& e) {
+        // A non-finite value inside an analog layer is the same event as a non-finite loss.
+        if (std::string(e.what()).find("finite") == std::string::npos) throw;
+        loss_value = std::nan("");
+      }
+      result.last_loss = loss_value;
+      if (!std::isfinite(loss_value)) {
+        result.diverged = true;
+        result.diverged_epoch = epoch;
+        break;
+      }
+      loss_sum += loss_value * static_cast<double>(len);
+      seen += len;
+      if (progress) progress(epoch, seen, n, loss_value);
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    result.train_time_sec += seconds;
+    if (result.diverged) break;
+    EpochStats stats;
+    stats.epoch = epoch;
+    stats.train_loss = loss_sum / static_cast<double>(seen);
+    stats.train_acc = static_cast<double>(correct) / static_cast<double>(seen);
+    stats.train_seconds = seconds;
+    stats.samples_per_sec = static_cast<double>(seen) / seconds;
+    std::tie(stats.test_loss, stats.test_acc) = evaluate(model, test);
+    result.epochs.push_back(stats);
+  }
+  return result;
+}
+
+}  // namespace analog::train

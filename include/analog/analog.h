@@ -1,0 +1,10 @@
+// analogtorch: simulated analog in-memory computing for LibTorch. The umbrella header.
+#pragma once
+
+#include "analog/config/rpu_config.h"
+#include "analog/data/idx.h"
+#include "analog/data/mnist.h"
+#include "analog/nn/analog_linear.h"
+#include "analog/optim/analog_sgd.h"
+#include "analog/tile/analog_tile.h"
+#include "analog/train/trainer.h"

@@ -1,0 +1,61 @@
+// RPUConfig: the whole hardware description of an analog layer, with JSON and dotted-name access.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <torch/arg.h>
+
+#include "analog/config/device_parameters.h"
+#include "analog/config/io_parameters.h"
+#include "analog/config/mapping_parameters.h"
+#include "analog/config/update_parameters.h"
+
+namespace analog {
+
+/// Which tile simulates the layer.
+enum class TileType {
+  kSingleDevice,   ///< one pulsed device per cross-point, noisy IO, pulsed update
+  kFloatingPoint,  ///< exact float32 MVMs and SGD update (aihwkit FloatingPointRPUConfig)
+};
+
+/// The configuration of an analog layer. Every field has a dotted name (`forward.out_noise`,
+/// `update.desired_bl`, `device.dw_min`, `mapping.max_input_size`, `type`).
+///
+/// Example:
+///   auto cfg = analog::RPUConfig();
+///   cfg.forward().out_noise(0.25);
+///   cfg.update().desired_bl(4);
+///   cfg.set("backward.out_noise", "0.25");
+struct RPUConfig {
+  TORCH_ARG(TileType, type) = TileType::kSingleDevice;
+  TORCH_ARG(IOParameters, forward) = IOParameters();
+  TORCH_ARG(IOParameters, backward) = IOParameters();
+  TORCH_ARG(UpdateParameters, update) = UpdateParameters();
+  TORCH_ARG(ConstantStepDevice, device) = ConstantStepDevice();
+  TORCH_ARG(MappingParameters, mapping) = MappingParameters();
+
+ public:
+
+  /// The floating-point configuration (exact tile, default mapping).
+  static RPUConfig floating_point();
+
+  /// Throws c10::Error naming the dotted key, the value and the allowed range on a bad field.
+  void validate() const;
+
+  /// Sets one field by dotted name from its text form ("0.25", "true", "abs_max", ...).
+  void set(const std::string& dotted_key, const std::string& value);
+  /// The text form of one field.
+  std::string get(const std::string& dotted_key) const;
+  /// All dotted names, in declaration order.
+  static std::vector<std::string> keys();
+
+  /// Compact JSON of every field.
+  std::string to_json(int indent = -1) const;
+  /// Reads a JSON object; missing keys keep their defaults, unknown keys and bad values throw.
+  static RPUConfig from_json(const std::string& text);
+  static RPUConfig from_json_file(const std::string& path);
+
+  bool operator==(const RPUConfig& other) const { return to_json() == other.to_json(); }
+};
+
+}  // namespace analog

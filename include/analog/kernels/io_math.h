@@ -1,0 +1,39 @@
+// Per-element math of the analog IO pipeline (DAC, ADC, clipping, bound management rule).
+#pragma once
+#include <cmath>
+
+#include "analog/kernels/macros.h"
+
+namespace analog::kernels {
+
+/// Quantise v to multiples of `step` (round half to even, like rintf); step <= 0 leaves v as is.
+/// With stochastic rounding, `u` in [0,1) shifts the value before rounding: round(v/step + u - 0.5).
+ANALOG_HOST_DEVICE inline float quantize(float v, float step, bool stochastic, float u) {
+  if (step <= 0.0f) return v;
+  const float s = v / step;
+  return rintf(stochastic ? s + u - 0.5f : s) * step;
+}
+
+/// Clip to [-bound, bound]; bound = +inf disables it.
+ANALOG_HOST_DEVICE inline float clip(float v, float bound) {
+  return v > bound ? bound : (v < -bound ? -bound : v);
+}
+
+/// Converter step size: `res` is a fraction of the full range 2*bound (res > 1 means a number of
+/// steps, res <= 0 no quantisation), as aihwkit's checkRes: step = res' * 2 * bound.
+ANALOG_HOST_DEVICE inline float converter_step(float res, float bound) {
+  if (res <= 0.0f) return 0.0f;
+  const float r = res > 1.0f ? 1.0f / res : res;
+  return r * 2.0f * bound;
+}
+
+/// Bound management: may the loop double the reduction factor `r` after a pass that saturated?
+/// It stops once r exceeds max_bm_factor or (with input quantisation) max_bm_res / step_in.
+ANALOG_HOST_DEVICE inline bool bm_may_continue(float r, float max_bm_factor, float max_bm_res,
+                                               float step_in) {
+  if (static_cast<float>(static_cast<long long>(r)) > max_bm_factor) return false;
+  if (step_in > 0.0f && r > max_bm_res / step_in) return false;
+  return true;
+}
+
+}  // namespace analog::kernels

@@ -1,0 +1,70 @@
+// Per-sample update management and per-pulse device rules of the pulsed update.
+#pragma once
+#include <cmath>
+
+#include "analog/kernels/macros.h"
+
+namespace analog::kernels {
+
+/// Pulse-train length and probability scales of one sample (aihwkit's update management).
+struct PulsePlan {
+  int bl = 0;      ///< number of pulse slots; 0 means no update
+  float a = 0.f;   ///< probability scale of the d rows: p_i = a |d_i|
+  float b = 0.f;   ///< probability scale of the x columns: p_j = b |x_j|
+  float k = 0.f;   ///< lr * max|x| * max|d| / dw_min
+};
+
+/// Plan the pulses of one sample from lr, the device granularity dw_min and max|x|, max|d|.
+/// fixed_bl / ublm / um follow UpdateParameters (um is forced on by ublm).
+ANALOG_HOST_DEVICE inline PulsePlan plan_pulses(float lr, float dw_min, float x_max, float d_max,
+                                                int desired_bl, bool fixed_bl, bool ublm, bool um,
+                                                float um_grad_scale) {
+  PulsePlan p;
+  if (lr == 0.0f || x_max <= 0.0f || d_max <= 0.0f || desired_bl <= 0) return p;
+  um = um || ublm;
+  int bl;
+  float ab;
+  if (fixed_bl || ublm) {
+    bl = desired_bl;
+    ab = sqrtf(lr / (dw_min * static_cast<float>(bl)));
+  } else if (dw_min * static_cast<float>(desired_bl) < lr) {
+    bl = static_cast<int>(ceilf(lr / dw_min));
+    bl = bl < 1 ? 1 : bl;
+    ab = 1.0f;
+  } else {
+    bl = desired_bl;
+    ab = sqrtf(lr / (dw_min * static_cast<float>(bl)));
+  }
+  const float xv = x_max;
+  float dv = um_grad_scale * d_max;
+  const float k = lr * xv * dv / dw_min;
+  if (ublm) {
+    const float c = ceilf(k);
+    bl = c < static_cast<float>(desired_bl) ? static_cast<int>(c) : desired_bl;
+    if (bl < 1) bl = 1;
+    ab = sqrtf(lr / (dw_min * static_cast<float>(bl)));
+  }
+  float a = ab, b = ab;
+  if (um) {
+    if (k > static_cast<float>(desired_bl)) dv *= static_cast<float>(desired_bl) / k;
+    a *= sqrtf(xv / dv);
+    b *= sqrtf(dv / xv);
+  }
+  p.bl = bl;
+  p.a = a;
+  p.b = b;
+  p.k = k;
+  return p;
+}
+
+/// Constant-step device pulse: w -/+ step (1 + std * xi), clipped to the device bounds.
+/// `down` is true when sign(d) * sign(x) > 0 (the weight decreases).
+ANALOG_HOST_DEVICE inline float constant_step_pulse(float w, bool down, float dw_up, float dw_down,
+                                                    float dw_min_std, float xi, float w_min,
+                                                    float w_max) {
+  const float noise = 1.0f + dw_min_std * xi;
+  w = down ? w - dw_down * noise : w + dw_up * noise;
+  return w > w_max ? w_max : (w < w_min ? w_min : w);
+}
+
+}  // namespace analog::kernels

@@ -1,0 +1,45 @@
+// AnalogSGD: SGD on the digital parameters, then the pulsed update of every analog tile.
+#pragma once
+#include <vector>
+
+#include <torch/arg.h>
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+#include "analog/tile/analog_tile.h"
+
+namespace analog::optim {
+
+/// Options of AnalogSGD (aihwkit's AnalogSGD with torch.optim.SGD defaults: no momentum).
+struct AnalogSGDOptions : public torch::optim::OptimizerCloneableOptions<AnalogSGDOptions> {
+  AnalogSGDOptions(double lr = 0.01) : lr_(lr) {}  // NOLINT: implicit like torch's options
+  TORCH_ARG(double, lr);
+
+ public:
+  double get_lr() const override { return lr(); }
+  void set_lr(const double lr) override { this->lr(lr); }
+};
+
+/// step(): p -= lr * grad for the digital parameters (biases, digital layers), then, for every
+/// AnalogTile of the model, the update with the (x, d) pairs recorded since the last step and
+/// the tile's per-step device processes. The tiles' weights are not touched by the SGD part.
+/// The optimizer has no state of its own: a checkpoint of the model is a checkpoint of training.
+///
+/// Example:
+///   analog::optim::AnalogSGD opt(*model, analog::optim::AnalogSGDOptions(0.01));
+///   opt.zero_grad(); loss.backward(); opt.step();
+class AnalogSGD : public torch::optim::Optimizer {
+ public:
+  AnalogSGD(torch::nn::Module& model, AnalogSGDOptions options);
+
+  at::Tensor step(LossClosure closure = nullptr) override;
+  void save(torch::serialize::OutputArchive& archive) const override;
+  void load(torch::serialize::InputArchive& archive) override;
+
+  const std::vector<AnalogTile>& tiles() const { return tiles_; }
+
+ private:
+  std::vector<AnalogTile> tiles_;
+};
+
+}  // namespace analog::optim

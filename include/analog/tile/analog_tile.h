@@ -1,0 +1,80 @@
+// AnalogTile: one crossbar array with its devices, IO periphery, random streams and update.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+
+#include "analog/config/rpu_config.h"
+
+namespace analog {
+
+/// One simulated crossbar of `out_size` x `in_size` devices (a slice of an analog layer).
+///
+/// State (all saved by torch::save): the `weight` parameter [out, in]; per-device buffers
+/// `w_min`, `w_max`, `dw_up`, `dw_down` [out, in] (and `diffusion_rate`, `decay_scale`,
+/// `reset_bias` when the device uses them); `rng_state` = {seed, tile id, next call}.
+/// Every random number is Philox(key(seed, tile id), call, domain, element), so a tile replays
+/// bit for bit from its state, on any thread count.
+class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
+ public:
+  /// `bias_column`: the last input column is the analog bias (fed with 1 by the layer).
+  AnalogTileImpl(int64_t out_size, int64_t in_size, RPUConfig config, int64_t seed,
+                 int64_t tile_id, bool bias_column = false);
+
+  /// (Re)draws the devices and sets the weights to 0.
+  void reset() override;
+
+  /// y = tile(x), x [B, in] float32 -> [B, out]. With grad mode on, the backward pass runs the
+  /// backward IO pipeline (if x needs a gradient) and records (x, d) for the next update().
+  at::Tensor forward(const at::Tensor& x);
+
+  /// Forward IO pipeline alone (no autograd, nothing recorded). `mask_out`, if given, receives
+  /// the gradient mask |y| >= 0.999 out_bound (undefined when it does not apply).
+  at::Tensor forward_mvm(const at::Tensor& x, at::Tensor* mask_out = nullptr);
+  /// Backward IO pipeline alone: d [B, out] -> W^T d [B, in], no bound management.
+  at::Tensor backward_mvm(const at::Tensor& d);
+
+  /// Queues one (x, d) batch for the next update(); x [B, in], d [B, out].
+  void record(const at::Tensor& x, const at::Tensor& d);
+  /// Applies and clears the queued pairs: the pulsed update with learning rate lr
+  /// (the exact float update W -= lr sum d x^T for a floating-point tile).
+  void update(double lr);
+  /// Per-step device processes (diffusion, decay); called by AnalogSGD after update().
+  void post_update_step();
+  /// Number of recorded samples waiting for update().
+  int64_t pending_samples() const;
+
+  /// Writes weights [out, in], clipped to each device's bounds (exactly for floating point).
+  void set_weights(const at::Tensor& w);
+  /// A copy of the weights [out, in].
+  at::Tensor get_weights() const;
+
+  const RPUConfig& config() const { return config_; }
+  int64_t out_size() const { return out_size_; }
+  int64_t in_size() const { return in_size_; }
+  /// The call number the next random draw will use.
+  uint64_t next_call() const;
+
+  at::Tensor weight;
+  at::Tensor w_min, w_max, dw_up, dw_down, diffusion_rate, decay_scale, reset_bias;
+  at::Tensor rng_state;
+
+ private:
+  uint64_t key() const;
+  uint64_t take_calls(uint64_t n);
+  bool is_floating_point() const { return config_.type() == TileType::kFloatingPoint; }
+
+  RPUConfig config_;
+  int64_t out_size_;
+  int64_t in_size_;
+  int64_t seed_;
+  int64_t tile_id_;
+  bool bias_column_;
+  std::vector<at::Tensor> pending_x_, pending_d_;
+};
+
+TORCH_MODULE(AnalogTile);
+
+}  // namespace analog

@@ -1,0 +1,65 @@
+// Training and evaluation of the MNIST MLP, digital or analog, with divergence as a result.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/nn/modules/container/sequential.h>
+
+#include "analog/config/rpu_config.h"
+#include "analog/data/mnist.h"
+
+namespace analog::train {
+
+/// Training options shared by analog-train and analog-sweep.
+struct TrainOptions {
+  int64_t hidden = 256;   ///< hidden units of the 784-H-10 MLP
+  int64_t epochs = 3;
+  int64_t batch = 64;
+  double lr = 0.01;
+  int64_t seed = 0;       ///< initial weights, data order and every analog random stream
+};
+
+/// Figures of one finished epoch.
+struct EpochStats {
+  int64_t epoch = 0;
+  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
+  double train_seconds = 0;    ///< training time of the epoch (evaluation excluded)
+  double samples_per_sec = 0;  ///< training samples / train_seconds
+};
+
+/// Outcome of one training run.
+struct RunResult {
+  std::vector<EpochStats> epochs;
+  bool diverged = false;
+  int64_t diverged_epoch = 0;  ///< 1-based epoch in which the loss became non-finite
+  double last_loss = 0;        ///< the loss of the last batch trained
+  double train_time_sec = 0;   ///< sum of the epochs' training time
+  /// The last finished epoch (or zeros when none finished).
+  EpochStats final() const { return epochs.empty() ? EpochStats{} : epochs.back(); }
+};
+
+/// Called after every batch: epoch (1-based), samples done in it, samples per epoch, batch loss.
+using ProgressFn = std::function<void(int64_t, int64_t, int64_t, double)>;
+
+/// The MLP 784-H-10 with ReLU: torch::nn::Linear layers when `rpu` is empty, AnalogLinear layers
+/// otherwise. For one seed both start from the same weights (torch::nn::Linear's init).
+torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed);
+
+/// The order of the training samples in an epoch: a Fisher-Yates permutation from the Philox
+/// stream of (seed, epoch), so every run with the same seed sees the same batches.
+std::vector<int64_t> epoch_order(int64_t n, int64_t seed, int64_t epoch);
+
+/// Mean cross-entropy and accuracy of `model` on a split (eval mode, no gradient; an analog
+/// model's forward pass is as noisy as in training).
+std::pair<double, double> evaluate(torch::nn::Sequential& model, const data::MnistSplit& split);
+
+/// Trains with SGD (digital) or AnalogSGD (analog) and evaluates after every epoch. A loss that
+/// becomes non-finite stops the run, which is then reported as diverged.
+RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
+                    const TrainOptions& options, const std::optional<RPUConfig>& rpu,
+                    const ProgressFn& progress = nullptr);
+
+}  // namespace analog::train

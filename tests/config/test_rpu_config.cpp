@@ -1,0 +1,130 @@
+// RPUConfig: aihwkit defaults, dotted-name access, JSON round trip and error messages.
+#include <c10/util/Exception.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "analog/config/rpu_config.h"
+
+namespace analog {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    return e.msg();
+  }
+  return "";
+}
+
+TEST(RPUConfig, DefaultsAreAihwkits) {
+  const RPUConfig c;
+  EXPECT_EQ(c.type(), TileType::kSingleDevice);
+  EXPECT_DOUBLE_EQ(c.forward().inp_res(), 1.0 / 126.0);
+  EXPECT_DOUBLE_EQ(c.forward().out_res(), 1.0 / 510.0);
+  EXPECT_DOUBLE_EQ(c.forward().out_bound(), 12.0);
+  EXPECT_DOUBLE_EQ(c.forward().out_noise(), 0.06);
+  EXPECT_DOUBLE_EQ(c.backward().out_noise(), 0.06);
+  EXPECT_EQ(c.forward().bound_management(), BoundManagement::kIterative);
+  EXPECT_EQ(c.forward().noise_management(), NoiseManagement::kAbsMax);
+  EXPECT_DOUBLE_EQ(c.forward().max_bm_res(), 0.25);
+  EXPECT_EQ(c.update().desired_bl(), 31);
+  EXPECT_TRUE(c.update().update_bl_management());
+  EXPECT_EQ(c.update().pulse_type(), PulseType::kStochasticCompressed);
+  EXPECT_DOUBLE_EQ(c.device().dw_min(), 0.001);
+  EXPECT_DOUBLE_EQ(c.device().dw_min_dtod(), 0.3);
+  EXPECT_DOUBLE_EQ(c.device().dw_min_std(), 0.3);
+  EXPECT_DOUBLE_EQ(c.device().up_down_dtod(), 0.01);
+  EXPECT_DOUBLE_EQ(c.device().w_max(), 0.6);
+  EXPECT_DOUBLE_EQ(c.device().w_min(), -0.6);
+  EXPECT_DOUBLE_EQ(c.device().w_max_dtod(), 0.3);
+  EXPECT_EQ(c.mapping().max_input_size(), 512);
+  EXPECT_TRUE(c.mapping().digital_bias());
+  EXPECT_NO_THROW(c.validate());
+}
+
+TEST(RPUConfig, SetAndGetByDottedName) {
+  RPUConfig c;
+  c.set("forward.out_noise", "0.25");
+  c.set("update.desired_bl", "4");
+  c.set("forward.noise_management", "max");
+  c.set("update.fixed_bl", "false");
+  c.set("type", "floating_point");
+  EXPECT_DOUBLE_EQ(c.forward().out_noise(), 0.25);
+  EXPECT_DOUBLE_EQ(c.backward().out_noise(), 0.06);
+  EXPECT_EQ(c.update().desired_bl(), 4);
+  EXPECT_EQ(c.forward().noise_management(), NoiseManagement::kMax);
+  EXPECT_FALSE(c.update().fixed_bl());
+  EXPECT_EQ(c.type(), TileType::kFloatingPoint);
+  EXPECT_EQ(c.get("update.desired_bl"), "4");
+  EXPECT_EQ(c.get("forward.noise_management"), "max");
+  const auto keys = RPUConfig::keys();
+  EXPECT_EQ(keys.front(), "type");
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "device.dw_min"), keys.end());
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "mapping.digital_bias"), keys.end());
+}
+
+TEST(RPUConfig, JsonRoundTripKeepsEveryField) {
+  RPUConfig c;
+  c.forward().out_noise(0.5).w_noise_type(WeightNoiseType::kPcmRead).w_noise(0.01);
+  c.backward().bound_management(BoundManagement::kNone);
+  c.update().desired_bl(3).pulse_type(PulseType::kMeanCount).res(0.01);
+  c.device().dw_min(0.002).up_down(-0.1).construction_seed(17);
+  c.mapping().max_input_size(256).digital_bias(false);
+  const RPUConfig back = RPUConfig::from_json(c.to_json());
+  EXPECT_EQ(back.to_json(), c.to_json());
+  EXPECT_DOUBLE_EQ(back.forward().out_noise(), 0.5);
+  EXPECT_EQ(back.update().pulse_type(), PulseType::kMeanCount);
+  EXPECT_EQ(back.device().construction_seed(), 17);
+  EXPECT_FALSE(back.mapping().digital_bias());
+  // Partial JSON keeps the other defaults.
+  const RPUConfig partial = RPUConfig::from_json(R"({"forward": {"out_noise": 0.2}})");
+  EXPECT_DOUBLE_EQ(partial.forward().out_noise(), 0.2);
+  EXPECT_DOUBLE_EQ(partial.backward().out_noise(), 0.06);
+}
+
+TEST(RPUConfig, BadKeysTypesAndValuesNameTheKey) {
+  EXPECT_NE(error_of([] { RPUConfig::from_json(R"({"forward": {"out_nosie": 0.1}})"); })
+                .find("unknown key 'forward.out_nosie'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { RPUConfig::from_json(R"({"colour": 1})"); }).find("unknown key 'colour'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { RPUConfig::from_json(R"({"forward": {"out_noise": "high"}})"); })
+                .find("'forward.out_noise': got \"high\", expected a number"),
+            std::string::npos);
+  const std::string neg = error_of([] { RPUConfig::from_json(R"({"backward": {"out_noise": -0.1}})"); });
+  EXPECT_NE(neg.find("'backward.out_noise': got -0.1"), std::string::npos) << neg;
+  const std::string bl = error_of([] { RPUConfig().set("update.desired_bl", "0"); });
+  EXPECT_NE(bl.find("'update.desired_bl': got 0"), std::string::npos) << bl;
+  EXPECT_NE(error_of([] { RPUConfig().set("update.desired_bl", "2.5"); }).find("expected an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { RPUConfig().set("forward.noise_management", "loud"); })
+                .find("expected one of none | abs_max | max | constant"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { RPUConfig().set("nope.key", "1"); }).find("unknown key 'nope.key'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { RPUConfig::from_json("{not json"); }).find("invalid JSON"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { RPUConfig().set("forward.out_noise", "nan"); }).find("finite"),
+            std::string::npos);
+  RPUConfig bounds;
+  bounds.device().w_min(0.7);
+  EXPECT_NE(error_of([&] { bounds.validate(); }).find("device.w_min"), std::string::npos);
+}
+
+TEST(RPUConfig, FromFileNamesTheFile) {
+  const std::string path = ::testing::TempDir() + "bad_config.json";
+  std::ofstream(path) << R"({"update": {"desired_bl": -3}})";
+  const std::string msg = error_of([&] { RPUConfig::from_json_file(path); });
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("update.desired_bl"), std::string::npos) << msg;
+  EXPECT_NE(error_of([] { RPUConfig::from_json_file("/nonexistent/cfg.json"); }).find("cannot open"),
+            std::string::npos);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace analog

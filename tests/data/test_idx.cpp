@@ -1,0 +1,100 @@
+// IDX reader and MNIST loader: real files, and every way a file can be wrong.
+#include <c10/util/Exception.h>
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "analog/data/idx.h"
+#include "analog/data/mnist.h"
+
+namespace analog::data {
+namespace {
+
+std::string write_file(const std::string& name, const std::vector<unsigned char>& bytes) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
+std::vector<unsigned char> idx_bytes(std::vector<uint32_t> dims, size_t payload) {
+  std::vector<unsigned char> b = {0, 0, 0x08, static_cast<unsigned char>(dims.size())};
+  for (uint32_t d : dims) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
+  }
+  for (size_t k = 0; k < payload; ++k) b.push_back(static_cast<unsigned char>(k % 251));
+  return b;
+}
+
+std::string error_of(const std::string& path, int64_t rank = 0) {
+  try {
+    read_idx(path, rank);
+  } catch (const c10::Error& e) {
+    return e.msg();
+  }
+  return "";
+}
+
+TEST(Idx, ReadsAnyRank) {
+  const auto path = write_file("ok.idx", idx_bytes({2, 3, 4}, 24));
+  const at::Tensor t = read_idx(path, 3);
+  EXPECT_EQ(t.sizes(), (std::vector<int64_t>{2, 3, 4}));
+  EXPECT_EQ(t.scalar_type(), at::kByte);
+  EXPECT_EQ(t[1][2][3].item<int>(), 23);
+}
+
+TEST(Idx, EveryDefectIsNamed) {
+  EXPECT_NE(error_of("/nonexistent/file").find("cannot open"), std::string::npos);
+  auto truncated = idx_bytes({10, 28, 28}, 7840 - 5);
+  const auto t_path = write_file("truncated.idx", truncated);
+  const std::string t_msg = error_of(t_path);
+  EXPECT_NE(t_msg.find(t_path), std::string::npos) << t_msg;
+  EXPECT_NE(t_msg.find("truncated"), std::string::npos) << t_msg;
+  auto trailing = idx_bytes({4}, 5);
+  EXPECT_NE(error_of(write_file("trailing.idx", trailing)).find("trailing"), std::string::npos);
+  auto magic = idx_bytes({4}, 4);
+  magic[0] = 0x1f;
+  EXPECT_NE(error_of(write_file("magic.idx", magic)).find("bad magic"), std::string::npos);
+  auto type = idx_bytes({4}, 4);
+  type[2] = 0x0D;  // float
+  EXPECT_NE(error_of(write_file("type.idx", type)).find("element type"), std::string::npos);
+  EXPECT_NE(error_of(write_file("rank.idx", idx_bytes({4}, 4)), 3).find("expected rank 3"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_file("short.idx", {0, 0})).find("too short"), std::string::npos);
+}
+
+TEST(Mnist, LoaderChecksCountsAgree) {
+  const std::string dir = ::testing::TempDir() + "fake_mnist";
+  std::system(("mkdir -p " + dir).c_str());
+  std::rename(write_file("a.idx", idx_bytes({3, 28, 28}, 3 * 784)).c_str(),
+              (dir + "/t10k-images-idx3-ubyte").c_str());
+  auto labels = idx_bytes({2}, 0);
+  labels.push_back(1);
+  labels.push_back(7);
+  std::rename(write_file("b.idx", labels).c_str(), (dir + "/t10k-labels-idx1-ubyte").c_str());
+  try {
+    load_mnist(dir, false);
+    FAIL();
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.msg()).find("has 3 images but"), std::string::npos) << e.msg();
+  }
+}
+
+TEST(Mnist, RealFilesLoadWithExpectedShapes) {
+  const auto test = load_mnist(ANALOG_DATA_DIR, false);
+  EXPECT_EQ(test.images.sizes(), (std::vector<int64_t>{10000, 784}));
+  EXPECT_EQ(test.labels.sizes(), (std::vector<int64_t>{10000}));
+  EXPECT_GE(test.images.min().item<float>(), 0.0f);
+  EXPECT_FLOAT_EQ(test.images.max().item<float>(), 1.0f);
+  EXPECT_EQ(test.labels[0].item<int64_t>(), 7);  // the first t10k digit is a 7
+  const auto train = load_mnist(ANALOG_DATA_DIR, true, 500);
+  EXPECT_EQ(train.images.size(0), 500);
+  EXPECT_EQ(train.labels[0].item<int64_t>(), 5);  // and the first training digit a 5
+}
+
+}  // namespace
+}  // namespace analog::data

@@ -1,0 +1,96 @@
+// Philox-4x32-10 known-answer vectors and the statistics of the derived streams.
+#include <ATen/core/PhiloxRNGEngine.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+#include <vector>
+
+#include "analog/kernels/philox.h"
+#include "analog/kernels/rng.h"
+#include "support/test_support.h"
+
+namespace analog::kernels {
+namespace {
+
+void expect_block(Philox4 got, uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  EXPECT_EQ(got.v[0], a);
+  EXPECT_EQ(got.v[1], b);
+  EXPECT_EQ(got.v[2], c);
+  EXPECT_EQ(got.v[3], d);
+}
+
+// Random123's kat_vectors for philox4x32 with 10 rounds.
+TEST(Philox, KnownAnswerVectors) {
+  expect_block(philox4x32_10({{0, 0, 0, 0}}, 0, 0), 0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu,
+               0x9b00dbd8u);
+  expect_block(philox4x32_10({{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}}, 0xffffffffu,
+                             0xffffffffu),
+               0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu);
+  expect_block(philox4x32_10({{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}}, 0xa4093822u,
+                             0x299f31d0u),
+               0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u);
+}
+
+TEST(Philox, MatchesATenEngine) {
+  for (uint64_t seed : {0ull, 42ull, 0x123456789abcdefull}) {
+    for (uint64_t sub : {0ull, 7ull, 1ull << 40}) {
+      for (uint64_t off : {0ull, 3ull, 1ull << 33}) {
+        at::Philox4_32 ref(seed, sub, off);
+        const Philox4 ours = philox4x32_10(
+            {{static_cast<uint32_t>(off), static_cast<uint32_t>(off >> 32),
+              static_cast<uint32_t>(sub), static_cast<uint32_t>(sub >> 32)}},
+            static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+        for (int lane = 0; lane < 4; ++lane) EXPECT_EQ(ref(), ours.v[lane]);
+      }
+    }
+  }
+}
+
+TEST(Streams, DistinctKeysCallsDomainsRoundsGiveDistinctBlocks) {
+  std::set<uint32_t> first_words;
+  const uint64_t k1 = stream_key(1, 0), k2 = stream_key(1, 1), k3 = stream_key(2, 0);
+  for (uint64_t key : {k1, k2, k3}) {
+    for (uint64_t call : {1ull, 2ull}) {
+      for (Domain d : {Domain::kOutputNoise, Domain::kUpdateX}) {
+        for (uint32_t round : {0u, 1u}) {
+          first_words.insert(stream_block(key, call, d, round, 0).v[0]);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(first_words.size(), 24u);
+}
+
+TEST(Streams, UniformMomentsWithinSamplingError) {
+  const int n = 200000;
+  std::vector<double> u;
+  for (int i = 0; i < n; ++i) {
+    const float v = stream_uniform(stream_key(3, 1), 5, Domain::kUpdateX, 0, i);
+    ASSERT_GE(v, 0.0f);
+    ASSERT_LT(v, 1.0f);
+    u.push_back(v);
+  }
+  const auto [m, s] = test::mean_std(u);
+  const double sd = std::sqrt(1.0 / 12.0);
+  EXPECT_NEAR(m, 0.5, 3 * sd / std::sqrt(n));
+  // SE of the sample std of a uniform: sd * sqrt((kurtosis - 1) / (4 n)), kurtosis 1.8.
+  EXPECT_NEAR(s, sd, 3 * sd * std::sqrt(0.8 / (4.0 * n)));
+}
+
+TEST(Streams, NormalMomentsWithinSamplingError) {
+  const int n = 200000;
+  std::vector<double> z;
+  for (int i = 0; i < n; ++i) z.push_back(stream_normal(stream_key(4, 2), 9, Domain::kOutputNoise, 3, i));
+  const auto [m, s] = test::mean_std(z);
+  EXPECT_NEAR(m, 0.0, 3.0 / std::sqrt(n));
+  EXPECT_NEAR(s, 1.0, 3.0 / std::sqrt(2.0 * n));
+  // Tail mass beyond 2 sigma: 0.0455 with binomial sampling error.
+  int tail = 0;
+  for (double v : z) tail += std::fabs(v) > 2.0;
+  const double p = 0.0455003;
+  EXPECT_NEAR(tail / double(n), p, 3 * std::sqrt(p * (1 - p) / n));
+}
+
+}  // namespace
+}  // namespace analog::kernels

@@ -1,0 +1,32 @@
+// Helpers shared by the tests: configs with the noise switched off, statistics.
+#pragma once
+#include <cmath>
+#include <vector>
+
+#include "analog/config/rpu_config.h"
+
+namespace analog::test {
+
+/// IO parameters without noise, quantisation, clipping or management: y = W x exactly.
+inline IOParameters exact_io() {
+  return IOParameters()
+      .inp_res(0)
+      .out_res(0)
+      .out_noise(0)
+      .inp_bound(0)
+      .out_bound(0)
+      .noise_management(NoiseManagement::kNone)
+      .bound_management(BoundManagement::kNone);
+}
+
+/// Sample mean and (unbiased) standard deviation.
+inline std::pair<double, double> mean_std(const std::vector<double>& v) {
+  double m = 0;
+  for (double x : v) m += x;
+  m /= static_cast<double>(v.size());
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return {m, std::sqrt(s / static_cast<double>(v.size() - 1))};
+}
+
+}  // namespace analog::test

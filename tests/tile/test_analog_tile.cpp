@@ -1,0 +1,100 @@
+// AnalogTile glue: gradient mask, (x, d) recording, checks, reproducibility and state.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "analog/tile/analog_tile.h"
+#include "support/test_support.h"
+
+namespace analog {
+namespace {
+
+TEST(AnalogTile, GradientMaskZeroesSaturatedOutputsButUpdateSeesFullD) {
+  RPUConfig cfg;
+  cfg.forward().is_perfect(true);  // y = W x exactly, mask |y| >= 0.999 * 12
+  cfg.backward(test::exact_io());
+  cfg.update().pulse_type(PulseType::kNone);  // exact update: W -= lr d^T x
+  cfg.device().w_max(1).w_min(-1).w_max_dtod(0).w_min_dtod(0);  // no clipping of the weights
+  AnalogTile tile(3, 2, cfg, 1, 0);
+  tile->set_weights(torch::tensor({{0.5f, 0.5f}, {0.1f, 0.1f}, {-0.5f, -0.5f}}));
+  const at::Tensor w0 = tile->get_weights();
+  // Row 0 of the batch: x = (12, 12) -> y = (12, 2.4, -12): outputs 0 and 2 are masked.
+  at::Tensor x = torch::tensor({{12.0f, 12.0f}, {1.0f, 2.0f}}).requires_grad_(true);
+  const at::Tensor y = tile->forward(x);
+  const at::Tensor g = torch::tensor({{1.0f, 2.0f, 3.0f}, {1.0f, 1.0f, 1.0f}});
+  y.backward(g);
+  const at::Tensor mask = y.detach().abs() >= 11.988;
+  EXPECT_EQ(mask.sum().item<int64_t>(), 2);
+  const at::Tensor expected_grad = g.masked_fill(mask, 0).mm(w0);
+  EXPECT_TRUE(at::allclose(x.grad(), expected_grad));
+  EXPECT_EQ(tile->pending_samples(), 2);
+  tile->update(0.01);
+  EXPECT_TRUE(at::allclose(tile->get_weights(), w0 - 0.01 * g.t().mm(x.detach()), 1e-5, 1e-6));
+}
+
+TEST(AnalogTile, NoBackwardPassForAnInputWithoutGradient) {
+  AnalogTile tile(4, 3, RPUConfig(), 1, 0);
+  const at::Tensor x = at::rand({2, 3});  // no requires_grad: the first layer of a network
+  const uint64_t before = tile->next_call();
+  tile->forward(x).sum().backward();
+  EXPECT_EQ(tile->next_call(), before + 1);  // forward only
+  EXPECT_EQ(tile->pending_samples(), 2);     // but the update still gets (x, d)
+}
+
+TEST(AnalogTile, EvalWithoutGradRecordsNothing) {
+  AnalogTile tile(4, 3, RPUConfig(), 1, 0);
+  torch::NoGradGuard no_grad;
+  tile->forward(at::rand({5, 3}));
+  EXPECT_EQ(tile->pending_samples(), 0);
+}
+
+TEST(AnalogTile, BadInputsGiveClearErrors) {
+  AnalogTile tile(4, 3, RPUConfig(), 1, 0);
+  try {
+    tile->forward(at::rand({2, 5}));
+    FAIL();
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.msg()).find("expected in_size = 3"), std::string::npos) << e.msg();
+  }
+  EXPECT_THROW(tile->forward(at::rand({2, 3}, at::kDouble)), c10::Error);
+  EXPECT_THROW(tile->forward(at::rand({3})), c10::Error);
+  EXPECT_THROW(tile->set_weights(at::rand({3, 3})), c10::Error);
+  EXPECT_THROW(AnalogTile(0, 3, RPUConfig(), 1, 0), c10::Error);
+  RPUConfig bad;
+  bad.forward().out_noise(-1);
+  EXPECT_THROW(AnalogTile(2, 2, bad, 1, 0), c10::Error);
+}
+
+TEST(AnalogTile, SetWeightsClipsToDeviceBoundsButFloatingPointIsExact) {
+  AnalogTile tile(8, 8, RPUConfig(), 1, 0);
+  tile->set_weights(at::full({8, 8}, 5.0f));
+  EXPECT_TRUE(tile->get_weights().equal(tile->w_max));
+  AnalogTile fp(8, 8, RPUConfig::floating_point(), 1, 0);
+  fp->set_weights(at::full({8, 8}, 5.0f));
+  EXPECT_TRUE(fp->get_weights().eq(5.0f).all().item<bool>());
+}
+
+TEST(AnalogTile, SaveLoadContinuesTheSameStreams) {
+  AnalogTile a(6, 5, RPUConfig(), 42, 3);
+  a->set_weights(at::rand({6, 5}) * 0.1);
+  for (int k = 0; k < 3; ++k) {  // advance the streams
+    a->forward(at::rand({4, 5}).requires_grad_(true)).sum().backward();
+    a->update(0.1);
+  }
+  std::stringstream buffer;
+  torch::save(a, buffer);
+  AnalogTile b(6, 5, RPUConfig(), /*other seed*/ 1, 0);
+  torch::load(b, buffer);
+  EXPECT_EQ(b->next_call(), a->next_call());
+  const at::Tensor x = at::rand({4, 5});
+  const at::Tensor ya = a->forward(x.clone().requires_grad_(true));
+  const at::Tensor yb = b->forward(x.clone().requires_grad_(true));
+  EXPECT_TRUE(ya.equal(yb));
+  ya.sum().backward();
+  yb.sum().backward();
+  a->update(0.1);
+  b->update(0.1);
+  EXPECT_TRUE(a->get_weights().equal(b->get_weights()));
+}
+
+}  // namespace
+}  // namespace analog

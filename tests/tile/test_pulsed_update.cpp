@@ -1,0 +1,183 @@
+// The pulsed update: update-management formulas, E[dW] = -lr d x^T within sampling error,
+// no update for zero vectors, device bounds, pulse signs and the other pulse types.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "analog/kernels/pulse_math.h"
+#include "analog/tile/analog_tile.h"
+
+namespace analog {
+namespace {
+
+/// A device with no device-to-device spread and wide bounds, so that E[dW] is exactly -lr d x^T.
+RPUConfig ideal_spread_config() {
+  RPUConfig c;
+  c.device().dw_min_dtod(0).up_down_dtod(0).w_max(10).w_min(-10).w_max_dtod(0).w_min_dtod(0);
+  return c;
+}
+
+TEST(PulsePlan, FormulasOfUpdateManagement) {
+  // k = lr xm dm / dw_min = 0.01 * 1 * 0.05 / 0.001 = 0.5 -> BL = 1, p(max) = sqrt(k / BL).
+  auto p = kernels::plan_pulses(0.01f, 0.001f, 1.0f, 0.05f, 31, true, true, true, 1.0f);
+  EXPECT_EQ(p.bl, 1);
+  EXPECT_NEAR(p.k, 0.5, 1e-6);
+  EXPECT_NEAR(p.b * 1.0f, std::sqrt(0.5), 1e-6);   // column of max|x|
+  EXPECT_NEAR(p.a * 0.05f, std::sqrt(0.5), 1e-6);  // row of max|d|
+  // k = 12.5 with desired_bl 7: BL = 7, p_x(max) = 1, p_d,i = (k / BL) |d_i| / max|d|.
+  p = kernels::plan_pulses(0.01f, 0.001f, 0.5f, 2.5f, 7, true, true, true, 1.0f);
+  EXPECT_EQ(p.bl, 7);
+  EXPECT_NEAR(p.b * 0.5f, 1.0, 1e-6);
+  EXPECT_NEAR(p.a * 2.5f, 12.5 / 7, 1e-5);
+  // k = 3.2: BL = ceil(k) = 4, c = sqrt(lr / (dw_min BL)).
+  p = kernels::plan_pulses(0.01f, 0.001f, 0.8f, 0.4f, 31, true, true, true, 1.0f);
+  EXPECT_EQ(p.bl, 4);
+  const float c = std::sqrt(0.01f / (0.001f * 4));
+  EXPECT_NEAR(p.a, c * std::sqrt(0.8f / 0.4f), 1e-5);
+  EXPECT_NEAR(p.b, c * std::sqrt(0.4f / 0.8f), 1e-5);
+  // Without BL management BL = desired_bl.
+  p = kernels::plan_pulses(0.01f, 0.001f, 0.8f, 0.4f, 31, true, false, true, 1.0f);
+  EXPECT_EQ(p.bl, 31);
+  // Nothing to do for a zero vector or lr.
+  EXPECT_EQ(kernels::plan_pulses(0.01f, 0.001f, 0.0f, 0.4f, 31, true, true, true, 1.0f).bl, 0);
+  EXPECT_EQ(kernels::plan_pulses(0.01f, 0.001f, 0.8f, 0.0f, 31, true, true, true, 1.0f).bl, 0);
+  EXPECT_EQ(kernels::plan_pulses(0.0f, 0.001f, 0.8f, 0.4f, 31, true, true, true, 1.0f).bl, 0);
+}
+
+TEST(PulsedUpdate, MeanChangeIsMinusLrDXWithinSamplingError) {
+  const int64_t in = 12, out = 6, samples = 20000;
+  const float lr = 0.01f, dw = 0.001f, sigma = 0.3f;
+  RPUConfig cfg = ideal_spread_config();
+  AnalogTile tile(out, in, cfg, /*seed=*/7, /*tile_id=*/0);
+  at::manual_seed(1);
+  const at::Tensor x = at::rand({in}) * 2 - 1;
+  const at::Tensor d = (at::rand({out}) * 2 - 1) * 0.08;
+  tile->record(x.expand({samples, in}).contiguous(), d.expand({samples, out}).contiguous());
+  tile->update(lr);
+  const at::Tensor dW = tile->get_weights().to(at::kDouble);
+  const auto plan = kernels::plan_pulses(lr, dw, x.abs().max().item<float>(),
+                                         d.abs().max().item<float>(), 31, true, true, true, 1.0f);
+  ASSERT_EQ(plan.bl, 1);  // k < 1 for these values
+  double z_sum = 0;
+  for (int64_t i = 0; i < out; ++i) {
+    for (int64_t j = 0; j < in; ++j) {
+      const double xv = x[j].item<double>(), dv = d[i].item<double>();
+      const double expected = -samples * lr * dv * xv;
+      // Each sample: one Bernoulli(q) coincidence, step dw (1 + sigma xi).
+      const double q = std::min(1.0, plan.b * std::fabs(xv)) * std::min(1.0, plan.a * std::fabs(dv));
+      const double sd = std::sqrt(samples * plan.bl * dw * dw * (q * (1 + sigma * sigma) - q * q));
+      const double z = (dW[i][j].item<double>() - expected) / sd;
+      EXPECT_LT(std::fabs(z), 4.5) << "device " << i << "," << j;
+      z_sum += z;
+    }
+  }
+  // The mean of 72 standardised errors has std 1 / sqrt(72) if the update is unbiased.
+  EXPECT_LT(std::fabs(z_sum / (in * out)), 3.0 / std::sqrt(double(in * out)));
+}
+
+TEST(PulsedUpdate, LargeGradientsUseMoreSlotsAndStayUnbiasedBelowDesiredBl) {
+  // k = 0.1 * 1 * 0.3 / 0.001 = 30 <= desired_bl 31: BL = 30 slots, still unbiased.
+  const int64_t in = 4, out = 3, samples = 200;
+  RPUConfig cfg = ideal_spread_config();
+  cfg.device().dw_min_std(0);
+  AnalogTile tile(out, in, cfg, 3, 0);
+  const at::Tensor x = at::tensor({1.0f, -0.5f, 0.25f, 0.0f});
+  const at::Tensor d = at::tensor({0.3f, -0.1f, 0.05f});
+  tile->record(x.expand({samples, in}).contiguous(), d.expand({samples, out}).contiguous());
+  tile->update(0.1);
+  const at::Tensor dW = tile->get_weights().to(at::kDouble);
+  const auto plan = kernels::plan_pulses(0.1f, 0.001f, 1.0f, 0.3f, 31, true, true, true, 1.0f);
+  EXPECT_EQ(plan.bl, 30);
+  for (int64_t i = 0; i < out; ++i) {
+    for (int64_t j = 0; j < in; ++j) {
+      const double xv = x[j].item<double>(), dv = d[i].item<double>();
+      const double q = std::min(1.0, plan.b * std::fabs(xv)) * std::min(1.0, plan.a * std::fabs(dv));
+      const double n = double(samples) * plan.bl;
+      const double sd = 0.001 * std::sqrt(n * q * (1 - q));
+      EXPECT_NEAR(dW[i][j].item<double>(), -samples * 0.1 * dv * xv, 4 * sd + 1e-3);
+    }
+  }
+  EXPECT_EQ(dW.select(1, 3).abs().sum().item<double>(), 0.0);  // x_j = 0: never pulsed
+}
+
+TEST(PulsedUpdate, NoUpdateWhenXOrDIsZero) {
+  AnalogTile tile(4, 5, RPUConfig(), 1, 0);
+  tile->set_weights(at::full({4, 5}, 0.01f));
+  const at::Tensor before = tile->get_weights();
+  tile->record(at::zeros({3, 5}), at::rand({3, 4}));
+  tile->record(at::rand({2, 5}), at::zeros({2, 4}));
+  tile->update(0.5);
+  EXPECT_TRUE(tile->get_weights().equal(before));
+  EXPECT_EQ(tile->pending_samples(), 0);
+}
+
+TEST(PulsedUpdate, PulseDirectionFollowsMinusSignOfDTimesX) {
+  RPUConfig cfg = ideal_spread_config();
+  cfg.device().dw_min_std(0);
+  AnalogTile tile(2, 2, cfg, 5, 0);
+  // d = (+, -), x = (+, -): W -= lr d x^T -> signs (-, +; +, -); k >> 1 so every device pulses.
+  tile->record(at::tensor({1.0f, -1.0f}).reshape({1, 2}), at::tensor({1.0f, -1.0f}).reshape({1, 2}));
+  tile->update(1.0);
+  const at::Tensor w = tile->get_weights();
+  EXPECT_LT(w[0][0].item<float>(), 0);
+  EXPECT_GT(w[0][1].item<float>(), 0);
+  EXPECT_GT(w[1][0].item<float>(), 0);
+  EXPECT_LT(w[1][1].item<float>(), 0);
+}
+
+TEST(PulsedUpdate, WeightsNeverLeaveTheirDeviceBounds) {
+  RPUConfig cfg;
+  cfg.device().dw_min(0.05);  // coarse steps, many pulses against the bounds
+  AnalogTile tile(16, 16, cfg, 11, 0);
+  at::manual_seed(2);
+  for (int step = 0; step < 50; ++step) {
+    tile->record(at::rand({8, 16}) * 2 - 1, at::rand({8, 16}) - 0.9);  // mostly negative d: up
+    tile->update(0.5);
+  }
+  const at::Tensor w = tile->get_weights();
+  EXPECT_TRUE(w.le(tile->w_max).all().item<bool>());
+  EXPECT_TRUE(w.ge(tile->w_min).all().item<bool>());
+  EXPECT_GT(w.eq(tile->w_max).sum().item<int64_t>(), 0);  // some devices are at their bound
+}
+
+TEST(PulsedUpdate, NoneWithDeviceIsExactUpdateClippedToBounds) {
+  RPUConfig cfg;
+  cfg.update().pulse_type(PulseType::kNoneWithDevice);
+  AnalogTile tile(3, 4, cfg, 2, 0);
+  const at::Tensor x = at::rand({5, 4});
+  const at::Tensor d = at::rand({5, 3}) - 0.5;
+  at::Tensor expected = tile->get_weights();
+  for (int64_t s = 0; s < 5; ++s) {
+    expected = at::max(at::min(expected - 0.3 * at::outer(d[s], x[s]), tile->w_max), tile->w_min);
+  }
+  tile->record(x, d);
+  tile->update(0.3);
+  EXPECT_TRUE(at::allclose(tile->get_weights(), expected, 1e-5, 1e-6));
+}
+
+TEST(PulsedUpdate, MeanCountIsDeterministicAndApproximatesTheGradient) {
+  RPUConfig cfg = ideal_spread_config();
+  cfg.device().dw_min_std(0);
+  cfg.update().pulse_type(PulseType::kMeanCount).update_bl_management(false).desired_bl(100);
+  AnalogTile a(2, 3, cfg, 1, 0), b(2, 3, cfg, 99, 0);
+  const at::Tensor x = at::tensor({0.9f, -0.4f, 0.1f}).reshape({1, 3});
+  const at::Tensor d = at::tensor({0.02f, -0.05f}).reshape({1, 2});
+  a->record(x, d);
+  b->record(x, d);
+  a->update(1.0);
+  b->update(1.0);
+  EXPECT_TRUE(a->get_weights().equal(b->get_weights()));  // no randomness involved
+  // Counts of 100 slots resolve lr d x^T (2 to 45 steps here) to about one step of dw_min.
+  EXPECT_TRUE(at::allclose(a->get_weights(), -1.0 * at::outer(d[0], x[0]), 0, 1.5e-3));
+  EXPECT_GT(a->get_weights().abs().min().item<float>(), 0.0015f);
+}
+
+TEST(PulsedUpdate, UpdateRejectsNegativeOrNanLearningRate) {
+  AnalogTile tile(2, 2, RPUConfig(), 1, 0);
+  EXPECT_THROW(tile->update(-0.1), c10::Error);
+  EXPECT_THROW(tile->update(NAN), c10::Error);
+}
+
+}  // namespace
+}  // namespace analog
