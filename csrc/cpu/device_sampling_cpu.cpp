@@ -14,10 +14,7 @@ DeviceArrays sample_devices_cpu(const ConstantStepDevice& dev, int64_t out_size,
                                 bool bias_column, uint64_t key) {
   const auto opts = at::TensorOptions().dtype(at::kFloat);
   DeviceArrays a;
-  a.w_min = at::empty({out_size, in_size}, opts);
-  a.w_max = at::empty({out_size, in_size}, opts);
-  a.dw_up = at::empty({out_size, in_size}, opts);
-  a.dw_down = at::empty({out_size, in_size}, opts);
+  a.params = at::empty({out_size, in_size, 4}, opts);
   const bool diffusion = dev.diffusion() > 0.0;
   const bool decay = dev.lifetime() > 0.0;
   a.diffusion_rate = at::empty({diffusion ? out_size : 0, diffusion ? in_size : 0}, opts);
@@ -28,10 +25,7 @@ DeviceArrays sample_devices_cpu(const ConstantStepDevice& dev, int64_t out_size,
   const float up_down = static_cast<float>(dev.up_down());
   const float up_bias = up_down < 0.0f ? up_down : 0.0f;
   const float down_bias = up_down > 0.0f ? -up_down : 0.0f;
-  float* wmin = a.w_min.data_ptr<float>();
-  float* wmax = a.w_max.data_ptr<float>();
-  float* up = a.dw_up.data_ptr<float>();
-  float* down = a.dw_down.data_ptr<float>();
+  float* params = a.params.data_ptr<float>();
 
   for (int64_t i = 0; i < out_size; ++i) {
     for (int64_t j = 0; j < in_size; ++j) {
@@ -74,10 +68,11 @@ DeviceArrays sample_devices_cpu(const ConstantStepDevice& dev, int64_t out_size,
         bmax = static_cast<float>(100.0 * dev.w_max());
         bmin = static_cast<float>(100.0 * dev.w_min());
       }
-      wmin[e] = bmin;
-      wmax[e] = bmax;
-      up[e] = s_up;
-      down[e] = s_down;
+      float* dev_e = params + 4 * e;
+      dev_e[DeviceArrays::kWMin] = bmin;
+      dev_e[DeviceArrays::kWMax] = bmax;
+      dev_e[DeviceArrays::kDwUp] = s_up;
+      dev_e[DeviceArrays::kDwDown] = s_down;
       if (diffusion) {
         a.diffusion_rate.data_ptr<float>()[e] =
             std::fabs(static_cast<float>(dev.diffusion() * (1.0 + dev.diffusion_dtod() * z1[2])));

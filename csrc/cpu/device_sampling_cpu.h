@@ -8,13 +8,19 @@
 
 namespace analog::cpu {
 
-/// Per-device parameter arrays, each [out, in] float32.
+/// Per-device parameters. `params` [out, in, 4] float32 packs, per device, what one pulse needs
+/// (one 16-byte load): w_min, w_max (hard bounds), dw_up, dw_down (positive step sizes).
 struct DeviceArrays {
-  at::Tensor w_min, w_max;      ///< hard bounds of each device
-  at::Tensor dw_up, dw_down;    ///< step sizes (positive magnitudes)
+  enum Field { kWMin = 0, kWMax = 1, kDwUp = 2, kDwDown = 3 };
+  at::Tensor params;
   at::Tensor diffusion_rate;    ///< per-step diffusion std (empty unless device.diffusion > 0)
   at::Tensor decay_scale;       ///< per-step decay factor (empty unless device.lifetime > 0)
   at::Tensor reset_bias;        ///< decay target (empty unless device.lifetime > 0)
+
+  at::Tensor w_min() const { return params.select(2, kWMin); }
+  at::Tensor w_max() const { return params.select(2, kWMax); }
+  at::Tensor dw_up() const { return params.select(2, kDwUp); }
+  at::Tensor dw_down() const { return params.select(2, kDwDown); }
 };
 
 /// Draws the devices of an [out, in] tile from the stream `key` (aihwkit PulsedDevice::populate,

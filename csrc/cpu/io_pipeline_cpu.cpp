@@ -130,13 +130,18 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
         const float* row = xp + b * n;
         float* q = xqp + k * n;
         const float scale = 1.0f / ((nm_on ? alpha[b] : 1.0f) * rp[b]);
-        if (in_sto) fill_uniforms({key, call, Domain::kInputRound, round}, b * n, n, u.data());
-        if (inp_noise > 0.0f) fill_normals({key, call, Domain::kInputNoise, round}, b * n, n, z.data());
-        for (int64_t j = 0; j < n; ++j) {
-          float v = kernels::quantize(row[j] * scale, in_step, in_sto, in_sto ? u[j] : 0.0f);
-          v = kernels::clip(v, inp_bound);
-          if (inp_noise > 0.0f) v += inp_noise * z[j];
-          q[j] = v;
+        if (in_sto) {
+          fill_uniforms({key, call, Domain::kInputRound, round}, b * n, n, u.data());
+          for (int64_t j = 0; j < n; ++j) q[j] = kernels::quantize(row[j] * scale, in_step, true, u[j]);
+        } else if (in_step > 0.0f) {
+          for (int64_t j = 0; j < n; ++j) q[j] = kernels::quantize(row[j] * scale, in_step, false, 0.0f);
+        } else {
+          for (int64_t j = 0; j < n; ++j) q[j] = row[j] * scale;
+        }
+        for (int64_t j = 0; j < n; ++j) q[j] = kernels::clip(q[j], inp_bound);
+        if (inp_noise > 0.0f) {
+          fill_normals({key, call, Domain::kInputNoise, round}, b * n, n, z.data());
+          for (int64_t j = 0; j < n; ++j) q[j] += inp_noise * z[j];
         }
       }
     });
@@ -150,33 +155,38 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
     const float* wnp = wn.defined() ? wn.data_ptr<float>() : nullptr;
     std::vector<uint8_t> again(static_cast<size_t>(rows), 0);
     // Weight noise, output noise, ADC, clip and the bound test; then the digital rescale.
+    // Simple passes over each row so that the compiler vectorises them.
     at::parallel_for(0, rows, grain_for(m), [&](int64_t begin, int64_t end) {
-      std::vector<float> z(static_cast<size_t>(out_noise > 0.0f ? m : 0));
+      std::vector<float> z(static_cast<size_t>(m), 0.0f);
       std::vector<float> zw(static_cast<size_t>(wnp ? m : 0));
       std::vector<float> u(static_cast<size_t>(out_sto ? m : 0));
+      std::vector<float> v(static_cast<size_t>(m));
       for (int64_t k = begin; k < end; ++k) {
         const int64_t b = active[k];
         const float* in = yqp + k * m;
         float* out = yp + b * m;
         if (out_noise > 0.0f) fill_normals({key, call, Domain::kOutputNoise, round}, b * m, m, z.data());
-        if (wnp) fill_normals({key, call, Domain::kWeightNoise, round}, b * m, m, zw.data());
-        if (out_sto) fill_uniforms({key, call, Domain::kOutputRound, round}, b * m, m, u.data());
-        const float digital = (nm_on ? alpha[b] : 1.0f) * rp[b];
-        bool hit = false;
-        for (int64_t i = 0; i < m; ++i) {
-          float v = in[i];
-          if (wnp) v += w_noise * wnp[k * m + i] * zw[i];
-          if (out_noise > 0.0f) v += out_noise * z[i];
-          v = kernels::quantize(v, out_step, out_sto, out_sto ? u[i] : 0.0f);
-          if (v > out_bound) {
-            hit = true;
-            v = out_bound;
-          } else if (v < -out_bound) {
-            hit = hit || neg_hit;
-            v = -out_bound;
-          }
-          out[i] = v * digital;
+        float* vp = v.data();
+        const float* zp = z.data();
+        for (int64_t i = 0; i < m; ++i) vp[i] = in[i] + out_noise * zp[i];
+        if (wnp) {
+          fill_normals({key, call, Domain::kWeightNoise, round}, b * m, m, zw.data());
+          for (int64_t i = 0; i < m; ++i) vp[i] += w_noise * wnp[k * m + i] * zw[i];
         }
+        if (out_sto) {
+          fill_uniforms({key, call, Domain::kOutputRound, round}, b * m, m, u.data());
+          for (int64_t i = 0; i < m; ++i) vp[i] = kernels::quantize(vp[i], out_step, true, u[i]);
+        } else if (out_step > 0.0f) {
+          for (int64_t i = 0; i < m; ++i) vp[i] = kernels::quantize(vp[i], out_step, false, 0.0f);
+        }
+        float vmax = -kInf, vmin = kInf;
+        for (int64_t i = 0; i < m; ++i) {
+          vmax = std::max(vmax, vp[i]);
+          vmin = std::min(vmin, vp[i]);
+        }
+        const bool hit = vmax > out_bound || (neg_hit && vmin < -out_bound);
+        const float digital = (nm_on ? alpha[b] : 1.0f) * rp[b];
+        for (int64_t i = 0; i < m; ++i) out[i] = kernels::clip(vp[i], out_bound) * digital;
         if (hit && bm_on && kernels::bm_may_continue(rp[b], max_bm_factor, max_bm_res, in_step)) {
           again[k] = 1;
         }

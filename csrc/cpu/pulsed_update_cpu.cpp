@@ -16,16 +16,21 @@ namespace {
 
 using kernels::Domain;
 
-/// Raw views of a tile's weights and devices.
+/// Raw views of a tile's weights and devices (4 packed floats per device, DeviceArrays order).
 struct TileView {
   float* w;
-  const float* w_min;
-  const float* w_max;
-  const float* dw_up;
-  const float* dw_down;
+  const float* dev;
   int64_t in_size;
   float dw_min_std;
 };
+
+/// One pulse on device e with cycle-to-cycle noise xi.
+inline void pulse(const TileView& t, int64_t e, bool down, float xi) {
+  const float* d = t.dev + 4 * e;
+  t.w[e] = kernels::constant_step_pulse(t.w[e], down, d[DeviceArrays::kDwUp], d[DeviceArrays::kDwDown],
+                                        t.dw_min_std, xi, d[DeviceArrays::kWMin],
+                                        d[DeviceArrays::kWMax]);
+}
 
 /// One entry of an active list: index and sign of the driving value.
 struct Active {
@@ -37,17 +42,14 @@ struct Active {
 inline void apply_pulses(const TileView& t, int64_t i, int64_t j, bool down, int count,
                          uint64_t key, uint64_t call, uint32_t first_round) {
   const int64_t e = i * t.in_size + j;
-  float w = t.w[e];
   for (int p = 0; p < count; ++p) {
     const float xi = t.dw_min_std > 0.0f
                          ? kernels::stream_normal(key, call, Domain::kPulseNoise,
                                                   first_round + static_cast<uint32_t>(p),
                                                   static_cast<uint64_t>(e))
                          : 0.0f;
-    w = kernels::constant_step_pulse(w, down, t.dw_up[e], t.dw_down[e], t.dw_min_std, xi,
-                                     t.w_min[e], t.w_max[e]);
+    pulse(t, e, down, xi);
   }
-  t.w[e] = w;
 }
 
 /// Probability with the optional resolution of UpdateParameters::res.
@@ -55,51 +57,105 @@ inline float discretize(float p, float step, bool sto, float u) {
   return step > 0.0f ? kernels::quantize(p, step, sto, u) : p;
 }
 
-/// Bernoulli pulse trains of one vector for one slot: active[k] for every entry with p > U.
-void draw_train(const float* v, int64_t size, float scale, float res_step, bool sto,
+/// Geometric gaps floor(log(u) / log(1 - p_max)) and scaled acceptance uniforms of `count`
+/// candidates from word pairs. (Truncation is the floor here: the ratio is >= 0.)
+void compute_gaps(const uint32_t* __restrict words, int64_t count, float inv_log_q, float p_max,
+                  float* __restrict gaps, float* __restrict accepts) {
+  for (int64_t c = 0; c < count; ++c) {
+    const float ratio = kernels::log_unit(kernels::uniform_open0_from_bits(words[2 * c])) * inv_log_q;
+    gaps[c] = static_cast<float>(static_cast<int32_t>(std::min(ratio, 1.0e9f)));
+    accepts[c] = kernels::uniform_from_bits(words[2 * c + 1]) * p_max;
+  }
+}
+
+/// Bernoulli pulse trains of one vector for one slot: `active` gets every entry j with
+/// p_j = min(1, scale |v_j|) > U_j, as (index, sign of v_j), in index order.
+///
+/// Sparse trains (p_max = scale max|v| < 0.3, the common case) are drawn by thinning: candidates
+/// of a Bernoulli(p_max) process are found with geometric gaps, each accepted with p_j / p_max,
+/// so the cost follows the number of candidates, not the vector length. Dense trains compare one
+/// uniform per entry. Both give independent Bernoulli(p_j) draws; the stream (key, call, domain,
+/// slot) is read in a fixed order, so the result does not depend on threads.
+void draw_train(const float* v, int64_t size, float scale, float v_max, float res_step, bool sto,
                 uint64_t key, uint64_t call, Domain domain, Domain round_domain, uint32_t slot,
-                std::vector<Active>& active) {
+                std::vector<Active>& active, std::vector<uint32_t>& words) {
   active.clear();
-  for (int64_t base = 0; base < size; base += 4) {
-    const int64_t lanes = std::min<int64_t>(4, size - base);
-    bool any = false;
-    for (int64_t l = 0; l < lanes; ++l) any = any || v[base + l] != 0.0f;
-    if (!any) continue;
-    const kernels::Philox4 blk =
-        kernels::stream_block(key, call, domain, slot, static_cast<uint64_t>(base >> 2));
-    for (int64_t l = 0; l < lanes; ++l) {
-      const float value = v[base + l];
-      if (value == 0.0f) continue;
-      float p = scale * std::fabs(value);
-      if (res_step > 0.0f) {
-        const float u = sto ? kernels::stream_uniform(key, call, round_domain, slot,
-                                                      static_cast<uint64_t>(base + l))
-                            : 0.0f;
-        p = discretize(p, res_step, sto, u);
+  const float p_max = std::min(1.0f, scale * v_max);
+  if (!(p_max > 0.0f)) return;  // also NaN-safe
+  if (res_step <= 0.0f && p_max < 0.3f) {
+    const float inv_log_q = static_cast<float>(1.0 / std::log1p(-static_cast<double>(p_max)));
+    // Candidate c reads words 2c (gap) and 2c+1 (acceptance). Words come in batches sized to the
+    // expected number of candidates (p_max * size); the gaps of a batch are computed in one
+    // vectorised pass, so the serial part is only the running position.
+    constexpr int64_t kMaxBatchBlocks = 32;
+    const int64_t batch_blocks = std::min<int64_t>(
+        kMaxBatchBlocks, 2 + static_cast<int64_t>(0.6f * p_max * static_cast<float>(size)));
+    const int64_t batch = 2 * batch_blocks;
+    words.resize(4 * kMaxBatchBlocks);
+    float gaps[2 * kMaxBatchBlocks], accepts[2 * kMaxBatchBlocks];
+    int64_t pos = -1;
+    uint64_t next_block = 0;
+    for (;;) {
+      detail::stream_words({key, call, domain, slot}, next_block, batch_blocks, words.data());
+      next_block += static_cast<uint64_t>(batch_blocks);
+      compute_gaps(words.data(), batch, inv_log_q, p_max, gaps, accepts);
+      for (int64_t c = 0; c < batch; ++c) {
+        if (gaps[c] >= static_cast<float>(size - 1 - pos)) return;
+        pos += 1 + static_cast<int64_t>(gaps[c]);
+        const float value = v[pos];
+        if (accepts[c] < std::min(1.0f, scale * std::fabs(value))) {
+          active.push_back({static_cast<int32_t>(pos), value > 0.0f});
+        }
       }
-      // NB: p may be inf (tiny max|d| in update management): inf > U fires, as in aihwkit.
-      if (p > kernels::uniform_from_bits(blk.v[l])) {
-        active.push_back({static_cast<int32_t>(base + l), value > 0.0f});
-      }
+    }
+    return;
+  }
+  const int64_t blocks = (size + 3) / 4;
+  words.resize(static_cast<size_t>(4 * blocks));
+  detail::stream_words({key, call, domain, slot}, 0, blocks, words.data());
+  for (int64_t j = 0; j < size; ++j) {
+    const float value = v[j];
+    if (value == 0.0f) continue;
+    float p = scale * std::fabs(value);
+    if (res_step > 0.0f) {
+      const float u = sto ? kernels::stream_uniform(key, call, round_domain, slot, static_cast<uint64_t>(j))
+                          : 0.0f;
+      p = discretize(p, res_step, sto, u);
+    }
+    // NB: p may be inf (tiny max|d| in update management): inf > U fires, as in aihwkit.
+    if (p > kernels::uniform_from_bits(words[static_cast<size_t>(j)])) {
+      active.push_back({static_cast<int32_t>(j), value > 0.0f});
     }
   }
 }
 
 void stochastic_sample(const TileView& t, const float* x, const float* d, int64_t out_size,
                        const kernels::PulsePlan& plan, float res_step, bool sto, uint64_t key,
-                       uint64_t call, std::vector<Active>& cols, std::vector<Active>& rows) {
+                       uint64_t call, float x_max, float d_max, std::vector<Active>& cols,
+                       std::vector<Active>& rows, std::vector<float>& noise,
+                       std::vector<uint32_t>& words) {
   for (int slot = 0; slot < plan.bl; ++slot) {
     const auto s = static_cast<uint32_t>(slot);
-    draw_train(x, t.in_size, plan.b, res_step, sto, key, call, Domain::kUpdateX, Domain::kProbRound,
-               s, cols);
+    draw_train(x, t.in_size, plan.b, x_max, res_step, sto, key, call, Domain::kUpdateX,
+               Domain::kProbRound, s, cols, words);
     if (cols.empty()) continue;
     // Rounds of the d probabilities' stochastic rounding are offset so they do not reuse x's.
-    draw_train(d, out_size, plan.a, res_step, sto, key, call, Domain::kUpdateD, Domain::kProbRound,
-               s + 128u, rows);
+    draw_train(d, out_size, plan.a, d_max, res_step, sto, key, call, Domain::kUpdateD,
+               Domain::kProbRound, s + 128u, rows, words);
+    // The pulses of this slot, rows outer, columns inner; pulse k takes normal k of the slot.
+    const int64_t pulses = static_cast<int64_t>(rows.size() * cols.size());
+    if (pulses == 0) continue;
+    const bool noisy = t.dw_min_std > 0.0f;
+    if (noisy) {
+      noise.resize(static_cast<size_t>(pulses));
+      fill_normals({key, call, Domain::kPulseNoise, s}, 0, pulses, noise.data());
+    }
+    const float* xi = noise.data();
     for (const Active& r : rows) {
+      const int64_t base = static_cast<int64_t>(r.index) * t.in_size;
       for (const Active& c : cols) {
         // Same signs: the weight goes down (W -= lr d x^T).
-        apply_pulses(t, r.index, c.index, r.positive == c.positive, 1, key, call, s);
+        pulse(t, base + c.index, r.positive == c.positive, noisy ? *xi++ : 0.0f);
       }
     }
   }
@@ -150,7 +206,8 @@ void float_sample_with_bounds(const TileView& t, const float* x, const float* d,
       if (x[j] == 0.0f) continue;
       const int64_t e = i * t.in_size + j;
       const float w = t.w[e] - g * x[j];
-      t.w[e] = w > t.w_max[e] ? t.w_max[e] : (w < t.w_min[e] ? t.w_min[e] : w);
+      const float lo = t.dev[4 * e + DeviceArrays::kWMin], hi = t.dev[4 * e + DeviceArrays::kWMax];
+      t.w[e] = w > hi ? hi : (w < lo ? lo : w);
     }
   }
 }
@@ -171,9 +228,8 @@ void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Ten
   const int64_t in_size = x.size(1);
   const int64_t out_size = d.size(1);
   TORCH_INTERNAL_ASSERT(w.size(0) == out_size && w.size(1) == in_size && d.size(0) == samples);
-  const TileView t{w.data_ptr<float>(),           devices.w_min.data_ptr<float>(),
-                   devices.w_max.data_ptr<float>(), devices.dw_up.data_ptr<float>(),
-                   devices.dw_down.data_ptr<float>(), in_size,
+  TORCH_INTERNAL_ASSERT(devices.params.is_contiguous() && devices.params.size(2) == 4);
+  const TileView t{w.data_ptr<float>(), devices.params.data_ptr<float>(), in_size,
                    static_cast<float>(dev.dw_min_std())};
   const float* xp = x.data_ptr<float>();
   const float* dp = d.data_ptr<float>();
@@ -181,6 +237,8 @@ void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Ten
   const float res_step = up.res() > 0.0 ? kernels::converter_step(static_cast<float>(up.res()), 0.5f)
                                         : 0.0f;
   std::vector<Active> cols, rows;
+  std::vector<float> noise;
+  std::vector<uint32_t> words;
   cols.reserve(static_cast<size_t>(in_size));
   rows.reserve(static_cast<size_t>(out_size));
   for (int64_t s = 0; s < samples; ++s) {
@@ -191,13 +249,15 @@ void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Ten
       float_sample_with_bounds(t, xs, ds, out_size, lr);
       continue;
     }
+    const float x_max = max_abs(xs, in_size), d_max = max_abs(ds, out_size);
     const kernels::PulsePlan plan = kernels::plan_pulses(
-        lr, dw_min, max_abs(xs, in_size), max_abs(ds, out_size),
+        lr, dw_min, x_max, d_max,
         static_cast<int>(up.desired_bl()), up.fixed_bl(), up.update_bl_management(),
         up.update_management(), static_cast<float>(up.um_grad_scale()));
     if (plan.bl <= 0) continue;
     if (up.pulse_type() == PulseType::kStochasticCompressed) {
-      stochastic_sample(t, xs, ds, out_size, plan, res_step, up.sto_round(), key, call, cols, rows);
+      stochastic_sample(t, xs, ds, out_size, plan, res_step, up.sto_round(), key, call, x_max,
+                        d_max, cols, rows, noise, words);
     } else {
       deterministic_sample(t, xs, ds, out_size, plan, up, key, call);
     }

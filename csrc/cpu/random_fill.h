@@ -1,6 +1,8 @@
-// Fills ranges of a Philox stream block by block (4 values per Philox call).
+// Fills ranges of a Philox stream: Philox words first, then a branch-free transform loop that the
+// compiler vectorises. Values equal the element-wise kernels:: stream functions (same math).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "analog/kernels/rng.h"
 
@@ -14,32 +16,72 @@ struct Stream {
   uint32_t round;
 };
 
+namespace detail {
+
+/// The Philox words of blocks [first, first + count) of a stream (4 per block).
+inline void stream_words(const Stream& s, uint64_t first, int64_t count, uint32_t* out) {
+  for (int64_t b = 0; b < count; ++b) {
+    const kernels::Philox4 blk =
+        kernels::stream_block(s.key, s.call, s.domain, s.round, first + static_cast<uint64_t>(b));
+    out[4 * b] = blk.v[0];
+    out[4 * b + 1] = blk.v[1];
+    out[4 * b + 2] = blk.v[2];
+    out[4 * b + 3] = blk.v[3];
+  }
+}
+
+/// Box-Muller on word pairs (2p, 2p+1): normals 2p (cos) and 2p+1 (sin), as normals_from_block.
+inline void words_to_normals(const uint32_t* words, int64_t pairs, float* out) {
+  for (int64_t p = 0; p < pairs; ++p) {
+    const float r = sqrtf(-2.0f * kernels::log_unit(kernels::uniform_open0_from_bits(words[2 * p])));
+    float c, s;
+    kernels::cos_sin_turn(words[2 * p + 1], c, s);
+    out[2 * p] = r * c;
+    out[2 * p + 1] = r * s;
+  }
+}
+
+/// Scratch buffers of the calling thread.
+inline std::vector<uint32_t>& word_buffer() {
+  thread_local std::vector<uint32_t> buffer;
+  return buffer;
+}
+inline std::vector<float>& float_buffer() {
+  thread_local std::vector<float> buffer;
+  return buffer;
+}
+
+}  // namespace detail
+
 /// out[k] = N(0,1) element (start + k) of the stream, k < count.
 inline void fill_normals(const Stream& s, uint64_t start, int64_t count, float* out) {
-  uint64_t index = start;
-  int64_t k = 0;
-  while (k < count) {
-    const kernels::Philox4 b = kernels::stream_block(s.key, s.call, s.domain, s.round, index >> 2);
-    float z[4];
-    kernels::normals_from_block(b, z);
-    for (uint32_t lane = static_cast<uint32_t>(index & 3u); lane < 4u && k < count; ++lane) {
-      out[k++] = z[lane];
-      ++index;
-    }
+  if (count <= 0) return;
+  const uint64_t first = start >> 2;
+  const int64_t blocks = static_cast<int64_t>(((start + static_cast<uint64_t>(count) + 3) >> 2) - first);
+  const int64_t offset = static_cast<int64_t>(start & 3u);
+  auto& words = detail::word_buffer();
+  words.resize(static_cast<size_t>(4 * blocks));
+  detail::stream_words(s, first, blocks, words.data());
+  if (offset == 0 && count == 4 * blocks) {
+    detail::words_to_normals(words.data(), 2 * blocks, out);
+    return;
   }
+  auto& tmp = detail::float_buffer();
+  tmp.resize(static_cast<size_t>(4 * blocks));
+  detail::words_to_normals(words.data(), 2 * blocks, tmp.data());
+  for (int64_t k = 0; k < count; ++k) out[k] = tmp[static_cast<size_t>(offset + k)];
 }
 
 /// out[k] = U[0,1) element (start + k) of the stream, k < count.
 inline void fill_uniforms(const Stream& s, uint64_t start, int64_t count, float* out) {
-  uint64_t index = start;
-  int64_t k = 0;
-  while (k < count) {
-    const kernels::Philox4 b = kernels::stream_block(s.key, s.call, s.domain, s.round, index >> 2);
-    for (uint32_t lane = static_cast<uint32_t>(index & 3u); lane < 4u && k < count; ++lane) {
-      out[k++] = kernels::uniform_from_bits(b.v[lane]);
-      ++index;
-    }
-  }
+  if (count <= 0) return;
+  const uint64_t first = start >> 2;
+  const int64_t blocks = static_cast<int64_t>(((start + static_cast<uint64_t>(count) + 3) >> 2) - first);
+  const int64_t offset = static_cast<int64_t>(start & 3u);
+  auto& words = detail::word_buffer();
+  words.resize(static_cast<size_t>(4 * blocks));
+  detail::stream_words(s, first, blocks, words.data());
+  for (int64_t k = 0; k < count; ++k) out[k] = kernels::uniform_from_bits(words[static_cast<size_t>(offset + k)]);
 }
 
 }  // namespace analog::cpu

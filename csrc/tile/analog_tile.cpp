@@ -68,7 +68,7 @@ void AnalogTileImpl::reset() {
   cpu::DeviceArrays dev;
   if (is_floating_point()) {
     const auto empty = at::empty({0, 0}, opts);
-    dev = {empty, empty, empty, empty, empty, empty, empty};
+    dev = {at::empty({0, 0, 4}, opts), empty, empty, empty};
   } else {
     const int64_t cs = config_.device().construction_seed();
     const uint64_t dev_key =
@@ -76,10 +76,7 @@ void AnalogTileImpl::reset() {
                 : key();
     dev = cpu::sample_devices_cpu(config_.device(), out_size_, in_size_, bias_column_, dev_key);
   }
-  w_min = register_buffer("w_min", dev.w_min);
-  w_max = register_buffer("w_max", dev.w_max);
-  dw_up = register_buffer("dw_up", dev.dw_up);
-  dw_down = register_buffer("dw_down", dev.dw_down);
+  devices = register_buffer("devices", dev.params);
   diffusion_rate = register_buffer("diffusion_rate", dev.diffusion_rate);
   decay_scale = register_buffer("decay_scale", dev.decay_scale);
   reset_bias = register_buffer("reset_bias", dev.reset_bias);
@@ -186,7 +183,7 @@ void AnalogTileImpl::update(double lr) {
     return;
   }
   const uint64_t first = take_calls(static_cast<uint64_t>(x.size(0)));
-  const cpu::DeviceArrays dev{w_min, w_max, dw_up, dw_down, diffusion_rate, decay_scale, reset_bias};
+  const cpu::DeviceArrays dev{devices, diffusion_rate, decay_scale, reset_bias};
   at::Tensor w = weight.detach();
   cpu::pulsed_update_cpu(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr),
                          key(), first);
@@ -211,7 +208,7 @@ void AnalogTileImpl::post_update_step() {
     w.add_(diffusion_rate * z);
   }
   if (decay) w.sub_(reset_bias).mul_(decay_scale).add_(reset_bias);
-  w.copy_(at::max(at::min(w, w_max), w_min));
+  w.copy_(at::max(at::min(w, w_max()), w_min()));
 }
 
 void AnalogTileImpl::set_weights(const at::Tensor& w_in) {
@@ -225,7 +222,7 @@ void AnalogTileImpl::set_weights(const at::Tensor& w_in) {
   if (is_floating_point()) {
     weight.copy_(w);
   } else {
-    weight.copy_(at::max(at::min(w, w_max), w_min));
+    weight.copy_(at::max(at::min(w, w_max()), w_min()));
   }
 }
 

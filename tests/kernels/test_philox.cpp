@@ -94,3 +94,33 @@ TEST(Streams, NormalMomentsWithinSamplingError) {
 
 }  // namespace
 }  // namespace analog::kernels
+
+namespace analog::kernels {
+namespace {
+
+TEST(Transforms, LogUnitMatchesStdLog) {
+  double worst = 0;
+  for (uint32_t k = 1; k <= (1u << 24); k += 37) {
+    const float u = static_cast<float>(k) * 5.9604644775390625e-8f;  // the (0, 1] grid we use
+    worst = std::max(worst, std::fabs(double(log_unit(u)) - std::log(double(u))));
+  }
+  EXPECT_LT(worst, 4e-6);  // absolute, |log u| <= 16.6
+  EXPECT_EQ(log_unit(1.0f), 0.0f);
+}
+
+TEST(Transforms, CosSinTurnMatchesStdCosSin) {
+  double worst = 0;
+  for (uint64_t k = 0; k < (1ull << 32); k += 65537 * 31) {
+    const auto bits = static_cast<uint32_t>(k);
+    float c, s;
+    cos_sin_turn(bits, c, s);
+    // The angle the bits stand for: quadrant, then 22 bits of fraction (the low 8 bits are unused).
+    const double f = double((bits >> 8) & 0x3FFFFFu) / double(1u << 22);
+    const double angle = (double(bits >> 30) + f) * M_PI / 2;
+    worst = std::max(worst, std::max(std::fabs(c - std::cos(angle)), std::fabs(s - std::sin(angle))));
+  }
+  EXPECT_LT(worst, 3e-7);
+}
+
+}  // namespace
+}  // namespace analog::kernels

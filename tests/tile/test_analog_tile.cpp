@@ -67,7 +67,7 @@ TEST(AnalogTile, BadInputsGiveClearErrors) {
 TEST(AnalogTile, SetWeightsClipsToDeviceBoundsButFloatingPointIsExact) {
   AnalogTile tile(8, 8, RPUConfig(), 1, 0);
   tile->set_weights(at::full({8, 8}, 5.0f));
-  EXPECT_TRUE(tile->get_weights().equal(tile->w_max));
+  EXPECT_TRUE(tile->get_weights().equal(tile->w_max()));
   AnalogTile fp(8, 8, RPUConfig::floating_point(), 1, 0);
   fp->set_weights(at::full({8, 8}, 5.0f));
   EXPECT_TRUE(fp->get_weights().eq(5.0f).all().item<bool>());

@@ -23,36 +23,36 @@ TEST(DeviceSampling, SpreadsMatchDtodParameters) {
   const auto a = cpu::sample_devices_cpu(dev, out, in, false, kernels::stream_key(5, 0));
   // Step gain 1 + 0.3 xi3 +- 0.01 xi4: std sqrt(0.3^2 + 0.01^2) relative to dw_min.
   const double step_sd = 0.001 * std::sqrt(0.09 + 0.0001);
-  auto [m_up, s_up] = moments(a.dw_up);
+  auto [m_up, s_up] = moments(a.dw_up());
   EXPECT_NEAR(m_up, 0.001, 3 * step_sd / std::sqrt(n));
   EXPECT_NEAR(s_up, step_sd, 3 * step_sd / std::sqrt(2 * n));
-  auto [m_dn, s_dn] = moments(a.dw_down);
+  auto [m_dn, s_dn] = moments(a.dw_down());
   EXPECT_NEAR(m_dn, 0.001, 3 * step_sd / std::sqrt(n));
   EXPECT_NEAR(s_dn, step_sd, 3 * step_sd / std::sqrt(2 * n));
   // The up/down difference is 2 rho dw_min: std 0.02 dw_min.
-  auto [m_diff, s_diff] = moments(a.dw_up - a.dw_down);
+  auto [m_diff, s_diff] = moments(a.dw_up() - a.dw_down());
   EXPECT_NEAR(m_diff, 0.0, 3 * 2e-5 / std::sqrt(n));
   EXPECT_NEAR(s_diff, 2e-5, 3 * 2e-5 / std::sqrt(2 * n));
   // Bounds: 0.6 (1 + 0.3 xi); the |.| of consistency flips only xi < -3.33 (p = 4e-4).
-  auto [m_max, s_max] = moments(a.w_max);
+  auto [m_max, s_max] = moments(a.w_max());
   EXPECT_NEAR(m_max, 0.6, 3 * 0.18 / std::sqrt(n) + 0.6 * 4e-4);
   EXPECT_NEAR(s_max, 0.18, 3 * 0.18 / std::sqrt(2 * n) + 0.18 * 4e-3);
-  auto [m_min, s_min] = moments(a.w_min);
+  auto [m_min, s_min] = moments(a.w_min());
   EXPECT_NEAR(m_min, -0.6, 3 * 0.18 / std::sqrt(n) + 0.6 * 4e-4);
   EXPECT_NEAR(s_min, 0.18, 3 * 0.18 / std::sqrt(2 * n) + 0.18 * 4e-3);
   // Consistency: positive steps, w_min <= 0 <= w_max everywhere.
-  EXPECT_TRUE(a.dw_up.gt(0).all().item<bool>());
-  EXPECT_TRUE(a.dw_down.gt(0).all().item<bool>());
-  EXPECT_TRUE(a.w_max.ge(0).all().item<bool>());
-  EXPECT_TRUE(a.w_min.le(0).all().item<bool>());
+  EXPECT_TRUE(a.dw_up().gt(0).all().item<bool>());
+  EXPECT_TRUE(a.dw_down().gt(0).all().item<bool>());
+  EXPECT_TRUE(a.w_max().ge(0).all().item<bool>());
+  EXPECT_TRUE(a.w_min().le(0).all().item<bool>());
 }
 
 TEST(DeviceSampling, UpDownAsymmetryShrinksTheDownStep) {
   ConstantStepDevice dev;
   dev.up_down(0.2).dw_min_dtod(0).up_down_dtod(0);
   const auto a = cpu::sample_devices_cpu(dev, 4, 4, false, kernels::stream_key(1, 0));
-  EXPECT_TRUE(at::allclose(a.dw_up, at::full({4, 4}, 0.001f)));
-  EXPECT_TRUE(at::allclose(a.dw_down, at::full({4, 4}, 0.0008f)));
+  EXPECT_TRUE(at::allclose(a.dw_up(), at::full({4, 4}, 0.001f)));
+  EXPECT_TRUE(at::allclose(a.dw_down(), at::full({4, 4}, 0.0008f)));
 }
 
 TEST(DeviceSampling, SameKeySameDevicesOtherKeyOthers) {
@@ -60,19 +60,19 @@ TEST(DeviceSampling, SameKeySameDevicesOtherKeyOthers) {
   const auto a = cpu::sample_devices_cpu(dev, 8, 8, false, kernels::stream_key(1, 0));
   const auto b = cpu::sample_devices_cpu(dev, 8, 8, false, kernels::stream_key(1, 0));
   const auto c = cpu::sample_devices_cpu(dev, 8, 8, false, kernels::stream_key(1, 1));
-  EXPECT_TRUE(a.w_max.equal(b.w_max));
-  EXPECT_FALSE(a.w_max.equal(c.w_max));
+  EXPECT_TRUE(a.w_max().equal(b.w_max()));
+  EXPECT_FALSE(a.w_max().equal(c.w_max()));
 }
 
 TEST(DeviceSampling, CorruptDevicesAreStuck) {
   ConstantStepDevice dev;
   dev.corrupt_devices_prob(0.5).corrupt_devices_range(0.1);
   const auto a = cpu::sample_devices_cpu(dev, 100, 100, false, kernels::stream_key(2, 0));
-  const at::Tensor stuck = a.dw_up.eq(0);
+  const at::Tensor stuck = a.dw_up().eq(0);
   const double frac = stuck.to(at::kDouble).mean().item<double>();
   EXPECT_NEAR(frac, 0.5, 3 * std::sqrt(0.25 / 1e4));
-  EXPECT_TRUE(a.w_max.masked_select(stuck).equal(a.w_min.masked_select(stuck)));
-  EXPECT_LE(a.w_max.masked_select(stuck).abs().max().item<float>(), 0.1f);
+  EXPECT_TRUE(a.w_max().masked_select(stuck).equal(a.w_min().masked_select(stuck)));
+  EXPECT_LE(a.w_max().masked_select(stuck).abs().max().item<float>(), 0.1f);
 }
 
 }  // namespace

@@ -136,9 +136,9 @@ TEST(PulsedUpdate, WeightsNeverLeaveTheirDeviceBounds) {
     tile->update(0.5);
   }
   const at::Tensor w = tile->get_weights();
-  EXPECT_TRUE(w.le(tile->w_max).all().item<bool>());
-  EXPECT_TRUE(w.ge(tile->w_min).all().item<bool>());
-  EXPECT_GT(w.eq(tile->w_max).sum().item<int64_t>(), 0);  // some devices are at their bound
+  EXPECT_TRUE(w.le(tile->w_max()).all().item<bool>());
+  EXPECT_TRUE(w.ge(tile->w_min()).all().item<bool>());
+  EXPECT_GT(w.eq(tile->w_max()).sum().item<int64_t>(), 0);  // some devices are at their bound
 }
 
 TEST(PulsedUpdate, NoneWithDeviceIsExactUpdateClippedToBounds) {
@@ -149,7 +149,7 @@ TEST(PulsedUpdate, NoneWithDeviceIsExactUpdateClippedToBounds) {
   const at::Tensor d = at::rand({5, 3}) - 0.5;
   at::Tensor expected = tile->get_weights();
   for (int64_t s = 0; s < 5; ++s) {
-    expected = at::max(at::min(expected - 0.3 * at::outer(d[s], x[s]), tile->w_max), tile->w_min);
+    expected = at::max(at::min(expected - 0.3 * at::outer(d[s], x[s]), tile->w_max()), tile->w_min());
   }
   tile->record(x, d);
   tile->update(0.3);

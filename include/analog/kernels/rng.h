@@ -2,6 +2,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "analog/kernels/macros.h"
 #include "analog/kernels/philox.h"
@@ -53,25 +54,79 @@ ANALOG_HOST_DEVICE inline Philox4 stream_block(uint64_t key, uint64_t call, Doma
 
 /// Uniform float in [0, 1) from the top 24 bits of a word (exact in float).
 ANALOG_HOST_DEVICE inline float uniform_from_bits(uint32_t bits) {
-  return static_cast<float>(bits >> 8) * 5.9604644775390625e-8f;
+  return static_cast<float>(static_cast<int32_t>(bits >> 8)) * 5.9604644775390625e-8f;
 }
 
 /// Uniform float in (0, 1]: safe for log.
 ANALOG_HOST_DEVICE inline float uniform_open0_from_bits(uint32_t bits) {
-  return static_cast<float>((bits >> 8) + 1u) * 5.9604644775390625e-8f;
+  return static_cast<float>(static_cast<int32_t>(bits >> 8) + 1) * 5.9604644775390625e-8f;
+}
+
+ANALOG_HOST_DEVICE inline uint32_t float_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+ANALOG_HOST_DEVICE inline float bits_float(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/// Natural log of u in (0, 1] with plain arithmetic (|error| < 2e-7): branch-free, so it is
+/// vectorised on the CPU and gives the same floats in CUDA (no FMA contraction on either side).
+ANALOG_HOST_DEVICE inline float log_unit(float u) {
+  const uint32_t bits = float_bits(u);
+  const uint32_t mbits = (bits & 0x7FFFFFu) | 0x3F800000u;  // u = m 2^e, m in [1, 2)
+  const float m1 = bits_float(mbits);
+  const uint32_t high = m1 > 1.41421356f ? 1u : 0u;
+  const float m = m1 * (1.0f - 0.5f * static_cast<float>(high));  // m in [0.707, 1.414)
+  const int32_t e = static_cast<int32_t>((bits >> 23) & 0xFFu) - 127 + static_cast<int32_t>(high);
+  const float z = (m - 1.0f) / (m + 1.0f);  // |z| < 0.1716: atanh series to z^9
+  const float z2 = z * z;
+  const float series =
+      1.0f + z2 * (0.33333333f + z2 * (0.2f + z2 * (0.14285714f + z2 * 0.11111111f)));
+  return 2.0f * z * series + static_cast<float>(e) * 0.69314718f;
+}
+
+/// cos and sin of the angle 2 pi (bits / 2^32), by quadrant and Taylor series on [-pi/4, pi/4]
+/// (|error| < 1e-7); branch-free like log_unit.
+ANALOG_HOST_DEVICE inline void cos_sin_turn(uint32_t bits, float& c, float& s) {
+  const uint32_t quadrant = bits >> 30;
+  // Angle inside the quadrant, shifted to [-pi/4, pi/4): phi = (f - 1/2) pi/2, f in [0, 1).
+  const float f = static_cast<float>(static_cast<int32_t>((bits >> 8) & 0x3FFFFFu)) *
+                  2.384185791015625e-7f;
+  const float phi = (f - 0.5f) * 1.5707963267948966f;
+  const float p2 = phi * phi;
+  const float sp =
+      phi * (1.0f + p2 * (-0.16666667f + p2 * (0.0083333333f + p2 * (-1.9841270e-4f +
+                                                                      p2 * 2.7557319e-6f))));
+  const float cp =
+      1.0f + p2 * (-0.5f + p2 * (0.041666667f + p2 * (-1.3888889e-3f +
+                                                       p2 * (2.4801587e-5f + p2 * -2.7557319e-7f))));
+  // Rotate by pi/4: the angle within the quadrant is phi + pi/4, in [0, pi/2).
+  constexpr float kHalfSqrt2 = 0.70710678f;
+  const uint32_t c0 = float_bits((cp - sp) * kHalfSqrt2);
+  const uint32_t s0 = float_bits((sp + cp) * kHalfSqrt2);
+  // Rotate by quadrant * pi/2: q = 1, 3 swap (c, s); c < 0 for q = 1, 2; s < 0 for q = 2, 3.
+  const uint32_t swap = 0u - (quadrant & 1u);
+  const uint32_t neg_c = (((quadrant + 1u) >> 1) & 1u) << 31;
+  const uint32_t neg_s = (quadrant >> 1) << 31;
+  c = bits_float(((s0 & swap) | (c0 & ~swap)) ^ neg_c);
+  s = bits_float(((c0 & swap) | (s0 & ~swap)) ^ neg_s);
 }
 
 /// Four standard normals from one block (Box-Muller on lanes (0,1) and (2,3)).
 ANALOG_HOST_DEVICE inline void normals_from_block(const Philox4& b, float out[4]) {
-  constexpr float kTwoPi = 6.2831853071795864f;
-  const float r0 = sqrtf(-2.0f * logf(uniform_open0_from_bits(b.v[0])));
-  const float t0 = kTwoPi * uniform_from_bits(b.v[1]);
-  const float r1 = sqrtf(-2.0f * logf(uniform_open0_from_bits(b.v[2])));
-  const float t1 = kTwoPi * uniform_from_bits(b.v[3]);
-  out[0] = r0 * cosf(t0);
-  out[1] = r0 * sinf(t0);
-  out[2] = r1 * cosf(t1);
-  out[3] = r1 * sinf(t1);
+  const float r0 = sqrtf(-2.0f * log_unit(uniform_open0_from_bits(b.v[0])));
+  const float r1 = sqrtf(-2.0f * log_unit(uniform_open0_from_bits(b.v[2])));
+  float c0, s0, c1, s1;
+  cos_sin_turn(b.v[1], c0, s0);
+  cos_sin_turn(b.v[3], c1, s1);
+  out[0] = r0 * c0;
+  out[1] = r0 * s0;
+  out[2] = r1 * c1;
+  out[3] = r1 * s1;
 }
 
 /// Element `index` of a uniform stream.

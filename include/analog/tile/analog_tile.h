@@ -12,9 +12,10 @@ namespace analog {
 
 /// One simulated crossbar of `out_size` x `in_size` devices (a slice of an analog layer).
 ///
-/// State (all saved by torch::save): the `weight` parameter [out, in]; per-device buffers
-/// `w_min`, `w_max`, `dw_up`, `dw_down` [out, in] (and `diffusion_rate`, `decay_scale`,
-/// `reset_bias` when the device uses them); `rng_state` = {seed, tile id, next call}.
+/// State (all saved by torch::save): the `weight` parameter [out, in]; the per-device buffer
+/// `devices` [out, in, 4] = (w_min, w_max, dw_up, dw_down) per device (packed: one pulse reads
+/// one 16-byte record), plus `diffusion_rate`, `decay_scale`, `reset_bias` [out, in] when the
+/// device uses them; `rng_state` = {seed, tile id, next call}.
 /// Every random number is Philox(key(seed, tile id), call, domain, element), so a tile replays
 /// bit for bit from its state, on any thread count.
 class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
@@ -57,8 +58,14 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   /// The call number the next random draw will use.
   uint64_t next_call() const;
 
+  /// Views [out, in] of the device parameters (empty for a floating-point tile).
+  at::Tensor w_min() const { return devices.select(2, 0); }
+  at::Tensor w_max() const { return devices.select(2, 1); }
+  at::Tensor dw_up() const { return devices.select(2, 2); }
+  at::Tensor dw_down() const { return devices.select(2, 3); }
+
   at::Tensor weight;
-  at::Tensor w_min, w_max, dw_up, dw_down, diffusion_rate, decay_scale, reset_bias;
+  at::Tensor devices, diffusion_rate, decay_scale, reset_bias;
   at::Tensor rng_state;
 
  private:
