@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <string>
 
 #include <torch/torch.h>
@@ -15,6 +16,9 @@ namespace analog::train {
 
 torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed) {
   TORCH_CHECK(hidden > 0, "make_mlp: expected hidden > 0, got ", hidden);
+  // torch's default generator is global: runs built concurrently (analog-sweep) take turns.
+  static std::mutex init_mutex;
+  std::lock_guard<std::mutex> lock(init_mutex);
   torch::manual_seed(static_cast<uint64_t>(seed));
   torch::nn::Linear fc1(784, hidden);
   torch::nn::Linear fc2(hidden, 10);

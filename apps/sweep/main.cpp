@@ -1,0 +1,260 @@
+// analog-sweep: trains the MNIST MLP over a grid of analog hardware configurations; resumable,
+// parallel, shardable; merges shards and plots results.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <torch/torch.h>
+
+#include "analog/analog.h"
+#include "analog/sweep/results_file.h"
+#include "analog/sweep/svg_plot.h"
+#include "analog/sweep/sweep_spec.h"
+
+namespace {
+
+using namespace analog;
+
+std::atomic<bool> g_interrupted{false};
+void on_sigint(int) { g_interrupted.store(true); }
+
+struct Cancelled {};
+
+std::string duration(double s) {
+  const auto t = static_cast<int64_t>(s);
+  return t >= 3600 ? fmt::format("{}h{:02}m", t / 3600, t / 60 % 60)
+                   : t >= 60 ? fmt::format("{}m{:02}s", t / 60, t % 60) : fmt::format("{}s", t);
+}
+
+sweep::SweepRow make_row(const sweep::SweepJob& job, const sweep::SweepSpec& spec,
+                         const std::vector<sweep::GridPoint>& points, const train::RunResult& r) {
+  sweep::SweepRow row;
+  row.seed = job.seed;
+  if (job.digital) {
+    row.kind = "digital";
+    row.values.assign(spec.axes.size(), "");
+  } else {
+    const auto& p = points[static_cast<size_t>(job.point)];
+    row.point = job.point;
+    row.values = p.values;
+    row.config = p.config.to_json();
+  }
+  const auto f = r.final();
+  row.train_loss = r.diverged ? r.last_loss : f.train_loss;
+  row.train_acc = r.epochs.empty() ? NAN : f.train_acc;
+  row.test_loss = r.epochs.empty() ? NAN : f.test_loss;
+  row.test_acc = r.epochs.empty() ? NAN : f.test_acc;
+  row.train_time_sec = r.train_time_sec;
+  row.status = r.diverged ? "diverged" : "ok";
+  row.diverged_epoch = r.diverged ? r.diverged_epoch : 0;
+  return row;
+}
+
+int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const std::string& out,
+              bool jsonl, int jobs, int64_t shard_k, int64_t shard_n) {
+  const auto points = spec.points();  // validates every point's config
+  const auto all_jobs = spec.jobs();
+  sweep::ResultsFile results(out, jsonl ? sweep::ResultsFormat::kJsonl : sweep::ResultsFormat::kCsv, spec);
+  if (results.dropped_partial_line()) {
+    fmt::print(stderr, "analog-sweep: {}: dropped a half-written last line (run killed mid-write)\n", out);
+  }
+  std::vector<sweep::SweepJob> todo;
+  int64_t in_shard = 0;
+  for (const auto& job : all_jobs) {
+    if (job.index % shard_n != shard_k) continue;
+    ++in_shard;
+    if (!results.has(job.key())) todo.push_back(job);
+  }
+  const int64_t already = in_shard - static_cast<int64_t>(todo.size());
+  fmt::print(stderr, "analog-sweep: {} points x {} repeat(s){}; shard {}/{}: {} runs, {} already in {}, {} to do, {} jobs\n",
+             points.size(), spec.repeats, spec.include_digital ? " + digital" : "", shard_k, shard_n,
+             in_shard, already, out, todo.size(), jobs);
+  if (todo.empty()) return 0;
+
+  const auto train = data::load_mnist(data_dir, true, spec.train_samples);
+  const auto test = data::load_mnist(data_dir, false, spec.test_samples);
+  at::set_num_threads(1);
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::atomic<size_t> next{0};
+  int64_t done = 0, running = 0, diverged = 0;
+  std::string error;
+  const auto start = std::chrono::steady_clock::now();
+  auto worker = [&]() {
+    for (;;) {
+      const size_t k = next.fetch_add(1);
+      if (k >= todo.size() || g_interrupted.load()) return;
+      const auto& job = todo[k];
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error.empty()) return;
+        ++running;
+      }
+      try {
+        train::TrainOptions opt = spec.train;
+        opt.seed = job.seed;
+        std::optional<RPUConfig> rpu;
+        if (!job.digital) rpu = points[static_cast<size_t>(job.point)].config;
+        const auto result = train::train_mlp(train, test, opt, rpu, [](int64_t, int64_t, int64_t, double) {
+          if (g_interrupted.load()) throw Cancelled{};
+        });
+        const auto row = make_row(job, spec, points, result);
+        std::lock_guard<std::mutex> lock(mutex);
+        results.append(row);
+        --running;
+        ++done;
+        diverged += result.diverged ? 1 : 0;
+      } catch (const Cancelled&) {
+        std::lock_guard<std::mutex> lock(mutex);
+        --running;
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(mutex);
+        --running;
+        if (error.empty()) error = e.what();
+        g_interrupted.store(true);
+      }
+      changed.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < jobs; ++t) threads.emplace_back(worker);
+
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  auto last_plain = start;
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    const auto total = static_cast<int64_t>(todo.size());
+    while (done < total && !(g_interrupted.load() && running == 0)) {
+      changed.wait_for(lock, std::chrono::milliseconds(500));
+      const auto now = std::chrono::steady_clock::now();
+      const double elapsed = std::chrono::duration<double>(now - start).count();
+      const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total - done) : 0;
+      const std::string line = fmt::format("[sweep] {}/{} done, {} running, {} diverged, elapsed {}, ETA {}",
+                                           done, total, running, diverged, duration(elapsed),
+                                           done > 0 ? duration(eta) : "?");
+      if (tty) {
+        fmt::print(stderr, "\r{:<90}", line);
+      } else if (std::chrono::duration<double>(now - last_plain).count() >= 10.0 || done == total) {
+        fmt::print(stderr, "{}\n", line);
+        last_plain = now;
+      }
+    }
+  }
+  for (auto& t : threads) t.join();
+  if (tty) fmt::print(stderr, "\n");
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!error.empty()) {
+    fmt::print(stderr, "analog-sweep: error: {}\n", error);
+    return 2;
+  }
+  if (g_interrupted.load()) {
+    fmt::print(stderr, "analog-sweep: interrupted after {} runs; {} is complete up to them, run the same command to resume\n",
+               done, out);
+    return 130;
+  }
+  fmt::print(stderr, "analog-sweep: {} runs in {}, {} diverged; results in {}\n", done, duration(elapsed), diverged, out);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"analog-sweep: MNIST MLP over a grid of simulated analog hardware"};
+  app.require_subcommand(0, 1);
+  std::vector<std::string> grid_specs, sets;
+  std::string grid_file, config_path, data_dir = "data/mnist", out = "sweep.csv", shard = "0/1";
+  train::TrainOptions topt;
+  int64_t train_samples = 0, test_samples = 0, repeats = 1;
+  bool include_digital = false, jsonl = false;
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  app.add_option("--grid", grid_specs, "axis: key=start:stop:step or key=v1,v2 (repeatable; default: the seed's 144-point grid)");
+  app.add_option("--grid-file", grid_file, "axes as JSON {\"key\": [values] or \"start:stop:step\"}");
+  app.add_option("--config", config_path, "base RPU config (JSON)");
+  app.add_option("--set", sets, "override a base config field: key=value (repeatable)");
+  app.add_option("--data", data_dir, "MNIST directory")->capture_default_str();
+  app.add_option("--hidden", topt.hidden, "hidden units")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", topt.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch", topt.batch, "mini-batch")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--lr", topt.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--seed", topt.seed, "seed of repeat 0")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--train-samples", train_samples, "first N training samples (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--test-samples", test_samples, "first N test samples (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--repeats", repeats, "seeds per point (seed, seed+1, ...)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_flag("--include-digital", include_digital, "add the digital SGD baseline (one row per repeat)");
+  app.add_option("--jobs", jobs, "runs at once, each single-threaded")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--shard", shard, "K/N: run only runs with index = K mod N (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)")->capture_default_str();
+  app.add_option("--out,-o", out, "results file (appended to; re-running resumes)")->capture_default_str();
+  app.add_flag("--jsonl", jsonl, "write JSON lines instead of CSV");
+
+  auto* merge = app.add_subcommand("merge", "merge shard results into one file, reporting missing or duplicated runs");
+  std::vector<std::string> merge_inputs;
+  std::string merge_out;
+  merge->add_option("inputs", merge_inputs, "results files")->required()->check(CLI::ExistingFile);
+  merge->add_option("-o,--out", merge_out, "merged file")->required();
+  auto* plot = app.add_subcommand("plot", "draw heatmaps and a line chart of a results file as SVG");
+  std::string plot_in, plot_out = "sweep.svg";
+  plot->add_option("results", plot_in, "results file")->required()->check(CLI::ExistingFile);
+  plot->add_option("-o,--out", plot_out, "SVG file")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (merge->parsed()) {
+      const auto report = sweep::merge_results(merge_inputs, merge_out);
+      fmt::print("merged {} runs into {}\n", report.rows, merge_out);
+      const auto list = [](const std::vector<std::string>& keys) {
+        std::string s;
+        for (size_t k = 0; k < keys.size() && k < 10; ++k) s += (k ? ", " : "") + keys[k];
+        return keys.size() > 10 ? s + ", ..." : s;
+      };
+      if (!report.duplicated.empty()) fmt::print("duplicated (kept once): {}: {}\n", report.duplicated.size(), list(report.duplicated));
+      if (!report.conflicting.empty()) fmt::print("conflicting (first kept): {}: {}\n", report.conflicting.size(), list(report.conflicting));
+      if (!report.missing.empty()) fmt::print("missing: {}: {}\n", report.missing.size(), list(report.missing));
+      return report.missing.empty() && report.duplicated.empty() && report.conflicting.empty() ? 0 : 1;
+    }
+    if (plot->parsed()) {
+      const auto n = sweep::write_sweep_svg(sweep::read_results(plot_in), plot_out);
+      fmt::print("plotted {} runs into {}\n", n, plot_out);
+      return 0;
+    }
+    sweep::SweepSpec spec;
+    if (!config_path.empty()) spec.base = RPUConfig::from_json_file(config_path);
+    for (const auto& s : sets) {
+      const auto eq = s.find('=');
+      TORCH_CHECK(eq != std::string::npos, "--set: expected key=value, got '", s, "'");
+      spec.base.set(s.substr(0, eq), s.substr(eq + 1));
+    }
+    spec.base.validate();
+    if (!grid_file.empty()) spec.axes = sweep::read_grid_file(grid_file);
+    for (const auto& g : grid_specs) spec.axes.push_back(sweep::parse_axis(g));
+    if (spec.axes.empty()) spec.axes = sweep::default_grid();
+    spec.train = topt;
+    spec.train_samples = train_samples;
+    spec.test_samples = test_samples;
+    spec.repeats = repeats;
+    spec.include_digital = include_digital;
+    const auto slash = shard.find('/');
+    TORCH_CHECK(slash != std::string::npos, "--shard: expected K/N, got '", shard, "'");
+    const int64_t shard_k = std::stoll(shard.substr(0, slash)), shard_n = std::stoll(shard.substr(slash + 1));
+    TORCH_CHECK(shard_n >= 1 && shard_k >= 0 && shard_k < shard_n, "--shard: expected 0 <= K < N, got '", shard, "'");
+    std::signal(SIGINT, on_sigint);
+    std::signal(SIGTERM, on_sigint);
+    return run_sweep(spec, data_dir, out, jsonl, jobs, shard_k, shard_n);
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "analog-sweep: error: {}\n", e.msg());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "analog-sweep: error: {}\n", e.what());
+  }
+  return 2;
+}

@@ -1,0 +1,340 @@
+// Results files: CSV / JSON lines, resume with cut-line repair, append + fsync, merge.
+#include "analog/sweep/results_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <c10/util/Exception.h>
+#include <nlohmann/json.hpp>
+
+namespace analog::sweep {
+namespace {
+
+constexpr const char* kCsvMagic = "# analog-sweep ";
+const std::vector<std::string> kMetricColumns = {"seed",       "train_loss", "train_acc",
+                                                 "test_loss",  "test_acc",   "train_time_sec",
+                                                 "status",     "diverged_epoch", "config"};
+
+std::string number(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+double parse_number(const std::string& text) {
+  if (text == "nan") return std::nan("");
+  return std::stod(text);
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> fields;
+  std::string cur;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cur += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cur += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  fields.push_back(cur);
+  return fields;
+}
+
+std::vector<std::string> csv_columns(const std::vector<std::string>& grid_keys) {
+  std::vector<std::string> cols = {"kind", "point"};
+  cols.insert(cols.end(), grid_keys.begin(), grid_keys.end());
+  cols.insert(cols.end(), kMetricColumns.begin(), kMetricColumns.end());
+  return cols;
+}
+
+SweepRow parse_csv_row(const std::vector<std::string>& f, size_t n_grid) {
+  SweepRow r;
+  size_t k = 0;
+  r.kind = f[k++];
+  r.point = std::stoll(f[k++]);
+  for (size_t a = 0; a < n_grid; ++a) r.values.push_back(f[k++]);
+  r.seed = std::stoll(f[k++]);
+  r.train_loss = parse_number(f[k++]);
+  r.train_acc = parse_number(f[k++]);
+  r.test_loss = parse_number(f[k++]);
+  r.test_acc = parse_number(f[k++]);
+  r.train_time_sec = parse_number(f[k++]);
+  r.status = f[k++];
+  r.diverged_epoch = std::stoll(f[k++]);
+  r.config = f[k++];
+  return r;
+}
+
+nlohmann::ordered_json json_number(double v) {
+  return std::isnan(v) ? nlohmann::ordered_json("nan") : nlohmann::ordered_json(std::stod(number(v)));
+}
+
+double from_json_number(const nlohmann::json& j) {
+  return j.is_string() ? parse_number(j.get<std::string>()) : j.get<double>();
+}
+
+SweepRow parse_json_row(const nlohmann::json& j, const std::vector<std::string>& grid_keys) {
+  SweepRow r;
+  r.kind = j.at("kind");
+  r.point = j.at("point");
+  for (const auto& key : grid_keys) r.values.push_back(j.at(key).get<std::string>());
+  r.seed = j.at("seed");
+  r.train_loss = from_json_number(j.at("train_loss"));
+  r.train_acc = from_json_number(j.at("train_acc"));
+  r.test_loss = from_json_number(j.at("test_loss"));
+  r.test_acc = from_json_number(j.at("test_acc"));
+  r.train_time_sec = from_json_number(j.at("train_time_sec"));
+  r.status = j.at("status");
+  r.diverged_epoch = j.at("diverged_epoch");
+  r.config = j.at("config").is_null() ? "" : j.at("config").dump();
+  return r;
+}
+
+/// Two fingerprints describe the same sweep (same JSON, whatever the key order).
+bool same_sweep(const std::string& a, const std::string& b) {
+  return a == b || nlohmann::json::parse(a) == nlohmann::json::parse(b);
+}
+
+void check_io(bool ok, const std::string& path, const char* what) {
+  TORCH_CHECK(ok, path, ": ", what, " failed: ", std::strerror(errno));
+}
+
+}  // namespace
+
+std::string SweepRow::key() const {
+  return kind == "digital" ? "digital/" + std::to_string(seed)
+                           : "analog/" + std::to_string(point) + "/" + std::to_string(seed);
+}
+
+bool SweepRow::same_result(const SweepRow& o) const {
+  const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+  return key() == o.key() && values == o.values && same(train_loss, o.train_loss) &&
+         same(train_acc, o.train_acc) && same(test_loss, o.test_loss) && same(test_acc, o.test_acc) &&
+         status == o.status && diverged_epoch == o.diverged_epoch && config == o.config;
+}
+
+std::string format_header(const SweepSpec& spec, ResultsFormat format) {
+  if (format == ResultsFormat::kJsonl) {
+    return "{\"analog_sweep\":" + spec.fingerprint() + "}\n";
+  }
+  std::string header = std::string(kCsvMagic) + spec.fingerprint() + "\n";
+  const auto cols = csv_columns(spec.grid_keys());
+  for (size_t k = 0; k < cols.size(); ++k) header += (k ? "," : "") + cols[k];
+  return header + "\n";
+}
+
+std::string format_row(const SweepRow& r, ResultsFormat format, const std::vector<std::string>& grid_keys) {
+  if (format == ResultsFormat::kJsonl) {
+    nlohmann::ordered_json j;
+    j["kind"] = r.kind;
+    j["point"] = r.point;
+    for (size_t a = 0; a < grid_keys.size(); ++a) j[grid_keys[a]] = r.values[a];
+    j["seed"] = r.seed;
+    j["train_loss"] = json_number(r.train_loss);
+    j["train_acc"] = json_number(r.train_acc);
+    j["test_loss"] = json_number(r.test_loss);
+    j["test_acc"] = json_number(r.test_acc);
+    j["train_time_sec"] = json_number(r.train_time_sec);
+    j["status"] = r.status;
+    j["diverged_epoch"] = r.diverged_epoch;
+    j["config"] = r.config.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json::parse(r.config);
+    return j.dump();
+  }
+  std::string line = r.kind + "," + std::to_string(r.point);
+  for (const auto& v : r.values) line += "," + csv_field(v);
+  line += "," + std::to_string(r.seed) + "," + number(r.train_loss) + "," + number(r.train_acc) + "," +
+          number(r.test_loss) + "," + number(r.test_acc) + "," + number(r.train_time_sec) + "," +
+          r.status + "," + std::to_string(r.diverged_epoch) + "," + csv_field(r.config);
+  return line;
+}
+
+ResultsData read_results(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  TORCH_CHECK(in.good(), path, ": cannot open the results file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  ResultsData data;
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) {
+      data.dropped_partial_line = true;  // cut while being written
+      break;
+    }
+    lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  TORCH_CHECK(!lines.empty(), path, ": empty results file (no header)");
+  std::vector<std::string> grid_keys;
+  size_t first_row = 0;
+  if (lines[0].rfind(kCsvMagic, 0) == 0) {
+    data.format = ResultsFormat::kCsv;
+    data.fingerprint = lines[0].substr(std::strlen(kCsvMagic));
+    grid_keys = SweepSpec::from_fingerprint(data.fingerprint).grid_keys();
+    const auto cols = csv_columns(grid_keys);
+    TORCH_CHECK(lines.size() >= 2, path, ": missing the CSV column header");
+    TORCH_CHECK(split_csv(lines[1]) == cols, path, ": line 2: unexpected CSV columns");
+    first_row = 2;
+  } else {
+    nlohmann::json head;
+    try {
+      head = nlohmann::json::parse(lines[0]);
+    } catch (const std::exception&) {
+      TORCH_CHECK(false, path, ": not an analog-sweep results file (line 1)");
+    }
+    TORCH_CHECK(head.is_object() && head.contains("analog_sweep"), path,
+                ": not an analog-sweep results file (line 1)");
+    data.format = ResultsFormat::kJsonl;
+    const std::string prefix = "{\"analog_sweep\":";
+    data.fingerprint = lines[0].rfind(prefix, 0) == 0 && lines[0].back() == '}'
+                           ? lines[0].substr(prefix.size(), lines[0].size() - prefix.size() - 1)
+                           : head["analog_sweep"].dump();
+    grid_keys = SweepSpec::from_fingerprint(data.fingerprint).grid_keys();
+    first_row = 1;
+  }
+  const size_t n_fields = csv_columns(grid_keys).size();
+  for (size_t k = first_row; k < lines.size(); ++k) {
+    try {
+      if (data.format == ResultsFormat::kCsv) {
+        const auto fields = split_csv(lines[k]);
+        TORCH_CHECK(fields.size() == n_fields, "expected ", n_fields, " fields, got ", fields.size());
+        data.rows.push_back(parse_csv_row(fields, grid_keys.size()));
+      } else {
+        data.rows.push_back(parse_json_row(nlohmann::json::parse(lines[k]), grid_keys));
+      }
+    } catch (const std::exception& e) {
+      TORCH_CHECK(false, path, ": line ", k + 1, " is malformed: ", e.what());
+    }
+  }
+  return data;
+}
+
+ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const SweepSpec& spec)
+    : path_(path), format_(format) {
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0 && st.st_size > 0;
+  if (exists) {
+    ResultsData data = read_results(path);
+    TORCH_CHECK(same_sweep(data.fingerprint, spec.fingerprint()), path,
+                ": this results file belongs to a different sweep (other base config, grid or "
+                "training options); use another --out or the same options");
+    TORCH_CHECK(data.format == format, path, ": the file is ",
+                data.format == ResultsFormat::kCsv ? "CSV" : "JSON lines",
+                ", but the other format was asked for");
+    if (data.dropped_partial_line) {
+      // Cut the half-written last line so that appends start on a line of their own.
+      std::ifstream in(path, std::ios::binary);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const size_t keep = text.rfind('\n') + 1;
+      check_io(::truncate(path.c_str(), static_cast<off_t>(keep)) == 0, path, "truncate");
+      dropped_partial_ = true;
+    }
+    for (auto& row : data.rows) {
+      if (done_.insert(row.key()).second) rows_.push_back(std::move(row));
+    }
+  }
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  check_io(fd_ >= 0, path, "open");
+  if (!exists) {
+    const std::string header = format_header(spec, format);
+    check_io(::write(fd_, header.data(), header.size()) == static_cast<ssize_t>(header.size()), path, "write");
+    check_io(::fsync(fd_) == 0, path, "fsync");
+  }
+  grid_keys_ = spec.grid_keys();
+}
+
+ResultsFile::~ResultsFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void ResultsFile::append(const SweepRow& row) {
+  TORCH_CHECK(!has(row.key()), path_, ": run ", row.key(), " is already recorded");
+  const std::string line = format_row(row, format_, grid_keys_) + "\n";
+  check_io(::write(fd_, line.data(), line.size()) == static_cast<ssize_t>(line.size()), path_, "write");
+  check_io(::fsync(fd_) == 0, path_, "fsync");
+  done_.insert(row.key());
+  rows_.push_back(row);
+}
+
+MergeReport merge_results(const std::vector<std::string>& inputs, const std::string& output) {
+  TORCH_CHECK(!inputs.empty(), "merge: no input files");
+  MergeReport report;
+  std::string fingerprint;
+  ResultsFormat format = ResultsFormat::kCsv;
+  std::map<std::string, SweepRow> by_key;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    ResultsData data = read_results(inputs[k]);
+    if (k == 0) {
+      fingerprint = data.fingerprint;
+      format = data.format;
+    }
+    TORCH_CHECK(same_sweep(data.fingerprint, fingerprint), "merge: ", inputs[k],
+                " belongs to a different sweep than ", inputs[0]);
+    for (auto& row : data.rows) {
+      auto it = by_key.find(row.key());
+      if (it == by_key.end()) {
+        by_key.emplace(row.key(), std::move(row));
+      } else if (it->second.same_result(row)) {
+        report.duplicated.push_back(row.key());
+      } else {
+        report.conflicting.push_back(row.key());
+      }
+    }
+  }
+  const SweepSpec spec = SweepSpec::from_fingerprint(fingerprint);
+  std::string text = format_header(spec, format);
+  for (const auto& job : spec.jobs()) {
+    auto it = by_key.find(job.key());
+    if (it == by_key.end()) {
+      report.missing.push_back(job.key());
+      continue;
+    }
+    text += format_row(it->second, format, spec.grid_keys()) + "\n";
+    ++report.rows;
+  }
+  const std::string tmp = output + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    TORCH_CHECK(out.good(), "merge: cannot write ", tmp);
+    out << text;
+    out.flush();
+    TORCH_CHECK(out.good(), "merge: writing ", tmp, " failed");
+  }
+  check_io(std::rename(tmp.c_str(), output.c_str()) == 0, output, "rename");
+  return report;
+}
+
+}  // namespace analog::sweep

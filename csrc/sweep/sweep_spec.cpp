@@ -1,0 +1,74 @@
+// SweepSpec fingerprint and run list.
+#include "analog/sweep/sweep_spec.h"
+
+#include <c10/util/Exception.h>
+#include <nlohmann/json.hpp>
+
+namespace analog::sweep {
+
+std::string SweepJob::key() const {
+  return (digital ? std::string("digital/") : std::string("analog/") + std::to_string(point) + "/") +
+         std::to_string(seed);
+}
+
+std::string SweepSpec::fingerprint() const {
+  nlohmann::ordered_json j;
+  j["version"] = 1;
+  j["base"] = nlohmann::ordered_json::parse(base.to_json());
+  j["grid"] = nlohmann::ordered_json::array();
+  for (const auto& axis : axes) j["grid"].push_back({{"key", axis.key}, {"values", axis.values}});
+  j["train"] = {{"hidden", train.hidden},     {"epochs", train.epochs},
+                {"batch", train.batch},       {"lr", train.lr},
+                {"seed", train.seed},         {"train_samples", train_samples},
+                {"test_samples", test_samples}};
+  j["repeats"] = repeats;
+  j["include_digital"] = include_digital;
+  return j.dump();
+}
+
+SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
+  SweepSpec s;
+  try {
+    const auto j = nlohmann::json::parse(text);
+    TORCH_CHECK(j.at("version").get<int>() == 1, "unsupported results version ", j.at("version"));
+    s.base = RPUConfig::from_json(j.at("base").dump());
+    for (const auto& axis : j.at("grid")) {
+      s.axes.push_back({axis.at("key").get<std::string>(), axis.at("values").get<std::vector<std::string>>()});
+    }
+    const auto& t = j.at("train");
+    s.train.hidden = t.at("hidden");
+    s.train.epochs = t.at("epochs");
+    s.train.batch = t.at("batch");
+    s.train.lr = t.at("lr");
+    s.train.seed = t.at("seed");
+    s.train_samples = t.at("train_samples");
+    s.test_samples = t.at("test_samples");
+    s.repeats = j.at("repeats");
+    s.include_digital = j.at("include_digital");
+  } catch (const nlohmann::json::exception& e) {
+    TORCH_CHECK(false, "results header: invalid sweep description: ", e.what());
+  }
+  return s;
+}
+
+std::vector<std::string> SweepSpec::grid_keys() const {
+  std::vector<std::string> keys;
+  for (const auto& axis : axes) keys.push_back(axis.key);
+  return keys;
+}
+
+std::vector<SweepJob> SweepSpec::jobs() const {
+  int64_t points = 1;
+  for (const auto& axis : axes) points *= static_cast<int64_t>(axis.values.size());
+  std::vector<SweepJob> out;
+  int64_t index = 0;
+  if (include_digital) {
+    for (int64_t r = 0; r < repeats; ++r) out.push_back({index++, true, -1, r, train.seed + r});
+  }
+  for (int64_t r = 0; r < repeats; ++r) {
+    for (int64_t p = 0; p < points; ++p) out.push_back({index++, false, p, r, train.seed + r});
+  }
+  return out;
+}
+
+}  // namespace analog::sweep

@@ -1,0 +1,45 @@
+// SweepSpec: what a sweep computes (base config, grid, training options, repeats), its
+// fingerprint, and the list of runs it consists of.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analog/config/rpu_config.h"
+#include "analog/sweep/grid.h"
+#include "analog/train/trainer.h"
+
+namespace analog::sweep {
+
+/// One training run of a sweep: a grid point (or the digital baseline) with one seed.
+struct SweepJob {
+  int64_t index = 0;       ///< position in the sweep's run order (sharding uses index mod N)
+  bool digital = false;    ///< the digital reference run of this repeat
+  int64_t point = -1;      ///< grid point index (-1 for digital)
+  int64_t repeat = 0;
+  int64_t seed = 0;        ///< train.seed + repeat: all points of a repeat share data order and init
+  /// Identity of the run in a results file.
+  std::string key() const;
+};
+
+/// Everything that determines a sweep's numbers. Two results files can be resumed or merged
+/// together only when their fingerprints are equal.
+struct SweepSpec {
+  RPUConfig base;
+  std::vector<GridAxis> axes;
+  train::TrainOptions train;
+  int64_t train_samples = 0;  ///< 0: all
+  int64_t test_samples = 0;   ///< 0: all
+  int64_t repeats = 1;
+  bool include_digital = false;
+
+  /// Compact JSON of every field above (the fingerprint).
+  std::string fingerprint() const;
+  static SweepSpec from_fingerprint(const std::string& json);
+  /// Digital runs first (one per repeat), then repeat by repeat, point by point.
+  std::vector<SweepJob> jobs() const;
+  std::vector<GridPoint> points() const { return expand_grid(base, axes); }
+  std::vector<std::string> grid_keys() const;
+};
+
+}  // namespace analog::sweep

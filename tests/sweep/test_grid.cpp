@@ -1,0 +1,177 @@
+// Sweep grids, the run list and results files (resume, cut lines, fingerprints, merge).
+#include <c10/util/Exception.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "analog/sweep/grid.h"
+#include "analog/sweep/results_file.h"
+#include "analog/sweep/sweep_spec.h"
+
+namespace analog::sweep {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    return e.msg();
+  }
+  return "";
+}
+
+TEST(Grid, RangesAreInclusiveWithoutFloatDrift) {
+  const auto a = parse_axis("forward.out_noise=0:1:0.2");
+  EXPECT_EQ(a.key, "forward.out_noise");
+  EXPECT_EQ(a.values, (std::vector<std::string>{"0", "0.2", "0.4", "0.6", "0.8", "1"}));
+  EXPECT_EQ(parse_axis("forward.out_noise=0.1:0.3:0.1").values,
+            (std::vector<std::string>{"0.1", "0.2", "0.3"}));
+  EXPECT_EQ(parse_axis("update.desired_bl=1,3,5,7").values, (std::vector<std::string>{"1", "3", "5", "7"}));
+}
+
+TEST(Grid, BadSpecsNameTheProblem) {
+  EXPECT_NE(error_of([] { parse_axis("forward.out_nose=0,1"); }).find("unknown key 'forward.out_nose'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_axis("update.desired_bl=0,1"); }).find("update.desired_bl"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_axis("forward.out_noise=0:1"); }).find("start:stop:step"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_axis("forward.out_noise=0:1:0"); }).find("step > 0"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_axis("forward.out_noise"); }).find("expected key="), std::string::npos);
+  EXPECT_NE(error_of([] { expand_grid(RPUConfig(), {parse_axis("update.desired_bl=1"), parse_axis("update.desired_bl=2")}); })
+                .find("appears twice"),
+            std::string::npos);
+}
+
+TEST(Grid, DefaultGridIsTheSeedStudys144Points) {
+  const auto points = expand_grid(RPUConfig(), default_grid());
+  ASSERT_EQ(points.size(), 144u);
+  EXPECT_EQ(points[0].values, (std::vector<std::string>{"0", "0", "1"}));
+  EXPECT_EQ(points[1].values, (std::vector<std::string>{"0", "0", "3"}));  // last axis innermost
+  EXPECT_EQ(points[143].values, (std::vector<std::string>{"1", "1", "7"}));
+  EXPECT_DOUBLE_EQ(points[143].config.forward().out_noise(), 1.0);
+  EXPECT_EQ(points[143].config.update().desired_bl(), 7);
+  EXPECT_DOUBLE_EQ(points[4 * 6 * 3 + 5].config.forward().out_noise(), 0.6);  // fn index 3
+}
+
+TEST(Grid, GridFileTakesListsAndRanges) {
+  const std::string path = ::testing::TempDir() + "grid.json";
+  std::ofstream(path) << R"({"backward.out_noise": "0:0.5:0.25", "update.desired_bl": [1, 2]})";
+  const auto axes = read_grid_file(path);
+  ASSERT_EQ(axes.size(), 2u);
+  EXPECT_EQ(axes[0].key, "backward.out_noise");
+  EXPECT_EQ(axes[0].values, (std::vector<std::string>{"0", "0.25", "0.5"}));
+  EXPECT_EQ(axes[1].values, (std::vector<std::string>{"1", "2"}));
+}
+
+SweepSpec small_spec() {
+  SweepSpec s;
+  s.axes = {parse_axis("forward.out_noise=0,0.5"), parse_axis("update.desired_bl=1,7")};
+  s.repeats = 2;
+  s.include_digital = true;
+  s.train.epochs = 1;
+  return s;
+}
+
+TEST(SweepSpec, JobsAndFingerprint) {
+  const SweepSpec s = small_spec();
+  const auto jobs = s.jobs();
+  ASSERT_EQ(jobs.size(), 2u + 2u * 4u);
+  EXPECT_TRUE(jobs[0].digital);
+  EXPECT_EQ(jobs[2].point, 0);
+  EXPECT_EQ(jobs[2].seed, 0);
+  EXPECT_EQ(jobs[9].point, 3);
+  EXPECT_EQ(jobs[9].seed, 1);
+  EXPECT_EQ(SweepSpec::from_fingerprint(s.fingerprint()).fingerprint(), s.fingerprint());
+  SweepSpec other = s;
+  other.train.lr = 0.02;
+  EXPECT_NE(other.fingerprint(), s.fingerprint());
+}
+
+SweepRow row_for(const SweepJob& job, const SweepSpec& spec, double acc) {
+  SweepRow r;
+  r.kind = job.digital ? "digital" : "analog";
+  r.point = job.point;
+  r.seed = job.seed;
+  r.values = job.digital ? std::vector<std::string>(2, "") : spec.points()[job.point].values;
+  r.config = job.digital ? "" : spec.points()[job.point].config.to_json();
+  r.test_acc = acc;
+  r.train_loss = job.digital ? 0.5 : NAN;
+  r.status = job.digital ? "ok" : "diverged";
+  r.diverged_epoch = job.digital ? 0 : 1;
+  return r;
+}
+
+class ResultsFileTest : public ::testing::TestWithParam<ResultsFormat> {};
+
+TEST_P(ResultsFileTest, AppendResumeAndCutLastLine) {
+  const SweepSpec spec = small_spec();
+  const auto jobs = spec.jobs();
+  const std::string path = ::testing::TempDir() + "results_" + std::to_string(int(GetParam()));
+  std::remove(path.c_str());
+  {
+    ResultsFile f(path, GetParam(), spec);
+    f.append(row_for(jobs[0], spec, 0.9));
+    f.append(row_for(jobs[3], spec, 0.25));
+    EXPECT_THROW(f.append(row_for(jobs[3], spec, 0.25)), c10::Error);  // never twice
+  }
+  // Simulate a kill in the middle of writing the next row.
+  const std::string cut = format_row(row_for(jobs[4], spec, 0.5), GetParam(), spec.grid_keys()).substr(0, 20);
+  std::ofstream(path, std::ios::app) << cut;
+  {
+    ResultsFile f(path, GetParam(), spec);
+    EXPECT_TRUE(f.dropped_partial_line());
+    ASSERT_EQ(f.rows().size(), 2u);
+    EXPECT_TRUE(f.has(jobs[3].key()));
+    EXPECT_FALSE(f.has(jobs[4].key()));
+    EXPECT_TRUE(f.rows()[1].same_result(row_for(jobs[3], spec, 0.25)));
+    EXPECT_TRUE(std::isnan(f.rows()[1].train_loss));
+    f.append(row_for(jobs[4], spec, 0.5));
+  }
+  const ResultsData data = read_results(path);
+  EXPECT_FALSE(data.dropped_partial_line);
+  ASSERT_EQ(data.rows.size(), 3u);
+  EXPECT_EQ(data.rows[2].key(), jobs[4].key());
+  // A different sweep is refused.
+  SweepSpec other = spec;
+  other.train.epochs = 2;
+  EXPECT_NE(error_of([&] { ResultsFile f(path, GetParam(), other); }).find("different sweep"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, ResultsFileTest, ::testing::Values(ResultsFormat::kCsv, ResultsFormat::kJsonl));
+
+TEST(Merge, ReportsMissingDuplicatedAndConflicting) {
+  const SweepSpec spec = small_spec();
+  const auto jobs = spec.jobs();
+  const std::string a = ::testing::TempDir() + "shard_a.csv", b = ::testing::TempDir() + "shard_b.csv";
+  std::remove(a.c_str());
+  std::remove(b.c_str());
+  {
+    ResultsFile fa(a, ResultsFormat::kCsv, spec), fb(b, ResultsFormat::kCsv, spec);
+    for (size_t k = 0; k < jobs.size(); ++k) {
+      if (k == 5) continue;                                               // missing
+      (k % 2 ? fa : fb).append(row_for(jobs[k], spec, 0.1 * double(k)));
+    }
+    fa.append(row_for(jobs[2], spec, 0.2));                              // duplicate of b's
+    fb.append(row_for(jobs[3], spec, 0.99));                             // conflicts with a's
+  }
+  const std::string out = ::testing::TempDir() + "merged.csv";
+  const auto report = merge_results({a, b}, out);
+  EXPECT_EQ(report.rows, static_cast<int64_t>(jobs.size()) - 1);
+  EXPECT_EQ(report.missing, (std::vector<std::string>{jobs[5].key()}));
+  EXPECT_EQ(report.duplicated, (std::vector<std::string>{jobs[2].key()}));
+  EXPECT_EQ(report.conflicting, (std::vector<std::string>{jobs[3].key()}));
+  const auto merged = read_results(out);
+  ASSERT_EQ(merged.rows.size(), jobs.size() - 1);
+  EXPECT_EQ(merged.rows[0].key(), jobs[0].key());  // run order
+  // Shards of another sweep are refused.
+  SweepSpec other = spec;
+  other.repeats = 3;
+  const std::string c = ::testing::TempDir() + "shard_c.csv";
+  std::remove(c.c_str());
+  { ResultsFile fc(c, ResultsFormat::kCsv, other); }
+  EXPECT_NE(error_of([&] { merge_results({a, c}, out); }).find("different sweep"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace analog::sweep
