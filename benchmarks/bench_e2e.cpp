@@ -26,14 +26,17 @@ void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 }  // namespace
 
+// Usage: bench_e2e [data_dir] [train_samples (0: all)] [device: cpu | cuda]
 int main(int argc, char** argv) {
   const std::string data_dir = argc > 1 ? argv[1] : "data/mnist";
   const int64_t samples = argc > 2 ? std::stoll(argv[2]) : 0;
+  const std::string device = argc > 3 ? argv[3] : "cpu";
   at::set_num_threads(1);
   const auto train = analog::data::load_mnist(data_dir, true, samples);
   const auto test = analog::data::load_mnist(data_dir, false, 1000);
   analog::train::TrainOptions opt;
   opt.epochs = 1;
+  opt.device = device;
   analog::RPUConfig seed_point;  // forward/backward out_noise 0.06, desired_bl 7
   seed_point.update().desired_bl(7);
   analog::RPUConfig harsh;
@@ -48,8 +51,15 @@ int main(int argc, char** argv) {
                         {"analog (0.06, BL 7)", seed_point},
                         {"analog harsh (0.5, BL 3)", harsh}};
   double digital_sps = 0, digital_rss = 0;
-  std::printf("one epoch, %lld samples, batch 64, 1 thread\n", static_cast<long long>(train.images.size(0)));
+  std::printf("one epoch, %lld samples, batch 64, 1 thread, device %s\n",
+              static_cast<long long>(train.images.size(0)), device.c_str());
   std::printf("%-26s %12s %10s %14s %10s\n", "run", "samples/s", "time x", "peak RSS MiB", "RSS x");
+  if (device != "cpu") {  // a warm-up epoch: CUDA context, kernels, allocator
+    analog::train::TrainOptions warm = opt;
+    analog::data::MnistSplit slice{train.images.narrow(0, 0, 2048), train.labels.narrow(0, 0, 2048)};
+    analog::train::train_mlp(slice, test, warm, seed_point);
+    analog::train::train_mlp(slice, test, warm, std::nullopt);
+  }
   for (const auto& c : cases) {
     reset_peak_rss();
     const auto r = analog::train::train_mlp(train, test, opt, c.rpu);

@@ -193,6 +193,7 @@ int main(int argc, char** argv) {
   app.add_option("--test-samples", test_samples, "first N test samples (0: all)")->check(CLI::NonNegativeNumber);
   app.add_option("--repeats", repeats, "seeds per point (seed, seed+1, ...)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_flag("--include-digital", include_digital, "add the digital SGD baseline (one row per repeat)");
+  app.add_option("--device", topt.device, "cpu, or cuda: the --jobs runs share the GPU, one CUDA stream each")->capture_default_str();
   app.add_option("--jobs", jobs, "runs at once, each single-threaded")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--shard", shard, "K/N: run only runs with index = K mod N (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)")->capture_default_str();
   app.add_option("--out,-o", out, "results file (appended to; re-running resumes)")->capture_default_str();

@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch", opt.batch, "mini-batch size")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--lr", opt.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--seed", opt.seed, "seed of weights, data order and analog noise")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--device", opt.device, "cpu or cuda (needs a CUDA build)")->capture_default_str();
   app.add_option("--threads", threads, "intra-op threads")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--train-samples", train_samples, "use the first N training samples (0: all 60000)")->check(CLI::NonNegativeNumber);
   app.add_option("--test-samples", test_samples, "use the first N test samples (0: all 10000)")->check(CLI::NonNegativeNumber);
@@ -149,8 +150,8 @@ int main(int argc, char** argv) {
     }
 
     if (!json) {
-      fmt::print("analogtorch {} | LibTorch {} | threads {} | seed {} | device cpu\n",
-                 "0.1.0", TORCH_VERSION, at::get_num_threads(), opt.seed);
+      fmt::print("analogtorch {} | LibTorch {} | threads {} | seed {} | device {}\n", "0.1.0",
+                 TORCH_VERSION, at::get_num_threads(), opt.seed, opt.device);
       fmt::print("MLP 784-{}-10, {} epochs, batch {}, lr {}, {} train / {} test samples\n",
                  opt.hidden, opt.epochs, opt.batch, opt.lr, train.images.size(0),
                  test.images.size(0));

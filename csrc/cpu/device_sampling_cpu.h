@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "analog/config/device_parameters.h"
+#include "analog/kernels/device_math.h"
 
 namespace analog::cpu {
 
@@ -22,6 +23,9 @@ struct DeviceArrays {
   at::Tensor dw_up() const { return params.select(2, kDwUp); }
   at::Tensor dw_down() const { return params.select(2, kDwDown); }
 };
+
+/// The construction parameters of a device as the shared kernel math takes them.
+kernels::ConstantStepSpec constant_step_spec(const ConstantStepDevice& dev);
 
 /// Draws the devices of an [out, in] tile from the stream `key` (aihwkit PulsedDevice::populate,
 /// with our Philox stream instead of a clock-seeded one). With `bias_column`, the last column is

@@ -8,6 +8,7 @@
 
 #include "analog/kernels/io_math.h"
 #include "analog/kernels/pulse_math.h"
+#include "analog/kernels/pulse_train.h"
 #include "analog/kernels/rng.h"
 #include "cpu/random_fill.h"
 
@@ -57,14 +58,13 @@ inline float discretize(float p, float step, bool sto, float u) {
   return step > 0.0f ? kernels::quantize(p, step, sto, u) : p;
 }
 
-/// Geometric gaps floor(log(u) / log(1 - p_max)) and scaled acceptance uniforms of `count`
-/// candidates from word pairs. (Truncation is the floor here: the ratio is >= 0.)
+/// Gaps and acceptance thresholds of `count` thinning candidates from their word pairs, in one
+/// vectorised pass (kernels::candidate_gap / candidate_accept).
 void compute_gaps(const uint32_t* __restrict words, int64_t count, float inv_log_q, float p_max,
                   float* __restrict gaps, float* __restrict accepts) {
   for (int64_t c = 0; c < count; ++c) {
-    const float ratio = kernels::log_unit(kernels::uniform_open0_from_bits(words[2 * c])) * inv_log_q;
-    gaps[c] = static_cast<float>(static_cast<int32_t>(std::min(ratio, 1.0e9f)));
-    accepts[c] = kernels::uniform_from_bits(words[2 * c + 1]) * p_max;
+    gaps[c] = kernels::candidate_gap(words[2 * c], inv_log_q);
+    accepts[c] = kernels::candidate_accept(words[2 * c + 1], p_max);
   }
 }
 
@@ -74,19 +74,19 @@ void compute_gaps(const uint32_t* __restrict words, int64_t count, float inv_log
 /// Sparse trains (p_max = scale max|v| < 0.3, the common case) are drawn by thinning: candidates
 /// of a Bernoulli(p_max) process are found with geometric gaps, each accepted with p_j / p_max,
 /// so the cost follows the number of candidates, not the vector length. Dense trains compare one
-/// uniform per entry. Both give independent Bernoulli(p_j) draws; the stream (key, call, domain,
-/// slot) is read in a fixed order, so the result does not depend on threads.
+/// uniform per entry. Both give independent Bernoulli(p_j) draws and read the stream (key, call,
+/// domain, slot) in a fixed order: the decisions are those of kernels::thinned_train /
+/// dense_fires, which the CUDA kernel uses too.
 void draw_train(const float* v, int64_t size, float scale, float v_max, float res_step, bool sto,
                 uint64_t key, uint64_t call, Domain domain, Domain round_domain, uint32_t slot,
                 std::vector<Active>& active, std::vector<uint32_t>& words) {
   active.clear();
   const float p_max = std::min(1.0f, scale * v_max);
   if (!(p_max > 0.0f)) return;  // also NaN-safe
-  if (res_step <= 0.0f && p_max < 0.3f) {
-    const float inv_log_q = static_cast<float>(1.0 / std::log1p(-static_cast<double>(p_max)));
-    // Candidate c reads words 2c (gap) and 2c+1 (acceptance). Words come in batches sized to the
-    // expected number of candidates (p_max * size); the gaps of a batch are computed in one
-    // vectorised pass, so the serial part is only the running position.
+  if (kernels::use_thinning(p_max, res_step)) {
+    const float inv_log_q = kernels::inverse_log_q(p_max);
+    // Words come in batches sized to the expected number of candidates (p_max * size); the
+    // gaps of a batch are computed in one vectorised pass, the serial part is the position.
     constexpr int64_t kMaxBatchBlocks = 32;
     const int64_t batch_blocks = std::min<int64_t>(
         kMaxBatchBlocks, 2 + static_cast<int64_t>(0.6f * p_max * static_cast<float>(size)));
@@ -103,12 +103,11 @@ void draw_train(const float* v, int64_t size, float scale, float v_max, float re
         if (gaps[c] >= static_cast<float>(size - 1 - pos)) return;
         pos += 1 + static_cast<int64_t>(gaps[c]);
         const float value = v[pos];
-        if (accepts[c] < std::min(1.0f, scale * std::fabs(value))) {
+        if (accepts[c] < kernels::pulse_probability(scale, value)) {
           active.push_back({static_cast<int32_t>(pos), value > 0.0f});
         }
       }
     }
-    return;
   }
   const int64_t blocks = (size + 3) / 4;
   words.resize(static_cast<size_t>(4 * blocks));
@@ -122,8 +121,7 @@ void draw_train(const float* v, int64_t size, float scale, float v_max, float re
                           : 0.0f;
       p = discretize(p, res_step, sto, u);
     }
-    // NB: p may be inf (tiny max|d| in update management): inf > U fires, as in aihwkit.
-    if (p > kernels::uniform_from_bits(words[static_cast<size_t>(j)])) {
+    if (kernels::dense_fires(p, words[static_cast<size_t>(j)])) {
       active.push_back({static_cast<int32_t>(j), value > 0.0f});
     }
   }

@@ -10,6 +10,9 @@
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
+#ifdef ANALOG_WITH_TORCH_CUDA
+#include "cuda/tile_cuda.h"
+#endif
 
 namespace analog {
 namespace {
@@ -108,18 +111,53 @@ at::Tensor AnalogTileImpl::forward(const at::Tensor& x) {
 }
 
 namespace {
-void check_input(const char* what, const at::Tensor& t, int64_t size, const char* size_name) {
+void check_input(const char* what, const at::Tensor& t, int64_t size, const char* size_name,
+                 const at::Device& device) {
   TORCH_CHECK(t.dim() == 2, what, ": expected a 2-d [batch, ", size_name, "] tensor, got ", t.dim(),
               "-d with sizes ", t.sizes());
   TORCH_CHECK(t.size(1) == size, what, ": expected ", size_name, " = ", size, ", got input of sizes ",
               t.sizes());
   TORCH_CHECK(t.scalar_type() == at::kFloat, what, ": expected float32, got ", t.scalar_type());
-  TORCH_CHECK(t.device().is_cpu(), what, ": expected a CPU tensor, got ", t.device());
+  TORCH_CHECK(t.device() == device, what, ": expected a tensor on ", device, " (the tile's device), got ",
+              t.device());
+}
+
+/// The IO pipeline on the tensors' device.
+cpu::MvmResult io_mvm(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                      const IOParameters& io, bool use_bm, bool zero_flag, uint64_t key,
+                      uint64_t call, const char* what) {
+  if (x.is_cuda()) {
+#ifdef ANALOG_WITH_TORCH_CUDA
+    return cuda_glue::io_mvm_cuda(x, w, transposed, io, use_bm, zero_flag, key, call, what);
+#else
+    TORCH_CHECK(false, what, ": this analogtorch was built without CUDA support");
+#endif
+  }
+  return cpu::io_mvm_cpu(x, w, transposed, io, use_bm, zero_flag, key, call, what);
 }
 }  // namespace
 
+void AnalogTileImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
+  TORCH_CHECK(dtype == torch::kFloat, "AnalogTile: only float32 is supported, got ", dtype);
+  to(device, non_blocking);
+}
+
+void AnalogTileImpl::to(torch::Dtype dtype, bool non_blocking) {
+  TORCH_CHECK(dtype == torch::kFloat, "AnalogTile: only float32 is supported, got ", dtype);
+  (void)non_blocking;
+}
+
+void AnalogTileImpl::to(torch::Device device, bool non_blocking) {
+  // The call counter stays on the host: it is read and advanced on every call.
+  const at::Tensor counter = rng_state.clone();
+  torch::nn::Module::to(device, non_blocking);
+  rng_state.set_data(counter);
+  pending_x_.clear();
+  pending_d_.clear();
+}
+
 at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out) {
-  check_input("AnalogTile.forward", x_in, in_size_, "in_size");
+  check_input("AnalogTile.forward", x_in, in_size_, "in_size", weight.device());
   at::NoGradGuard no_grad;
   const at::Tensor x = x_in.contiguous();
   if (is_floating_point()) {
@@ -130,7 +168,7 @@ at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_
   }
   const IOParameters& io = config_.forward();
   const uint64_t call = take_calls(1);
-  cpu::MvmResult r = cpu::io_mvm_cpu(x, weight, /*transposed=*/false, io, /*use_bm=*/true,
+  cpu::MvmResult r = io_mvm(x, weight, /*transposed=*/false, io, /*use_bm=*/true,
                                      /*zero_shortcut_needs_no_inp_noise=*/false, key(), call,
                                      "AnalogTile.forward");
   if (mask_out) {
@@ -140,20 +178,20 @@ at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_
 }
 
 at::Tensor AnalogTileImpl::backward_mvm(const at::Tensor& d_in) {
-  check_input("AnalogTile.backward", d_in, out_size_, "out_size");
+  check_input("AnalogTile.backward", d_in, out_size_, "out_size", weight.device());
   at::NoGradGuard no_grad;
   const at::Tensor d = d_in.contiguous();
   if (is_floating_point()) return d.mm(weight);
   const uint64_t call = take_calls(1);
-  return cpu::io_mvm_cpu(d, weight, /*transposed=*/true, config_.backward(), /*use_bm=*/false,
+  return io_mvm(d, weight, /*transposed=*/true, config_.backward(), /*use_bm=*/false,
                          /*zero_shortcut_needs_no_inp_noise=*/true, key(), call,
                          "AnalogTile.backward")
       .y;
 }
 
 void AnalogTileImpl::record(const at::Tensor& x, const at::Tensor& d) {
-  check_input("AnalogTile.record", x, in_size_, "in_size");
-  check_input("AnalogTile.record", d, out_size_, "out_size");
+  check_input("AnalogTile.record", x, in_size_, "in_size", weight.device());
+  check_input("AnalogTile.record", d, out_size_, "out_size", weight.device());
   TORCH_CHECK(x.size(0) == d.size(0), "AnalogTile.record: x has ", x.size(0), " rows but d has ",
               d.size(0));
   pending_x_.push_back(x.detach().contiguous());
@@ -183,8 +221,17 @@ void AnalogTileImpl::update(double lr) {
     return;
   }
   const uint64_t first = take_calls(static_cast<uint64_t>(x.size(0)));
-  const cpu::DeviceArrays dev{devices, diffusion_rate, decay_scale, reset_bias};
   at::Tensor w = weight.detach();
+  if (w.is_cuda()) {
+#ifdef ANALOG_WITH_TORCH_CUDA
+    cuda_glue::pulsed_update_cuda(w, devices, x, d, config_.update(), config_.device(),
+                                  static_cast<float>(lr), key(), first);
+    return;
+#else
+    TORCH_CHECK(false, "AnalogTile.update: this analogtorch was built without CUDA support");
+#endif
+  }
+  const cpu::DeviceArrays dev{devices, diffusion_rate, decay_scale, reset_bias};
   cpu::pulsed_update_cpu(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr),
                          key(), first);
 }
@@ -198,14 +245,14 @@ void AnalogTileImpl::post_update_step() {
   at::Tensor w = weight.detach();
   if (diffusion) {
     const uint64_t call = take_calls(1);
-    at::Tensor z = at::empty_like(w);
+    at::Tensor z = at::empty(w.sizes(), w.options().device(at::kCPU));
     float* zp = z.data_ptr<float>();
     const int64_t n = z.numel();
     for (int64_t e = 0; e < n; ++e) {
       zp[e] = kernels::stream_normal(key(), call, kernels::Domain::kDiffusion, 0,
                                      static_cast<uint64_t>(e));
     }
-    w.add_(diffusion_rate * z);
+    w.add_(diffusion_rate * z.to(w.device()));
   }
   if (decay) w.sub_(reset_bias).mul_(decay_scale).add_(reset_bias);
   w.copy_(at::max(at::min(w, w_max()), w_min()));
@@ -216,7 +263,7 @@ void AnalogTileImpl::set_weights(const at::Tensor& w_in) {
               "AnalogTile.set_weights: expected [", out_size_, ", ", in_size_, "], got ",
               w_in.sizes());
   at::NoGradGuard no_grad;
-  const at::Tensor w = w_in.to(at::kFloat);
+  const at::Tensor w = w_in.to(weight.device(), at::kFloat);
   TORCH_CHECK(at::isfinite(w).all().item<bool>(),
               "AnalogTile.set_weights: expected finite weights, got NaN or inf");
   if (is_floating_point()) {

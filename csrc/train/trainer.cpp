@@ -11,6 +11,9 @@
 #include "analog/kernels/rng.h"
 #include "analog/nn/analog_linear.h"
 #include "analog/optim/analog_sgd.h"
+#ifdef ANALOG_WITH_TORCH_CUDA
+#include "cuda/tile_cuda.h"
+#endif
 
 namespace analog::train {
 
@@ -54,10 +57,12 @@ std::pair<double, double> evaluate(torch::nn::Sequential& model, const data::Mni
   double loss_sum = 0;
   int64_t correct = 0;
   constexpr int64_t kBatch = 1000;
+  const auto device = model->parameters().empty() ? torch::Device(torch::kCPU)
+                                                  : model->parameters().front().device();
   for (int64_t start = 0; start < n; start += kBatch) {
     const int64_t len = std::min(kBatch, n - start);
-    const auto x = split.images.narrow(0, start, len);
-    const auto y = split.labels.narrow(0, start, len);
+    const auto x = split.images.narrow(0, start, len).to(device);
+    const auto y = split.labels.narrow(0, start, len).to(device);
     const auto logits = model->forward(x);
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -78,7 +83,18 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
               options.lr);
   const int64_t n = train.images.size(0);
   TORCH_CHECK(n > 0, "train: the training set is empty");
+  const torch::Device device(options.device);
+  TORCH_CHECK(!device.is_cuda() || torch::cuda::is_available(), "train: device '", options.device,
+              "' asked for, but no CUDA device is available");
+#ifdef ANALOG_WITH_TORCH_CUDA
+  std::optional<cuda_glue::StreamScope> stream;  // concurrent runs get streams of their own
+  if (device.is_cuda()) stream.emplace(device);
+#else
+  TORCH_CHECK(!device.is_cuda(), "train: this analogtorch was built without CUDA support");
+#endif
   torch::nn::Sequential model = make_mlp(options.hidden, rpu, options.seed);
+  model->to(device);
+  const at::Tensor images = train.images.to(device), labels = train.labels.to(device);
   std::unique_ptr<torch::optim::Optimizer> opt;
   if (rpu) {
     opt = std::make_unique<optim::AnalogSGD>(*model, optim::AnalogSGDOptions(options.lr));
@@ -90,15 +106,16 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
   model->train();
   for (int64_t epoch = 1; epoch <= options.epochs && !result.diverged; ++epoch) {
     const std::vector<int64_t> order = epoch_order(n, options.seed, epoch);
-    const at::Tensor index = torch::from_blob(const_cast<int64_t*>(order.data()), {n}, torch::kLong);
+    const at::Tensor index =
+        torch::from_blob(const_cast<int64_t*>(order.data()), {n}, torch::kLong).to(device);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t start = 0; start < n; start += options.batch) {
       const int64_t len = std::min(options.batch, n - start);
       const at::Tensor idx = index.narrow(0, start, len);
-      const at::Tensor x = train.images.index_select(0, idx);
-      const at::Tensor y = train.labels.index_select(0, idx);
+      const at::Tensor x = images.index_select(0, idx);
+      const at::Tensor y = labels.index_select(0, idx);
       double loss_value = 0;
       try {
         opt->zero_grad();

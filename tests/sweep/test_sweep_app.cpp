@@ -113,6 +113,20 @@ TEST(SweepApp, ShardsAsSeparateProcessesMergeToTheUnshardedSweep) {
   EXPECT_NE(text.find("digital"), std::string::npos);
 }
 
+TEST(SweepApp, CtrlCStopsCleanlyAndTheSweepResumes) {
+  const std::string out = tmp("interrupted.csv");
+  const pid_t pid = spawn(sweep_args(out));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  kill(pid, SIGINT);
+  const int code = wait_exit(pid);
+  EXPECT_TRUE(code == 130 || code == 0) << code;  // 0 if it had already finished
+  const auto partial = read_results(out);
+  EXPECT_FALSE(partial.dropped_partial_line);
+  EXPECT_LE(partial.rows.size(), 14u);
+  ASSERT_EQ(run(sweep_args(out)), 0);
+  EXPECT_EQ(read_results(out).rows.size(), 14u);
+}
+
 TEST(SweepApp, RefusesAResultsFileOfAnotherSweep) {
   const std::string out = tmp("other.csv");
   ASSERT_EQ(run(sweep_args(out)), 0);

@@ -27,6 +27,12 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   /// (Re)draws the devices and sets the weights to 0.
   void reset() override;
 
+  /// Moves weights and devices (the call counter stays on the host; queued pairs are dropped).
+  /// A tile on a CUDA device runs the CUDA kernels (same semantics and random streams).
+  void to(torch::Device device, torch::Dtype dtype, bool non_blocking = false) override;
+  void to(torch::Dtype dtype, bool non_blocking = false) override;
+  void to(torch::Device device, bool non_blocking = false) override;
+
   /// y = tile(x), x [B, in] float32 -> [B, out]. With grad mode on, the backward pass runs the
   /// backward IO pipeline (if x needs a gradient) and records (x, d) for the next update().
   at::Tensor forward(const at::Tensor& x);

@@ -20,6 +20,7 @@ struct TrainOptions {
   int64_t batch = 64;
   double lr = 0.01;
   int64_t seed = 0;       ///< initial weights, data order and every analog random stream
+  std::string device = "cpu";  ///< "cpu" or "cuda[:N]" (needs a CUDA build and a GPU)
 };
 
 /// Figures of one finished epoch.

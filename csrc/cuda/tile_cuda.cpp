@@ -1,0 +1,139 @@
+// Torch glue of the CUDA kernels: checks, device guard, ATen GEMMs between the element stages.
+#include "cuda/tile_cuda.h"
+
+#include <climits>
+#include <cmath>
+#include <limits>
+
+#include <ATen/ATen.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
+
+#include "analog/kernels/io_math.h"
+#include "cpu/pulsed_update_cpu.h"
+#include "cuda/io_pipeline_cuda.h"
+#include "cuda/pulsed_update_cuda.h"
+
+namespace analog::cuda_glue {
+namespace {
+
+cuda::IoSpec io_spec(const IOParameters& io, bool use_bm, bool zero_flag) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  cuda::IoSpec s{};
+  s.noise_management = static_cast<int>(io.noise_management());
+  s.nm_thres = static_cast<float>(io.nm_thres());
+  s.inp_bound = io.inp_bound() > 0 ? static_cast<float>(io.inp_bound()) : kInf;
+  s.out_bound = io.out_bound() > 0 ? static_cast<float>(io.out_bound()) : kInf;
+  s.in_step = kernels::converter_step(static_cast<float>(io.inp_res()), s.inp_bound);
+  s.out_step = kernels::converter_step(static_cast<float>(io.out_res()), s.out_bound);
+  s.inp_noise = static_cast<float>(io.inp_noise());
+  s.out_noise = static_cast<float>(io.out_noise());
+  s.w_noise = io.w_noise_type() == WeightNoiseType::kNone ? 0.0f : static_cast<float>(io.w_noise());
+  s.max_bm_factor = static_cast<float>(io.max_bm_factor());
+  s.max_bm_res = static_cast<float>(io.max_bm_res());
+  s.in_sto = io.inp_sto_round();
+  s.out_sto = io.out_sto_round();
+  s.neg_hit = io.bm_test_negative_bound();
+  s.bm_on = use_bm && io.bound_management() == BoundManagement::kIterative;
+  s.zero_shortcut_needs_no_inp_noise = zero_flag;
+  return s;
+}
+
+void* current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
+
+int32_t read_int(const at::Tensor& t) { return t.item<int32_t>(); }  // syncs the current stream
+
+}  // namespace
+
+cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                           const IOParameters& io, bool use_bm, bool zero_flag, uint64_t key,
+                           uint64_t call, const char* what) {
+  TORCH_CHECK(w.is_cuda() && x.device() == w.device(), what, ": expected x on ", w.device(),
+              ", got ", x.device());
+  c10::cuda::CUDAGuard guard(x.device());
+  const int64_t batch = x.size(0), n = x.size(1);
+  const at::Tensor op = transposed ? w : w.t();
+  const int64_t m = op.size(1);
+  cpu::MvmResult r;
+  r.y = at::zeros({batch, m}, x.options());
+  r.reduction = at::ones({batch}, x.options());
+  if (batch == 0 || m == 0) return r;
+  const auto ints = x.options().dtype(at::kInt);
+  at::Tensor alpha = at::empty({batch}, x.options());
+  at::Tensor active = at::empty({batch}, ints);
+  at::Tensor bad = at::full({1}, INT_MAX, ints);
+  const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
+  cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, alpha.data_ptr<float>(),
+                          r.reduction.data_ptr<float>(), active.data_ptr<int32_t>(),
+                          bad.data_ptr<int32_t>(), current_stream());
+  const int32_t bad_row = read_int(bad);
+  TORCH_CHECK(bad_row == INT_MAX, what, ": expected finite inputs, got a non-finite value in row ",
+              bad_row, " of a [", batch, ", ", n, "] input");
+  if (io.is_perfect()) {
+    at::mm_out(r.y, x, op);
+    return r;
+  }
+  at::Tensor xq = at::empty({batch, n}, x.options());
+  at::Tensor yq = at::empty({batch, m}, x.options());
+  at::Tensor any = at::empty({1}, ints);
+  const at::Tensor abs_op =
+      io.w_noise_type() == WeightNoiseType::kPcmRead && spec.w_noise > 0 ? op.abs() : at::Tensor();
+  for (uint32_t round = 0;; ++round) {
+    cuda::launch_io_dac(x.data_ptr<float>(), batch, n, alpha.data_ptr<float>(),
+                        r.reduction.data_ptr<float>(), active.data_ptr<int32_t>(), spec, key, call,
+                        round, xq.data_ptr<float>(), current_stream());
+    at::mm_out(yq, xq, op);
+    at::Tensor wn;
+    if (spec.w_noise > 0) {
+      wn = io.w_noise_type() == WeightNoiseType::kPcmRead ? (xq * xq).mm(abs_op).sqrt_()
+                                                          : xq.norm(2, {1}, true).expand({batch, m}).contiguous();
+    }
+    any.zero_();
+    cuda::launch_io_adc(yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr, batch, m,
+                        alpha.data_ptr<float>(), r.reduction.data_ptr<float>(),
+                        active.data_ptr<int32_t>(), spec, key, call, round, r.y.data_ptr<float>(),
+                        any.data_ptr<int32_t>(), current_stream());
+    if (!spec.bm_on || read_int(any) == 0) break;
+  }
+  return r;
+}
+
+void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
+                        const at::Tensor& d, const UpdateParameters& up,
+                        const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
+  c10::cuda::CUDAGuard guard(w.device());
+  if (up.pulse_type() != PulseType::kStochasticCompressed) {
+    // Sequential deterministic rules: run them on a CPU copy.
+    at::Tensor w_cpu = w.cpu();
+    cpu::DeviceArrays arrays;
+    arrays.params = devices.cpu();
+    cpu::pulsed_update_cpu(w_cpu, arrays, x.cpu(), d.cpu(), up, dev, lr, key, first_call);
+    w.copy_(w_cpu);
+    return;
+  }
+  cuda::UpdateSpec spec{};
+  spec.lr = lr;
+  spec.dw_min = static_cast<float>(dev.dw_min());
+  spec.um_grad_scale = static_cast<float>(up.um_grad_scale());
+  spec.dw_min_std = static_cast<float>(dev.dw_min_std());
+  spec.res_step = up.res() > 0 ? kernels::converter_step(static_cast<float>(up.res()), 0.5f) : 0.0f;
+  spec.desired_bl = static_cast<int>(up.desired_bl());
+  spec.fixed_bl = up.fixed_bl();
+  spec.ublm = up.update_bl_management();
+  spec.um = up.update_management();
+  spec.sto_round = up.sto_round();
+  const int64_t samples = x.size(0), in_size = x.size(1), out_size = d.size(1);
+  const size_t bytes = cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec.desired_bl);
+  at::Tensor workspace = at::empty({static_cast<int64_t>((bytes + 3) / 4)}, x.options().dtype(at::kInt));
+  cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(),
+                             d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,
+                             workspace.data_ptr<int32_t>(), current_stream());
+}
+
+StreamScope::StreamScope(const at::Device& device)
+    : guard_(new c10::cuda::CUDAStreamGuard(c10::cuda::getStreamFromPool(false, device.index()))) {}
+
+StreamScope::~StreamScope() { delete static_cast<c10::cuda::CUDAStreamGuard*>(guard_); }
+
+}  // namespace analog::cuda_glue

@@ -1,0 +1,36 @@
+// Torch glue of the CUDA kernels (built only with a CUDA LibTorch: ANALOG_WITH_TORCH_CUDA).
+#pragma once
+#include <cstdint>
+
+#include <ATen/core/Tensor.h>
+
+#include "analog/config/device_parameters.h"
+#include "analog/config/io_parameters.h"
+#include "analog/config/update_parameters.h"
+#include "cpu/io_pipeline_cpu.h"
+
+namespace analog::cuda_glue {
+
+/// io_mvm_cpu for CUDA tensors: same semantics and random streams.
+cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                           const IOParameters& io, bool use_bm, bool zero_shortcut_needs_no_inp_noise,
+                           uint64_t key, uint64_t call, const char* what);
+
+/// pulsed_update_cpu for CUDA tensors (stochastic_compressed on the GPU; the deterministic
+/// pulse types and none_with_device run on the CPU copy and are written back).
+void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
+                        const at::Tensor& d, const UpdateParameters& up,
+                        const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
+
+/// A CUDA stream from the pool made current for the lifetime of the object (one per concurrent
+/// training run in analog-sweep --device cuda).
+class StreamScope {
+ public:
+  explicit StreamScope(const at::Device& device);
+  ~StreamScope();
+
+ private:
+  void* guard_;
+};
+
+}  // namespace analog::cuda_glue

@@ -1,0 +1,162 @@
+// CUDA kernels of the IO pipeline: the same per-element math and random streams as the CPU path.
+#include "cuda/io_pipeline_cuda.h"
+
+#include <cuda_runtime.h>
+
+#include <cfloat>
+#include <cmath>
+
+#include "analog/kernels/io_math.h"
+#include "analog/kernels/rng.h"
+#include "cuda/cuda_check.h"
+
+namespace analog::cuda {
+namespace {
+
+using kernels::Domain;
+constexpr int kThreads = 256;
+
+__device__ float block_reduce_max(float v, float* shared) {
+  shared[threadIdx.x] = v;
+  __syncthreads();
+  for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+    if (threadIdx.x < s) shared[threadIdx.x] = fmaxf(shared[threadIdx.x], shared[threadIdx.x + s]);
+    __syncthreads();
+  }
+  const float r = shared[0];
+  __syncthreads();
+  return r;
+}
+
+__global__ void prepare_kernel(const float* x, int64_t n, IoSpec io, float* alpha,
+                               float* reduction, int32_t* active, int32_t* bad_row) {
+  __shared__ float shared[kThreads];
+  const int64_t b = blockIdx.x;
+  const float* row = x + b * n;
+  float amax = 0.0f, smax = -INFINITY;
+  bool bad = false;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+    const float v = row[j];
+    bad = bad || !isfinite(v);
+    amax = fmaxf(amax, fabsf(v));
+    smax = fmaxf(smax, v);
+  }
+  if (bad) atomicMin(bad_row, static_cast<int32_t>(b));
+  amax = block_reduce_max(amax, shared);
+  smax = block_reduce_max(smax, shared);
+  if (threadIdx.x != 0) return;
+  float a = 1.0f;
+  switch (io.noise_management) {
+    case 1: a = io.nm_thres > 0.0f ? fminf(amax, io.nm_thres) : amax; break;
+    case 2: a = io.nm_thres > 0.0f ? fminf(smax, io.nm_thres) : smax; break;
+    case 3: a = io.nm_thres > 0.0f ? io.nm_thres : 1.0f; break;
+    default: a = 1.0f;
+  }
+  alpha[b] = a;
+  reduction[b] = 1.0f;
+  const bool nm_on = io.noise_management != 0;
+  const bool zero = nm_on && a <= 0.0f && (io.zero_shortcut_needs_no_inp_noise || io.inp_noise <= 0.0f);
+  active[b] = zero ? 0 : 1;
+}
+
+__global__ void dac_kernel(const float* x, int64_t batch, int64_t n, const float* alpha,
+                           const float* reduction, const int32_t* active, IoSpec io, uint64_t key,
+                           uint64_t call, uint32_t round, float* xq) {
+  const int64_t total = batch * n;
+  for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t b = e / n;
+    if (!active[b]) {
+      xq[e] = 0.0f;
+      continue;
+    }
+    const bool nm_on = io.noise_management != 0;
+    const float scale = 1.0f / ((nm_on ? alpha[b] : 1.0f) * reduction[b]);
+    float q = x[e] * scale;
+    if (io.in_sto) {
+      q = kernels::quantize(q, io.in_step, true,
+                            kernels::stream_uniform(key, call, Domain::kInputRound, round, e));
+    } else if (io.in_step > 0.0f) {
+      q = kernels::quantize(q, io.in_step, false, 0.0f);
+    }
+    q = kernels::clip(q, io.inp_bound);
+    if (io.inp_noise > 0.0f) {
+      q += io.inp_noise * kernels::stream_normal(key, call, Domain::kInputNoise, round, e);
+    }
+    xq[e] = q;
+  }
+}
+
+__global__ void adc_kernel(const float* yq, const float* wn, int64_t m, const float* alpha,
+                           float* reduction, int32_t* active, IoSpec io, uint64_t key,
+                           uint64_t call, uint32_t round, float* y, int32_t* any_active) {
+  __shared__ float shared[kThreads];
+  const int64_t b = blockIdx.x;
+  if (!active[b]) return;  // uniform over the block
+  const bool nm_on = io.noise_management != 0;
+  const float r = reduction[b];
+  const float digital = (nm_on ? alpha[b] : 1.0f) * r;
+  float vmax = -INFINITY, vmin = INFINITY;
+  for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
+    const int64_t e = b * m + i;
+    const float z = io.out_noise > 0.0f
+                        ? kernels::stream_normal(key, call, Domain::kOutputNoise, round, e)
+                        : 0.0f;
+    float v = yq[e] + io.out_noise * z;
+    if (wn) v += io.w_noise * wn[e] * kernels::stream_normal(key, call, Domain::kWeightNoise, round, e);
+    if (io.out_sto) {
+      v = kernels::quantize(v, io.out_step, true,
+                            kernels::stream_uniform(key, call, Domain::kOutputRound, round, e));
+    } else if (io.out_step > 0.0f) {
+      v = kernels::quantize(v, io.out_step, false, 0.0f);
+    }
+    vmax = fmaxf(vmax, v);
+    vmin = fminf(vmin, v);
+    y[e] = kernels::clip(v, io.out_bound) * digital;
+  }
+  vmax = block_reduce_max(vmax, shared);
+  vmin = -block_reduce_max(-vmin, shared);
+  if (threadIdx.x != 0) return;
+  const bool hit = vmax > io.out_bound || (io.neg_hit && vmin < -io.out_bound);
+  if (hit && io.bm_on && kernels::bm_may_continue(r, io.max_bm_factor, io.max_bm_res, io.in_step)) {
+    reduction[b] = 2.0f * r;
+    *any_active = 1;
+  } else {
+    active[b] = 0;
+  }
+}
+
+int grid_for(int64_t total) {
+  const int64_t blocks = (total + kThreads - 1) / kThreads;
+  return static_cast<int>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
+}
+
+}  // namespace
+
+void launch_io_prepare(const float* x, int64_t batch, int64_t n, const IoSpec& io, float* alpha,
+                       float* reduction, int32_t* active, int32_t* bad_row, void* stream) {
+  if (batch == 0) return;
+  prepare_kernel<<<static_cast<unsigned>(batch), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      x, n, io, alpha, reduction, active, bad_row);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_io_dac(const float* x, int64_t batch, int64_t n, const float* alpha,
+                   const float* reduction, const int32_t* active, const IoSpec& io, uint64_t key,
+                   uint64_t call, uint32_t round, float* xq, void* stream) {
+  if (batch * n == 0) return;
+  dac_kernel<<<grid_for(batch * n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      x, batch, n, alpha, reduction, active, io, key, call, round, xq);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_io_adc(const float* yq, const float* wn, int64_t batch, int64_t m, const float* alpha,
+                   float* reduction, int32_t* active, const IoSpec& io, uint64_t key, uint64_t call,
+                   uint32_t round, float* y, int32_t* any_active, void* stream) {
+  if (batch == 0 || m == 0) return;
+  adc_kernel<<<static_cast<unsigned>(batch), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      yq, wn, m, alpha, reduction, active, io, key, call, round, y, any_active);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace analog::cuda

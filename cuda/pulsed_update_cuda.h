@@ -1,0 +1,27 @@
+// CUDA launcher of the stochastic-compressed pulsed update (torch-free).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace analog::cuda {
+
+/// UpdateParameters and device fields the kernels need.
+struct UpdateSpec {
+  float lr, dw_min, um_grad_scale, dw_min_std, res_step;
+  int desired_bl;
+  bool fixed_bl, ublm, um, sto_round;
+};
+
+/// Bytes of workspace for `samples` rows of x [samples, in] and d [samples, out].
+size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t out_size, int desired_bl);
+
+/// W [out, in] -= pulses of every sample in order, exactly as the CPU kernel: sample s uses call
+/// first_call + s; its trains follow kernels::thinned_train / dense_fires; pulse k of a slot
+/// (rows outer, columns inner, in index order) takes normal k of the slot's noise stream; each
+/// device applies its pulses in sample and slot order. `devices` is [out, in, 4] (w_min, w_max,
+/// dw_up, dw_down). The workspace (device memory) must have the size given above.
+void launch_pulsed_update(float* w, const float* devices, const float* x, const float* d,
+                          int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
+                          uint64_t key, uint64_t first_call, void* workspace, void* stream);
+
+}  // namespace analog::cuda

@@ -1,0 +1,66 @@
+// Bernoulli pulse trains of the stochastic update: the per-element decisions shared by the CPU
+// kernel (batched, vectorised) and the CUDA kernel (one thread per train), so both agree.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "analog/kernels/macros.h"
+#include "analog/kernels/rng.h"
+
+namespace analog::kernels {
+
+/// Trains whose largest probability is below this are drawn by thinning (geometric gaps).
+constexpr float kThinningBelow = 0.3f;
+
+/// Probability of entry value v: min(1, scale |v|) (NaN or inf scale: see draw rules).
+ANALOG_HOST_DEVICE inline float pulse_probability(float scale, float v) {
+  const float p = scale * fabsf(v);
+  return p < 1.0f ? p : 1.0f;
+}
+
+/// Thinning is used when probabilities are not discretised and p_max < kThinningBelow.
+ANALOG_HOST_DEVICE inline bool use_thinning(float p_max, float res_step) {
+  return res_step <= 0.0f && p_max > 0.0f && p_max < kThinningBelow;
+}
+
+/// 1 / log(1 - p_max) for the gaps.
+ANALOG_HOST_DEVICE inline float inverse_log_q(float p_max) {
+  return static_cast<float>(1.0 / log1p(-static_cast<double>(p_max)));
+}
+
+/// Gap before the next candidate of a Bernoulli(p_max) process, from word 2c of candidate c:
+/// floor(log(u) / log(1 - p_max)), computed by truncation (the ratio is >= 0).
+ANALOG_HOST_DEVICE inline float candidate_gap(uint32_t word, float inv_log_q) {
+  const float ratio = log_unit(uniform_open0_from_bits(word)) * inv_log_q;
+  return static_cast<float>(static_cast<int32_t>(ratio < 1.0e9f ? ratio : 1.0e9f));
+}
+
+/// Acceptance threshold of candidate c (word 2c + 1): accepted when it is below p_j.
+ANALOG_HOST_DEVICE inline float candidate_accept(uint32_t word, float p_max) {
+  return uniform_from_bits(word) * p_max;
+}
+
+/// Thinned train of v (size entries) for one slot: calls emit(j) for every active entry, in
+/// increasing j. Candidate c reads words 2c and 2c+1 of the stream (key, call, domain, slot).
+template <class Emit>
+ANALOG_HOST_DEVICE inline void thinned_train(const float* v, int64_t size, float scale, float p_max,
+                                             uint64_t key, uint64_t call, Domain domain,
+                                             uint32_t slot, Emit&& emit) {
+  const float inv_log_q = inverse_log_q(p_max);
+  int64_t pos = -1;
+  Philox4 blk{};
+  for (uint64_t c = 0;; ++c) {
+    if ((c & 1u) == 0) blk = stream_block(key, call, domain, slot, c >> 1);
+    const uint32_t lane = static_cast<uint32_t>(c & 1u) * 2u;
+    const float gap = candidate_gap(blk.v[lane], inv_log_q);
+    if (gap >= static_cast<float>(size - 1 - pos)) return;
+    pos += 1 + static_cast<int64_t>(gap);
+    if (candidate_accept(blk.v[lane + 1], p_max) < pulse_probability(scale, v[pos])) emit(pos);
+  }
+}
+
+/// Dense train decision of entry j with probability p (possibly discretised): p > U_j, where
+/// U_j is word j of the stream. NB: p may be inf (tiny max|d|): inf > U fires, NaN never does.
+ANALOG_HOST_DEVICE inline bool dense_fires(float p, uint32_t word) { return p > uniform_from_bits(word); }
+
+}  // namespace analog::kernels
