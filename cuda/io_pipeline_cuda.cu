@@ -71,8 +71,8 @@ __global__ void dac_kernel(const float* x, int64_t batch, int64_t n, const float
       continue;
     }
     const bool nm_on = io.noise_management != 0;
-    const float scale = 1.0f / ((nm_on ? alpha[b] : 1.0f) * reduction[b]);
-    float q = x[e] * scale;
+    // Division, not a reciprocal that overflows for tiny alpha (see the CPU kernel).
+    float q = x[e] / ((nm_on ? alpha[b] : 1.0f) * reduction[b]);
     if (io.in_sto) {
       q = kernels::quantize(q, io.in_step, true,
                             kernels::stream_uniform(key, call, Domain::kInputRound, round, e));

@@ -129,14 +129,17 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
         const int64_t b = active[k];
         const float* row = xp + b * n;
         float* q = xqp + k * n;
-        const float scale = 1.0f / ((nm_on ? alpha[b] : 1.0f) * rp[b]);
+        // NB: divide, not multiply by 1 / (alpha r): for a tiny alpha (a confident network's
+        // max|d| can be subnormal) the reciprocal overflows to inf and 0 * inf is NaN, the
+        // division of aihwkit's that turns its runs to NaN. x / (alpha r) stays in [-1, 1].
+        const float denom = (nm_on ? alpha[b] : 1.0f) * rp[b];
         if (in_sto) {
           fill_uniforms({key, call, Domain::kInputRound, round}, b * n, n, u.data());
-          for (int64_t j = 0; j < n; ++j) q[j] = kernels::quantize(row[j] * scale, in_step, true, u[j]);
+          for (int64_t j = 0; j < n; ++j) q[j] = kernels::quantize(row[j] / denom, in_step, true, u[j]);
         } else if (in_step > 0.0f) {
-          for (int64_t j = 0; j < n; ++j) q[j] = kernels::quantize(row[j] * scale, in_step, false, 0.0f);
+          for (int64_t j = 0; j < n; ++j) q[j] = kernels::quantize(row[j] / denom, in_step, false, 0.0f);
         } else {
-          for (int64_t j = 0; j < n; ++j) q[j] = row[j] * scale;
+          for (int64_t j = 0; j < n; ++j) q[j] = row[j] / denom;
         }
         for (int64_t j = 0; j < n; ++j) q[j] = kernels::clip(q[j], inp_bound);
         if (inp_noise > 0.0f) {

@@ -170,6 +170,17 @@ TEST(IoPipeline, WeightNoiseAdditiveConstantStd) {
   EXPECT_NEAR(y.std().item<double>(), 0.1, 3 * 0.1 / std::sqrt(2 * count));
 }
 
+// aihwkit's runs turn to NaN when a confident network's back-propagated error has a subnormal
+// max|d|: 1 / max|d| overflows and 0 * inf is NaN. The DAC here divides instead.
+TEST(IoPipeline, SubnormalInputScaleGivesFiniteOutputs) {
+  at::Tensor d = at::zeros({2, 64});
+  d[0][3] = 1e-40f;  // subnormal
+  d[1][5] = -3e-39f;
+  const auto r = cpu::io_mvm_cpu(d, at::rand({64, 16}) - 0.5, true, IOParameters(), false, true, kKey, 1, "test");
+  EXPECT_TRUE(at::isfinite(r.y).all().item<bool>());
+  EXPECT_LT(r.y.abs().max().item<float>(), 1e-36f);
+}
+
 TEST(IoPipeline, NonFiniteInputIsAClearError) {
   at::Tensor x = at::rand({2, 4});
   x[1][2] = NAN;

@@ -12,8 +12,10 @@ namespace analog::kernels {
 /// Trains whose largest probability is below this are drawn by thinning (geometric gaps).
 constexpr float kThinningBelow = 0.3f;
 
-/// Probability of entry value v: min(1, scale |v|) (NaN or inf scale: see draw rules).
+/// Probability of entry value v: min(1, scale |v|); 0 for v = 0 even when scale is inf (update
+/// management of a tiny max|d| makes it inf: aihwkit's inf * 0 = NaN never fires either).
 ANALOG_HOST_DEVICE inline float pulse_probability(float scale, float v) {
+  if (v == 0.0f) return 0.0f;
   const float p = scale * fabsf(v);
   return p < 1.0f ? p : 1.0f;
 }
