@@ -47,7 +47,7 @@ int64_t grain_for(int64_t width) { return std::max<int64_t>(1, 32768 / std::max<
 
 MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
                      const IOParameters& io, bool use_bm, bool zero_shortcut_needs_no_inp_noise,
-                     uint64_t key, uint64_t call, const char* what) {
+                     uint64_t key, uint64_t call, const char* what, float mask_bound) {
   TORCH_INTERNAL_ASSERT(x.dim() == 2 && x.is_contiguous() && x.scalar_type() == at::kFloat);
   const int64_t batch = x.size(0);
   const int64_t n = x.size(1);
@@ -85,7 +85,13 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
 
   if (io.is_perfect()) {
     at::mm_out(result.y, x, op);
+    if (mask_bound > 0.0f) result.mask = result.y.abs() >= mask_bound;
     return result;
+  }
+  bool* mp = nullptr;
+  if (mask_bound > 0.0f) {
+    result.mask = at::zeros({batch, m}, x.options().dtype(at::kBool));
+    mp = result.mask.data_ptr<bool>();
   }
 
   const bool nm_on = io.noise_management() != NoiseManagement::kNone;
@@ -190,6 +196,10 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
         const bool hit = vmax > out_bound || (neg_hit && vmin < -out_bound);
         const float digital = (nm_on ? alpha[b] : 1.0f) * rp[b];
         for (int64_t i = 0; i < m; ++i) out[i] = kernels::clip(vp[i], out_bound) * digital;
+        if (mp) {
+          bool* mrow = mp + b * m;
+          for (int64_t i = 0; i < m; ++i) mrow[i] = std::fabs(out[i]) >= mask_bound;
+        }
         if (hit && bm_on && kernels::bm_may_continue(rp[b], max_bm_factor, max_bm_res, in_step)) {
           again[k] = 1;
         }

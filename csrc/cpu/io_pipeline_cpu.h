@@ -12,6 +12,7 @@ namespace analog::cpu {
 struct MvmResult {
   at::Tensor y;          ///< [B, out] digital outputs
   at::Tensor reduction;  ///< [B] float: the bound-management factor r each sample ended with
+  at::Tensor mask;       ///< [B, out] bool: |y| >= mask_bound (undefined when not asked for)
 };
 
 /// y_b = alpha_b r_b clip(Q_out(W' clip(Q_in(x_b / (alpha_b r_b))) + noise)) for every row of x
@@ -19,8 +20,10 @@ struct MvmResult {
 /// [in, out] as stored, i.e. the backward pass of a tile of weights w). Bound management re-runs
 /// only the saturated samples, each pass with fresh noise, when `use_bm` and the IO parameters
 /// ask for it. Random numbers come from (key, call); a NaN or inf in x is an error.
+/// With mask_bound > 0 the result also holds the gradient mask |y| >= mask_bound, computed in
+/// the output pass.
 MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
                      const IOParameters& io, bool use_bm, bool zero_shortcut_needs_no_inp_noise,
-                     uint64_t key, uint64_t call, const char* what);
+                     uint64_t key, uint64_t call, const char* what, float mask_bound = 0.0f);
 
 }  // namespace analog::cpu

@@ -125,15 +125,17 @@ void check_input(const char* what, const at::Tensor& t, int64_t size, const char
 /// The IO pipeline on the tensors' device.
 cpu::MvmResult io_mvm(const at::Tensor& x, const at::Tensor& w, bool transposed,
                       const IOParameters& io, bool use_bm, bool zero_flag, uint64_t key,
-                      uint64_t call, const char* what) {
+                      uint64_t call, const char* what, float mask_bound = 0.0f) {
   if (x.is_cuda()) {
 #ifdef ANALOG_WITH_TORCH_CUDA
-    return cuda_glue::io_mvm_cuda(x, w, transposed, io, use_bm, zero_flag, key, call, what);
+    cpu::MvmResult r = cuda_glue::io_mvm_cuda(x, w, transposed, io, use_bm, zero_flag, key, call, what);
+    if (mask_bound > 0.0f) r.mask = r.y.abs() >= mask_bound;
+    return r;
 #else
     TORCH_CHECK(false, what, ": this analogtorch was built without CUDA support");
 #endif
   }
-  return cpu::io_mvm_cpu(x, w, transposed, io, use_bm, zero_flag, key, call, what);
+  return cpu::io_mvm_cpu(x, w, transposed, io, use_bm, zero_flag, key, call, what, mask_bound);
 }
 }  // namespace
 
@@ -168,12 +170,12 @@ at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_
   }
   const IOParameters& io = config_.forward();
   const uint64_t call = take_calls(1);
+  const float mask_bound =
+      mask_out && io.out_bound() > 0 ? static_cast<float>(kMaskFraction * io.out_bound()) : 0.0f;
   cpu::MvmResult r = io_mvm(x, weight, /*transposed=*/false, io, /*use_bm=*/true,
-                                     /*zero_shortcut_needs_no_inp_noise=*/false, key(), call,
-                                     "AnalogTile.forward");
-  if (mask_out) {
-    *mask_out = io.out_bound() > 0 ? r.y.abs() >= kMaskFraction * io.out_bound() : at::Tensor();
-  }
+                            /*zero_shortcut_needs_no_inp_noise=*/false, key(), call,
+                            "AnalogTile.forward", mask_bound);
+  if (mask_out) *mask_out = r.mask;
   return r.y;
 }
 
