@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
                         {"analog (0.06, BL 7)", seed_point},
                         {"analog harsh (0.5, BL 3)", harsh}};
   double digital_sps = 0, digital_rss = 0;
+  std::string summary = "summary device=" + device;
   std::printf("one epoch, %lld samples, batch 64, 1 thread, device %s\n",
               static_cast<long long>(train.images.size(0)), device.c_str());
   std::printf("%-26s %12s %10s %14s %10s\n", "run", "samples/s", "time x", "peak RSS MiB", "RSS x");
@@ -71,6 +72,9 @@ int main(int argc, char** argv) {
     }
     std::printf("%-26s %12.0f %9.2fx %14.1f %9.2fx\n", c.name, sps, digital_sps / sps, rss,
                 rss / digital_rss);
+    summary += std::string(" ") + (c.rpu ? (c.rpu->forward().out_noise() > 0.1 ? "harsh" : "analog") : "digital") +
+               "_sps=" + std::to_string(static_cast<long long>(sps));
   }
+  std::printf("%s\n", summary.c_str());
   return 0;
 }

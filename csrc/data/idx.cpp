@@ -2,17 +2,18 @@
 #include "analog/data/idx.h"
 
 #include <fstream>
-#include <iterator>
 
 #include <ATen/ATen.h>
 
 namespace analog::data {
 
 at::Tensor read_idx(const std::string& path, int64_t expected_rank) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   TORCH_CHECK(in.good(), path, ": cannot open the file (missing? run scripts/setup to fetch MNIST)");
-  const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),
-                                         std::istreambuf_iterator<char>());
+  std::vector<unsigned char> bytes(static_cast<size_t>(in.tellg()));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  TORCH_CHECK(in.good() || bytes.empty(), path, ": read error");
   TORCH_CHECK(bytes.size() >= 4, path, ": file is ", bytes.size(),
               " bytes, too short for an IDX header (4 bytes of magic)");
   TORCH_CHECK(bytes[0] == 0 && bytes[1] == 0, path, ": bad magic number: expected 0x0000 in the ",

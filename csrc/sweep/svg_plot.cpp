@@ -106,7 +106,7 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
   const bool heatmaps = axes.size() >= 2;
   const int panels_w = heatmaps ? static_cast<int>(n2) * (panel_w + pad) + pad : 0;
   const int chart_w = 520, chart_h = 320;
-  const int width = std::max(panels_w + 90, chart_w + 2 * pad + 160);
+  const int width = std::max(panels_w + 90, chart_w + 2 * pad + 260);
   const int heat_h = heatmaps ? panel_h + 110 : 0;
   const int height = heat_h + chart_h + 120;
   svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
