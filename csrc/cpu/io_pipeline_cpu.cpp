@@ -68,11 +68,11 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
   at::parallel_for(0, batch, grain_for(n), [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       const float* row = xp + b * n;
-      for (int64_t j = 0; j < n; ++j) {
-        if (!std::isfinite(row[j])) {
-          bad_row.store(b);
-          return;
-        }
+      bool finite = true;  // branch-free, so that the pass is vectorised
+      for (int64_t j = 0; j < n; ++j) finite = finite & std::isfinite(row[j]);
+      if (!finite) {
+        bad_row.store(b);
+        return;
       }
       alpha[b] = noise_management_alpha(row, n, io);
     }
@@ -177,21 +177,29 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
         if (out_noise > 0.0f) fill_normals({key, call, Domain::kOutputNoise, round}, b * m, m, z.data());
         float* vp = v.data();
         const float* zp = z.data();
-        for (int64_t i = 0; i < m; ++i) vp[i] = in[i] + out_noise * zp[i];
         if (wnp) {
           fill_normals({key, call, Domain::kWeightNoise, round}, b * m, m, zw.data());
-          for (int64_t i = 0; i < m; ++i) vp[i] += w_noise * wnp[k * m + i] * zw[i];
+          for (int64_t i = 0; i < m; ++i) vp[i] = in[i] + out_noise * zp[i] + w_noise * wnp[k * m + i] * zw[i];
+        } else {
+          for (int64_t i = 0; i < m; ++i) vp[i] = in[i] + out_noise * zp[i];
         }
-        if (out_sto) {
-          fill_uniforms({key, call, Domain::kOutputRound, round}, b * m, m, u.data());
-          for (int64_t i = 0; i < m; ++i) vp[i] = kernels::quantize(vp[i], out_step, true, u[i]);
-        } else if (out_step > 0.0f) {
-          for (int64_t i = 0; i < m; ++i) vp[i] = kernels::quantize(vp[i], out_step, false, 0.0f);
-        }
+        if (out_sto) fill_uniforms({key, call, Domain::kOutputRound, round}, b * m, m, u.data());
+        // ADC and the saturation test in one pass.
         float vmax = -kInf, vmin = kInf;
-        for (int64_t i = 0; i < m; ++i) {
-          vmax = std::max(vmax, vp[i]);
-          vmin = std::min(vmin, vp[i]);
+        if (out_sto) {
+          for (int64_t i = 0; i < m; ++i) {
+            const float q = kernels::quantize(vp[i], out_step, true, u[i]);
+            vp[i] = q;
+            vmax = std::max(vmax, q);
+            vmin = std::min(vmin, q);
+          }
+        } else {
+          for (int64_t i = 0; i < m; ++i) {
+            const float q = out_step > 0.0f ? kernels::quantize(vp[i], out_step, false, 0.0f) : vp[i];
+            vp[i] = q;
+            vmax = std::max(vmax, q);
+            vmin = std::min(vmin, q);
+          }
         }
         const bool hit = vmax > out_bound || (neg_hit && vmin < -out_bound);
         const float digital = (nm_on ? alpha[b] : 1.0f) * rp[b];

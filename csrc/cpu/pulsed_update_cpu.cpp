@@ -87,9 +87,10 @@ void draw_train(const float* v, int64_t size, float scale, float v_max, float re
     const float inv_log_q = kernels::inverse_log_q(p_max);
     // Words come in batches sized to the expected number of candidates (p_max * size); the
     // gaps of a batch are computed in one vectorised pass, the serial part is the position.
-    constexpr int64_t kMaxBatchBlocks = 32;
+    // Two candidates per block: enough blocks for the expected p_max * size candidates + 10%.
+    constexpr int64_t kMaxBatchBlocks = 64;
     const int64_t batch_blocks = std::min<int64_t>(
-        kMaxBatchBlocks, 2 + static_cast<int64_t>(0.6f * p_max * static_cast<float>(size)));
+        kMaxBatchBlocks, 2 + static_cast<int64_t>(0.55f * p_max * static_cast<float>(size)));
     const int64_t batch = 2 * batch_blocks;
     words.resize(4 * kMaxBatchBlocks);
     float gaps[2 * kMaxBatchBlocks], accepts[2 * kMaxBatchBlocks];

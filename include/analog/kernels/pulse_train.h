@@ -20,9 +20,13 @@ ANALOG_HOST_DEVICE inline float pulse_probability(float scale, float v) {
   return p < 1.0f ? p : 1.0f;
 }
 
-/// Thinning is used when probabilities are not discretised and p_max < kThinningBelow.
+/// ... and above this, so that a gap (at most 16.7 / p_max) fits an int32.
+constexpr float kThinningAbove = 1.0e-7f;
+
+/// Thinning is used when probabilities are not discretised and kThinningAbove <= p_max <
+/// kThinningBelow (tiny p_max, from a vanishing max|d|, takes the exact dense path).
 ANALOG_HOST_DEVICE inline bool use_thinning(float p_max, float res_step) {
-  return res_step <= 0.0f && p_max > 0.0f && p_max < kThinningBelow;
+  return res_step <= 0.0f && p_max >= kThinningAbove && p_max < kThinningBelow;
 }
 
 /// 1 / log(1 - p_max) for the gaps.
@@ -31,10 +35,11 @@ ANALOG_HOST_DEVICE inline float inverse_log_q(float p_max) {
 }
 
 /// Gap before the next candidate of a Bernoulli(p_max) process, from word 2c of candidate c:
-/// floor(log(u) / log(1 - p_max)), computed by truncation (the ratio is >= 0).
+/// floor(log(u) / log(1 - p_max)), computed by truncation (the ratio is >= 0 and, with
+/// p_max >= kThinningAbove, below 2^31). Branch-free, so the CPU computes gaps in vectors.
 ANALOG_HOST_DEVICE inline float candidate_gap(uint32_t word, float inv_log_q) {
   const float ratio = log_unit(uniform_open0_from_bits(word)) * inv_log_q;
-  return static_cast<float>(static_cast<int32_t>(ratio < 1.0e9f ? ratio : 1.0e9f));
+  return static_cast<float>(static_cast<int32_t>(ratio));
 }
 
 /// Acceptance threshold of candidate c (word 2c + 1): accepted when it is below p_j.
