@@ -73,6 +73,23 @@ TEST(AnalogTile, SetWeightsClipsToDeviceBoundsButFloatingPointIsExact) {
   EXPECT_TRUE(fp->get_weights().eq(5.0f).all().item<bool>());
 }
 
+TEST(AnalogTile, DiffusionAddsNoiseOfTheConfiguredStdAndDecayPullsTowardsReset) {
+  RPUConfig cfg;
+  cfg.device().w_max(10).w_min(-10).w_max_dtod(0).w_min_dtod(0).diffusion(0.01).diffusion_dtod(0);
+  AnalogTile tile(100, 100, cfg, 3, 0);
+  tile->post_update_step();
+  const at::Tensor dw = tile->get_weights().to(at::kDouble).flatten();
+  const double n = static_cast<double>(dw.numel());
+  EXPECT_NEAR(dw.mean().item<double>(), 0.0, 3 * 0.01 / std::sqrt(n));
+  EXPECT_NEAR(dw.std().item<double>(), 0.01, 3 * 0.01 / std::sqrt(2 * n));
+  RPUConfig decay;
+  decay.device().lifetime(10).lifetime_dtod(0).reset(0).reset_dtod(0).w_max(10).w_min(-10).w_max_dtod(0).w_min_dtod(0);
+  AnalogTile d(4, 4, decay, 3, 0);
+  d->set_weights(at::full({4, 4}, 0.5f));
+  d->post_update_step();
+  EXPECT_TRUE(at::allclose(d->get_weights(), at::full({4, 4}, 0.45f)));  // (1 - 1/10) * 0.5
+}
+
 TEST(AnalogTile, SaveLoadContinuesTheSameStreams) {
   AnalogTile a(6, 5, RPUConfig(), 42, 3);
   a->set_weights(at::rand({6, 5}) * 0.1);
