@@ -3,7 +3,10 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -19,6 +22,8 @@ using kernels::Domain;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
+float max_abs(const float* x, int64_t n);
+
 /// Noise-management scale alpha of one input row (1 when noise management is off).
 float noise_management_alpha(const float* x, int64_t n, const IOParameters& io) {
   const float thres = static_cast<float>(io.nm_thres());
@@ -28,8 +33,7 @@ float noise_management_alpha(const float* x, int64_t n, const IOParameters& io) 
     case NoiseManagement::kConstant:
       return thres > 0.0f ? thres : 1.0f;
     case NoiseManagement::kAbsMax: {
-      float a = 0.0f;
-      for (int64_t j = 0; j < n; ++j) a = std::max(a, std::fabs(x[j]));
+      const float a = max_abs(x, n);
       return thres > 0.0f ? std::min(a, thres) : a;
     }
     case NoiseManagement::kMax: {
@@ -41,7 +45,59 @@ float noise_management_alpha(const float* x, int64_t n, const IOParameters& io) 
   return 1.0f;
 }
 
+/// max |x_j| through the bit patterns: for non-negative floats integer order is float order, and
+/// an integer max reduction vectorises where a float one (NaN rules) does not. Anything at or
+/// above the bits of +inf is inf or NaN.
+uint32_t max_abs_bits(const float* x, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    uint32_t bits;
+    std::memcpy(&bits, x + j, sizeof bits);
+    bits &= 0x7FFFFFFFu;
+    m = bits > m ? bits : m;
+  }
+  return m;
+}
+
+constexpr uint32_t kInfBits = 0x7F800000u;
+
+/// DAC of one row without stochastic rounding: q = clip(Q(x / denom)).
+void dac_row(const float* __restrict row, float* __restrict q, int64_t n, float denom, float step,
+             float bound) {
+  if (step > 0.0f) {
+    for (int64_t j = 0; j < n; ++j) q[j] = kernels::clip(kernels::quantize_step(row[j] / denom, step), bound);
+  } else {
+    for (int64_t j = 0; j < n; ++j) q[j] = kernels::clip(row[j] / denom, bound);
+  }
+}
+
+/// ADC of one row without stochastic rounding, in place; returns (any > bound, any < -bound).
+std::pair<bool, bool> adc_row(float* __restrict v, int64_t m, float step, float bound) {
+  int32_t over = 0, under = 0;
+  if (step > 0.0f) {
+    for (int64_t i = 0; i < m; ++i) {
+      const float q = kernels::quantize_step(v[i], step);
+      v[i] = q;
+      over |= q > bound;
+      under |= q < -bound;
+    }
+  } else {
+    for (int64_t i = 0; i < m; ++i) {
+      over |= v[i] > bound;
+      under |= v[i] < -bound;
+    }
+  }
+  return {over != 0, under != 0};
+}
+
 int64_t grain_for(int64_t width) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, width)); }
+
+float max_abs(const float* x, int64_t n) {
+  const uint32_t m = max_abs_bits(x, n);
+  float a;
+  std::memcpy(&a, &m, sizeof a);
+  return a;
+}
 
 }  // namespace
 
@@ -68,9 +124,7 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
   at::parallel_for(0, batch, grain_for(n), [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       const float* row = xp + b * n;
-      bool finite = true;  // branch-free, so that the pass is vectorised
-      for (int64_t j = 0; j < n; ++j) finite = finite & std::isfinite(row[j]);
-      if (!finite) {
+      if (max_abs_bits(row, n) >= kInfBits) {
         bad_row.store(b);
         return;
       }
@@ -142,12 +196,10 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
         if (in_sto) {
           fill_uniforms({key, call, Domain::kInputRound, round}, b * n, n, u.data());
           for (int64_t j = 0; j < n; ++j) q[j] = kernels::quantize(row[j] / denom, in_step, true, u[j]);
-        } else if (in_step > 0.0f) {
-          for (int64_t j = 0; j < n; ++j) q[j] = kernels::quantize(row[j] / denom, in_step, false, 0.0f);
+          for (int64_t j = 0; j < n; ++j) q[j] = kernels::clip(q[j], inp_bound);
         } else {
-          for (int64_t j = 0; j < n; ++j) q[j] = row[j] / denom;
+          dac_row(row, q, n, denom, in_step, inp_bound);
         }
-        for (int64_t j = 0; j < n; ++j) q[j] = kernels::clip(q[j], inp_bound);
         if (inp_noise > 0.0f) {
           fill_normals({key, call, Domain::kInputNoise, round}, b * n, n, z.data());
           for (int64_t j = 0; j < n; ++j) q[j] += inp_noise * z[j];
@@ -184,26 +236,25 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
           for (int64_t i = 0; i < m; ++i) vp[i] = in[i] + out_noise * zp[i];
         }
         if (out_sto) fill_uniforms({key, call, Domain::kOutputRound, round}, b * m, m, u.data());
-        // ADC and the saturation test in one pass.
-        float vmax = -kInf, vmin = kInf;
+        // ADC and the saturation test in one pass (flags, not a float max: vectorised).
+        bool over = false, under = false;
         if (out_sto) {
           for (int64_t i = 0; i < m; ++i) {
             const float q = kernels::quantize(vp[i], out_step, true, u[i]);
             vp[i] = q;
-            vmax = std::max(vmax, q);
-            vmin = std::min(vmin, q);
+            over = over || q > out_bound;
+            under = under || q < -out_bound;
           }
         } else {
-          for (int64_t i = 0; i < m; ++i) {
-            const float q = out_step > 0.0f ? kernels::quantize(vp[i], out_step, false, 0.0f) : vp[i];
-            vp[i] = q;
-            vmax = std::max(vmax, q);
-            vmin = std::min(vmin, q);
-          }
+          std::tie(over, under) = adc_row(vp, m, out_step, out_bound);
         }
-        const bool hit = vmax > out_bound || (neg_hit && vmin < -out_bound);
+        const bool hit = over || (neg_hit && under);
         const float digital = (nm_on ? alpha[b] : 1.0f) * rp[b];
-        for (int64_t i = 0; i < m; ++i) out[i] = kernels::clip(vp[i], out_bound) * digital;
+        {
+          float* __restrict o = out;
+          const float* __restrict src = vp;
+          for (int64_t i = 0; i < m; ++i) o[i] = kernels::clip(src[i], out_bound) * digital;
+        }
         if (mp) {
           bool* mrow = mp + b * m;
           for (int64_t i = 0; i < m; ++i) mrow[i] = std::fabs(out[i]) >= mask_bound;

@@ -14,6 +14,10 @@ ANALOG_HOST_DEVICE inline float quantize(float v, float step, bool stochastic, f
   return rintf(stochastic ? s + u - 0.5f : s) * step;
 }
 
+/// quantize() without stochastic rounding, for a step known to be > 0 (a branch-free form that
+/// loops vectorise).
+ANALOG_HOST_DEVICE inline float quantize_step(float v, float step) { return rintf(v / step) * step; }
+
 /// Clip to [-bound, bound]; bound = +inf disables it.
 ANALOG_HOST_DEVICE inline float clip(float v, float bound) {
   return v > bound ? bound : (v < -bound ? -bound : v);
