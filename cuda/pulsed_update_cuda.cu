@@ -129,7 +129,8 @@ __global__ void apply_kernel(float* w, const float* devices, const float* x, con
   const float* plans = reinterpret_cast<const float*>(ws + L.plans());
   float value = w[e];
   for (int64_t s = 0; s < samples; ++s) {
-    const int bl = static_cast<int>(plans[5 * s + 4]);
+    const int planned = static_cast<int>(plans[5 * s + 4]);
+    const int bl = planned < L.bl ? planned : static_cast<int>(L.bl);  // never past the workspace
     for (int t = 0; t < bl; ++t) {
       const int64_t st = s * L.bl + t;
       const uint32_t* dbits = ws + L.d_bits() + st * L.dw;
@@ -148,14 +149,15 @@ __global__ void apply_kernel(float* w, const float* devices, const float* x, con
   w[e] = value;
 }
 
-Layout layout(int64_t samples, int64_t in_size, int64_t out_size, int desired_bl) {
-  return Layout{samples, words_for(in_size), words_for(out_size), desired_bl};
+Layout layout(int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up) {
+  const int slots = kernels::max_pulse_slots(up.lr, up.dw_min, up.desired_bl, up.fixed_bl, up.ublm);
+  return Layout{samples, words_for(in_size), words_for(out_size), slots};
 }
 
 }  // namespace
 
-size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t out_size, int desired_bl) {
-  return 4 * layout(samples, in_size, out_size, desired_bl).total();
+size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up) {
+  return 4 * layout(samples, in_size, out_size, up).total();
 }
 
 void launch_pulsed_update(float* w, const float* devices, const float* x, const float* d,
@@ -163,7 +165,7 @@ void launch_pulsed_update(float* w, const float* devices, const float* x, const 
                           uint64_t key, uint64_t first_call, void* workspace, void* stream) {
   if (samples == 0 || in_size * out_size == 0) return;
   const auto st = static_cast<cudaStream_t>(stream);
-  const Layout L = layout(samples, in_size, out_size, up.desired_bl);
+  const Layout L = layout(samples, in_size, out_size, up);
   auto* ws = static_cast<uint32_t*>(workspace);
   ANALOG_CUDA_CHECK(cudaMemsetAsync(ws, 0, 4 * L.total(), st));
   plan_kernel<<<static_cast<unsigned>(samples), kThreads, 0, st>>>(

@@ -12,8 +12,9 @@ struct UpdateSpec {
   bool fixed_bl, ublm, um, sto_round;
 };
 
-/// Bytes of workspace for `samples` rows of x [samples, in] and d [samples, out].
-size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t out_size, int desired_bl);
+/// Bytes of workspace for `samples` rows of x [samples, in] and d [samples, out]
+/// (room for kernels::max_pulse_slots slots per sample).
+size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up);
 
 /// W [out, in] -= pulses of every sample in order, exactly as the CPU kernel: sample s uses call
 /// first_call + s; its trains follow kernels::thinned_train / dense_fires; pulse k of a slot

@@ -51,6 +51,9 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
                            uint64_t call, const char* what) {
   TORCH_CHECK(w.is_cuda() && x.device() == w.device(), what, ": expected x on ", w.device(),
               ", got ", x.device());
+  TORCH_CHECK(x.is_contiguous() && w.is_contiguous() && x.scalar_type() == at::kFloat &&
+                  w.scalar_type() == at::kFloat,
+              what, ": expected contiguous float32 tensors");
   c10::cuda::CUDAGuard guard(x.device());
   const int64_t batch = x.size(0), n = x.size(1);
   const at::Tensor op = transposed ? w : w.t();
@@ -103,6 +106,9 @@ void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tens
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
   c10::cuda::CUDAGuard guard(w.device());
+  TORCH_CHECK(w.is_contiguous() && devices.is_contiguous() && x.is_contiguous() && d.is_contiguous() &&
+                  x.device() == w.device() && d.device() == w.device() && devices.device() == w.device(),
+              "AnalogTile.update: expected contiguous tensors on ", w.device());
   if (up.pulse_type() != PulseType::kStochasticCompressed) {
     // Sequential deterministic rules: run them on a CPU copy.
     at::Tensor w_cpu = w.cpu();
@@ -124,7 +130,7 @@ void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tens
   spec.um = up.update_management();
   spec.sto_round = up.sto_round();
   const int64_t samples = x.size(0), in_size = x.size(1), out_size = d.size(1);
-  const size_t bytes = cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec.desired_bl);
+  const size_t bytes = cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec);
   at::Tensor workspace = at::empty({static_cast<int64_t>((bytes + 3) / 4)}, x.options().dtype(at::kInt));
   cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(),
                              d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,

@@ -28,6 +28,8 @@ class StreamScope {
  public:
   explicit StreamScope(const at::Device& device);
   ~StreamScope();
+  StreamScope(const StreamScope&) = delete;
+  StreamScope& operator=(const StreamScope&) = delete;
 
  private:
   void* guard_;

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
 
+#include "analog/kernels/pulse_math.h"
 #include "analog/kernels/rng.h"
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
@@ -88,6 +89,7 @@ void AnalogTileImpl::reset() {
 }
 
 uint64_t AnalogTileImpl::key() const {
+  TORCH_CHECK(rng_state.is_cpu(), "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not clone(device))");
   const int64_t* s = rng_state.data_ptr<int64_t>();
   return kernels::stream_key(static_cast<uint64_t>(s[0]), static_cast<uint64_t>(s[1]));
 }
@@ -97,6 +99,7 @@ uint64_t AnalogTileImpl::next_call() const {
 }
 
 uint64_t AnalogTileImpl::take_calls(uint64_t n) {
+  TORCH_CHECK(rng_state.is_cpu(), "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not clone(device))");
   int64_t* s = rng_state.data_ptr<int64_t>();
   const auto first = static_cast<uint64_t>(s[2]);
   s[2] = static_cast<int64_t>(first + n);
@@ -222,6 +225,14 @@ void AnalogTileImpl::update(double lr) {
     weight.addmm_(d.t(), x, /*beta=*/1.0, /*alpha=*/-lr);
     return;
   }
+  const UpdateParameters& up = config_.update();
+  const int slots = kernels::max_pulse_slots(static_cast<float>(lr), static_cast<float>(config_.device().dw_min()),
+                                             static_cast<int>(up.desired_bl()), up.fixed_bl(),
+                                             up.update_bl_management());
+  TORCH_CHECK(slots <= kernels::kMaxPulseSlots, "AnalogTile.update: lr = ", lr, " and device.dw_min = ",
+              config_.device().dw_min(), " ask for ", slots, " pulse slots without BL management (",
+              "update.fixed_bl and update.update_bl_management false); at most ",
+              kernels::kMaxPulseSlots, " are supported");
   const uint64_t first = take_calls(static_cast<uint64_t>(x.size(0)));
   at::Tensor w = weight.detach();
   if (w.is_cuda()) {

@@ -120,34 +120,65 @@ TEST_F(CudaParity, ForwardPipelineMatchesCpu) {
   EXPECT_GE(close.sum().item<int64_t>(), batch * m * 99 / 100);
 }
 
-TEST_F(CudaParity, PulsedUpdateMakesTheSamePulses) {
+struct UpdateCase {
+  const char* name;
+  float lr;
+  bool fixed_bl, ublm;
+  double res;
+  bool sto_round;
+};
+
+class CudaUpdateParity : public ::testing::TestWithParam<UpdateCase> {
+ protected:
+  void SetUp() override {
+    if (!has_gpu()) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+// The same pulses on CPU and GPU: dense trains (lr 0.05: p_max ~0.9), thinned trains
+// (lr 0.001: p_max ~0.2), more slots than desired_bl (no BL management: ceil(lr / dw_min) = 50),
+// and discretised, stochastically rounded probabilities.
+TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
+  const UpdateCase c = GetParam();
   at::manual_seed(4);
   const int64_t samples = 64, in = 120, out = 40;
   const at::Tensor x = at::rand({samples, in}) * (at::rand({samples, in}) < 0.3).to(at::kFloat);
   const at::Tensor d = (at::rand({samples, out}) * 2 - 1) * 0.05;
   ConstantStepDevice dev;
   UpdateParameters up;
-  up.desired_bl(7);
+  up.desired_bl(7).fixed_bl(c.fixed_bl).update_bl_management(c.ublm).res(c.res).sto_round(c.sto_round);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 55);
   at::Tensor w_cpu = at::rand({out, in}) * 0.2 - 0.1;
   const at::Tensor w0 = w_cpu.clone();
-  cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, 0.05f, 11, 1000);
+  cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 11, 1000);
   cuda::UpdateSpec spec{};
-  spec.lr = 0.05f;
+  spec.lr = c.lr;
   spec.dw_min = 0.001f;
   spec.um_grad_scale = 1.0f;
   spec.dw_min_std = 0.3f;
+  spec.res_step = c.res > 0 ? kernels::converter_step(static_cast<float>(c.res), 0.5f) : 0.0f;
   spec.desired_bl = 7;
-  spec.fixed_bl = spec.ublm = spec.um = true;
+  spec.fixed_bl = c.fixed_bl;
+  spec.ublm = c.ublm;
+  spec.um = true;
+  spec.sto_round = c.sto_round;
   Buffer dw(w0.data_ptr<float>(), out * in * 4), ddev(arrays.params.data_ptr<float>(), out * in * 16),
       dx(x.data_ptr<float>(), samples * in * 4), dd(d.data_ptr<float>(), samples * out * 4),
-      ws(cuda::pulsed_update_workspace_bytes(samples, in, out, 7));
+      ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec));
   cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(), dx.as<float>(), dd.as<float>(), samples, in,
                              out, spec, 11, 1000, ws.ptr, nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
   EXPECT_FALSE(w_cpu.equal(w0));
   EXPECT_TRUE(w_gpu.equal(w_cpu)) << (w_gpu - w_cpu).abs().max().item<float>();
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CudaUpdateParity,
+    ::testing::Values(UpdateCase{"dense", 0.05f, true, true, 0.0, false},
+                      UpdateCase{"thinned", 0.001f, true, true, 0.0, false},
+                      UpdateCase{"no_bl_management", 0.05f, false, false, 0.0, false},
+                      UpdateCase{"discretised", 0.05f, true, true, 0.1, true}),
+    [](const ::testing::TestParamInfo<UpdateCase>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace analog

@@ -173,6 +173,22 @@ TEST(PulsedUpdate, MeanCountIsDeterministicAndApproximatesTheGradient) {
   EXPECT_GT(a->get_weights().abs().min().item<float>(), 0.0015f);
 }
 
+TEST(PulsedUpdate, TooManySlotsWithoutBlManagementIsAClearError) {
+  RPUConfig cfg;
+  cfg.update().fixed_bl(false).update_bl_management(false).desired_bl(7);
+  AnalogTile tile(2, 2, cfg, 1, 0);
+  EXPECT_EQ(kernels::max_pulse_slots(0.05f, 0.001f, 7, false, false), 50);  // ceil(lr / dw_min)
+  EXPECT_EQ(kernels::max_pulse_slots(0.05f, 0.001f, 7, true, false), 7);
+  tile->record(at::ones({1, 2}), at::ones({1, 2}));
+  try {
+    tile->update(0.5);  // 500 slots
+    FAIL();
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.msg()).find("500 pulse slots"), std::string::npos) << e.msg();
+  }
+  EXPECT_THROW(RPUConfig().set("update.desired_bl", "129"), c10::Error);
+}
+
 TEST(PulsedUpdate, UpdateRejectsNegativeOrNanLearningRate) {
   AnalogTile tile(2, 2, RPUConfig(), 1, 0);
   EXPECT_THROW(tile->update(-0.1), c10::Error);

@@ -21,7 +21,7 @@ enum class PulseType {
 /// Example:
 ///   auto up = analog::UpdateParameters().desired_bl(7);
 struct UpdateParameters {
-  /// Maximal number of pulse slots BL.
+  /// Maximal number of pulse slots BL (1..128: the random streams index slots with 7 bits).
   TORCH_ARG(int64_t, desired_bl) = 31;
   /// BL = desired_bl (unless update_bl_management chooses a smaller one per sample).
   TORCH_ARG(bool, fixed_bl) = true;
@@ -45,7 +45,7 @@ struct UpdateParameters {
   template <class V>
   void visit(V& v) {
     constexpr double kInf = std::numeric_limits<double>::infinity();
-    v("desired_bl", desired_bl_, 1.0, 1.0e6);
+    v("desired_bl", desired_bl_, 1.0, 128.0);  // kernels::kMaxPulseSlots
     v("fixed_bl", fixed_bl_);
     v("update_management", update_management_);
     v("update_bl_management", update_bl_management_);

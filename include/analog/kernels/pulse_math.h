@@ -14,6 +14,18 @@ struct PulsePlan {
   float k = 0.f;   ///< lr * max|x| * max|d| / dw_min
 };
 
+/// Random streams index pulse slots with 7 bits (the d trains use slot + 128): at most this many.
+constexpr int kMaxPulseSlots = 128;
+
+/// The largest BL plan_pulses can return for these settings (it depends on lr and dw_min only):
+/// desired_bl, or ceil(lr / dw_min) without BL management when dw_min desired_bl < lr.
+ANALOG_HOST_DEVICE inline int max_pulse_slots(float lr, float dw_min, int desired_bl, bool fixed_bl,
+                                              bool ublm) {
+  if (fixed_bl || ublm || !(dw_min * static_cast<float>(desired_bl) < lr)) return desired_bl;
+  const int bl = static_cast<int>(ceilf(lr / dw_min));
+  return bl > desired_bl ? bl : desired_bl;
+}
+
 /// Plan the pulses of one sample from lr, the device granularity dw_min and max|x|, max|d|.
 /// fixed_bl / ublm / um follow UpdateParameters (um is forced on by ublm).
 ANALOG_HOST_DEVICE inline PulsePlan plan_pulses(float lr, float dw_min, float x_max, float d_max,
