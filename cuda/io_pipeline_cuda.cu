@@ -8,25 +8,14 @@
 
 #include "analog/kernels/io_math.h"
 #include "analog/kernels/rng.h"
+#include "cuda/block_reduce.cuh"
 #include "cuda/cuda_check.h"
 
 namespace analog::cuda {
 namespace {
 
 using kernels::Domain;
-constexpr int kThreads = 256;
-
-__device__ float block_reduce_max(float v, float* shared) {
-  shared[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) shared[threadIdx.x] = fmaxf(shared[threadIdx.x], shared[threadIdx.x + s]);
-    __syncthreads();
-  }
-  const float r = shared[0];
-  __syncthreads();
-  return r;
-}
+constexpr int kThreads = kBlockThreads;
 
 __global__ void prepare_kernel(const float* x, int64_t n, IoSpec io, float* alpha,
                                float* reduction, int32_t* active, int32_t* bad_row) {

@@ -7,13 +7,14 @@
 #include "analog/kernels/pulse_math.h"
 #include "analog/kernels/pulse_train.h"
 #include "analog/kernels/rng.h"
+#include "cuda/block_reduce.cuh"
 #include "cuda/cuda_check.h"
 
 namespace analog::cuda {
 namespace {
 
 using kernels::Domain;
-constexpr int kThreads = 256;
+constexpr int kThreads = kBlockThreads;
 
 int64_t words_for(int64_t size) { return (size + 31) / 32; }
 
@@ -28,18 +29,10 @@ struct Layout {
   __host__ __device__ size_t total() const { return d_count() + samples * bl; }
 };
 
-__device__ float warp_block_max_abs(const float* v, int64_t n, float* shared) {
+__device__ float block_max_abs(const float* v, int64_t n, float* shared) {
   float m = 0.0f;
   for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmaxf(m, fabsf(v[j]));
-  shared[threadIdx.x] = m;
-  __syncthreads();
-  for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) shared[threadIdx.x] = fmaxf(shared[threadIdx.x], shared[threadIdx.x + s]);
-    __syncthreads();
-  }
-  const float r = shared[0];
-  __syncthreads();
-  return r;
+  return block_reduce_max(m, shared);
 }
 
 /// One block per sample: max|x|, max|d| and the pulse plan.
@@ -47,8 +40,8 @@ __global__ void plan_kernel(const float* x, const float* d, int64_t in_size, int
                             UpdateSpec up, float* plans) {
   __shared__ float shared[kThreads];
   const int64_t s = blockIdx.x;
-  const float x_max = warp_block_max_abs(x + s * in_size, in_size, shared);
-  const float d_max = warp_block_max_abs(d + s * out_size, out_size, shared);
+  const float x_max = block_max_abs(x + s * in_size, in_size, shared);
+  const float d_max = block_max_abs(d + s * out_size, out_size, shared);
   if (threadIdx.x != 0) return;
   const auto plan = kernels::plan_pulses(up.lr, up.dw_min, x_max, d_max, up.desired_bl, up.fixed_bl,
                                          up.ublm, up.um, up.um_grad_scale);

@@ -21,6 +21,7 @@
 #include "analog/sweep/results_file.h"
 #include "analog/sweep/svg_plot.h"
 #include "analog/sweep/sweep_spec.h"
+#include "common/app_options.h"
 
 namespace {
 
@@ -173,27 +174,17 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
 int main(int argc, char** argv) {
   CLI::App app{"analog-sweep: MNIST MLP over a grid of simulated analog hardware"};
   app.require_subcommand(0, 1);
-  std::vector<std::string> grid_specs, sets;
-  std::string grid_file, config_path, data_dir = "data/mnist", out = "sweep.csv", shard = "0/1";
-  train::TrainOptions topt;
-  int64_t train_samples = 0, test_samples = 0, repeats = 1;
+  std::vector<std::string> grid_specs;
+  std::string grid_file, out = "sweep.csv", shard = "0/1";
+  apps::CommonOptions common;
+  int64_t repeats = 1;
   bool include_digital = false, jsonl = false;
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   app.add_option("--grid", grid_specs, "axis: key=start:stop:step or key=v1,v2 (repeatable; default: the seed's 144-point grid)");
   app.add_option("--grid-file", grid_file, "axes as JSON {\"key\": [values] or \"start:stop:step\"}");
-  app.add_option("--config", config_path, "base RPU config (JSON)");
-  app.add_option("--set", sets, "override a base config field: key=value (repeatable)");
-  app.add_option("--data", data_dir, "MNIST directory")->capture_default_str();
-  app.add_option("--hidden", topt.hidden, "hidden units")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--epochs", topt.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch", topt.batch, "mini-batch")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", topt.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--seed", topt.seed, "seed of repeat 0")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--train-samples", train_samples, "first N training samples (0: all)")->check(CLI::NonNegativeNumber);
-  app.add_option("--test-samples", test_samples, "first N test samples (0: all)")->check(CLI::NonNegativeNumber);
+  apps::add_common_options(app, common);
   app.add_option("--repeats", repeats, "seeds per point (seed, seed+1, ...)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_flag("--include-digital", include_digital, "add the digital SGD baseline (one row per repeat)");
-  app.add_option("--device", topt.device, "cpu, or cuda: the --jobs runs share the GPU, one CUDA stream each")->capture_default_str();
   app.add_option("--jobs", jobs, "runs at once, each single-threaded")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--shard", shard, "K/N: run only runs with index = K mod N (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)")->capture_default_str();
   app.add_option("--out,-o", out, "results file (appended to; re-running resumes)")->capture_default_str();
@@ -230,19 +221,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     sweep::SweepSpec spec;
-    if (!config_path.empty()) spec.base = RPUConfig::from_json_file(config_path);
-    for (const auto& s : sets) {
-      const auto eq = s.find('=');
-      TORCH_CHECK(eq != std::string::npos, "--set: expected key=value, got '", s, "'");
-      spec.base.set(s.substr(0, eq), s.substr(eq + 1));
-    }
-    spec.base.validate();
+    spec.base = apps::build_config(common);
     if (!grid_file.empty()) spec.axes = sweep::read_grid_file(grid_file);
     for (const auto& g : grid_specs) spec.axes.push_back(sweep::parse_axis(g));
     if (spec.axes.empty()) spec.axes = sweep::default_grid();
-    spec.train = topt;
-    spec.train_samples = train_samples;
-    spec.test_samples = test_samples;
+    spec.train = common.train;
+    spec.train_samples = common.train_samples;
+    spec.test_samples = common.test_samples;
     spec.repeats = repeats;
     spec.include_digital = include_digital;
     const auto slash = shard.find('/');
@@ -251,7 +236,7 @@ int main(int argc, char** argv) {
     TORCH_CHECK(shard_n >= 1 && shard_k >= 0 && shard_k < shard_n, "--shard: expected 0 <= K < N, got '", shard, "'");
     std::signal(SIGINT, on_sigint);
     std::signal(SIGTERM, on_sigint);
-    return run_sweep(spec, data_dir, out, jsonl, jobs, shard_k, shard_n);
+    return run_sweep(spec, common.data_dir, out, jsonl, jobs, shard_k, shard_n);
   } catch (const c10::Error& e) {
     fmt::print(stderr, "analog-sweep: error: {}\n", e.msg());
   } catch (const std::exception& e) {

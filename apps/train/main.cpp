@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include "analog/analog.h"
+#include "common/app_options.h"
 
 namespace {
 
@@ -90,27 +91,14 @@ nlohmann::json to_json(const std::string& name, const std::optional<analog::RPUC
 
 int main(int argc, char** argv) {
   CLI::App app{"analog-train: MNIST MLP 784-H-10, digital SGD vs simulated analog SGD"};
-  std::string data_dir = "data/mnist";
-  analog::train::TrainOptions opt;
+  analog::apps::CommonOptions common;
+  analog::train::TrainOptions& opt = common.train;
   int threads = 1;
-  int64_t train_samples = 0, test_samples = 0;
   std::string mode = "analog";
-  std::string config_path;
-  std::vector<std::string> sets;
   bool json = false, compare = false;
-  app.add_option("--data", data_dir, "directory with the four MNIST IDX files")->capture_default_str();
-  app.add_option("--hidden", opt.hidden, "hidden units")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--epochs", opt.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch", opt.batch, "mini-batch size")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", opt.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--seed", opt.seed, "seed of weights, data order and analog noise")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--device", opt.device, "cpu or cuda (needs a CUDA build)")->capture_default_str();
+  analog::apps::add_common_options(app, common);
   app.add_option("--threads", threads, "intra-op threads")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--train-samples", train_samples, "use the first N training samples (0: all 60000)")->check(CLI::NonNegativeNumber);
-  app.add_option("--test-samples", test_samples, "use the first N test samples (0: all 10000)")->check(CLI::NonNegativeNumber);
   app.add_option("--mode", mode, "digital or analog")->capture_default_str()->check(CLI::IsMember({"digital", "analog"}));
-  app.add_option("--config", config_path, "RPU config as a JSON file");
-  app.add_option("--set", sets, "override a config field: --set forward.out_noise=0.1 (repeatable)");
   app.add_flag("--json", json, "print machine-readable JSON instead of tables");
   app.add_flag("--compare", compare,
                "train digital SGD, the floating-point tile, 'mild' and 'harsh' analog hardware "
@@ -119,17 +107,9 @@ int main(int argc, char** argv) {
 
   try {
     at::set_num_threads(threads);
-    analog::RPUConfig base;
-    if (!config_path.empty()) base = analog::RPUConfig::from_json_file(config_path);
-    for (const auto& s : sets) {
-      const auto eq = s.find('=');
-      TORCH_CHECK(eq != std::string::npos, "--set: expected key=value, got '", s, "'");
-      base.set(s.substr(0, eq), s.substr(eq + 1));
-    }
-    base.validate();
-
-    const auto train = analog::data::load_mnist(data_dir, true, train_samples);
-    const auto test = analog::data::load_mnist(data_dir, false, test_samples);
+    const analog::RPUConfig base = analog::apps::build_config(common);
+    const auto train = analog::data::load_mnist(common.data_dir, true, common.train_samples);
+    const auto test = analog::data::load_mnist(common.data_dir, false, common.test_samples);
 
     std::vector<Scenario> scenarios;
     if (compare) {

@@ -2,6 +2,7 @@
 // compiler vectorises. Values equal the element-wise kernels:: stream functions (same math).
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "analog/kernels/rng.h"
@@ -53,35 +54,43 @@ inline std::vector<float>& float_buffer() {
 
 }  // namespace detail
 
+namespace detail {
+
+/// The Philox words of the blocks covering elements [start, start + count) in the thread's word
+/// buffer; returns the buffer and the offset of element `start` in it.
+inline std::pair<const uint32_t*, int64_t> covering_words(const Stream& s, uint64_t start,
+                                                          int64_t count, int64_t& blocks) {
+  const uint64_t first = start >> 2;
+  blocks = static_cast<int64_t>(((start + static_cast<uint64_t>(count) + 3) >> 2) - first);
+  auto& words = word_buffer();
+  words.resize(static_cast<size_t>(4 * blocks));
+  stream_words(s, first, blocks, words.data());
+  return {words.data(), static_cast<int64_t>(start & 3u)};
+}
+
+}  // namespace detail
+
 /// out[k] = N(0,1) element (start + k) of the stream, k < count.
 inline void fill_normals(const Stream& s, uint64_t start, int64_t count, float* out) {
   if (count <= 0) return;
-  const uint64_t first = start >> 2;
-  const int64_t blocks = static_cast<int64_t>(((start + static_cast<uint64_t>(count) + 3) >> 2) - first);
-  const int64_t offset = static_cast<int64_t>(start & 3u);
-  auto& words = detail::word_buffer();
-  words.resize(static_cast<size_t>(4 * blocks));
-  detail::stream_words(s, first, blocks, words.data());
+  int64_t blocks = 0;
+  const auto [words, offset] = detail::covering_words(s, start, count, blocks);
   if (offset == 0 && count == 4 * blocks) {
-    detail::words_to_normals(words.data(), 2 * blocks, out);
+    detail::words_to_normals(words, 2 * blocks, out);
     return;
   }
   auto& tmp = detail::float_buffer();
   tmp.resize(static_cast<size_t>(4 * blocks));
-  detail::words_to_normals(words.data(), 2 * blocks, tmp.data());
+  detail::words_to_normals(words, 2 * blocks, tmp.data());
   for (int64_t k = 0; k < count; ++k) out[k] = tmp[static_cast<size_t>(offset + k)];
 }
 
 /// out[k] = U[0,1) element (start + k) of the stream, k < count.
 inline void fill_uniforms(const Stream& s, uint64_t start, int64_t count, float* out) {
   if (count <= 0) return;
-  const uint64_t first = start >> 2;
-  const int64_t blocks = static_cast<int64_t>(((start + static_cast<uint64_t>(count) + 3) >> 2) - first);
-  const int64_t offset = static_cast<int64_t>(start & 3u);
-  auto& words = detail::word_buffer();
-  words.resize(static_cast<size_t>(4 * blocks));
-  detail::stream_words(s, first, blocks, words.data());
-  for (int64_t k = 0; k < count; ++k) out[k] = kernels::uniform_from_bits(words[static_cast<size_t>(offset + k)]);
+  int64_t blocks = 0;
+  const auto [words, offset] = detail::covering_words(s, start, count, blocks);
+  for (int64_t k = 0; k < count; ++k) out[k] = kernels::uniform_from_bits(words[offset + k]);
 }
 
 }  // namespace analog::cpu

@@ -2,6 +2,8 @@
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
 
+#include "support/test_support.h"
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -11,14 +13,7 @@
 namespace analog {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.msg();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(RPUConfig, DefaultsAreAihwkits) {
   const RPUConfig c;

@@ -1,6 +1,10 @@
 // Helpers shared by the tests: configs with the noise switched off, statistics.
 #pragma once
+#include <c10/util/Exception.h>
+
 #include <cmath>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "analog/config/rpu_config.h"
@@ -17,6 +21,16 @@ inline IOParameters exact_io() {
       .out_bound(0)
       .noise_management(NoiseManagement::kNone)
       .bound_management(BoundManagement::kNone);
+}
+
+/// The message of the c10::Error that f throws ("" if it throws none).
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    return e.msg();
+  }
+  return "";
 }
 
 /// Sample mean and (unbiased) standard deviation.

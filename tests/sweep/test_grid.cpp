@@ -2,6 +2,8 @@
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
 
+#include "support/test_support.h"
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -13,14 +15,7 @@
 namespace analog::sweep {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.msg();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(Grid, RangesAreInclusiveWithoutFloatDrift) {
   const auto a = parse_axis("forward.out_noise=0:1:0.2");

@@ -1,0 +1,56 @@
+// Options shared by analog-train and analog-sweep: training options and the RPU config.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "analog/config/rpu_config.h"
+#include "analog/train/trainer.h"
+
+namespace analog::apps {
+
+/// What both apps read from the command line besides their own options.
+struct CommonOptions {
+  std::string data_dir = "data/mnist";
+  train::TrainOptions train;
+  int64_t train_samples = 0, test_samples = 0;
+  std::string config_path;
+  std::vector<std::string> sets;
+};
+
+/// --data, --hidden, --epochs, --batch, --lr, --seed, --device, --train-samples, --test-samples,
+/// --config and --set.
+inline void add_common_options(CLI::App& app, CommonOptions& o) {
+  app.add_option("--data", o.data_dir, "directory with the four MNIST IDX files")->capture_default_str();
+  app.add_option("--hidden", o.train.hidden, "hidden units")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.train.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch", o.train.batch, "mini-batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--lr", o.train.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--seed", o.train.seed, "seed of weights, data order and analog noise")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--device", o.train.device, "cpu or cuda (needs a CUDA build)")->capture_default_str();
+  app.add_option("--train-samples", o.train_samples, "use the first N training samples (0: all 60000)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--test-samples", o.test_samples, "use the first N test samples (0: all 10000)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--config", o.config_path, "RPU config as a JSON file");
+  app.add_option("--set", o.sets, "override a config field: --set forward.out_noise=0.1 (repeatable)");
+}
+
+/// The RPU config of --config and --set, validated (errors name the key and the value).
+inline RPUConfig build_config(const CommonOptions& o) {
+  RPUConfig cfg;
+  if (!o.config_path.empty()) cfg = RPUConfig::from_json_file(o.config_path);
+  for (const auto& s : o.sets) {
+    const auto eq = s.find('=');
+    TORCH_CHECK(eq != std::string::npos, "--set: expected key=value, got '", s, "'");
+    cfg.set(s.substr(0, eq), s.substr(eq + 1));
+  }
+  cfg.validate();
+  return cfg;
+}
+
+}  // namespace analog::apps
