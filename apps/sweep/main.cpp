@@ -70,18 +70,18 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
   if (results.dropped_partial_line()) {
     fmt::print(stderr, "analog-sweep: {}: dropped a half-written last line (run killed mid-write)\n", out);
   }
-  std::vector<sweep::SweepJob> todo;
+  std::vector<sweep::SweepJob> pending;
   int64_t in_shard = 0;
   for (const auto& job : all_jobs) {
     if (job.index % shard_n != shard_k) continue;
     ++in_shard;
-    if (!results.has(job.key())) todo.push_back(job);
+    if (!results.has(job.key())) pending.push_back(job);
   }
-  const int64_t already = in_shard - static_cast<int64_t>(todo.size());
+  const int64_t already = in_shard - static_cast<int64_t>(pending.size());
   fmt::print(stderr, "analog-sweep: {} points x {} repeat(s){}; shard {}/{}: {} runs, {} already in {}, {} to do, {} jobs\n",
              points.size(), spec.repeats, spec.include_digital ? " + digital" : "", shard_k, shard_n,
-             in_shard, already, out, todo.size(), jobs);
-  if (todo.empty()) return 0;
+             in_shard, already, out, pending.size(), jobs);
+  if (pending.empty()) return 0;
 
   const auto train = data::load_mnist(data_dir, true, spec.train_samples);
   const auto test = data::load_mnist(data_dir, false, spec.test_samples);
@@ -96,8 +96,8 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
   auto worker = [&]() {
     for (;;) {
       const size_t k = next.fetch_add(1);
-      if (k >= todo.size() || g_interrupted.load()) return;
-      const auto& job = todo[k];
+      if (k >= pending.size() || g_interrupted.load()) return;
+      const auto& job = pending[k];
       {
         std::lock_guard<std::mutex> lock(mutex);
         if (!error.empty()) return;
@@ -136,7 +136,7 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
   auto last_plain = start;
   {
     std::unique_lock<std::mutex> lock(mutex);
-    const auto total = static_cast<int64_t>(todo.size());
+    const auto total = static_cast<int64_t>(pending.size());
     while (done < total && !(g_interrupted.load() && running == 0)) {
       changed.wait_for(lock, std::chrono::milliseconds(500));
       const auto now = std::chrono::steady_clock::now();
