@@ -27,8 +27,9 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
                             const at::Tensor& weight, AnalogTileImpl* tile) {
     (void)weight;  // an input only so that the output is connected to the graph
     at::Tensor mask;
-    at::Tensor y = tile->forward_mvm(x, &mask);
-    ctx->saved_data["x"] = x;
+    const at::Tensor xc = x.contiguous();  // one copy of a sliced input, shared with the update
+    at::Tensor y = tile->forward_mvm(xc, &mask);
+    ctx->saved_data["x"] = xc;
     ctx->saved_data["mask"] = mask;
     ctx->saved_data["tile"] = reinterpret_cast<int64_t>(tile);
     return y;
