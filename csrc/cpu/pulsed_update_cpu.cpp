@@ -94,34 +94,54 @@ void draw_train(const float* v, int64_t size, float scale, float v_max, float re
     const int64_t batch = 2 * batch_blocks;
     words.resize(4 * kMaxBatchBlocks);
     float gaps[2 * kMaxBatchBlocks], accepts[2 * kMaxBatchBlocks];
+    // Branch-free acceptance: each candidate is written, the count advances if it is accepted
+    // (at most `size` candidates fit before the walk leaves the vector).
+    active.resize(static_cast<size_t>(size));
+    Active* out = active.data();
+    size_t n = 0;
     int64_t pos = -1;
     uint64_t next_block = 0;
-    for (;;) {
+    for (bool walking = true; walking;) {
       detail::stream_words({key, call, domain, slot}, next_block, batch_blocks, words.data());
       next_block += static_cast<uint64_t>(batch_blocks);
       compute_gaps(words.data(), batch, inv_log_q, p_max, gaps, accepts);
       for (int64_t c = 0; c < batch; ++c) {
-        if (gaps[c] >= static_cast<float>(size - 1 - pos)) return;
+        if (gaps[c] >= static_cast<float>(size - 1 - pos)) {
+          walking = false;
+          break;
+        }
         pos += 1 + static_cast<int64_t>(gaps[c]);
         const float value = v[pos];
-        if (accepts[c] < kernels::pulse_probability(scale, value)) {
-          active.push_back({static_cast<int32_t>(pos), value > 0.0f});
-        }
+        out[n] = {static_cast<int32_t>(pos), value > 0.0f};
+        n += accepts[c] < kernels::pulse_probability(scale, value) ? 1u : 0u;
       }
     }
+    active.resize(n);
+    return;
   }
   const int64_t blocks = (size + 3) / 4;
   words.resize(static_cast<size_t>(4 * blocks));
   detail::stream_words({key, call, domain, slot}, 0, blocks, words.data());
+  if (res_step <= 0.0f) {
+    // Branch-free: every entry is written, the count advances only where a pulse fires (zero
+    // entries never fire; their p = inf * 0 = NaN compares false anyway).
+    active.resize(static_cast<size_t>(size));
+    size_t n = 0;
+    for (int64_t j = 0; j < size; ++j) {
+      const float value = v[j];
+      const bool fire = (value != 0.0f) & kernels::dense_fires(scale * std::fabs(value), words[static_cast<size_t>(j)]);
+      active[n] = {static_cast<int32_t>(j), value > 0.0f};
+      n += fire ? 1u : 0u;
+    }
+    active.resize(n);
+    return;
+  }
   for (int64_t j = 0; j < size; ++j) {
     const float value = v[j];
     if (value == 0.0f) continue;
     float p = scale * std::fabs(value);
-    if (res_step > 0.0f) {
-      const float u = sto ? kernels::stream_uniform(key, call, round_domain, slot, static_cast<uint64_t>(j))
-                          : 0.0f;
-      p = discretize(p, res_step, sto, u);
-    }
+    const float u = sto ? kernels::stream_uniform(key, call, round_domain, slot, static_cast<uint64_t>(j)) : 0.0f;
+    p = discretize(p, res_step, sto, u);
     if (kernels::dense_fires(p, words[static_cast<size_t>(j)])) {
       active.push_back({static_cast<int32_t>(j), value > 0.0f});
     }
