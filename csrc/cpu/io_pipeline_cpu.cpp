@@ -13,6 +13,7 @@
 #include <ATen/Parallel.h>
 
 #include "analog/kernels/io_math.h"
+#include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
 
 namespace analog::cpu {
@@ -21,8 +22,6 @@ namespace {
 using kernels::Domain;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-float max_abs(const float* x, int64_t n);
 
 /// Noise-management scale alpha of one input row (1 when noise management is off).
 float noise_management_alpha(const float* x, int64_t n, const IOParameters& io) {
@@ -45,21 +44,6 @@ float noise_management_alpha(const float* x, int64_t n, const IOParameters& io) 
   return 1.0f;
 }
 
-/// max |x_j| through the bit patterns: for non-negative floats integer order is float order, and
-/// an integer max reduction vectorises where a float one (NaN rules) does not. Anything at or
-/// above the bits of +inf is inf or NaN.
-uint32_t max_abs_bits(const float* x, int64_t n) {
-  uint32_t m = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    uint32_t bits;
-    std::memcpy(&bits, x + j, sizeof bits);
-    bits &= 0x7FFFFFFFu;
-    m = bits > m ? bits : m;
-  }
-  return m;
-}
-
-constexpr uint32_t kInfBits = 0x7F800000u;
 
 /// DAC of one row without stochastic rounding: q = clip(Q(x / denom)).
 void dac_row(const float* __restrict row, float* __restrict q, int64_t n, float denom, float step,
@@ -92,12 +76,6 @@ std::pair<bool, bool> adc_row(float* __restrict v, int64_t m, float step, float 
 
 int64_t grain_for(int64_t width) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, width)); }
 
-float max_abs(const float* x, int64_t n) {
-  const uint32_t m = max_abs_bits(x, n);
-  float a;
-  std::memcpy(&a, &m, sizeof a);
-  return a;
-}
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include "analog/kernels/pulse_math.h"
 #include "analog/kernels/pulse_train.h"
 #include "analog/kernels/rng.h"
+#include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
 
 namespace analog::cpu {
@@ -51,11 +52,6 @@ inline void apply_pulses(const TileView& t, int64_t i, int64_t j, bool down, int
                          : 0.0f;
     pulse(t, e, down, xi);
   }
-}
-
-/// Probability with the optional resolution of UpdateParameters::res.
-inline float discretize(float p, float step, bool sto, float u) {
-  return step > 0.0f ? kernels::quantize(p, step, sto, u) : p;
 }
 
 /// Gaps and acceptance thresholds of `count` thinning candidates from their word pairs, in one
@@ -141,7 +137,7 @@ void draw_train(const float* v, int64_t size, float scale, float v_max, float re
     if (value == 0.0f) continue;
     float p = scale * std::fabs(value);
     const float u = sto ? kernels::stream_uniform(key, call, round_domain, slot, static_cast<uint64_t>(j)) : 0.0f;
-    p = discretize(p, res_step, sto, u);
+    p = kernels::quantize(p, res_step, sto, u);  // res_step > 0 on this path
     if (kernels::dense_fires(p, words[static_cast<size_t>(j)])) {
       active.push_back({static_cast<int32_t>(j), value > 0.0f});
     }
@@ -231,11 +227,6 @@ void float_sample_with_bounds(const TileView& t, const float* x, const float* d,
   }
 }
 
-float max_abs(const float* v, int64_t n) {
-  float m = 0.0f;
-  for (int64_t k = 0; k < n; ++k) m = std::max(m, std::fabs(v[k]));
-  return m;
-}
 
 }  // namespace
 

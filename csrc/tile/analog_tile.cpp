@@ -11,6 +11,7 @@
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
+#include "cpu/random_fill.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
 #include "cuda/tile_cuda.h"
 #endif
@@ -260,12 +261,7 @@ void AnalogTileImpl::post_update_step() {
   if (diffusion) {
     const uint64_t call = take_calls(1);
     at::Tensor z = at::empty(w.sizes(), w.options().device(at::kCPU));
-    float* zp = z.data_ptr<float>();
-    const int64_t n = z.numel();
-    for (int64_t e = 0; e < n; ++e) {
-      zp[e] = kernels::stream_normal(key(), call, kernels::Domain::kDiffusion, 0,
-                                     static_cast<uint64_t>(e));
-    }
+    cpu::fill_normals({key(), call, kernels::Domain::kDiffusion, 0}, 0, z.numel(), z.data_ptr<float>());
     w.add_(diffusion_rate * z.to(w.device()));
   }
   if (decay) w.sub_(reset_bias).mul_(decay_scale).add_(reset_bias);

@@ -8,6 +8,7 @@
 
 #include "analog/kernels/philox.h"
 #include "analog/kernels/rng.h"
+#include "cpu/random_fill.h"
 #include "support/test_support.h"
 
 namespace analog::kernels {
@@ -60,6 +61,21 @@ TEST(Streams, DistinctKeysCallsDomainsRoundsGiveDistinctBlocks) {
     }
   }
   EXPECT_EQ(first_words.size(), 24u);
+}
+
+// The batched, vectorised fills give exactly the element-wise stream values (which the CUDA
+// kernels compute), for any start and length.
+TEST(Streams, BatchedFillsEqualElementwiseStreams) {
+  const cpu::Stream s{stream_key(9, 2), 17, Domain::kOutputNoise, 3};
+  for (uint64_t start : {0ull, 1ull, 5ull, 1022ull}) {
+    std::vector<float> z(1001), u(1001);
+    cpu::fill_normals(s, start, 1001, z.data());
+    cpu::fill_uniforms(s, start, 1001, u.data());
+    for (uint64_t k = 0; k < 1001; ++k) {
+      ASSERT_EQ(z[k], stream_normal(s.key, s.call, s.domain, s.round, start + k)) << start << " " << k;
+      ASSERT_EQ(u[k], stream_uniform(s.key, s.call, s.domain, s.round, start + k)) << start << " " << k;
+    }
+  }
 }
 
 TEST(Streams, UniformMomentsWithinSamplingError) {
