@@ -1,12 +1,16 @@
 // End-to-end benchmark: one epoch of digital SGD and of analog training of the MNIST MLP in the
 // same process, same batches; prints samples/s, the ratios and the peak RSS of each run.
+#include <chrono>
 #include <cstdio>
+#include <memory>
 #include <fstream>
 #include <optional>
 #include <iostream>
 #include <string>
 
 #include <ATen/Parallel.h>
+
+#include <torch/torch.h>
 
 #include "analog/analog.h"
 
@@ -23,6 +27,47 @@ double peak_rss_mib() {
 }
 
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+/// Seconds spent in forward (with the loss), backward and optimiser step over one epoch of the
+/// training loop of train_mlp (same model, order and batches), CPU only.
+struct Phases {
+  double forward = 0, backward = 0, step = 0;
+};
+
+Phases time_phases(const analog::data::MnistSplit& train, const std::optional<analog::RPUConfig>& rpu) {
+  using clock = std::chrono::steady_clock;
+  const auto secs = [](clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  torch::nn::Sequential model = analog::train::make_mlp(256, rpu, 0);
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  if (rpu) {
+    opt = std::make_unique<analog::optim::AnalogSGD>(*model, analog::optim::AnalogSGDOptions(0.01));
+  } else {
+    opt = std::make_unique<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.01));
+  }
+  const int64_t n = train.images.size(0);
+  const std::vector<int64_t> order = analog::train::epoch_order(n, 0, 1);
+  const at::Tensor index = torch::from_blob(const_cast<int64_t*>(order.data()), {n}, torch::kLong);
+  Phases p;
+  for (int64_t start = 0; start < n; start += 64) {
+    const at::Tensor idx = index.narrow(0, start, std::min<int64_t>(64, n - start));
+    const at::Tensor x = train.images.index_select(0, idx);
+    const at::Tensor y = train.labels.index_select(0, idx);
+    const auto t0 = clock::now();
+    opt->zero_grad();
+    const at::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    const auto t1 = clock::now();
+    loss.backward();
+    const auto t2 = clock::now();
+    opt->step();
+    const auto t3 = clock::now();
+    p.forward += secs(t0, t1);
+    p.backward += secs(t1, t2);
+    p.step += secs(t2, t3);
+  }
+  return p;
+}
 
 }  // namespace
 
@@ -76,5 +121,18 @@ int main(int argc, char** argv) {
                "_sps=" + std::to_string(static_cast<long long>(sps));
   }
   std::printf("%s\n", summary.c_str());
+  if (device == "cpu") {
+    // Where the time goes: one more epoch of each, timed per phase (relative to the digital epoch).
+    std::printf("\nphases of one epoch, relative to the whole digital epoch\n");
+    std::printf("%-26s %9s %9s %9s %9s\n", "run", "forward", "backward", "step", "total");
+    double digital_total = 0;
+    for (const auto& c : cases) {
+      const Phases p = time_phases(train, c.rpu);
+      const double total = p.forward + p.backward + p.step;
+      if (!c.rpu) digital_total = total;
+      std::printf("%-26s %9.2f %9.2f %9.2f %9.2f\n", c.name, p.forward / digital_total,
+                  p.backward / digital_total, p.step / digital_total, total / digital_total);
+    }
+  }
   return 0;
 }

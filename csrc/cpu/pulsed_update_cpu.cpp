@@ -64,8 +64,9 @@ void compute_gaps(const uint32_t* __restrict words, int64_t count, float inv_log
   }
 }
 
-/// Bernoulli pulse trains of one vector for one slot: `active` gets every entry j with
-/// p_j = min(1, scale |v_j|) > U_j, as (index, sign of v_j), in index order.
+/// Bernoulli pulse trains of one vector for one slot: `active` (capacity >= size) gets every
+/// entry j with p_j = min(1, scale |v_j|) > U_j, as (index, sign of v_j), in index order; returns
+/// how many.
 ///
 /// Sparse trains (p_max = scale max|v| < 0.3, the common case) are drawn by thinning: candidates
 /// of a Bernoulli(p_max) process are found with geometric gaps, each accepted with p_j / p_max,
@@ -73,12 +74,11 @@ void compute_gaps(const uint32_t* __restrict words, int64_t count, float inv_log
 /// uniform per entry. Both give independent Bernoulli(p_j) draws and read the stream (key, call,
 /// domain, slot) in a fixed order: the decisions are those of kernels::thinned_train /
 /// dense_fires, which the CUDA kernel uses too.
-void draw_train(const float* v, int64_t size, float scale, float v_max, float res_step, bool sto,
-                uint64_t key, uint64_t call, Domain domain, Domain round_domain, uint32_t slot,
-                std::vector<Active>& active, std::vector<uint32_t>& words) {
-  active.clear();
+size_t draw_train(const float* v, int64_t size, float scale, float v_max, float res_step, bool sto,
+                  uint64_t key, uint64_t call, Domain domain, Domain round_domain, uint32_t slot,
+                  Active* active, std::vector<uint32_t>& words) {
   const float p_max = std::min(1.0f, scale * v_max);
-  if (!(p_max > 0.0f)) return;  // also NaN-safe
+  if (!(p_max > 0.0f)) return 0;  // also NaN-safe
   if (kernels::use_thinning(p_max, res_step)) {
     const float inv_log_q = kernels::inverse_log_q(p_max);
     // Words come in batches sized to the expected number of candidates (p_max * size); the
@@ -92,8 +92,7 @@ void draw_train(const float* v, int64_t size, float scale, float v_max, float re
     float gaps[2 * kMaxBatchBlocks], accepts[2 * kMaxBatchBlocks];
     // Branch-free acceptance: each candidate is written, the count advances if it is accepted
     // (at most `size` candidates fit before the walk leaves the vector).
-    active.resize(static_cast<size_t>(size));
-    Active* out = active.data();
+    Active* out = active;
     size_t n = 0;
     int64_t pos = -1;
     uint64_t next_block = 0;
@@ -112,8 +111,7 @@ void draw_train(const float* v, int64_t size, float scale, float v_max, float re
         n += accepts[c] < kernels::pulse_probability(scale, value) ? 1u : 0u;
       }
     }
-    active.resize(n);
-    return;
+    return n;
   }
   const int64_t blocks = (size + 3) / 4;
   words.resize(static_cast<size_t>(4 * blocks));
@@ -121,7 +119,6 @@ void draw_train(const float* v, int64_t size, float scale, float v_max, float re
   if (res_step <= 0.0f) {
     // Branch-free: every entry is written, the count advances only where a pulse fires (zero
     // entries never fire; their p = inf * 0 = NaN compares false anyway).
-    active.resize(static_cast<size_t>(size));
     size_t n = 0;
     for (int64_t j = 0; j < size; ++j) {
       const float value = v[j];
@@ -129,9 +126,9 @@ void draw_train(const float* v, int64_t size, float scale, float v_max, float re
       active[n] = {static_cast<int32_t>(j), value > 0.0f};
       n += fire ? 1u : 0u;
     }
-    active.resize(n);
-    return;
+    return n;
   }
+  size_t n = 0;
   for (int64_t j = 0; j < size; ++j) {
     const float value = v[j];
     if (value == 0.0f) continue;
@@ -139,39 +136,64 @@ void draw_train(const float* v, int64_t size, float scale, float v_max, float re
     const float u = sto ? kernels::stream_uniform(key, call, round_domain, slot, static_cast<uint64_t>(j)) : 0.0f;
     p = kernels::quantize(p, res_step, sto, u);  // res_step > 0 on this path
     if (kernels::dense_fires(p, words[static_cast<size_t>(j)])) {
-      active.push_back({static_cast<int32_t>(j), value > 0.0f});
+      active[n++] = {static_cast<int32_t>(j), value > 0.0f};
     }
+  }
+  return n;
+}
+
+/// The pulses of one slot: every (row, column) crossing of the two active lists, rows outer and
+/// columns inner; pulse k takes xi[k] (or no noise). Branch-free, so that the out-of-order core
+/// keeps many of the scattered weight and device loads in flight: the step is read at
+/// kDwUp + down (kDwDown = kDwUp + 1) and its sign flipped for a down pulse, which gives the floats
+/// of kernels::constant_step_pulse (w + (-s) = w - s exactly; min/max clip as its ternaries for
+/// w_min <= w_max, which device sampling guarantees).
+template <bool kNoisy>
+void apply_slot(const TileView& t, const Active* rows, size_t n_rows, const Active* cols,
+                size_t n_cols, const float* xi) {
+  static_assert(DeviceArrays::kDwDown == DeviceArrays::kDwUp + 1, "device record order");
+  const float std_dev = t.dw_min_std;
+  for (size_t r = 0; r < n_rows; ++r) {
+    const int64_t base = static_cast<int64_t>(rows[r].index) * t.in_size;
+    float* __restrict wrow = t.w + base;
+    const float* __restrict drow = t.dev + 4 * base;
+    const uint32_t row_positive = rows[r].positive ? 1u : 0u;
+    for (size_t c = 0; c < n_cols; ++c) {
+      const int64_t j = cols[c].index;
+      const float* rec = drow + 4 * j;
+      // Same signs: the weight goes down (W -= lr d x^T).
+      const uint32_t down = row_positive == (cols[c].positive ? 1u : 0u) ? 1u : 0u;
+      const float noise = kNoisy ? 1.0f + std_dev * xi[c] : 1.0f;
+      const float step = rec[DeviceArrays::kDwUp + down] * noise;
+      const float delta = kernels::bits_float(kernels::float_bits(step) ^ (down << 31));
+      const float w = wrow[j] + delta;
+      wrow[j] = std::max(std::min(w, rec[DeviceArrays::kWMax]), rec[DeviceArrays::kWMin]);
+    }
+    if (kNoisy) xi += n_cols;
   }
 }
 
 void stochastic_sample(const TileView& t, const float* x, const float* d, int64_t out_size,
                        const kernels::PulsePlan& plan, float res_step, bool sto, uint64_t key,
-                       uint64_t call, float x_max, float d_max, std::vector<Active>& cols,
-                       std::vector<Active>& rows, std::vector<float>& noise,
-                       std::vector<uint32_t>& words) {
+                       uint64_t call, float x_max, float d_max, Active* cols, Active* rows,
+                       std::vector<float>& noise, std::vector<uint32_t>& words) {
   for (int slot = 0; slot < plan.bl; ++slot) {
     const auto s = static_cast<uint32_t>(slot);
-    draw_train(x, t.in_size, plan.b, x_max, res_step, sto, key, call, Domain::kUpdateX,
-               Domain::kProbRound, s, cols, words);
-    if (cols.empty()) continue;
+    const size_t n_cols = draw_train(x, t.in_size, plan.b, x_max, res_step, sto, key, call,
+                                     Domain::kUpdateX, Domain::kProbRound, s, cols, words);
+    if (n_cols == 0) continue;
     // Rounds of the d probabilities' stochastic rounding are offset so they do not reuse x's.
-    draw_train(d, out_size, plan.a, d_max, res_step, sto, key, call, Domain::kUpdateD,
-               Domain::kProbRound, s + 128u, rows, words);
+    const size_t n_rows = draw_train(d, out_size, plan.a, d_max, res_step, sto, key, call,
+                                     Domain::kUpdateD, Domain::kProbRound, s + 128u, rows, words);
     // The pulses of this slot, rows outer, columns inner; pulse k takes normal k of the slot.
-    const int64_t pulses = static_cast<int64_t>(rows.size() * cols.size());
+    const int64_t pulses = static_cast<int64_t>(n_rows * n_cols);
     if (pulses == 0) continue;
-    const bool noisy = t.dw_min_std > 0.0f;
-    if (noisy) {
+    if (t.dw_min_std > 0.0f) {
       noise.resize(static_cast<size_t>(pulses));
       fill_normals({key, call, Domain::kPulseNoise, s}, 0, pulses, noise.data());
-    }
-    const float* xi = noise.data();
-    for (const Active& r : rows) {
-      const int64_t base = static_cast<int64_t>(r.index) * t.in_size;
-      for (const Active& c : cols) {
-        // Same signs: the weight goes down (W -= lr d x^T).
-        pulse(t, base + c.index, r.positive == c.positive, noisy ? *xi++ : 0.0f);
-      }
+      apply_slot<true>(t, rows, n_rows, cols, n_cols, noise.data());
+    } else {
+      apply_slot<false>(t, rows, n_rows, cols, n_cols, nullptr);
     }
   }
 }
@@ -246,11 +268,20 @@ void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Ten
   const float dw_min = static_cast<float>(dev.dw_min());
   const float res_step = up.res() > 0.0 ? kernels::converter_step(static_cast<float>(up.res()), 0.5f)
                                         : 0.0f;
-  std::vector<Active> cols, rows;
+  // Finite check first, so that a bad batch changes no weight; the row maxima are reused.
+  std::vector<float> x_max(static_cast<size_t>(samples)), d_max(static_cast<size_t>(samples));
+  for (int64_t s = 0; s < samples; ++s) {
+    const uint32_t xb = max_abs_bits(xp + s * in_size, in_size);
+    const uint32_t db = max_abs_bits(dp + s * out_size, out_size);
+    TORCH_CHECK(xb < kInfBits, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
+    TORCH_CHECK(db < kInfBits, "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
+    x_max[static_cast<size_t>(s)] = kernels::bits_float(xb);
+    d_max[static_cast<size_t>(s)] = kernels::bits_float(db);
+  }
+  // Active lists with room for every column / row; `noise` and `words` grow as needed.
+  std::vector<Active> cols(static_cast<size_t>(in_size)), rows(static_cast<size_t>(out_size));
   std::vector<float> noise;
   std::vector<uint32_t> words;
-  cols.reserve(static_cast<size_t>(in_size));
-  rows.reserve(static_cast<size_t>(out_size));
   for (int64_t s = 0; s < samples; ++s) {
     const float* xs = xp + s * in_size;
     const float* ds = dp + s * out_size;
@@ -259,15 +290,15 @@ void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Ten
       float_sample_with_bounds(t, xs, ds, out_size, lr);
       continue;
     }
-    const float x_max = max_abs(xs, in_size), d_max = max_abs(ds, out_size);
     const kernels::PulsePlan plan = kernels::plan_pulses(
-        lr, dw_min, x_max, d_max,
+        lr, dw_min, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
         static_cast<int>(up.desired_bl()), up.fixed_bl(), up.update_bl_management(),
         up.update_management(), static_cast<float>(up.um_grad_scale()));
     if (plan.bl <= 0) continue;
     if (up.pulse_type() == PulseType::kStochasticCompressed) {
-      stochastic_sample(t, xs, ds, out_size, plan, res_step, up.sto_round(), key, call, x_max,
-                        d_max, cols, rows, noise, words);
+      stochastic_sample(t, xs, ds, out_size, plan, res_step, up.sto_round(), key, call,
+                        x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)], cols.data(),
+                        rows.data(), noise, words);
     } else {
       deterministic_sample(t, xs, ds, out_size, plan, up, key, call);
     }

@@ -221,9 +221,13 @@ void AnalogTileImpl::update(double lr) {
   pending_x_.clear();
   pending_d_.clear();
   if (lr == 0) return;
-  TORCH_CHECK(at::isfinite(d).all().item<bool>(),
-              "AnalogTile.update: expected finite gradients d, got NaN or inf");
+  // The CPU pulsed update checks d itself (fused with its max|d| pass); the other paths here.
+  const auto check_finite = [&] {
+    TORCH_CHECK(at::isfinite(d).all().item<bool>(),
+                "AnalogTile.update: expected finite gradients d, got NaN or inf");
+  };
   if (is_floating_point() || config_.update().pulse_type() == PulseType::kNone) {
+    check_finite();
     weight.addmm_(d.t(), x, /*beta=*/1.0, /*alpha=*/-lr);
     return;
   }
@@ -239,6 +243,7 @@ void AnalogTileImpl::update(double lr) {
   at::Tensor w = weight.detach();
   if (w.is_cuda()) {
 #ifdef ANALOG_WITH_TORCH_CUDA
+    check_finite();
     cuda_glue::pulsed_update_cuda(w, devices, x, d, config_.update(), config_.device(),
                                   static_cast<float>(lr), key(), first);
     return;
