@@ -48,21 +48,33 @@ ANALOG_HOST_DEVICE inline float candidate_accept(uint32_t word, float p_max) {
 }
 
 /// Thinned train of v (size entries) for one slot: calls emit(j) for every active entry, in
-/// increasing j. Candidate c reads words 2c and 2c+1 of the stream (key, call, domain, slot).
+/// increasing j. Candidates are a Bernoulli(p_max) process over the non-zero entries of v (zeros
+/// never fire, so they are skipped): the gap is counted in non-zero entries, and the candidate on
+/// the k-th non-zero entry j is accepted with p_j / p_max. Candidate c reads words 2c and 2c+1 of
+/// the stream (key, call, domain, slot). The CPU kernel walks a list of the non-zero indices and
+/// makes the same decisions.
 template <class Emit>
 ANALOG_HOST_DEVICE inline void thinned_train(const float* v, int64_t size, float scale, float p_max,
                                              uint64_t key, uint64_t call, Domain domain,
                                              uint32_t slot, Emit&& emit) {
+  int64_t nonzeros = 0;
+  for (int64_t j = 0; j < size; ++j) nonzeros += v[j] != 0.0f ? 1 : 0;
   const float inv_log_q = inverse_log_q(p_max);
-  int64_t pos = -1;
+  int64_t rank = -1;  // rank of the current candidate among the non-zero entries
+  int64_t j = -1;     // its index in v
+  int64_t seen = -1;  // rank of v[j]
   Philox4 blk{};
   for (uint64_t c = 0;; ++c) {
     if ((c & 1u) == 0) blk = stream_block(key, call, domain, slot, c >> 1);
     const uint32_t lane = static_cast<uint32_t>(c & 1u) * 2u;
     const float gap = candidate_gap(blk.v[lane], inv_log_q);
-    if (gap >= static_cast<float>(size - 1 - pos)) return;
-    pos += 1 + static_cast<int64_t>(gap);
-    if (candidate_accept(blk.v[lane + 1], p_max) < pulse_probability(scale, v[pos])) emit(pos);
+    if (gap >= static_cast<float>(nonzeros - 1 - rank)) return;
+    rank += 1 + static_cast<int64_t>(gap);
+    while (seen < rank) {
+      ++j;
+      if (v[j] != 0.0f) ++seen;
+    }
+    if (candidate_accept(blk.v[lane + 1], p_max) < pulse_probability(scale, v[j])) emit(j);
   }
 }
 
