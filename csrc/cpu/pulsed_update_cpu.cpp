@@ -197,11 +197,26 @@ void apply_slot(const TileView& t, const Active* rows, size_t n_rows, const Acti
                 size_t n_cols, const float* xi) {
   static_assert(DeviceArrays::kDwDown == DeviceArrays::kDwUp + 1, "device record order");
   const float std_dev = t.dw_min_std;
+  constexpr size_t kAhead = 2;
+  for (size_t r = 0; r < kAhead && r < n_rows; ++r) {
+    const int64_t ahead = static_cast<int64_t>(rows[r].index) * t.in_size;
+    for (size_t c = 0; c < n_cols; ++c) {
+      __builtin_prefetch(t.dev + 4 * (ahead + cols[c].index), 1);
+      __builtin_prefetch(t.w + ahead + cols[c].index, 1);
+    }
+  }
   for (size_t r = 0; r < n_rows; ++r) {
     const int64_t base = static_cast<int64_t>(rows[r].index) * t.in_size;
     float* __restrict wrow = t.w + base;
     const float* __restrict drow = t.dev + 4 * base;
     const uint32_t row_positive = rows[r].positive ? 1u : 0u;
+    if (r + kAhead < n_rows) {
+      const int64_t ahead = static_cast<int64_t>(rows[r + kAhead].index) * t.in_size;
+      for (size_t c = 0; c < n_cols; ++c) {
+        __builtin_prefetch(t.dev + 4 * (ahead + cols[c].index), 1);
+        __builtin_prefetch(t.w + ahead + cols[c].index, 1);
+      }
+    }
     for (size_t c = 0; c < n_cols; ++c) {
       const int64_t j = cols[c].index;
       const float* rec = drow + 4 * j;
