@@ -128,6 +128,43 @@ void BM_DeviceSampling(benchmark::State& state) {
 }
 BENCHMARK(BM_DeviceSampling)->Unit(benchmark::kMillisecond);
 
+/// A large layer (1024 x 1024, batch 64) at 1 and 2 intra-op threads: op 0 the digital forward
+/// GEMM, 1 the tile forward, 2 the pulsed update (BL 7, dense x: ~40000 pulses per slot, split
+/// over threads by rows).
+void BM_LargeTile(benchmark::State& state) {
+  constexpr int64_t kLarge = 1024;
+  const int op = static_cast<int>(state.range(0));
+  at::set_num_threads(static_cast<int>(state.range(1)));
+  at::manual_seed(7);
+  const at::Tensor x = at::rand({kBatch, kLarge});
+  const at::Tensor d = (at::rand({kBatch, kLarge}) * 2 - 1) * 2e-3;
+  at::Tensor w = (at::rand({kLarge, kLarge}) * 2 - 1) * 0.05;
+  ConstantStepDevice dev;
+  const auto arrays = cpu::sample_devices_cpu(dev, kLarge, kLarge, false, 5);
+  UpdateParameters up;
+  up.desired_bl(7).update_bl_management(false);
+  IOParameters io;
+  at::Tensor y = at::empty({kBatch, kLarge});
+  uint64_t call = 1;
+  for (auto _ : state) {
+    if (op == 0) {
+      at::mm_out(y, x, w.t());
+    } else if (op == 1) {
+      y = cpu::io_mvm_cpu(x, w, false, io, true, false, 7, call++, "bench").y;
+    } else {
+      cpu::pulsed_update_cpu(w, arrays, x, d, up, dev, 0.5f, 9, call);
+      call += kBatch;
+    }
+    benchmark::DoNotOptimize(w.data_ptr<float>());
+    benchmark::DoNotOptimize(y.data_ptr<float>());
+  }
+  at::set_num_threads(1);
+}
+BENCHMARK(BM_LargeTile)
+    ->ArgsProduct({{0, 1, 2}, {1, 2}})
+    ->ArgNames({"op", "threads"})
+    ->Unit(benchmark::kMicrosecond);
+
 /// Console output plus the analog / digital ratios.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
@@ -154,6 +191,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
           "BM_DigitalWeightGradGemm/sparse:1");
     ratio("pulsed update BL=31 dense / weight-grad GEMM", "BM_PulsedUpdate/bl:31/sparse:0",
           "BM_DigitalWeightGradGemm/sparse:1");
+    std::printf("\n1024 x 1024 layer, 1 thread / 2 threads (speed-up of the second thread):\n");
+    ratio("digital forward GEMM", "BM_LargeTile/op:0/threads:1", "BM_LargeTile/op:0/threads:2");
+    ratio("tile forward", "BM_LargeTile/op:1/threads:1", "BM_LargeTile/op:1/threads:2");
+    ratio("pulsed update (BL 7, dense)", "BM_LargeTile/op:2/threads:1", "BM_LargeTile/op:2/threads:2");
   }
 
  private:

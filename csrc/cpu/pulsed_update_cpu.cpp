@@ -5,10 +5,16 @@
 #include <vector>
 
 #if defined(__AVX512F__)
+// GCC 12 reports its own _mm512_undefined_* placeholders as maybe-uninitialized (a false
+// positive located in the intrinsics headers).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 #endif
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include "analog/kernels/io_math.h"
 #include "analog/kernels/pulse_math.h"
@@ -219,25 +225,26 @@ size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale,
 /// kDwUp + down (kDwDown = kDwUp + 1) and its sign flipped for a down pulse, which gives the floats
 /// of kernels::constant_step_pulse (w + (-s) = w - s exactly; min/max clip as its ternaries for
 /// w_min <= w_max, which device sampling guarantees).
+/// Rows [r0, r1) of the slot; xi holds the noise of those rows' pulses.
 template <bool kNoisy>
-void apply_slot(const TileView& t, const Active* rows, size_t n_rows, const Active* cols,
+void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, const Active* cols,
                 size_t n_cols, const float* xi) {
   static_assert(DeviceArrays::kDwDown == DeviceArrays::kDwUp + 1, "device record order");
   const float std_dev = t.dw_min_std;
   constexpr size_t kAhead = 2;
-  for (size_t r = 0; r < kAhead && r < n_rows; ++r) {
+  for (size_t r = r0; r < r0 + kAhead && r < r1; ++r) {
     const int64_t ahead = index_of(rows[r]) * t.in_size;
     for (size_t c = 0; c < n_cols; ++c) {
       __builtin_prefetch(t.dev + 4 * (ahead + index_of(cols[c])), 1);
       __builtin_prefetch(t.w + ahead + index_of(cols[c]), 1);
     }
   }
-  for (size_t r = 0; r < n_rows; ++r) {
+  for (size_t r = r0; r < r1; ++r) {
     const int64_t base = index_of(rows[r]) * t.in_size;
     float* __restrict wrow = t.w + base;
     const float* __restrict drow = t.dev + 4 * base;
     const uint32_t row_positive = positive_of(rows[r]);
-    if (r + kAhead < n_rows) {
+    if (r + kAhead < r1) {
       const int64_t ahead = index_of(rows[r + kAhead]) * t.in_size;
       for (size_t c = 0; c < n_cols; ++c) {
         __builtin_prefetch(t.dev + 4 * (ahead + index_of(cols[c])), 1);
@@ -259,6 +266,9 @@ void apply_slot(const TileView& t, const Active* rows, size_t n_rows, const Acti
   }
 }
 
+/// Pulses per thread task when a slot is split over threads.
+constexpr int64_t kPulsesPerTask = 16384;
+
 void stochastic_sample(const TileView& t, const float* x, const float* d, int64_t out_size,
                        const kernels::PulsePlan& plan, float res_step, bool sto, uint64_t key,
                        uint64_t call, float x_max, float d_max, Active* cols, Active* rows,
@@ -277,13 +287,21 @@ void stochastic_sample(const TileView& t, const float* x, const float* d, int64_
     // The pulses of this slot, rows outer, columns inner; pulse k takes normal k of the slot.
     const int64_t pulses = static_cast<int64_t>(n_rows * n_cols);
     if (pulses == 0) continue;
-    if (t.dw_min_std > 0.0f) {
-      noise.resize(static_cast<size_t>(pulses));
-      fill_normals({key, call, Domain::kPulseNoise, s}, 0, pulses, noise.data());
-      apply_slot<true>(t, rows, n_rows, cols, n_cols, noise.data());
-    } else {
-      apply_slot<false>(t, rows, n_rows, cols, n_cols, nullptr);
-    }
+    // Rows touch disjoint devices and pulse k's noise is normal k of the slot: a large slot
+    // (a big layer, long dense trains) is split over threads by rows with identical results.
+    const bool noisy = t.dw_min_std > 0.0f;
+    if (noisy) noise.resize(static_cast<size_t>(pulses));
+    const int64_t grain = std::max<int64_t>(1, kPulsesPerTask / static_cast<int64_t>(n_cols));
+    at::parallel_for(0, static_cast<int64_t>(n_rows), grain, [&](int64_t r0, int64_t r1) {
+      const auto a = static_cast<size_t>(r0), b = static_cast<size_t>(r1);
+      if (noisy) {
+        float* xi = noise.data() + a * n_cols;
+        fill_normals({key, call, Domain::kPulseNoise, s}, a * n_cols, static_cast<int64_t>((b - a) * n_cols), xi);
+        apply_slot<true>(t, rows, a, b, cols, n_cols, xi);
+      } else {
+        apply_slot<false>(t, rows, a, b, cols, n_cols, nullptr);
+      }
+    });
   }
 }
 

@@ -2,6 +2,7 @@
 // never a zero entry; the CPU kernel makes exactly the decisions of the shared kernels:: reference
 // (which the CUDA kernel runs too), on sparse inputs, for thinned and dense trains.
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -135,6 +136,33 @@ TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Trains, CpuUpdateMatchesReference, ::testing::Values(0.001f, 0.05f));
+
+// A large slot (dense 256 x 256 trains: tens of thousands of pulses) is split over threads by
+// rows: the weights equal the serial reference with 1 and with 2 threads.
+TEST(CpuUpdateThreads, LargeSlotsSplitOverThreadsGiveTheSameWeights) {
+  at::manual_seed(6);
+  const int64_t samples = 3, in = 256, out = 256;
+  const at::Tensor x = at::rand({samples, in}) * 0.5 + 0.5;
+  const at::Tensor d = (at::rand({samples, out}) * 2 - 1) * 0.5;
+  ConstantStepDevice dev;
+  UpdateParameters up;
+  up.desired_bl(7);
+  const float lr = 1.0f;  // k = lr max|x| max|d| / dw_min >> 7: BL 7, p up to 1
+  const auto plan = kernels::plan_pulses(lr, 0.001f, x[0].abs().max().item<float>(),
+                                         d[0].abs().max().item<float>(), 7, true, true, true, 1.0f);
+  ASSERT_EQ(plan.bl, 7);
+  const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 56);
+  const at::Tensor w0 = at::rand({out, in}) * 0.2 - 0.1;
+  const at::Tensor expected = reference_update(w0, arrays, x, d, up, lr, 0.001f, 0.3f, 21, 5);
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    at::Tensor w = w0.clone();
+    cpu::pulsed_update_cpu(w, arrays, x, d, up, dev, lr, 21, 5);
+    EXPECT_TRUE(w.equal(expected)) << threads << " threads: max difference "
+                                   << (w - expected).abs().max().item<float>();
+  }
+  at::set_num_threads(1);
+}
 
 }  // namespace
 }  // namespace analog
