@@ -103,7 +103,10 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
     for (int64_t b = begin; b < end; ++b) {
       const float* row = xp + b * n;
       if (max_abs_bits(row, n) >= kInfBits) {
-        bad_row.store(b);
+        // Threads may find several bad rows: report the first, whatever the thread count.
+        int64_t seen = bad_row.load();
+        while ((seen < 0 || b < seen) && !bad_row.compare_exchange_weak(seen, b)) {
+        }
         return;
       }
       alpha[b] = noise_management_alpha(row, n, io);

@@ -82,11 +82,11 @@ struct Nonzeros {
     int64_t n = 0, j = 0;
 #if defined(__AVX512F__)
     // Compress in a register, then store all 16 lanes (a compressing store to memory is slow on
-    // some cores); -0.0 counts as zero, as in kernels::thinned_train.
+    // some cores); the compare is C++'s != (-0.0 is zero, NaN is not), as in thinned_train.
     __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i sixteen = _mm512_set1_epi32(16);
     for (; j + 16 <= size; j += 16) {
-      const __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j), _mm512_setzero_ps(), _CMP_NEQ_OQ);
+      const __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j), _mm512_setzero_ps(), _CMP_NEQ_UQ);
       _mm512_storeu_si512(out + n, _mm512_maskz_compress_epi32(m, lanes));
       n += __builtin_popcount(static_cast<unsigned>(m));
       lanes = _mm512_add_epi32(lanes, sixteen);
@@ -189,7 +189,7 @@ size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale,
       const __m512 u = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(bits, 8)), unit16);
       const __m512 p = _mm512_mul_ps(scale16, _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(value), abs_mask)));
       const __mmask16 fire = _mm512_cmp_ps_mask(p, u, _CMP_GT_OQ) &
-                             _mm512_cmp_ps_mask(value, _mm512_setzero_ps(), _CMP_NEQ_OQ);
+                             _mm512_cmp_ps_mask(value, _mm512_setzero_ps(), _CMP_NEQ_UQ);
       const __mmask16 positive = _mm512_cmp_ps_mask(value, _mm512_setzero_ps(), _CMP_GT_OQ);
       const __m512i entry = _mm512_mask_or_epi32(lanes, positive, lanes, sign_bit);
       _mm512_storeu_si512(active + n, _mm512_maskz_compress_epi32(fire, entry));
@@ -223,8 +223,7 @@ size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale,
 /// columns inner; pulse k takes xi[k] (or no noise). Branch-free, so that the out-of-order core
 /// keeps many of the scattered weight and device loads in flight: the step is read at
 /// kDwUp + down (kDwDown = kDwUp + 1) and its sign flipped for a down pulse, which gives the floats
-/// of kernels::constant_step_pulse (w + (-s) = w - s exactly; min/max clip as its ternaries for
-/// w_min <= w_max, which device sampling guarantees).
+/// of kernels::constant_step_pulse (w + (-s) = w - s exactly, the same clip).
 /// Rows [r0, r1) of the slot; xi holds the noise of those rows' pulses.
 template <bool kNoisy>
 void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, const Active* cols,
@@ -235,7 +234,7 @@ void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, con
   for (size_t r = r0; r < r0 + kAhead && r < r1; ++r) {
     const int64_t ahead = index_of(rows[r]) * t.in_size;
     for (size_t c = 0; c < n_cols; ++c) {
-      __builtin_prefetch(t.dev + 4 * (ahead + index_of(cols[c])), 1);
+      __builtin_prefetch(t.dev + 4 * (ahead + index_of(cols[c])), 0);
       __builtin_prefetch(t.w + ahead + index_of(cols[c]), 1);
     }
   }
@@ -247,7 +246,7 @@ void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, con
     if (r + kAhead < r1) {
       const int64_t ahead = index_of(rows[r + kAhead]) * t.in_size;
       for (size_t c = 0; c < n_cols; ++c) {
-        __builtin_prefetch(t.dev + 4 * (ahead + index_of(cols[c])), 1);
+        __builtin_prefetch(t.dev + 4 * (ahead + index_of(cols[c])), 0);
         __builtin_prefetch(t.w + ahead + index_of(cols[c]), 1);
       }
     }
@@ -260,7 +259,11 @@ void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, con
       const float step = rec[DeviceArrays::kDwUp + down] * noise;
       const float delta = kernels::bits_float(kernels::float_bits(step) ^ (down << 31));
       const float w = wrow[j] + delta;
-      wrow[j] = std::max(std::min(w, rec[DeviceArrays::kWMax]), rec[DeviceArrays::kWMin]);
+      // kernels::constant_step_pulse's clip, w > w_max ? w_max : (w < w_min ? w_min : w),
+      // as two selects on w (the same result for any bounds; compiled without branches).
+      const float w_max = rec[DeviceArrays::kWMax], w_min = rec[DeviceArrays::kWMin];
+      const float low_clipped = w < w_min ? w_min : w;
+      wrow[j] = w > w_max ? w_max : low_clipped;
     }
     if (kNoisy) xi += n_cols;
   }
@@ -367,6 +370,9 @@ void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Ten
   const int64_t in_size = x.size(1);
   const int64_t out_size = d.size(1);
   TORCH_INTERNAL_ASSERT(w.size(0) == out_size && w.size(1) == in_size && d.size(0) == samples);
+  // Active entries keep the index in 31 bits (and the compaction uses 32-bit lanes).
+  TORCH_CHECK(in_size < (int64_t{1} << 31) && out_size < (int64_t{1} << 31),
+              "pulsed update: expected tile sizes below 2^31, got ", out_size, " x ", in_size);
   TORCH_INTERNAL_ASSERT(devices.params.is_contiguous() && devices.params.size(2) == 4);
   const TileView t{w.data_ptr<float>(), devices.params.data_ptr<float>(), in_size,
                    static_cast<float>(dev.dw_min_std())};

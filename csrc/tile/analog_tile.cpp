@@ -221,8 +221,11 @@ void AnalogTileImpl::update(double lr) {
   pending_x_.clear();
   pending_d_.clear();
   if (lr == 0) return;
-  // The CPU pulsed update checks d itself (fused with its max|d| pass); the other paths here.
+  // The CPU pulsed update checks x and d itself (fused with its max passes, before it changes
+  // any weight); the other paths here.
   const auto check_finite = [&] {
+    TORCH_CHECK(at::isfinite(x).all().item<bool>(),
+                "AnalogTile.update: expected finite inputs x, got NaN or inf");
     TORCH_CHECK(at::isfinite(d).all().item<bool>(),
                 "AnalogTile.update: expected finite gradients d, got NaN or inf");
   };
@@ -239,13 +242,17 @@ void AnalogTileImpl::update(double lr) {
               config_.device().dw_min(), " ask for ", slots, " pulse slots without BL management (",
               "update.fixed_bl and update.update_bl_management false); at most ",
               kernels::kMaxPulseSlots, " are supported");
-  const uint64_t first = take_calls(static_cast<uint64_t>(x.size(0)));
+  // Sample s draws with call number first + s; the counter advances only once the update has
+  // been accepted (a rejected batch leaves the streams where they were).
+  const uint64_t first = next_call();
+  const auto samples = static_cast<uint64_t>(x.size(0));
   at::Tensor w = weight.detach();
   if (w.is_cuda()) {
 #ifdef ANALOG_WITH_TORCH_CUDA
     check_finite();
     cuda_glue::pulsed_update_cuda(w, devices, x, d, config_.update(), config_.device(),
                                   static_cast<float>(lr), key(), first);
+    take_calls(samples);
     return;
 #else
     TORCH_CHECK(false, "AnalogTile.update: this analogtorch was built without CUDA support");
@@ -254,6 +261,7 @@ void AnalogTileImpl::update(double lr) {
   const cpu::DeviceArrays dev{devices, diffusion_rate, decay_scale, reset_bias};
   cpu::pulsed_update_cpu(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr),
                          key(), first);
+  take_calls(samples);
 }
 
 void AnalogTileImpl::post_update_step() {

@@ -1,5 +1,8 @@
 // AnalogTile glue: gradient mask, (x, d) recording, checks, reproducibility and state.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
 #include <torch/torch.h>
 
 #include "analog/tile/analog_tile.h"
@@ -62,6 +65,22 @@ TEST(AnalogTile, BadInputsGiveClearErrors) {
   RPUConfig bad;
   bad.forward().out_noise(-1);
   EXPECT_THROW(AnalogTile(2, 2, bad, 1, 0), c10::Error);
+}
+
+TEST(AnalogTile, NonFiniteGradientsAreRejectedWithoutChangingWeightsOrStreams) {
+  AnalogTile tile(4, 3, RPUConfig(), 1, 0);
+  tile->set_weights(at::full({4, 3}, 0.1f));
+  const at::Tensor w0 = tile->get_weights();
+  const uint64_t before = tile->next_call();
+  at::Tensor d = at::rand({2, 4});
+  d[1][2] = std::nanf("");
+  tile->record(at::rand({2, 3}), d);
+  const std::string msg = test::error_of([&] { tile->update(0.01); });
+  EXPECT_NE(msg.find("expected finite gradients d"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("sample 1"), std::string::npos) << msg;
+  EXPECT_TRUE(tile->get_weights().equal(w0));
+  EXPECT_EQ(tile->next_call(), before);  // the rejected batch drew no random numbers
+  EXPECT_EQ(tile->pending_samples(), 0);
 }
 
 TEST(AnalogTile, SetWeightsClipsToDeviceBoundsButFloatingPointIsExact) {

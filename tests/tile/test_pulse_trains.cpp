@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "analog/kernels/pulse_math.h"
@@ -28,16 +29,18 @@ TEST(PulseTrains, ThinnedTrainFiresEachNonZeroEntryWithItsProbability) {
   ASSERT_TRUE(kernels::use_thinning(p_max, 0.0f));
   const int calls = 40000;
   std::vector<int> fired(40, 0);
-  int both = 0;  // entries 20 and 38 together
+  int far_pair = 0, near_pair = 0;  // entries 20 and 38; 36 and 38 (adjacent non-zeros)
   for (int call = 0; call < calls; ++call) {
-    bool f20 = false, f38 = false;
+    bool f20 = false, f36 = false, f38 = false;
     kernels::thinned_train(v.data(), 40, scale, p_max, 0xABCDEFull, call, Domain::kUpdateX, 0,
                            [&](int64_t j) {
                              ++fired[j];
                              f20 |= j == 20;
+                             f36 |= j == 36;
                              f38 |= j == 38;
                            });
-    both += f20 && f38 ? 1 : 0;
+    far_pair += f20 && f38 ? 1 : 0;
+    near_pair += f36 && f38 ? 1 : 0;
   }
   double z_sum = 0;
   for (int j = 0; j < 40; ++j) {
@@ -53,9 +56,14 @@ TEST(PulseTrains, ThinnedTrainFiresEachNonZeroEntryWithItsProbability) {
   }
   // 20 standardised counts: their mean has std 1/sqrt(20) when the train is unbiased.
   EXPECT_LT(std::fabs(z_sum / 20), 3.0 / std::sqrt(20.0));
-  // Independence: P(20 and 38) = p_20 p_38.
-  const double p2 = scale * std::fabs(v[20]) * scale * std::fabs(v[38]);
-  EXPECT_LT(std::fabs(both - calls * p2) / std::sqrt(calls * p2 * (1 - p2)), 4.0);
+  // Independence: P(i and j) = p_i p_j, for distant entries and for neighbours in the walk
+  // (consecutive non-zero entries, where a dependence of successive gaps would show).
+  const auto pair_z = [&](int count, int i, int j) {
+    const double p2 = scale * std::fabs(v[i]) * scale * std::fabs(v[j]);
+    return std::fabs(count - calls * p2) / std::sqrt(calls * p2 * (1 - p2));
+  };
+  EXPECT_LT(pair_z(far_pair, 20, 38), 4.0);
+  EXPECT_LT(pair_z(near_pair, 36, 38), 4.0);
 }
 
 /// The decisions of one train by the shared reference functions.
@@ -112,11 +120,21 @@ at::Tensor reference_update(const at::Tensor& w0, const cpu::DeviceArrays& dev, 
   return w;
 }
 
-class CpuUpdateMatchesReference : public ::testing::TestWithParam<float> {};
+struct ReferenceCase {
+  const char* name;
+  float lr;
+  bool ublm;      // update BL management
+  int bl;         // the pulse slots of sample 0
+  bool thinned;   // whether sample 0's x train is thinned
+};
 
-// lr 0.001: p_max ~0.2, thinned trains; lr 0.05: p_max ~0.9, dense trains and BL up to 7.
+class CpuUpdateMatchesReference : public ::testing::TestWithParam<ReferenceCase> {};
+
+// lr 0.001 with BL management: BL 1, p_max ~0.2, thinned trains; without it: BL 7, p_max ~0.08,
+// so the x list of non-zero indices serves seven slots; lr 0.05: p_max ~0.9, dense trains,
+// BL up to 3.
 TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
-  const float lr = GetParam();
+  const float lr = GetParam().lr;
   at::manual_seed(4);
   const int64_t samples = 48, in = 120, out = 40;
   // Sparse inputs (70% zeros, as MNIST) and errors with zeros (as after a ReLU).
@@ -125,8 +143,13 @@ TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
       (at::rand({samples, out}) * 2 - 1) * 0.05 * (at::rand({samples, out}) < 0.5).to(at::kFloat);
   ConstantStepDevice dev;
   UpdateParameters up;
-  up.desired_bl(7);
+  up.desired_bl(7).update_bl_management(GetParam().ublm);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 55);
+  const float x_max = x[0].abs().max().item<float>(), d_max = d[0].abs().max().item<float>();
+  const auto plan = kernels::plan_pulses(lr, 0.001f, x_max, d_max, 7, up.fixed_bl(),
+                                         up.update_bl_management(), true, 1.0f);
+  ASSERT_EQ(plan.bl, GetParam().bl);
+  ASSERT_EQ(kernels::use_thinning(std::min(1.0f, plan.b * x_max), 0.0f), GetParam().thinned);
   at::Tensor w = at::rand({out, in}) * 0.2 - 0.1;
   const at::Tensor w0 = w.clone();
   cpu::pulsed_update_cpu(w, arrays, x, d, up, dev, lr, 11, 1000);
@@ -135,11 +158,20 @@ TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
   EXPECT_TRUE(w.equal(expected)) << "max difference " << (w - expected).abs().max().item<float>();
 }
 
-INSTANTIATE_TEST_SUITE_P(Trains, CpuUpdateMatchesReference, ::testing::Values(0.001f, 0.05f));
+INSTANTIATE_TEST_SUITE_P(
+    Trains, CpuUpdateMatchesReference,
+    ::testing::Values(ReferenceCase{"thinned", 0.001f, true, 1, true},
+                      ReferenceCase{"thinned_bl7", 0.001f, false, 7, true},
+                      ReferenceCase{"dense", 0.05f, true, 3, false}),
+    [](const ::testing::TestParamInfo<ReferenceCase>& info) { return std::string(info.param.name); });
 
 // A large slot (dense 256 x 256 trains: tens of thousands of pulses) is split over threads by
 // rows: the weights equal the serial reference with 1 and with 2 threads.
 TEST(CpuUpdateThreads, LargeSlotsSplitOverThreadsGiveTheSameWeights) {
+#ifndef _OPENMP
+  GTEST_SKIP() << "built without OpenMP: at::parallel_for runs on one thread";
+#endif
+  const int saved_threads = at::get_num_threads();
   at::manual_seed(6);
   const int64_t samples = 3, in = 256, out = 256;
   const at::Tensor x = at::rand({samples, in}) * 0.5 + 0.5;
@@ -156,12 +188,13 @@ TEST(CpuUpdateThreads, LargeSlotsSplitOverThreadsGiveTheSameWeights) {
   const at::Tensor expected = reference_update(w0, arrays, x, d, up, lr, 0.001f, 0.3f, 21, 5);
   for (int threads : {1, 2}) {
     at::set_num_threads(threads);
+    ASSERT_EQ(at::get_num_threads(), threads);
     at::Tensor w = w0.clone();
     cpu::pulsed_update_cpu(w, arrays, x, d, up, dev, lr, 21, 5);
     EXPECT_TRUE(w.equal(expected)) << threads << " threads: max difference "
                                    << (w - expected).abs().max().item<float>();
   }
-  at::set_num_threads(1);
+  at::set_num_threads(saved_threads);
 }
 
 }  // namespace

@@ -57,21 +57,18 @@ template <class Emit>
 ANALOG_HOST_DEVICE inline void thinned_train(const float* v, int64_t size, float scale, float p_max,
                                              uint64_t key, uint64_t call, Domain domain,
                                              uint32_t slot, Emit&& emit) {
-  int64_t nonzeros = 0;
-  for (int64_t j = 0; j < size; ++j) nonzeros += v[j] != 0.0f ? 1 : 0;
   const float inv_log_q = inverse_log_q(p_max);
   int64_t rank = -1;  // rank of the current candidate among the non-zero entries
-  int64_t j = -1;     // its index in v
-  int64_t seen = -1;  // rank of v[j]
+  int64_t j = -1;     // index in v of the non-zero entry of rank `seen`
+  int64_t seen = -1;
   Philox4 blk{};
   for (uint64_t c = 0;; ++c) {
     if ((c & 1u) == 0) blk = stream_block(key, call, domain, slot, c >> 1);
     const uint32_t lane = static_cast<uint32_t>(c & 1u) * 2u;
-    const float gap = candidate_gap(blk.v[lane], inv_log_q);
-    if (gap >= static_cast<float>(nonzeros - 1 - rank)) return;
-    rank += 1 + static_cast<int64_t>(gap);
-    while (seen < rank) {
-      ++j;
+    // A gap is below 2^31 (kThinningAbove), so the rank cannot overflow.
+    rank += 1 + static_cast<int64_t>(candidate_gap(blk.v[lane], inv_log_q));
+    while (seen < rank) {  // one pass over v in all: the walk ends past the last non-zero entry
+      if (++j >= size) return;
       if (v[j] != 0.0f) ++seen;
     }
     if (candidate_accept(blk.v[lane + 1], p_max) < pulse_probability(scale, v[j])) emit(j);
