@@ -13,6 +13,7 @@
 #include <ATen/Parallel.h>
 
 #include "analog/kernels/io_math.h"
+#include "analog/nonfinite_error.h"
 #include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
 
@@ -114,8 +115,8 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
   });
   if (bad_row.load() >= 0) {
     const int64_t b = bad_row.load();
-    TORCH_CHECK(false, what, ": expected finite inputs, got a non-finite value in row ", b,
-                " of a [", batch, ", ", n, "] input");
+    ANALOG_CHECK_FINITE(false, what, ": expected finite inputs, got a non-finite value in row ", b,
+                        " of a [", batch, ", ", n, "] input");
   }
 
   if (io.is_perfect()) {

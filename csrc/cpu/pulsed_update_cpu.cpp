@@ -20,6 +20,7 @@
 #include "analog/kernels/pulse_math.h"
 #include "analog/kernels/pulse_train.h"
 #include "analog/kernels/rng.h"
+#include "analog/nonfinite_error.h"
 #include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
 
@@ -386,8 +387,8 @@ void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Ten
   for (int64_t s = 0; s < samples; ++s) {
     const uint32_t xb = max_abs_bits(xp + s * in_size, in_size);
     const uint32_t db = max_abs_bits(dp + s * out_size, out_size);
-    TORCH_CHECK(xb < kInfBits, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
-    TORCH_CHECK(db < kInfBits, "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
+    ANALOG_CHECK_FINITE(xb < kInfBits, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
+    ANALOG_CHECK_FINITE(db < kInfBits, "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
     x_max[static_cast<size_t>(s)] = kernels::bits_float(xb);
     d_max[static_cast<size_t>(s)] = kernels::bits_float(db);
   }

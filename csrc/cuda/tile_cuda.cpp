@@ -11,6 +11,7 @@
 #include <cuda_runtime_api.h>
 
 #include "analog/kernels/io_math.h"
+#include "analog/nonfinite_error.h"
 #include "cpu/pulsed_update_cpu.h"
 #include "cuda/io_pipeline_cuda.h"
 #include "cuda/pulsed_update_cuda.h"
@@ -71,8 +72,8 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
                           r.reduction.data_ptr<float>(), active.data_ptr<int32_t>(),
                           bad.data_ptr<int32_t>(), current_stream());
   const int32_t bad_row = read_int(bad);
-  TORCH_CHECK(bad_row == INT_MAX, what, ": expected finite inputs, got a non-finite value in row ",
-              bad_row, " of a [", batch, ", ", n, "] input");
+  ANALOG_CHECK_FINITE(bad_row == INT_MAX, what, ": expected finite inputs, got a non-finite value in row ",
+                      bad_row, " of a [", batch, ", ", n, "] input");
   if (io.is_perfect()) {
     at::mm_out(r.y, x, op);
     return r;

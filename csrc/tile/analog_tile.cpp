@@ -8,6 +8,7 @@
 
 #include "analog/kernels/pulse_math.h"
 #include "analog/kernels/rng.h"
+#include "analog/nonfinite_error.h"
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
@@ -168,8 +169,8 @@ at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_
   at::NoGradGuard no_grad;
   const at::Tensor x = x_in.contiguous();
   if (is_floating_point()) {
-    TORCH_CHECK(at::isfinite(x).all().item<bool>(),
-                "AnalogTile.forward: expected finite inputs, got NaN or inf");
+    ANALOG_CHECK_FINITE(at::isfinite(x).all().item<bool>(),
+                        "AnalogTile.forward: expected finite inputs, got NaN or inf");
     if (mask_out) *mask_out = at::Tensor();
     return x.mm(weight.t());
   }
@@ -224,10 +225,10 @@ void AnalogTileImpl::update(double lr) {
   // The CPU pulsed update checks x and d itself (fused with its max passes, before it changes
   // any weight); the other paths here.
   const auto check_finite = [&] {
-    TORCH_CHECK(at::isfinite(x).all().item<bool>(),
-                "AnalogTile.update: expected finite inputs x, got NaN or inf");
-    TORCH_CHECK(at::isfinite(d).all().item<bool>(),
-                "AnalogTile.update: expected finite gradients d, got NaN or inf");
+    ANALOG_CHECK_FINITE(at::isfinite(x).all().item<bool>(),
+                        "AnalogTile.update: expected finite inputs x, got NaN or inf");
+    ANALOG_CHECK_FINITE(at::isfinite(d).all().item<bool>(),
+                        "AnalogTile.update: expected finite gradients d, got NaN or inf");
   };
   if (is_floating_point() || config_.update().pulse_type() == PulseType::kNone) {
     check_finite();

@@ -5,6 +5,7 @@
 #include "analog/data/idx.h"
 #include "analog/data/mnist.h"
 #include "analog/nn/analog_linear.h"
+#include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"
 #include "analog/tile/analog_tile.h"
 #include "analog/train/trainer.h"

@@ -5,6 +5,7 @@
 #include <string>
 #include <torch/torch.h>
 
+#include "analog/nonfinite_error.h"
 #include "analog/tile/analog_tile.h"
 #include "support/test_support.h"
 
@@ -75,12 +76,27 @@ TEST(AnalogTile, NonFiniteGradientsAreRejectedWithoutChangingWeightsOrStreams) {
   at::Tensor d = at::rand({2, 4});
   d[1][2] = std::nanf("");
   tile->record(at::rand({2, 3}), d);
-  const std::string msg = test::error_of([&] { tile->update(0.01); });
+  std::string msg;
+  try {
+    tile->update(0.01);
+  } catch (const NonFiniteError& e) {  // the type a training loop reports as divergence
+    msg = e.msg();
+  }
   EXPECT_NE(msg.find("expected finite gradients d"), std::string::npos) << msg;
   EXPECT_NE(msg.find("sample 1"), std::string::npos) << msg;
   EXPECT_TRUE(tile->get_weights().equal(w0));
   EXPECT_EQ(tile->next_call(), before);  // the rejected batch drew no random numbers
   EXPECT_EQ(tile->pending_samples(), 0);
+  // A non-finite input of the forward pass is the same kind of error; bad shapes are not.
+  at::Tensor x = at::rand({2, 3});
+  x[0][1] = INFINITY;
+  EXPECT_THROW(tile->forward(x), NonFiniteError);
+  try {
+    tile->forward(at::rand({2, 5}));
+  } catch (const NonFiniteError&) {
+    ADD_FAILURE() << "a shape error must not look like divergence";
+  } catch (const c10::Error&) {
+  }
 }
 
 TEST(AnalogTile, SetWeightsClipsToDeviceBoundsButFloatingPointIsExact) {

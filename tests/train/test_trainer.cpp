@@ -76,6 +76,19 @@ TEST_F(MnistSlice, NonFiniteLossIsReportedAsDivergence) {
   EXPECT_TRUE(r.epochs.empty());
 }
 
+TEST_F(MnistSlice, NonFiniteValueInsideAnAnalogLayerIsReportedAsDivergence) {
+  // A NaN reaching a tile (here through the input) raises analog::NonFiniteError inside the
+  // forward pass: the run is recorded as diverged, not aborted.
+  data::MnistSplit bad{train_->images.clone(), train_->labels};
+  bad.images[0][100] = std::nanf("");
+  TrainOptions opt;
+  opt.epochs = 2;
+  const auto r = train_mlp(bad, *test_, opt, RPUConfig());
+  EXPECT_TRUE(r.diverged);
+  EXPECT_EQ(r.diverged_epoch, 1);
+  EXPECT_FALSE(std::isfinite(r.last_loss));
+}
+
 TEST_F(MnistSlice, SameSeedSameResult) {
   TrainOptions opt;
   opt.epochs = 1;
