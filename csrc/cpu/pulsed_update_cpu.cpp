@@ -154,11 +154,13 @@ size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale,
       next_block += static_cast<uint64_t>(batch_blocks);
       compute_gaps(words.data(), batch, inv_log_q, p_max, gaps, accepts);
       for (int64_t c = 0; c < batch; ++c) {
-        if (gaps[c] >= static_cast<float>(nnz - 1 - rank)) {
+        // In integers (a float of a count above 2^24 could round), as kernels::thinned_train.
+        const int64_t gap = static_cast<int64_t>(gaps[c]);
+        if (gap >= nnz - 1 - rank) {
           walking = false;
           break;
         }
-        rank += 1 + static_cast<int64_t>(gaps[c]);
+        rank += 1 + gap;
         const int32_t j = nz[rank];
         const float value = v[j];
         out[n] = make_active(j, value);

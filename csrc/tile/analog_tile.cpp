@@ -108,6 +108,7 @@ uint64_t AnalogTileImpl::key() const {
 }
 
 uint64_t AnalogTileImpl::next_call() const {
+  TORCH_CHECK(rng_state.is_cpu(), "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not clone(device))");
   return static_cast<uint64_t>(rng_state.data_ptr<int64_t>()[2]);
 }
 

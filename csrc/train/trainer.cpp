@@ -152,7 +152,16 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
     stats.train_acc = static_cast<double>(correct) / static_cast<double>(seen);
     stats.train_seconds = seconds;
     stats.samples_per_sec = static_cast<double>(seen) / seconds;
-    std::tie(stats.test_loss, stats.test_acc) = evaluate(model, test);
+    try {
+      std::tie(stats.test_loss, stats.test_acc) = evaluate(model, test);
+    } catch (const NonFiniteError&) {
+      // The last steps of the epoch left non-finite weights: the run diverged in this epoch.
+      model->train();
+      result.diverged = true;
+      result.diverged_epoch = epoch;
+      result.last_loss = std::nan("");
+      break;
+    }
     result.epochs.push_back(stats);
   }
   return result;

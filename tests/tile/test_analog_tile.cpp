@@ -91,12 +91,21 @@ TEST(AnalogTile, NonFiniteGradientsAreRejectedWithoutChangingWeightsOrStreams) {
   at::Tensor x = at::rand({2, 3});
   x[0][1] = INFINITY;
   EXPECT_THROW(tile->forward(x), NonFiniteError);
+  bool shape_error = false;
   try {
     tile->forward(at::rand({2, 5}));
   } catch (const NonFiniteError&) {
     ADD_FAILURE() << "a shape error must not look like divergence";
   } catch (const c10::Error&) {
+    shape_error = true;
   }
+  EXPECT_TRUE(shape_error);
+  // A NaN error arriving in the backward pass: the type survives the autograd engine.
+  const at::Tensor xg = at::rand({2, 3}).requires_grad_(true);
+  const at::Tensor y = tile->forward(xg);
+  at::Tensor g = at::ones_like(y);
+  g[1][0] = std::nanf("");
+  EXPECT_THROW(y.backward(g), NonFiniteError);
 }
 
 TEST(AnalogTile, SetWeightsClipsToDeviceBoundsButFloatingPointIsExact) {

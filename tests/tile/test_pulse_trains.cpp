@@ -171,7 +171,10 @@ TEST(CpuUpdateThreads, LargeSlotsSplitOverThreadsGiveTheSameWeights) {
 #ifndef _OPENMP
   GTEST_SKIP() << "built without OpenMP: at::parallel_for runs on one thread";
 #endif
-  const int saved_threads = at::get_num_threads();
+  struct RestoreThreads {
+    int saved = at::get_num_threads();
+    ~RestoreThreads() { at::set_num_threads(saved); }
+  } restore;
   at::manual_seed(6);
   const int64_t samples = 3, in = 256, out = 256;
   const at::Tensor x = at::rand({samples, in}) * 0.5 + 0.5;
@@ -194,7 +197,6 @@ TEST(CpuUpdateThreads, LargeSlotsSplitOverThreadsGiveTheSameWeights) {
     EXPECT_TRUE(w.equal(expected)) << threads << " threads: max difference "
                                    << (w - expected).abs().max().item<float>();
   }
-  at::set_num_threads(saved_threads);
 }
 
 }  // namespace

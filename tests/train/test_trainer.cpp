@@ -89,6 +89,20 @@ TEST_F(MnistSlice, NonFiniteValueInsideAnAnalogLayerIsReportedAsDivergence) {
   EXPECT_FALSE(std::isfinite(r.last_loss));
 }
 
+TEST_F(MnistSlice, NonFiniteValueMetByTheEvaluationIsReportedAsDivergence) {
+  // In practice: weights that blew up in an epoch's last steps reach the evaluation first. Here
+  // a corrupt test image puts the NaN into the evaluation's first tile deterministically.
+  data::MnistSplit bad_test{test_->images.clone(), test_->labels};
+  bad_test.images[5][300] = std::nanf("");
+  TrainOptions opt;
+  opt.epochs = 2;
+  const auto r = train_mlp(*train_, bad_test, opt, RPUConfig());
+  EXPECT_TRUE(r.diverged);
+  EXPECT_EQ(r.diverged_epoch, 1);
+  EXPECT_TRUE(r.epochs.empty());
+  EXPECT_GT(r.train_time_sec, 0.0);  // the epoch's training itself ran
+}
+
 TEST_F(MnistSlice, SameSeedSameResult) {
   TrainOptions opt;
   opt.epochs = 1;

@@ -65,7 +65,8 @@ ANALOG_HOST_DEVICE inline void thinned_train(const float* v, int64_t size, float
   for (uint64_t c = 0;; ++c) {
     if ((c & 1u) == 0) blk = stream_block(key, call, domain, slot, c >> 1);
     const uint32_t lane = static_cast<uint32_t>(c & 1u) * 2u;
-    // A gap is below 2^31 (kThinningAbove), so the rank cannot overflow.
+    // The gap fits an int32 because p_max >= kThinningAbove; the rank is an int64 and the walk
+    // ends at the end of v.
     rank += 1 + static_cast<int64_t>(candidate_gap(blk.v[lane], inv_log_q));
     while (seen < rank) {  // one pass over v in all: the walk ends past the last non-zero entry
       if (++j >= size) return;
