@@ -1,16 +1,14 @@
 // End-to-end benchmark: one epoch of digital SGD and of analog training of the MNIST MLP in the
-// same process, same batches; prints samples/s, the ratios and the peak RSS of each run.
-#include <chrono>
+// same process, same batches; prints samples/s, the ratios, the peak RSS of each run and the
+// split of each epoch into forward, backward and step (train::EpochStats).
 #include <cstdio>
-#include <memory>
 #include <fstream>
 #include <optional>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <ATen/Parallel.h>
-
-#include <torch/torch.h>
 
 #include "analog/analog.h"
 
@@ -27,47 +25,6 @@ double peak_rss_mib() {
 }
 
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-/// Seconds spent in forward (with the loss), backward and optimiser step over one epoch of the
-/// training loop of train_mlp (same model, order and batches), CPU only.
-struct Phases {
-  double forward = 0, backward = 0, step = 0;
-};
-
-Phases time_phases(const analog::data::MnistSplit& train, const std::optional<analog::RPUConfig>& rpu) {
-  using clock = std::chrono::steady_clock;
-  const auto secs = [](clock::time_point a, clock::time_point b) {
-    return std::chrono::duration<double>(b - a).count();
-  };
-  torch::nn::Sequential model = analog::train::make_mlp(256, rpu, 0);
-  std::unique_ptr<torch::optim::Optimizer> opt;
-  if (rpu) {
-    opt = std::make_unique<analog::optim::AnalogSGD>(*model, analog::optim::AnalogSGDOptions(0.01));
-  } else {
-    opt = std::make_unique<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.01));
-  }
-  const int64_t n = train.images.size(0);
-  const std::vector<int64_t> order = analog::train::epoch_order(n, 0, 1);
-  const at::Tensor index = torch::from_blob(const_cast<int64_t*>(order.data()), {n}, torch::kLong);
-  Phases p;
-  for (int64_t start = 0; start < n; start += 64) {
-    const at::Tensor idx = index.narrow(0, start, std::min<int64_t>(64, n - start));
-    const at::Tensor x = train.images.index_select(0, idx);
-    const at::Tensor y = train.labels.index_select(0, idx);
-    const auto t0 = clock::now();
-    opt->zero_grad();
-    const at::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
-    const auto t1 = clock::now();
-    loss.backward();
-    const auto t2 = clock::now();
-    opt->step();
-    const auto t3 = clock::now();
-    p.forward += secs(t0, t1);
-    p.backward += secs(t1, t2);
-    p.step += secs(t2, t3);
-  }
-  return p;
-}
 
 }  // namespace
 
@@ -106,9 +63,11 @@ int main(int argc, char** argv) {
     analog::train::train_mlp(slice, test, warm, seed_point);
     analog::train::train_mlp(slice, test, warm, std::nullopt);
   }
+  std::vector<analog::train::EpochStats> phases;
   for (const auto& c : cases) {
     reset_peak_rss();
     const auto r = analog::train::train_mlp(train, test, opt, c.rpu);
+    phases.push_back(r.final());
     const double sps = r.final().samples_per_sec;
     const double rss = peak_rss_mib();
     if (!c.rpu) {
@@ -122,16 +81,18 @@ int main(int argc, char** argv) {
   }
   std::printf("%s\n", summary.c_str());
   if (device == "cpu") {
-    // Where the time goes: one more epoch of each, timed per phase (relative to the digital epoch).
-    std::printf("\nphases of one epoch, relative to the whole digital epoch\n");
+    // Where the time goes: the same epochs split by phase, relative to the digital epoch's
+    // forward + backward + step.
+    std::printf("\nphases of the epochs above, relative to the digital epoch\n");
     std::printf("%-26s %9s %9s %9s %9s\n", "run", "forward", "backward", "step", "total");
-    double digital_total = 0;
-    for (const auto& c : cases) {
-      const Phases p = time_phases(train, c.rpu);
-      const double total = p.forward + p.backward + p.step;
-      if (!c.rpu) digital_total = total;
-      std::printf("%-26s %9.2f %9.2f %9.2f %9.2f\n", c.name, p.forward / digital_total,
-                  p.backward / digital_total, p.step / digital_total, total / digital_total);
+    const double digital_total = phases.front().forward_seconds + phases.front().backward_seconds +
+                                 phases.front().step_seconds;
+    for (size_t k = 0; k < phases.size(); ++k) {
+      const auto& p = phases[k];
+      const double total = p.forward_seconds + p.backward_seconds + p.step_seconds;
+      std::printf("%-26s %9.2f %9.2f %9.2f %9.2f\n", cases[k].name, p.forward_seconds / digital_total,
+                  p.backward_seconds / digital_total, p.step_seconds / digital_total,
+                  total / digital_total);
     }
   }
   return 0;

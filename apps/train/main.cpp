@@ -82,6 +82,9 @@ nlohmann::json to_json(const std::string& name, const std::optional<analog::RPUC
                            {"test_loss", e.test_loss},
                            {"test_acc", e.test_acc},
                            {"train_seconds", e.train_seconds},
+                           {"forward_seconds", e.forward_seconds},
+                           {"backward_seconds", e.backward_seconds},
+                           {"step_seconds", e.step_seconds},
                            {"samples_per_sec", e.samples_per_sec}});
   }
   return j;

@@ -111,7 +111,12 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
         torch::from_blob(const_cast<int64_t*>(order.data()), {n}, torch::kLong).to(device);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
-    const auto t0 = std::chrono::steady_clock::now();
+    using clock = std::chrono::steady_clock;
+    const auto seconds_between = [](clock::time_point a, clock::time_point b) {
+      return std::chrono::duration<double>(b - a).count();
+    };
+    EpochStats stats;
+    const auto t0 = clock::now();
     for (int64_t start = 0; start < n; start += options.batch) {
       const int64_t len = std::min(options.batch, n - start);
       const at::Tensor idx = index.narrow(0, start, len);
@@ -119,13 +124,20 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
       const at::Tensor y = labels.index_select(0, idx);
       double loss_value = 0;
       try {
+        const auto t_forward = clock::now();
         opt->zero_grad();
         const at::Tensor logits = model->forward(x);
         const at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
         loss_value = loss.item<double>();
+        const auto t_backward = clock::now();
+        stats.forward_seconds += seconds_between(t_forward, t_backward);
         if (std::isfinite(loss_value)) {
           loss.backward();
+          const auto t_step = clock::now();
           opt->step();
+          const auto t_done = clock::now();
+          stats.backward_seconds += seconds_between(t_backward, t_step);
+          stats.step_seconds += seconds_between(t_step, t_done);
           correct += logits.argmax(1).eq(y).sum().item<int64_t>();
         }
       } catch (const NonFiniteError&) {
@@ -142,11 +154,9 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
       seen += len;
       if (progress) progress(epoch, seen, n, loss_value);
     }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds = seconds_between(t0, clock::now());
     result.train_time_sec += seconds;
     if (result.diverged) break;
-    EpochStats stats;
     stats.epoch = epoch;
     stats.train_loss = loss_sum / static_cast<double>(seen);
     stats.train_acc = static_cast<double>(correct) / static_cast<double>(seen);

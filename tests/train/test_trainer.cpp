@@ -53,6 +53,14 @@ TEST_F(MnistSlice, AnalogTrainingFollowsDigital) {
   EXPECT_GT(analog.final().test_acc, digital.final().test_acc - 0.06);
   EXPECT_GT(noisy.final().test_acc, digital.final().test_acc - 0.10);
   EXPECT_LT(analog.final().test_loss, 2.0);
+  // The phase split covers part of the epoch's training time, each phase a share of it.
+  for (const auto* r : {&digital, &analog, &noisy}) {
+    const auto& e = r->final();
+    EXPECT_GT(e.forward_seconds, 0.0);
+    EXPECT_GT(e.backward_seconds, 0.0);
+    EXPECT_GT(e.step_seconds, 0.0);
+    EXPECT_LE(e.forward_seconds + e.backward_seconds + e.step_seconds, e.train_seconds);
+  }
 }
 
 TEST_F(MnistSlice, FloatingPointTileMatchesDigitalRun) {

@@ -29,6 +29,10 @@ struct EpochStats {
   double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
   double train_seconds = 0;    ///< training time of the epoch (evaluation excluded)
   double samples_per_sec = 0;  ///< training samples / train_seconds
+  /// Parts of train_seconds: forward pass with the loss, backward pass, optimiser step (the
+  /// rest is batch selection and accuracy counting). On a GPU the later phases run
+  /// asynchronously, so there the split is indicative only.
+  double forward_seconds = 0, backward_seconds = 0, step_seconds = 0;
 };
 
 /// Outcome of one training run.
