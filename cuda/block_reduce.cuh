@@ -1,5 +1,6 @@
 // Block-wide max reduction through shared memory (blockDim.x a power of two, <= kBlockThreads).
 #pragma once
+#include "cuda/runtime.h"
 
 namespace analog::cuda {
 

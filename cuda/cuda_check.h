@@ -1,6 +1,6 @@
 // Error check for raw CUDA calls in the launchers: throws with file:line and CUDA's message.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "cuda/runtime.h"
 
 #include <stdexcept>
 #include <string>

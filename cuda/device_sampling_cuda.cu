@@ -1,10 +1,10 @@
 // CUDA kernels: device sampling and raw random streams.
 #include "cuda/device_sampling_cuda.h"
 
-#include <cuda_runtime.h>
 
 #include "analog/kernels/rng.h"
 #include "cuda/cuda_check.h"
+#include "cuda/runtime.h"
 
 namespace analog::cuda {
 namespace {
@@ -35,7 +35,7 @@ void launch_sample_devices(const kernels::ConstantStepSpec& spec, int64_t out_si
                            bool bias_column, uint64_t key, float* params, void* stream) {
   const int64_t n = out_size * in_size;
   if (n == 0) return;
-  sample_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
+  ANALOG_LAUNCH(sample_kernel, static_cast<unsigned>((n + 255) / 256), 256, static_cast<cudaStream_t>(stream))(
       spec, out_size, in_size, bias_column, key, params);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
@@ -43,7 +43,7 @@ void launch_sample_devices(const kernels::ConstantStepSpec& spec, int64_t out_si
 void launch_stream_normals(uint64_t key, uint64_t call, uint32_t domain, uint32_t round,
                            int64_t count, float* out, void* stream) {
   if (count == 0) return;
-  normals_kernel<<<static_cast<unsigned>((count + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
+  ANALOG_LAUNCH(normals_kernel, static_cast<unsigned>((count + 255) / 256), 256, static_cast<cudaStream_t>(stream))(
       key, call, domain, round, count, out);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }

@@ -1,7 +1,6 @@
 // CUDA kernels of the IO pipeline: the same per-element math and random streams as the CPU path.
 #include "cuda/io_pipeline_cuda.h"
 
-#include <cuda_runtime.h>
 
 #include <cfloat>
 #include <cmath>
@@ -10,6 +9,7 @@
 #include "analog/kernels/rng.h"
 #include "cuda/block_reduce.cuh"
 #include "cuda/cuda_check.h"
+#include "cuda/runtime.h"
 
 namespace analog::cuda {
 namespace {
@@ -125,7 +125,7 @@ int grid_for(int64_t total) {
 void launch_io_prepare(const float* x, int64_t batch, int64_t n, const IoSpec& io, float* alpha,
                        float* reduction, int32_t* active, int32_t* bad_row, void* stream) {
   if (batch == 0) return;
-  prepare_kernel<<<static_cast<unsigned>(batch), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+  ANALOG_LAUNCH(prepare_kernel, static_cast<unsigned>(batch), kThreads, static_cast<cudaStream_t>(stream))(
       x, n, io, alpha, reduction, active, bad_row);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
@@ -134,7 +134,7 @@ void launch_io_dac(const float* x, int64_t batch, int64_t n, const float* alpha,
                    const float* reduction, const int32_t* active, const IoSpec& io, uint64_t key,
                    uint64_t call, uint32_t round, float* xq, void* stream) {
   if (batch * n == 0) return;
-  dac_kernel<<<grid_for(batch * n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+  ANALOG_LAUNCH(dac_kernel, grid_for(batch * n), kThreads, static_cast<cudaStream_t>(stream))(
       x, batch, n, alpha, reduction, active, io, key, call, round, xq);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
@@ -143,7 +143,7 @@ void launch_io_adc(const float* yq, const float* wn, int64_t batch, int64_t m, c
                    float* reduction, int32_t* active, const IoSpec& io, uint64_t key, uint64_t call,
                    uint32_t round, float* y, int32_t* any_active, void* stream) {
   if (batch == 0 || m == 0) return;
-  adc_kernel<<<static_cast<unsigned>(batch), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+  ANALOG_LAUNCH(adc_kernel, static_cast<unsigned>(batch), kThreads, static_cast<cudaStream_t>(stream))(
       yq, wn, m, alpha, reduction, active, io, key, call, round, y, any_active);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }

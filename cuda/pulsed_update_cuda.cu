@@ -1,7 +1,6 @@
 // CUDA pulsed update: per-sample plans, one thread per pulse train, one thread per device.
 #include "cuda/pulsed_update_cuda.h"
 
-#include <cuda_runtime.h>
 
 #include "analog/kernels/io_math.h"
 #include "analog/kernels/pulse_math.h"
@@ -9,6 +8,7 @@
 #include "analog/kernels/rng.h"
 #include "cuda/block_reduce.cuh"
 #include "cuda/cuda_check.h"
+#include "cuda/runtime.h"
 
 namespace analog::cuda {
 namespace {
@@ -161,15 +161,15 @@ void launch_pulsed_update(float* w, const float* devices, const float* x, const 
   const Layout L = layout(samples, in_size, out_size, up);
   auto* ws = static_cast<uint32_t*>(workspace);
   ANALOG_CUDA_CHECK(cudaMemsetAsync(ws, 0, 4 * L.total(), st));
-  plan_kernel<<<static_cast<unsigned>(samples), kThreads, 0, st>>>(
+  ANALOG_LAUNCH(plan_kernel, static_cast<unsigned>(samples), kThreads, st)(
       x, d, in_size, out_size, up, reinterpret_cast<float*>(ws + L.plans()));
   ANALOG_CUDA_CHECK(cudaGetLastError());
   const int64_t trains = samples * L.bl * 2;
-  train_kernel<<<static_cast<unsigned>((trains + 127) / 128), 128, 0, st>>>(
+  ANALOG_LAUNCH(train_kernel, static_cast<unsigned>((trains + 127) / 128), 128, st)(
       x, d, samples, in_size, out_size, up, key, first_call, L, ws);
   ANALOG_CUDA_CHECK(cudaGetLastError());
   const int64_t devices_n = in_size * out_size;
-  apply_kernel<<<static_cast<unsigned>((devices_n + kThreads - 1) / kThreads), kThreads, 0, st>>>(
+  ANALOG_LAUNCH(apply_kernel, static_cast<unsigned>((devices_n + kThreads - 1) / kThreads), kThreads, st)(
       w, devices, x, d, samples, in_size, out_size, up, key, first_call, L, ws);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }

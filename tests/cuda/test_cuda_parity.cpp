@@ -1,9 +1,10 @@
 // CUDA kernels against the CPU kernels on the same inputs and seeds. Skipped without a GPU.
-#include <cuda_runtime_api.h>
+#include "cuda/runtime.h"
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
 #include <climits>
+#include <ostream>
 #include <vector>
 
 #include "analog/config/rpu_config.h"
@@ -127,6 +128,8 @@ struct UpdateCase {
   double res;
   bool sto_round;
 };
+
+void PrintTo(const UpdateCase& c, std::ostream* os) { *os << c.name; }
 
 class CudaUpdateParity : public ::testing::TestWithParam<UpdateCase> {
  protected:

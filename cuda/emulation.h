@@ -1,0 +1,108 @@
+// A CPU stand-in for the part of the CUDA runtime that cuda/ uses, so that the kernels' own
+// source runs (and is tested against the CPU path) on machines without a GPU.
+//
+// Built with ANALOG_CUDA_EMULATION (tests only; see tests/CMakeLists.txt): the .cu files are
+// compiled as C++. A launch runs on the calling thread: the blocks one after another, each GPU
+// thread of a block a fiber (ucontext) of its own, run in turn up to its next __syncthreads(),
+// which is therefore a barrier; a barrier that only some threads of a block reach (undefined on a
+// GPU) aborts with a message. __shared__ memory is a static, since one block lives at a time.
+// Device memory is host memory: cudaMalloc's pointers are plain heap pointers filled with 0xff
+// bytes (NaN floats), so that a kernel reading memory nobody wrote shows. Only 1-D launches.
+// Not emulated: warps (cuda/ uses no warp intrinsics), streams (every call is synchronous), the
+// real runtime's errors (bad launches, out-of-bounds accesses) and the GPU's arithmetic: the
+// parity tests on a GPU check those.
+#pragma once
+
+#if !defined(ANALOG_CUDA_EMULATION) || defined(__CUDACC__)
+#error "cuda/emulation.h is for host builds with ANALOG_CUDA_EMULATION (see cuda/runtime.h)"
+#endif
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <tuple>
+
+// ---- language ------------------------------------------------------------------------------
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __shared__ static
+
+using std::isfinite;
+
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+extern thread_local dim3 threadIdx;
+extern thread_local dim3 blockIdx;
+extern thread_local dim3 blockDim;
+extern thread_local dim3 gridDim;
+
+/// Returns when every thread of the block has reached it (see the top of this file).
+void __syncthreads();
+
+inline int __popc(unsigned v) { return __builtin_popcount(v); }
+
+inline int atomicMin(int* address, int value) {
+  int old = __atomic_load_n(address, __ATOMIC_RELAXED);
+  while (value < old &&
+         !__atomic_compare_exchange_n(address, &old, value, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+  }
+  return old;
+}
+
+// ---- runtime API ---------------------------------------------------------------------------
+struct CUstream_st;
+using cudaStream_t = CUstream_st*;
+
+enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2 };
+enum cudaMemcpyKind {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+  cudaMemcpyDefault = 4
+};
+
+cudaError_t cudaGetDeviceCount(int* count);
+cudaError_t cudaMalloc(void** ptr, size_t bytes);
+cudaError_t cudaFree(void* ptr);
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
+cudaError_t cudaMemset(void* ptr, int value, size_t bytes);
+cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t stream = nullptr);
+cudaError_t cudaDeviceSynchronize();
+cudaError_t cudaGetLastError();
+const char* cudaGetErrorString(cudaError_t error);
+
+// ---- launches ------------------------------------------------------------------------------
+namespace analog::cuda::emulation {
+
+/// Runs body once per thread of a grid x block launch (see the top of this file).
+void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
+
+template <class... Params>
+struct Launch {
+  void (*kernel)(Params...);
+  dim3 grid, block;
+  template <class... Args>
+  void operator()(Args&&... args) const {
+    static_assert(sizeof...(Args) == sizeof...(Params), "kernel launched with the wrong argument count");
+    // Kernel arguments are copied per launch, as on a GPU.
+    auto call = [k = kernel, params = std::tuple<Params...>(static_cast<Params>(args)...)] {
+      std::apply(k, params);
+    };
+    run_grid(grid, block, call);
+  }
+};
+
+/// ANALOG_LAUNCH(kernel, grid, block, stream)(args...): the stream is ignored (all synchronous).
+template <class... Params>
+Launch<Params...> launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t /*stream*/) {
+  return Launch<Params...>{kernel, grid, block};
+}
+
+}  // namespace analog::cuda::emulation

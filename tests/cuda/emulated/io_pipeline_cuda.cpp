@@ -1,0 +1,2 @@
+// cuda/io_pipeline_cuda.cu compiled as C++ for the CPU emulation (ANALOG_CUDA_EMULATION).
+#include "cuda/io_pipeline_cuda.cu"
