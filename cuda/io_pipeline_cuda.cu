@@ -43,8 +43,8 @@ __global__ void prepare_kernel(const float* x, int64_t n, IoSpec io, float* alph
   }
   alpha[b] = a;
   reduction[b] = 1.0f;
-  const bool nm_on = io.noise_management != 0;
-  const bool zero = nm_on && a <= 0.0f && (io.zero_shortcut_needs_no_inp_noise || io.inp_noise <= 0.0f);
+  const bool zero = kernels::zero_shortcut(io.noise_management != 0, a, io.inp_noise,
+                                           io.zero_shortcut_needs_no_inp_noise);
   active[b] = zero ? 0 : 1;
 }
 

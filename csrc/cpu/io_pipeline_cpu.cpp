@@ -150,8 +150,7 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
   std::vector<int64_t> active;
   active.reserve(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) {
-    const bool zero = nm_on && alpha[b] <= 0.0f && (zero_shortcut_needs_no_inp_noise || inp_noise <= 0.0f);
-    if (!zero) active.push_back(b);
+    if (!kernels::zero_shortcut(nm_on, alpha[b], inp_noise, zero_shortcut_needs_no_inp_noise)) active.push_back(b);
   }
   float* rp = result.reduction.data_ptr<float>();
   float* yp = result.y.data_ptr<float>();

@@ -1,4 +1,6 @@
 // Torch glue of the CUDA kernels: checks, device guard, ATen GEMMs between the element stages.
+// With ANALOG_CUDA_EMULATION (tests only) the same glue runs on CPU tensors and the kernels run
+// in cuda/emulation.h.
 #include "cuda/tile_cuda.h"
 
 #include <climits>
@@ -6,9 +8,10 @@
 #include <limits>
 
 #include <ATen/ATen.h>
+#ifndef ANALOG_CUDA_EMULATION
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
-#include <cuda_runtime_api.h>
+#endif
 
 #include "analog/kernels/io_math.h"
 #include "analog/nonfinite_error.h"
@@ -41,7 +44,17 @@ cuda::IoSpec io_spec(const IOParameters& io, bool use_bm, bool zero_flag) {
   return s;
 }
 
+#ifdef ANALOG_CUDA_EMULATION
+struct DeviceGuard {
+  explicit DeviceGuard(const at::Device& /*device*/) {}
+};
+void* current_stream() { return nullptr; }
+bool on_kernel_device(const at::Tensor& t) { return t.is_cpu(); }
+#else
+using DeviceGuard = c10::cuda::CUDAGuard;
 void* current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
+bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
+#endif
 
 int32_t read_int(const at::Tensor& t) { return t.item<int32_t>(); }  // syncs the current stream
 
@@ -50,12 +63,12 @@ int32_t read_int(const at::Tensor& t) { return t.item<int32_t>(); }  // syncs th
 cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
                            const IOParameters& io, bool use_bm, bool zero_flag, uint64_t key,
                            uint64_t call, const char* what) {
-  TORCH_CHECK(w.is_cuda() && x.device() == w.device(), what, ": expected x on ", w.device(),
+  TORCH_CHECK(on_kernel_device(w) && x.device() == w.device(), what, ": expected x on ", w.device(),
               ", got ", x.device());
   TORCH_CHECK(x.is_contiguous() && w.is_contiguous() && x.scalar_type() == at::kFloat &&
                   w.scalar_type() == at::kFloat,
               what, ": expected contiguous float32 tensors");
-  c10::cuda::CUDAGuard guard(x.device());
+  DeviceGuard guard(x.device());
   const int64_t batch = x.size(0), n = x.size(1);
   const at::Tensor op = transposed ? w : w.t();
   const int64_t m = op.size(1);
@@ -106,7 +119,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
 void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
-  c10::cuda::CUDAGuard guard(w.device());
+  DeviceGuard guard(w.device());
   TORCH_CHECK(w.is_contiguous() && devices.is_contiguous() && x.is_contiguous() && d.is_contiguous() &&
                   x.device() == w.device() && d.device() == w.device() && devices.device() == w.device(),
               "AnalogTile.update: expected contiguous tensors on ", w.device());
@@ -138,9 +151,14 @@ void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tens
                              workspace.data_ptr<int32_t>(), current_stream());
 }
 
+#ifdef ANALOG_CUDA_EMULATION
+StreamScope::StreamScope(const at::Device& /*device*/) : guard_(nullptr) {}
+StreamScope::~StreamScope() = default;
+#else
 StreamScope::StreamScope(const at::Device& device)
     : guard_(new c10::cuda::CUDAStreamGuard(c10::cuda::getStreamFromPool(false, device.index()))) {}
 
 StreamScope::~StreamScope() { delete static_cast<c10::cuda::CUDAStreamGuard*>(guard_); }
+#endif
 
 }  // namespace analog::cuda_glue

@@ -150,6 +150,25 @@ TEST(IoPipeline, ZeroInputGivesExactZeroDespiteNoise) {
   EXPECT_FALSE(y[0].eq(0).all().item<bool>());
 }
 
+// With input noise aihwkit skips the short-cut and divides the zero row by alpha = 0 (NaN). The
+// output is rescaled by alpha = 0, so a finite pipeline gives 0: we take the short-cut.
+TEST(IoPipeline, ZeroInputWithInputNoiseGivesZeroNotNaN) {
+  IOParameters io;
+  io.inp_noise(0.1);
+  at::Tensor x = at::rand({3, 16});
+  x[1].zero_();
+  const at::Tensor y = run(x, at::rand({5, 16}), io).y;
+  EXPECT_TRUE(y[1].eq(0).all().item<bool>()) << y[1];
+  EXPECT_TRUE(at::isfinite(y).all().item<bool>());
+  // Max noise management with an all-negative row: alpha < 0 is no division by zero, so that
+  // row goes through the converters (as in aihwkit) and stays finite.
+  io.noise_management(NoiseManagement::kMax);
+  x[2] = -x[0] - 0.1;
+  const at::Tensor y2 = run(x, at::rand({5, 16}), io).y;
+  EXPECT_TRUE(at::isfinite(y2).all().item<bool>());
+  EXPECT_FALSE(y2[2].eq(0).all().item<bool>());
+}
+
 TEST(IoPipeline, BackwardHasNoBoundManagement) {
   IOParameters io;  // iterative bound management requested, but backward never uses it
   io.out_noise(0);

@@ -40,4 +40,13 @@ ANALOG_HOST_DEVICE inline bool bm_may_continue(float r, float max_bm_factor, flo
   return true;
 }
 
+/// Whether a sample skips the converters and gives exactly 0 (the zero short-cut), given its
+/// noise-management scale alpha. aihwkit takes it for alpha <= 0 without input noise (always in
+/// the backward pass: `needs_no_inp_noise`). We also take it for alpha == 0 with input noise,
+/// where aihwkit divides 0 by 0 and returns NaN: the output is rescaled by alpha = 0, so 0 is
+/// what any finite analog result gives.
+ANALOG_HOST_DEVICE inline bool zero_shortcut(bool nm_on, float alpha, float inp_noise, bool needs_no_inp_noise) {
+  return nm_on && alpha <= 0.0f && (alpha == 0.0f || needs_no_inp_noise || inp_noise <= 0.0f);
+}
+
 }  // namespace analog::kernels

@@ -1,0 +1,186 @@
+// The torch glue of the CUDA kernels (csrc/cuda/tile_cuda.cpp: parameter mapping, the bound-
+// management loop, weight noise, the update's workspace) against the CPU path on the same inputs
+// and seeds. On a GPU build the tensors live on the GPU; in the emulated build
+// (ANALOG_CUDA_EMULATION) the same glue runs on CPU tensors and the kernels in cuda/emulation.h.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <functional>
+#include <ostream>
+#include <string>
+
+#include "analog/config/rpu_config.h"
+#include "cpu/device_sampling_cpu.h"
+#include "cpu/io_pipeline_cpu.h"
+#include "cpu/pulsed_update_cpu.h"
+#include "cuda/runtime.h"
+#include "cuda/tile_cuda.h"
+
+namespace analog {
+namespace {
+
+at::Device kernel_device() {
+#ifdef ANALOG_CUDA_EMULATION
+  return at::Device(at::kCPU);
+#else
+  return at::Device(at::kCUDA, 0);
+#endif
+}
+
+bool has_gpu() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+struct IoCase {
+  const char* name;
+  std::function<void(IOParameters&)> set;
+  bool transposed = false;  // the backward pass's MVM with w^T
+  bool use_bm = true;
+  bool zero_rows = false;   // some rows of x all zero (noise management's shortcut)
+};
+
+void PrintTo(const IoCase& c, std::ostream* os) { *os << c.name; }
+
+class CudaGlueIo : public ::testing::TestWithParam<IoCase> {
+ protected:
+  void SetUp() override {
+    if (!has_gpu()) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+// io_mvm_cuda against io_mvm_cpu. Each pipeline draws the same noise for the same element, so
+// the outputs agree up to the GEMM's summation order: on the GPU (cuBLAS) and, where bound
+// management re-runs only some rows on the CPU, in the emulation too. A value near an ADC step
+// may then round to the neighbouring step (and rarely change a sample's bound-management
+// factor), so: reductions equal for >= 95% of samples, outputs within 1e-4 + 1e-5 |y| for >= 99%
+// of values. A wrong mapping of any IO parameter moves nearly every output by a noise std or a
+// quantisation step (>= 2e-3 here) and fails this.
+TEST_P(CudaGlueIo, MvmMatchesCpu) {
+  const IoCase c = GetParam();
+  at::manual_seed(21);
+  const int64_t batch = 40, in = 150, out = 60;
+  at::Tensor x = at::rand({batch, in}) * 2 - 1;
+  if (c.zero_rows) x.index_put_({at::arange(0, batch, 3)}, 0.0f);
+  const at::Tensor w = (at::rand({out, in}) - 0.3) * 0.4;  // mostly positive: outputs saturate
+  IOParameters io;
+  c.set(io);
+  // Transposed (the backward pass): y = x w for x [batch, out], as the tile's backward calls it.
+  const at::Tensor op_w = w;
+  const at::Tensor xin = c.transposed ? x.narrow(1, 0, out).contiguous() : x;
+  const auto ref = cpu::io_mvm_cpu(xin, op_w, c.transposed, io, c.use_bm, false, 5, 9, "glue test");
+  const auto got = cuda_glue::io_mvm_cuda(xin.to(kernel_device()), op_w.to(kernel_device()), c.transposed,
+                                          io, c.use_bm, false, 5, 9, "glue test");
+  const at::Tensor y = got.y.cpu(), r = got.reduction.cpu();
+  ASSERT_EQ(y.sizes(), ref.y.sizes());
+  EXPECT_GE(r.eq(ref.reduction).sum().item<int64_t>(), batch * 95 / 100)
+      << "reductions: " << r << " vs " << ref.reduction;
+  const at::Tensor close = (y - ref.y).abs().le(1e-4 + 1e-5 * ref.y.abs());
+  EXPECT_GE(close.sum().item<int64_t>(), y.numel() * 99 / 100)
+      << "max |difference| " << (y - ref.y).abs().max().item<float>();
+  if (c.zero_rows) EXPECT_TRUE(y.index({at::arange(0, batch, 3)}).eq(0).all().item<bool>());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CudaGlueIo,
+    ::testing::Values(
+        IoCase{"defaults", [](IOParameters&) {}},
+        IoCase{"backward", [](IOParameters& io) { io.out_noise(0.06); }, true, false},
+        IoCase{"bm_rerun", [](IOParameters& io) { io.out_bound(2.0).out_noise(0.1); }},
+        IoCase{"stochastic_rounding", [](IOParameters& io) { io.inp_sto_round(true).out_sto_round(true); }},
+        IoCase{"input_noise", [](IOParameters& io) { io.inp_noise(0.05); }, false, true, true},
+        IoCase{"nm_max_thres", [](IOParameters& io) { io.noise_management(NoiseManagement::kMax).nm_thres(0.5); }},
+        IoCase{"nm_constant", [](IOParameters& io) { io.noise_management(NoiseManagement::kConstant).nm_thres(2.0); }},
+        IoCase{"nm_none_bm_none",
+               [](IOParameters& io) {
+                 io.noise_management(NoiseManagement::kNone).bound_management(BoundManagement::kNone);
+               }},
+        IoCase{"unbounded_unquantised", [](IOParameters& io) { io.out_bound(0).inp_res(0).out_res(0); }},
+        IoCase{"additive_weight_noise",
+               [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kAdditiveConstant).w_noise(0.02); }},
+        IoCase{"pcm_read_noise", [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kPcmRead).w_noise(0.03); }},
+        IoCase{"zero_rows", [](IOParameters&) {}, false, true, true},
+        IoCase{"perfect", [](IOParameters& io) { io.is_perfect(true); }}),
+    [](const ::testing::TestParamInfo<IoCase>& info) { return std::string(info.param.name); });
+
+TEST(CudaGlue, NonFiniteInputIsReportedWithItsRow) {
+  if (!has_gpu()) GTEST_SKIP() << "no CUDA device";
+  at::Tensor x = at::rand({6, 20});
+  x[4][7] = NAN;
+  const at::Tensor w = at::rand({5, 20});
+  try {
+    cuda_glue::io_mvm_cuda(x.to(kernel_device()), w.to(kernel_device()), false, IOParameters(), true, false,
+                           1, 1, "glue test");
+    FAIL() << "expected an error";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("row 4"), std::string::npos) << e.what();
+  }
+}
+
+struct UpdateGlueCase {
+  const char* name;
+  std::function<void(UpdateParameters&, ConstantStepDevice&)> set;
+  float lr;
+};
+
+void PrintTo(const UpdateGlueCase& c, std::ostream* os) { *os << c.name; }
+
+class CudaGlueUpdate : public ::testing::TestWithParam<UpdateGlueCase> {
+ protected:
+  void SetUp() override {
+    if (!has_gpu()) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+// pulsed_update_cuda against pulsed_update_cpu: the same pulses, so the same weights bit for bit
+// (the pulse arithmetic is kernels::constant_step_pulse on both, with FMA contraction off).
+TEST_P(CudaGlueUpdate, SameWeightsAsCpu) {
+  const UpdateGlueCase c = GetParam();
+  at::manual_seed(8);
+  const int64_t samples = 30, in = 90, out = 35;
+  const at::Tensor x = at::rand({samples, in}) * (at::rand({samples, in}) < 0.4).to(at::kFloat);
+  const at::Tensor d = (at::rand({samples, out}) * 2 - 1) * 0.1;
+  UpdateParameters up;
+  ConstantStepDevice dev;
+  c.set(up, dev);
+  const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 77);
+  at::Tensor w_cpu = at::rand({out, in}) * 0.4 - 0.2;
+  at::Tensor w_dev = w_cpu.to(kernel_device()).contiguous();
+  const at::Tensor w0 = w_cpu.clone();
+  cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 3, 500);
+  cuda_glue::pulsed_update_cuda(w_dev, arrays.params.to(kernel_device()), x.to(kernel_device()),
+                                d.to(kernel_device()), up, dev, c.lr, 3, 500);
+  EXPECT_FALSE(w_cpu.equal(w0)) << "the update changed nothing: the case tests nothing";
+  const at::Tensor got = w_dev.cpu();
+  EXPECT_TRUE(got.equal(w_cpu)) << "max |difference| " << (got - w_cpu).abs().max().item<float>();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CudaGlueUpdate,
+    ::testing::Values(
+        UpdateGlueCase{"defaults", [](UpdateParameters&, ConstantStepDevice&) {}, 0.01f},
+        UpdateGlueCase{"thinned", [](UpdateParameters&, ConstantStepDevice&) {}, 0.001f},
+        UpdateGlueCase{"no_update_management",
+                       [](UpdateParameters& up, ConstantStepDevice&) { up.update_management(false).desired_bl(10); },
+                       0.01f},
+        UpdateGlueCase{"discretised_sto_round",
+                       [](UpdateParameters& up, ConstantStepDevice&) { up.res(0.05).sto_round(true); }, 0.01f},
+        UpdateGlueCase{"no_bl_management",
+                       [](UpdateParameters& up, ConstantStepDevice&) {
+                         up.update_bl_management(false).fixed_bl(false);
+                       },
+                       0.02f},
+        UpdateGlueCase{"no_cycle_noise_asymmetric",
+                       [](UpdateParameters&, ConstantStepDevice& dev) { dev.dw_min_std(0).up_down(0.2); }, 0.01f},
+        UpdateGlueCase{"mean_count_on_cpu_copy",
+                       [](UpdateParameters& up, ConstantStepDevice&) { up.pulse_type(PulseType::kMeanCount); },
+                       0.01f},
+        UpdateGlueCase{"deterministic_implicit_on_cpu_copy",
+                       [](UpdateParameters& up, ConstantStepDevice&) {
+                         up.pulse_type(PulseType::kDeterministicImplicit);
+                       },
+                       0.01f}),
+    [](const ::testing::TestParamInfo<UpdateGlueCase>& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace analog
