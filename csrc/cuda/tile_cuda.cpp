@@ -56,8 +56,6 @@ void* current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 #endif
 
-int32_t read_int(const at::Tensor& t) { return t.item<int32_t>(); }  // syncs the current stream
-
 }  // namespace
 
 cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
@@ -79,21 +77,29 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   const auto ints = x.options().dtype(at::kInt);
   at::Tensor alpha = at::empty({batch}, x.options());
   at::Tensor active = at::empty({batch}, ints);
-  at::Tensor bad = at::full({1}, INT_MAX, ints);
+  // flags[0]: the first row holding a NaN or inf (INT_MAX: none); flags[1]: some row re-runs.
+  // Both are read together after each round: one host sync per round, and a bad input is reported
+  // after the first (its NaNs only flowed into outputs that are thrown away).
+  at::Tensor flags = at::full({2}, INT_MAX, ints);
+  const auto read_flags = [&] {
+    const at::Tensor host = flags.cpu();  // syncs the current stream
+    const int32_t bad_row = host.data_ptr<int32_t>()[0];
+    ANALOG_CHECK_FINITE(bad_row == INT_MAX, what, ": expected finite inputs, got a non-finite value in row ",
+                        bad_row, " of a [", batch, ", ", n, "] input");
+    return host.data_ptr<int32_t>()[1] != 0;
+  };
   const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
   cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, alpha.data_ptr<float>(),
                           r.reduction.data_ptr<float>(), active.data_ptr<int32_t>(),
-                          bad.data_ptr<int32_t>(), current_stream());
-  const int32_t bad_row = read_int(bad);
-  ANALOG_CHECK_FINITE(bad_row == INT_MAX, what, ": expected finite inputs, got a non-finite value in row ",
-                      bad_row, " of a [", batch, ", ", n, "] input");
+                          flags.data_ptr<int32_t>(), current_stream());
   if (io.is_perfect()) {
     at::mm_out(r.y, x, op);
+    read_flags();
     return r;
   }
   at::Tensor xq = at::empty({batch, n}, x.options());
   at::Tensor yq = at::empty({batch, m}, x.options());
-  at::Tensor any = at::empty({1}, ints);
+  at::Tensor any = flags.narrow(0, 1, 1);
   const at::Tensor abs_op =
       io.w_noise_type() == WeightNoiseType::kPcmRead && spec.w_noise > 0 ? op.abs() : at::Tensor();
   for (uint32_t round = 0;; ++round) {
@@ -111,7 +117,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
                         alpha.data_ptr<float>(), r.reduction.data_ptr<float>(),
                         active.data_ptr<int32_t>(), spec, key, call, round, r.y.data_ptr<float>(),
                         any.data_ptr<int32_t>(), current_stream());
-    if (!spec.bm_on || read_int(any) == 0) break;
+    if (!read_flags() || !spec.bm_on) break;
   }
   return r;
 }
@@ -146,9 +152,13 @@ void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tens
   const int64_t samples = x.size(0), in_size = x.size(1), out_size = d.size(1);
   const size_t bytes = cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec);
   at::Tensor workspace = at::empty({static_cast<int64_t>((bytes + 3) / 4)}, x.options().dtype(at::kInt));
+  at::Tensor non_finite = at::empty({1}, x.options().dtype(at::kInt));
   cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(),
                              d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,
-                             workspace.data_ptr<int32_t>(), current_stream());
+                             workspace.data_ptr<int32_t>(), non_finite.data_ptr<int32_t>(), current_stream());
+  // One sync per update; the kernels left W unchanged if the check fails.
+  ANALOG_CHECK_FINITE(non_finite.cpu().data_ptr<int32_t>()[0] == 0,
+                      "AnalogTile.update: expected finite inputs x and gradients d, got NaN or inf");
 }
 
 #ifdef ANALOG_CUDA_EMULATION

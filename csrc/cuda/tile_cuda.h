@@ -17,7 +17,8 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
                            uint64_t key, uint64_t call, const char* what);
 
 /// pulsed_update_cpu for CUDA tensors (stochastic_compressed on the GPU; the deterministic
-/// pulse types and none_with_device run on the CPU copy and are written back).
+/// pulse types and none_with_device run on the CPU copy and are written back). A NaN or inf in
+/// x or d throws NonFiniteError and leaves w unchanged.
 void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);

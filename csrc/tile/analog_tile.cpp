@@ -261,7 +261,7 @@ void AnalogTileImpl::update(double lr) {
   at::Tensor w = weight.detach();
   if (w.is_cuda()) {
 #ifdef ANALOG_WITH_TORCH_CUDA
-    check_finite();
+    // Checks x and d for NaN/inf itself (inside its kernels, one sync).
     cuda_glue::pulsed_update_cuda(w, devices, x, d, config_.update(), config_.device(),
                                   static_cast<float>(lr), key(), first);
     take_calls(samples);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "analog/config/rpu_config.h"
+#include "analog/nonfinite_error.h"
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
@@ -112,8 +113,27 @@ TEST(CudaGlue, NonFiniteInputIsReportedWithItsRow) {
     cuda_glue::io_mvm_cuda(x.to(kernel_device()), w.to(kernel_device()), false, IOParameters(), true, false,
                            1, 1, "glue test");
     FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
+  } catch (const NonFiniteError& e) {
     EXPECT_NE(std::string(e.what()).find("row 4"), std::string::npos) << e.what();
+  }
+}
+
+// A NaN or inf in x or d: NonFiniteError, and the weights are left as they were.
+TEST(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
+  if (!has_gpu()) GTEST_SKIP() << "no CUDA device";
+  at::manual_seed(2);
+  ConstantStepDevice dev;
+  const auto arrays = cpu::sample_devices_cpu(dev, 12, 20, false, 4);
+  const at::Tensor params = arrays.params.to(kernel_device());
+  for (const bool in_x : {true, false}) {
+    at::Tensor x = at::rand({8, 20}), d = at::rand({8, 12}) * 0.1;
+    (in_x ? x : d)[5][3] = in_x ? INFINITY : NAN;
+    at::Tensor w = (at::rand({12, 20}) * 0.2).to(kernel_device());
+    const at::Tensor w0 = w.clone();
+    EXPECT_THROW(cuda_glue::pulsed_update_cuda(w, params, x.to(kernel_device()), d.to(kernel_device()),
+                                               UpdateParameters(), dev, 0.01f, 1, 1),
+                 NonFiniteError);
+    EXPECT_TRUE(w.equal(w0));
   }
 }
 

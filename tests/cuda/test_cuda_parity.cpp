@@ -167,10 +167,13 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   spec.sto_round = c.sto_round;
   Buffer dw(w0.data_ptr<float>(), out * in * 4), ddev(arrays.params.data_ptr<float>(), out * in * 16),
       dx(x.data_ptr<float>(), samples * in * 4), dd(d.data_ptr<float>(), samples * out * 4),
-      ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec));
+      ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flag(4);
   cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(), dx.as<float>(), dd.as<float>(), samples, in,
-                             out, spec, 11, 1000, ws.ptr, nullptr);
+                             out, spec, 11, 1000, ws.ptr, flag.as<int32_t>(), nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
+  int32_t non_finite = -1;
+  cudaMemcpy(&non_finite, flag.ptr, 4, cudaMemcpyDeviceToHost);
+  EXPECT_EQ(non_finite, 0);
   EXPECT_FALSE(w_cpu.equal(w0));
   EXPECT_TRUE(w_gpu.equal(w_cpu)) << (w_gpu - w_cpu).abs().max().item<float>();
 }
