@@ -17,8 +17,8 @@ namespace {
 using kernels::Domain;
 constexpr int kThreads = kBlockThreads;
 
-__global__ void prepare_kernel(const float* x, int64_t n, IoSpec io, float* alpha,
-                               float* reduction, int32_t* active, int32_t* bad_row) {
+__global__ void prepare_kernel(const float* x, int64_t batch, int64_t n, IoSpec io, float* alpha,
+                               float* reduction, int32_t* active, int32_t* non_finite) {
   __shared__ float shared[kThreads];
   const int64_t b = blockIdx.x;
   const float* row = x + b * n;
@@ -30,7 +30,7 @@ __global__ void prepare_kernel(const float* x, int64_t n, IoSpec io, float* alph
     amax = fmaxf(amax, fabsf(v));
     smax = fmaxf(smax, v);
   }
-  if (bad) atomicMin(bad_row, static_cast<int32_t>(b));
+  if (bad) atomicMax(non_finite, static_cast<int32_t>(batch - b));  // the largest is the first row
   amax = block_reduce_max(amax, shared);
   smax = block_reduce_max(smax, shared);
   if (threadIdx.x != 0) return;
@@ -78,10 +78,19 @@ __global__ void dac_kernel(const float* x, int64_t batch, int64_t n, const float
 
 __global__ void adc_kernel(const float* yq, const float* wn, int64_t m, const float* alpha,
                            float* reduction, int32_t* active, IoSpec io, uint64_t key,
-                           uint64_t call, uint32_t round, float* y, int32_t* any_active) {
+                           uint64_t call, uint32_t round, float* y, uint8_t* mask, float mask_bound,
+                           int32_t* any_active) {
   __shared__ float shared[kThreads];
   const int64_t b = blockIdx.x;
-  if (!active[b]) return;  // uniform over the block
+  if (!active[b]) {  // uniform over the block
+    if (round == 0) {  // the zero short-cut: y = 0 (later rounds keep the last pass's values)
+      for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
+        y[b * m + i] = 0.0f;
+        if (mask) mask[b * m + i] = 0;
+      }
+    }
+    return;
+  }
   const bool nm_on = io.noise_management != 0;
   const float r = reduction[b];
   const float digital = (nm_on ? alpha[b] : 1.0f) * r;
@@ -101,7 +110,9 @@ __global__ void adc_kernel(const float* yq, const float* wn, int64_t m, const fl
     }
     vmax = fmaxf(vmax, v);
     vmin = fminf(vmin, v);
-    y[e] = kernels::clip(v, io.out_bound) * digital;
+    const float out = kernels::clip(v, io.out_bound) * digital;
+    y[e] = out;
+    if (mask) mask[e] = fabsf(out) >= mask_bound ? 1 : 0;
   }
   vmax = block_reduce_max(vmax, shared);
   vmin = -block_reduce_max(-vmin, shared);
@@ -123,10 +134,11 @@ int grid_for(int64_t total) {
 }  // namespace
 
 void launch_io_prepare(const float* x, int64_t batch, int64_t n, const IoSpec& io, float* alpha,
-                       float* reduction, int32_t* active, int32_t* bad_row, void* stream) {
+                       float* reduction, int32_t* active, int32_t* non_finite, void* stream) {
+  ANALOG_CUDA_CHECK(cudaMemsetAsync(non_finite, 0, sizeof(int32_t), static_cast<cudaStream_t>(stream)));
   if (batch == 0) return;
   ANALOG_LAUNCH(prepare_kernel, static_cast<unsigned>(batch), kThreads, static_cast<cudaStream_t>(stream))(
-      x, n, io, alpha, reduction, active, bad_row);
+      x, batch, n, io, alpha, reduction, active, non_finite);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -141,10 +153,12 @@ void launch_io_dac(const float* x, int64_t batch, int64_t n, const float* alpha,
 
 void launch_io_adc(const float* yq, const float* wn, int64_t batch, int64_t m, const float* alpha,
                    float* reduction, int32_t* active, const IoSpec& io, uint64_t key, uint64_t call,
-                   uint32_t round, float* y, int32_t* any_active, void* stream) {
+                   uint32_t round, float* y, uint8_t* mask, float mask_bound, int32_t* any_active,
+                   void* stream) {
+  ANALOG_CUDA_CHECK(cudaMemsetAsync(any_active, 0, sizeof(int32_t), static_cast<cudaStream_t>(stream)));
   if (batch == 0 || m == 0) return;
   ANALOG_LAUNCH(adc_kernel, static_cast<unsigned>(batch), kThreads, static_cast<cudaStream_t>(stream))(
-      yq, wn, m, alpha, reduction, active, io, key, call, round, y, any_active);
+      yq, wn, m, alpha, reduction, active, io, key, call, round, y, mask, mask_bound, any_active);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 

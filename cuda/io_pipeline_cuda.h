@@ -19,10 +19,10 @@ struct IoSpec {
 };
 
 /// Per row b of x [batch, n]: alpha[b] (noise management), reduction[b] = 1, active[b] (0 for
-/// rows that give exactly 0), and *bad_row = the first row with a non-finite value (INT32_MAX
-/// if none; the caller initialises it).
+/// rows that give exactly 0). *non_finite (zeroed here) becomes batch - b for the first row b
+/// holding a NaN or inf: 0 means none.
 void launch_io_prepare(const float* x, int64_t batch, int64_t n, const IoSpec& io, float* alpha,
-                       float* reduction, int32_t* active, int32_t* bad_row, void* stream);
+                       float* reduction, int32_t* active, int32_t* non_finite, void* stream);
 
 /// DAC of bound-management round `round`: xq[b] = clip(Q(x[b] / (alpha r))) + input noise for
 /// active rows, 0 for the others.
@@ -31,11 +31,14 @@ void launch_io_dac(const float* x, int64_t batch, int64_t n, const float* alpha,
                    uint64_t call, uint32_t round, float* xq, void* stream);
 
 /// ADC of round `round` for active rows: y[b] = clip(Q(yq[b] + noise)) alpha r; a row that
-/// saturated and may re-run stays active with r doubled, the others become inactive.
-/// `wn` [batch, m] is the weight-noise scale per output (nullptr: none). *any_active is set to 1
-/// if a row stays active (the caller zeroes it before).
+/// saturated and may re-run stays active with r doubled, the others become inactive. In round 0
+/// the rows inactive from the start (zero short-cut) get y = 0. `wn` [batch, m] is the
+/// weight-noise scale per output (nullptr: none). With `mask` (nullptr: none), mask[b] =
+/// |y[b]| >= mask_bound is written with y. *any_active (zeroed here) becomes 1 if a row stays
+/// active.
 void launch_io_adc(const float* yq, const float* wn, int64_t batch, int64_t m, const float* alpha,
                    float* reduction, int32_t* active, const IoSpec& io, uint64_t key, uint64_t call,
-                   uint32_t round, float* y, int32_t* any_active, void* stream);
+                   uint32_t round, float* y, uint8_t* mask, float mask_bound, int32_t* any_active,
+                   void* stream);
 
 }  // namespace analog::cuda

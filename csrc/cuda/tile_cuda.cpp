@@ -3,7 +3,6 @@
 // in cuda/emulation.h.
 #include "cuda/tile_cuda.h"
 
-#include <climits>
 #include <cmath>
 #include <limits>
 
@@ -60,7 +59,7 @@ bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 
 cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
                            const IOParameters& io, bool use_bm, bool zero_flag, uint64_t key,
-                           uint64_t call, const char* what) {
+                           uint64_t call, const char* what, float mask_bound) {
   TORCH_CHECK(on_kernel_device(w) && x.device() == w.device(), what, ": expected x on ", w.device(),
               ", got ", x.device());
   TORCH_CHECK(x.is_contiguous() && w.is_contiguous() && x.scalar_type() == at::kFloat &&
@@ -71,21 +70,29 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   const at::Tensor op = transposed ? w : w.t();
   const int64_t m = op.size(1);
   cpu::MvmResult r;
-  r.y = at::zeros({batch, m}, x.options());
-  r.reduction = at::ones({batch}, x.options());
-  if (batch == 0 || m == 0) return r;
+  const bool with_mask = mask_bound > 0.0f;
+  if (batch == 0 || m == 0) {
+    r.y = at::zeros({batch, m}, x.options());
+    r.reduction = at::ones({batch}, x.options());
+    if (with_mask) r.mask = at::zeros({batch, m}, x.options().dtype(at::kBool));
+    return r;
+  }
+  // Every buffer is written by the kernels (reduction = 1 by prepare, y and the mask by adc), so
+  // none is filled here: each torch op is a launch and host time, which a small layer is bound by.
+  r.y = at::empty({batch, m}, x.options());
+  r.reduction = at::empty({batch}, x.options());
   const auto ints = x.options().dtype(at::kInt);
   at::Tensor alpha = at::empty({batch}, x.options());
   at::Tensor active = at::empty({batch}, ints);
-  // flags[0]: the first row holding a NaN or inf (INT_MAX: none); flags[1]: some row re-runs.
+  // flags[0]: batch - (first row holding a NaN or inf), 0 if none; flags[1]: some row re-runs.
   // Both are read together after each round: one host sync per round, and a bad input is reported
   // after the first (its NaNs only flowed into outputs that are thrown away).
-  at::Tensor flags = at::full({2}, INT_MAX, ints);
+  at::Tensor flags = at::empty({2}, ints);
   const auto read_flags = [&] {
     const at::Tensor host = flags.cpu();  // syncs the current stream
-    const int32_t bad_row = host.data_ptr<int32_t>()[0];
-    ANALOG_CHECK_FINITE(bad_row == INT_MAX, what, ": expected finite inputs, got a non-finite value in row ",
-                        bad_row, " of a [", batch, ", ", n, "] input");
+    const int32_t bad = host.data_ptr<int32_t>()[0];
+    ANALOG_CHECK_FINITE(bad == 0, what, ": expected finite inputs, got a non-finite value in row ",
+                        batch - bad, " of a [", batch, ", ", n, "] input");
     return host.data_ptr<int32_t>()[1] != 0;
   };
   const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
@@ -95,8 +102,11 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   if (io.is_perfect()) {
     at::mm_out(r.y, x, op);
     read_flags();
+    if (with_mask) r.mask = r.y.abs() >= mask_bound;
     return r;
   }
+  if (with_mask) r.mask = at::empty({batch, m}, x.options().dtype(at::kBool));
+  uint8_t* mask = with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr;
   at::Tensor xq = at::empty({batch, n}, x.options());
   at::Tensor yq = at::empty({batch, m}, x.options());
   at::Tensor any = flags.narrow(0, 1, 1);
@@ -112,11 +122,10 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
       wn = io.w_noise_type() == WeightNoiseType::kPcmRead ? (xq * xq).mm(abs_op).sqrt_()
                                                           : xq.norm(2, {1}, true).expand({batch, m}).contiguous();
     }
-    any.zero_();
     cuda::launch_io_adc(yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr, batch, m,
                         alpha.data_ptr<float>(), r.reduction.data_ptr<float>(),
-                        active.data_ptr<int32_t>(), spec, key, call, round, r.y.data_ptr<float>(),
-                        any.data_ptr<int32_t>(), current_stream());
+                        active.data_ptr<int32_t>(), spec, key, call, round, r.y.data_ptr<float>(), mask,
+                        mask_bound, any.data_ptr<int32_t>(), current_stream());
     if (!read_flags() || !spec.bm_on) break;
   }
   return r;

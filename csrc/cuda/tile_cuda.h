@@ -11,10 +11,10 @@
 
 namespace analog::cuda_glue {
 
-/// io_mvm_cpu for CUDA tensors: same semantics and random streams.
+/// io_mvm_cpu for CUDA tensors: same semantics, random streams and gradient mask.
 cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
                            const IOParameters& io, bool use_bm, bool zero_shortcut_needs_no_inp_noise,
-                           uint64_t key, uint64_t call, const char* what);
+                           uint64_t key, uint64_t call, const char* what, float mask_bound = 0.0f);
 
 /// pulsed_update_cpu for CUDA tensors (stochastic_compressed on the GPU; the deterministic
 /// pulse types and none_with_device run on the CPU copy and are written back). A NaN or inf in

@@ -145,9 +145,7 @@ cpu::MvmResult io_mvm(const at::Tensor& x, const at::Tensor& w, bool transposed,
                       uint64_t call, const char* what, float mask_bound = 0.0f) {
   if (x.is_cuda()) {
 #ifdef ANALOG_WITH_TORCH_CUDA
-    cpu::MvmResult r = cuda_glue::io_mvm_cuda(x, w, transposed, io, use_bm, zero_flag, key, call, what);
-    if (mask_bound > 0.0f) r.mask = r.y.abs() >= mask_bound;
-    return r;
+    return cuda_glue::io_mvm_cuda(x, w, transposed, io, use_bm, zero_flag, key, call, what, mask_bound);
 #else
     TORCH_CHECK(false, what, ": this analogtorch was built without CUDA support");
 #endif

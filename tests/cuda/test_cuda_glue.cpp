@@ -69,9 +69,12 @@ TEST_P(CudaGlueIo, MvmMatchesCpu) {
   // Transposed (the backward pass): y = x w for x [batch, out], as the tile's backward calls it.
   const at::Tensor op_w = w;
   const at::Tensor xin = c.transposed ? x.narrow(1, 0, out).contiguous() : x;
-  const auto ref = cpu::io_mvm_cpu(xin, op_w, c.transposed, io, c.use_bm, false, 5, 9, "glue test");
+  // The gradient mask |y| >= mask_bound (the forward pass asks for 0.999 out_bound); a bound
+  // inside the range of these outputs, so that the mask has both values.
+  const float mask_bound = 1.0f;
+  const auto ref = cpu::io_mvm_cpu(xin, op_w, c.transposed, io, c.use_bm, false, 5, 9, "glue test", mask_bound);
   const auto got = cuda_glue::io_mvm_cuda(xin.to(kernel_device()), op_w.to(kernel_device()), c.transposed,
-                                          io, c.use_bm, false, 5, 9, "glue test");
+                                          io, c.use_bm, false, 5, 9, "glue test", mask_bound);
   const at::Tensor y = got.y.cpu(), r = got.reduction.cpu();
   ASSERT_EQ(y.sizes(), ref.y.sizes());
   EXPECT_GE(r.eq(ref.reduction).sum().item<int64_t>(), batch * 95 / 100)
@@ -80,6 +83,12 @@ TEST_P(CudaGlueIo, MvmMatchesCpu) {
   EXPECT_GE(close.sum().item<int64_t>(), y.numel() * 99 / 100)
       << "max |difference| " << (y - ref.y).abs().max().item<float>();
   if (c.zero_rows) EXPECT_TRUE(y.index({at::arange(0, batch, 3)}).eq(0).all().item<bool>());
+  // The mask agrees wherever the outputs do, and some entries are masked (saturated outputs).
+  const at::Tensor mask = got.mask.cpu();
+  ASSERT_TRUE(mask.defined() && mask.sizes() == ref.mask.sizes());
+  EXPECT_TRUE((mask.eq(ref.mask) | close.logical_not()).all().item<bool>());
+  const int64_t masked = ref.mask.sum().item<int64_t>();
+  EXPECT_TRUE(masked > 0 && masked < ref.mask.numel()) << masked;
 }
 
 INSTANTIATE_TEST_SUITE_P(
