@@ -45,8 +45,9 @@ void fiber_main() {
 }  // namespace
 
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
-  if (grid.y != 1 || grid.z != 1 || block.y != 1 || block.z != 1 || block.x == 0 || block.x > 1024) {
-    std::fprintf(stderr, "cuda emulation: only 1-D launches of 1..1024 threads, got grid (%u,%u,%u) block (%u,%u,%u)\n",
+  if (grid.y != 1 || grid.z != 1 || block.y != 1 || block.z != 1 || block.x == 0 || block.x > 1024 ||
+      grid.x == 0 || grid.x > 0x7fffffffu) {
+    std::fprintf(stderr, "cuda emulation: only 1-D launches of 1..2^31-1 blocks of 1..1024 threads, got grid (%u,%u,%u) block (%u,%u,%u)\n",
                  grid.x, grid.y, grid.z, block.x, block.y, block.z);
     std::abort();
   }

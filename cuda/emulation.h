@@ -5,7 +5,10 @@
 // compiled as C++. A launch runs on the calling thread: the blocks one after another, each GPU
 // thread of a block a fiber (ucontext) of its own, run in turn up to its next __syncthreads(),
 // which is therefore a barrier; a barrier that only some threads of a block reach (undefined on a
-// GPU) aborts with a message. __shared__ memory is a static, since one block lives at a time.
+// GPU) aborts with a message. Between barriers the threads run in index order, which shows a
+// missing barrier where a thread reads what a higher-numbered one writes, but hides one where it
+// reads a lower-numbered thread's write. __shared__ memory is a static (thread_local: one block
+// lives at a time per launching thread).
 // Device memory is host memory: cudaMalloc's pointers are plain heap pointers filled with 0xff
 // bytes (NaN floats), so that a kernel reading memory nobody wrote shows. Only 1-D launches.
 // Not emulated: warps (cuda/ uses no warp intrinsics), streams (every call is synchronous), the
@@ -28,7 +31,7 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
-#define __shared__ static
+#define __shared__ static thread_local  // one block at a time per launching thread
 
 using std::isfinite;
 

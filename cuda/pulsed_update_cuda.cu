@@ -29,25 +29,26 @@ struct Layout {
   __host__ __device__ size_t total() const { return d_count() + samples * bl; }
 };
 
-/// max|v| over the block; *non_finite = 1 if an element is NaN or inf (fmaxf would skip a NaN).
-__device__ float block_max_abs(const float* v, int64_t n, float* shared, int32_t* non_finite) {
+/// max|v| over the block; a NaN or inf (which fmaxf would skip) raises *flag to `code`.
+__device__ float block_max_abs(const float* v, int64_t n, float* shared, int32_t* flag, int32_t code) {
   float m = 0.0f;
   bool bad = false;
   for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
     bad = bad || !isfinite(v[j]);
     m = fmaxf(m, fabsf(v[j]));
   }
-  if (bad) *non_finite = 1;  // benign race: every writer stores 1
+  if (bad) atomicMax(flag, code);
   return block_reduce_max(m, shared);
 }
 
 /// One block per sample: max|x|, max|d| and the pulse plan.
-__global__ void plan_kernel(const float* x, const float* d, int64_t in_size, int64_t out_size,
-                            UpdateSpec up, float* plans, int32_t* non_finite) {
+__global__ void plan_kernel(const float* x, const float* d, int64_t samples, int64_t in_size,
+                            int64_t out_size, UpdateSpec up, float* plans, int32_t* non_finite) {
   __shared__ float shared[kThreads];
   const int64_t s = blockIdx.x;
-  const float x_max = block_max_abs(x + s * in_size, in_size, shared, non_finite);
-  const float d_max = block_max_abs(d + s * out_size, out_size, shared, non_finite);
+  const auto code = static_cast<int32_t>(samples - s);  // the largest is the first sample
+  const float x_max = block_max_abs(x + s * in_size, in_size, shared, non_finite, code);
+  const float d_max = block_max_abs(d + s * out_size, out_size, shared, non_finite + 1, code);
   if (threadIdx.x != 0) return;
   const auto plan = kernels::plan_pulses(up.lr, up.dw_min, x_max, d_max, up.desired_bl, up.fixed_bl,
                                          up.ublm, up.um, up.um_grad_scale);
@@ -64,7 +65,7 @@ __global__ void train_kernel(const float* x, const float* d, int64_t samples, in
                              int64_t out_size, UpdateSpec up, uint64_t key, uint64_t first_call,
                              Layout L, uint32_t* ws, const int32_t* non_finite) {
   const int64_t id = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (id >= samples * L.bl * 2 || *non_finite) return;
+  if (id >= samples * L.bl * 2 || non_finite[0] || non_finite[1]) return;
   const bool is_d = id % 2 == 1;
   const int64_t st = id / 2;  // s * bl + t
   const int64_t s = st / L.bl;
@@ -123,7 +124,7 @@ __global__ void apply_kernel(float* w, const float* devices, const float* x, con
                              uint64_t key, uint64_t first_call, Layout L, const uint32_t* ws,
                              const int32_t* non_finite) {
   const int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (e >= in_size * out_size || *non_finite) return;  // a non-finite x or d changes nothing
+  if (e >= in_size * out_size || non_finite[0] || non_finite[1]) return;  // a NaN or inf changes nothing
   const int64_t i = e / in_size, j = e % in_size;
   const float* dev = devices + 4 * e;
   const float* plans = reinterpret_cast<const float*>(ws + L.plans());
@@ -165,13 +166,13 @@ void launch_pulsed_update(float* w, const float* devices, const float* x, const 
                           uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
                           void* stream) {
   const auto st = static_cast<cudaStream_t>(stream);
-  ANALOG_CUDA_CHECK(cudaMemsetAsync(non_finite, 0, sizeof(int32_t), st));
+  ANALOG_CUDA_CHECK(cudaMemsetAsync(non_finite, 0, 2 * sizeof(int32_t), st));
   if (samples == 0 || in_size * out_size == 0) return;
   const Layout L = layout(samples, in_size, out_size, up);
   auto* ws = static_cast<uint32_t*>(workspace);
   ANALOG_CUDA_CHECK(cudaMemsetAsync(ws, 0, 4 * L.total(), st));
   ANALOG_LAUNCH(plan_kernel, static_cast<unsigned>(samples), kThreads, st)(
-      x, d, in_size, out_size, up, reinterpret_cast<float*>(ws + L.plans()), non_finite);
+      x, d, samples, in_size, out_size, up, reinterpret_cast<float*>(ws + L.plans()), non_finite);
   ANALOG_CUDA_CHECK(cudaGetLastError());
   const int64_t trains = samples * L.bl * 2;
   ANALOG_LAUNCH(train_kernel, static_cast<unsigned>((trains + 127) / 128), 128, st)(

@@ -4,6 +4,7 @@
 #include "cuda/tile_cuda.h"
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include <ATen/ATen.h>
@@ -67,6 +68,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
               what, ": expected contiguous float32 tensors");
   DeviceGuard guard(x.device());
   const int64_t batch = x.size(0), n = x.size(1);
+  TORCH_CHECK(batch <= INT32_MAX, what, ": expected at most 2^31 - 1 rows, got ", batch);  // one block each
   const at::Tensor op = transposed ? w : w.t();
   const int64_t m = op.size(1);
   cpu::MvmResult r;
@@ -159,15 +161,21 @@ void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tens
   spec.um = up.update_management();
   spec.sto_round = up.sto_round();
   const int64_t samples = x.size(0), in_size = x.size(1), out_size = d.size(1);
+  TORCH_CHECK(samples <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", samples);
   const size_t bytes = cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec);
   at::Tensor workspace = at::empty({static_cast<int64_t>((bytes + 3) / 4)}, x.options().dtype(at::kInt));
-  at::Tensor non_finite = at::empty({1}, x.options().dtype(at::kInt));
+  at::Tensor non_finite = at::empty({2}, x.options().dtype(at::kInt));
   cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(),
                              d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,
                              workspace.data_ptr<int32_t>(), non_finite.data_ptr<int32_t>(), current_stream());
-  // One sync per update; the kernels left W unchanged if the check fails.
-  ANALOG_CHECK_FINITE(non_finite.cpu().data_ptr<int32_t>()[0] == 0,
-                      "AnalogTile.update: expected finite inputs x and gradients d, got NaN or inf");
+  // One sync per update; the kernels left W unchanged if a check fails. The first bad sample is
+  // reported, x before d, as the CPU path does.
+  const at::Tensor flags = non_finite.cpu();
+  const int32_t bad_x = flags.data_ptr<int32_t>()[0], bad_d = flags.data_ptr<int32_t>()[1];
+  ANALOG_CHECK_FINITE(bad_x == 0 || bad_x < bad_d,
+                      "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", samples - bad_x);
+  ANALOG_CHECK_FINITE(bad_d == 0, "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ",
+                      samples - bad_d);
 }
 
 #ifdef ANALOG_CUDA_EMULATION

@@ -1,5 +1,5 @@
-// CUDA kernels against the CPU kernels on the same inputs and seeds. Skipped without a GPU.
-#include "cuda/runtime.h"
+// CUDA kernels against the CPU kernels on the same inputs and seeds: on a GPU, or (without one)
+// under the CPU emulation of cuda/emulation.h, as analog_cuda_emulated_tests.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -15,14 +15,10 @@
 #include "cuda/device_sampling_cuda.h"
 #include "cuda/io_pipeline_cuda.h"
 #include "cuda/pulsed_update_cuda.h"
+#include "cuda/cuda_test_support.h"
 
 namespace analog {
 namespace {
-
-bool has_gpu() {
-  int n = 0;
-  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
-}
 
 /// Device buffer with host copies in and out.
 struct Buffer {
@@ -40,12 +36,7 @@ struct Buffer {
   }
 };
 
-class CudaParity : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!has_gpu()) GTEST_SKIP() << "no CUDA device";
-  }
-};
+class CudaParity : public cuda_test::NeedsGpu<> {};
 
 TEST_F(CudaParity, NormalStreamsAreBitIdentical) {
   const int64_t n = 100003;
@@ -130,12 +121,7 @@ struct UpdateCase {
 
 void PrintTo(const UpdateCase& c, std::ostream* os) { *os << c.name; }
 
-class CudaUpdateParity : public ::testing::TestWithParam<UpdateCase> {
- protected:
-  void SetUp() override {
-    if (!has_gpu()) GTEST_SKIP() << "no CUDA device";
-  }
-};
+class CudaUpdateParity : public cuda_test::NeedsGpu<::testing::TestWithParam<UpdateCase>> {};
 
 // The same pulses on CPU and GPU: dense trains (lr 0.05: p_max ~0.9), thinned trains
 // (lr 0.001: p_max ~0.2), more slots than desired_bl (no BL management: ceil(lr / dw_min) = 50),
