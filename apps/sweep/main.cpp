@@ -230,10 +230,15 @@ int main(int argc, char** argv) {
     spec.test_samples = common.test_samples;
     spec.repeats = repeats;
     spec.include_digital = include_digital;
+    // K/N with two whole numbers 0 <= K < N (std::stoll alone would take "1x/3" and say only "stoll").
     const auto slash = shard.find('/');
-    TORCH_CHECK(slash != std::string::npos, "--shard: expected K/N, got '", shard, "'");
+    const auto whole = [](const std::string& t) {
+      return !t.empty() && t.size() <= 18 && t.find_first_not_of("0123456789") == std::string::npos;
+    };
+    TORCH_CHECK(slash != std::string::npos && whole(shard.substr(0, slash)) && whole(shard.substr(slash + 1)),
+                "--shard: expected K/N with whole numbers (e.g. 0/4), got '", shard, "'");
     const int64_t shard_k = std::stoll(shard.substr(0, slash)), shard_n = std::stoll(shard.substr(slash + 1));
-    TORCH_CHECK(shard_n >= 1 && shard_k >= 0 && shard_k < shard_n, "--shard: expected 0 <= K < N, got '", shard, "'");
+    TORCH_CHECK(shard_n >= 1 && shard_k < shard_n, "--shard: expected 0 <= K < N, got '", shard, "'");
     std::signal(SIGINT, on_sigint);
     std::signal(SIGTERM, on_sigint);
     return run_sweep(spec, common.data_dir, out, jsonl, jobs, shard_k, shard_n);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <thread>
@@ -26,13 +27,13 @@ std::vector<std::string> sweep_args(const std::string& out) {
           "-o", out};
 }
 
-pid_t spawn(std::vector<std::string> args) {
+pid_t spawn(std::vector<std::string> args, const std::string& stderr_path = "/dev/null") {
   const pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    std::freopen("/dev/null", "w", stderr);
+    std::freopen(stderr_path.c_str(), "w", stderr);
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -125,6 +126,21 @@ TEST(SweepApp, CtrlCStopsCleanlyAndTheSweepResumes) {
   EXPECT_LE(partial.rows.size(), 14u);
   ASSERT_EQ(run(sweep_args(out)), 0);
   EXPECT_EQ(read_results(out).rows.size(), 14u);
+}
+
+// A malformed --shard is refused with a message naming it (std::stoll alone took "1x/3" as 1/3).
+TEST(SweepApp, MalformedShardIsAClearError) {
+  for (const std::string shard : {"1x/3", "a/3", "-1/3", "1/", "3/3"}) {
+    const std::string out = tmp("shard_error.csv"), err = tmp("shard_error.txt");
+    auto args = sweep_args(out);
+    args.push_back("--shard");
+    args.push_back(shard);
+    EXPECT_EQ(wait_exit(spawn(args, err)), 2) << shard;
+    std::ifstream in(err);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("--shard: expected"), std::string::npos) << shard << ": " << text;
+    EXPECT_NE(text.find("'" + shard + "'"), std::string::npos) << shard << ": " << text;
+  }
 }
 
 TEST(SweepApp, RefusesAResultsFileOfAnotherSweep) {
