@@ -1,7 +1,6 @@
 // CUDA kernels: device sampling and raw random streams.
 #include "cuda/device_sampling_cuda.h"
 
-
 #include "analog/kernels/rng.h"
 #include "cuda/cuda_check.h"
 #include "cuda/runtime.h"

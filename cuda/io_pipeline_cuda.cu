@@ -1,7 +1,6 @@
 // CUDA kernels of the IO pipeline: the same per-element math and random streams as the CPU path.
 #include "cuda/io_pipeline_cuda.h"
 
-
 #include <cfloat>
 #include <cmath>
 

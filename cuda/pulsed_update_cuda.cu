@@ -1,7 +1,6 @@
 // CUDA pulsed update: per-sample plans, one thread per pulse train, one thread per device.
 #include "cuda/pulsed_update_cuda.h"
 
-
 #include "analog/kernels/io_math.h"
 #include "analog/kernels/pulse_math.h"
 #include "analog/kernels/pulse_train.h"
