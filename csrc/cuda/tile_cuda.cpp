@@ -178,6 +178,17 @@ void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tens
                       samples - bad_d);
 }
 
+const TileKernels& tile_kernels() {
+  static const TileKernels kernels{
+      "cuda", &io_mvm_cuda,
+      [](at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
+         const UpdateParameters& up, const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
+        // Diffusion and decay are the tile's post-update step, on any device: only the records.
+        pulsed_update_cuda(w, devices.params, x, d, up, dev, lr, key, first_call);
+      }};
+  return kernels;
+}
+
 #ifdef ANALOG_CUDA_EMULATION
 StreamScope::StreamScope(const at::Device& /*device*/) : guard_(nullptr) {}
 StreamScope::~StreamScope() = default;

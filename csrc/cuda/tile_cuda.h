@@ -8,6 +8,7 @@
 #include "analog/config/io_parameters.h"
 #include "analog/config/update_parameters.h"
 #include "cpu/io_pipeline_cpu.h"
+#include "tile/tile_kernels.h"
 
 namespace analog::cuda_glue {
 
@@ -22,6 +23,9 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
 void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
+
+/// io_mvm_cuda and pulsed_update_cuda as a tile's kernels (see tile/tile_kernels.h).
+const TileKernels& tile_kernels();
 
 /// A CUDA stream from the pool made current for the lifetime of the object (one per concurrent
 /// training run in analog-sweep --device cuda).

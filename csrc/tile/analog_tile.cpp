@@ -1,6 +1,7 @@
 // AnalogTile: state, autograd glue and dispatch to the CPU kernels.
 #include "analog/tile/analog_tile.h"
 
+#include <atomic>
 #include <utility>
 
 #include <ATen/ATen.h>
@@ -14,6 +15,7 @@
 #include "cpu/max_abs.h"
 #include "cpu/pulsed_update_cpu.h"
 #include "cpu/random_fill.h"
+#include "tile/tile_kernels.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
 #include "cuda/tile_cuda.h"
 #endif
@@ -139,20 +141,47 @@ void check_input(const char* what, const at::Tensor& t, int64_t size, const char
               t.device());
 }
 
+const TileKernels kCpuKernels{"cpu", &cpu::io_mvm_cpu, &cpu::pulsed_update_cpu};
+
+std::atomic<const TileKernels*> g_cpu_kernels{&kCpuKernels};
+#ifdef ANALOG_WITH_TORCH_CUDA
+std::atomic<const TileKernels*> g_cuda_kernels{&cuda_glue::tile_kernels()};
+#else
+std::atomic<const TileKernels*> g_cuda_kernels{nullptr};
+#endif
+
+/// The kernels for tensors on `device`, or a clear error.
+const TileKernels& kernels_on(const at::Device& device, const char* what) {
+  const TileKernels* k = tile_kernels_for(device.type());
+  TORCH_CHECK(k != nullptr, what, ": no kernels for tensors on ", device,
+              device.is_cuda() ? " (this analogtorch was built without CUDA support)" : "");
+  return *k;
+}
+
 /// The IO pipeline on the tensors' device.
 cpu::MvmResult io_mvm(const at::Tensor& x, const at::Tensor& w, bool transposed,
                       const IOParameters& io, bool use_bm, bool zero_flag, uint64_t key,
                       uint64_t call, const char* what, float mask_bound = 0.0f) {
-  if (x.is_cuda()) {
-#ifdef ANALOG_WITH_TORCH_CUDA
-    return cuda_glue::io_mvm_cuda(x, w, transposed, io, use_bm, zero_flag, key, call, what, mask_bound);
-#else
-    TORCH_CHECK(false, what, ": this analogtorch was built without CUDA support");
-#endif
-  }
-  return cpu::io_mvm_cpu(x, w, transposed, io, use_bm, zero_flag, key, call, what, mask_bound);
+  return kernels_on(x.device(), what).io_mvm(x, w, transposed, io, use_bm, zero_flag, key, call, what, mask_bound);
 }
 }  // namespace
+
+const TileKernels* tile_kernels_for(c10::DeviceType type) {
+  if (type == c10::DeviceType::CPU) return g_cpu_kernels.load();
+  if (type == c10::DeviceType::CUDA) return g_cuda_kernels.load();
+  return nullptr;
+}
+
+const TileKernels* replace_tile_kernels(c10::DeviceType type, const TileKernels* kernels) {
+  TORCH_CHECK(type == c10::DeviceType::CPU || type == c10::DeviceType::CUDA,
+              "replace_tile_kernels: expected the CPU or CUDA device type, got ", type);
+  if (type == c10::DeviceType::CPU) return g_cpu_kernels.exchange(kernels ? kernels : &kCpuKernels);
+#ifdef ANALOG_WITH_TORCH_CUDA
+  return g_cuda_kernels.exchange(kernels ? kernels : &cuda_glue::tile_kernels());
+#else
+  return g_cuda_kernels.exchange(kernels);
+#endif
+}
 
 void AnalogTileImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
   TORCH_CHECK(dtype == torch::kFloat, "AnalogTile: only float32 is supported, got ", dtype);
@@ -231,16 +260,11 @@ void AnalogTileImpl::update(double lr) {
   pending_x_.clear();
   pending_d_.clear();
   if (lr == 0) return;
-  // The CPU pulsed update checks x and d itself (fused with its max passes, before it changes
-  // any weight); the other paths here.
-  const auto check_finite = [&] {
-    ANALOG_CHECK_FINITE(all_finite(x),
-                        "AnalogTile.update: expected finite inputs x, got NaN or inf");
-    ANALOG_CHECK_FINITE(all_finite(d),
-                        "AnalogTile.update: expected finite gradients d, got NaN or inf");
-  };
+  // The pulsed-update kernels check x and d themselves (the CPU fused with its max passes, the
+  // CUDA inside its plan kernel), before they change any weight; the exact float update here.
   if (is_floating_point() || config_.update().pulse_type() == PulseType::kNone) {
-    check_finite();
+    ANALOG_CHECK_FINITE(all_finite(x), "AnalogTile.update: expected finite inputs x, got NaN or inf");
+    ANALOG_CHECK_FINITE(all_finite(d), "AnalogTile.update: expected finite gradients d, got NaN or inf");
     weight.addmm_(d.t(), x, /*beta=*/1.0, /*alpha=*/-lr);
     return;
   }
@@ -257,20 +281,9 @@ void AnalogTileImpl::update(double lr) {
   const uint64_t first = next_call();
   const auto samples = static_cast<uint64_t>(x.size(0));
   at::Tensor w = weight.detach();
-  if (w.is_cuda()) {
-#ifdef ANALOG_WITH_TORCH_CUDA
-    // Checks x and d for NaN/inf itself (inside its kernels, one sync).
-    cuda_glue::pulsed_update_cuda(w, devices, x, d, config_.update(), config_.device(),
-                                  static_cast<float>(lr), key(), first);
-    take_calls(samples);
-    return;
-#else
-    TORCH_CHECK(false, "AnalogTile.update: this analogtorch was built without CUDA support");
-#endif
-  }
   const cpu::DeviceArrays dev{devices, diffusion_rate, decay_scale, reset_bias};
-  cpu::pulsed_update_cpu(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr),
-                         key(), first);
+  kernels_on(w.device(), "AnalogTile.update")
+      .pulsed_update(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr), key(), first);
   take_calls(samples);
 }
 

@@ -1,0 +1,39 @@
+// Which kernels a tile runs for the device its tensors are on: the CPU kernels, the CUDA kernels
+// (with a CUDA LibTorch) or, in tests, a replacement: the CUDA glue under the CPU emulation runs a
+// whole model this way (tests/cuda/test_tile_cuda.cpp).
+#pragma once
+#include <cstdint>
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/DeviceType.h>
+
+#include "analog/config/device_parameters.h"
+#include "analog/config/io_parameters.h"
+#include "analog/config/update_parameters.h"
+#include "cpu/device_sampling_cpu.h"
+#include "cpu/io_pipeline_cpu.h"
+
+namespace analog {
+
+/// The two operations of a tile that have device kernels, with cpu::io_mvm_cpu's and
+/// cpu::pulsed_update_cpu's contracts (both check their inputs for NaN/inf before they change
+/// anything and throw NonFiniteError).
+struct TileKernels {
+  const char* name;
+  cpu::MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed, const IOParameters& io,
+                           bool use_bm, bool zero_shortcut_needs_no_inp_noise, uint64_t key, uint64_t call,
+                           const char* what, float mask_bound);
+  void (*pulsed_update)(at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
+                        const UpdateParameters& up, const ConstantStepDevice& dev, float lr, uint64_t key,
+                        uint64_t first_call);
+};
+
+/// The kernels for tensors on `type`; nullptr where this build has none (CUDA without a CUDA
+/// LibTorch).
+const TileKernels* tile_kernels_for(c10::DeviceType type);
+
+/// Replaces the kernels for `type` (nullptr: back to the built-in ones) and returns the previous
+/// ones. For tests; not meant to be called while tiles run.
+const TileKernels* replace_tile_kernels(c10::DeviceType type, const TileKernels* kernels);
+
+}  // namespace analog
