@@ -1,7 +1,6 @@
-// AnalogTile: state, autograd glue and dispatch to the CPU kernels.
+// AnalogTile: state, autograd glue and dispatch to the kernels of its device (tile/tile_kernels.h).
 #include "analog/tile/analog_tile.h"
 
-#include <atomic>
 #include <utility>
 
 #include <ATen/ATen.h>
@@ -13,12 +12,8 @@
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/max_abs.h"
-#include "cpu/pulsed_update_cpu.h"
 #include "cpu/random_fill.h"
 #include "tile/tile_kernels.h"
-#ifdef ANALOG_WITH_TORCH_CUDA
-#include "cuda/tile_cuda.h"
-#endif
 
 namespace analog {
 namespace {
@@ -141,15 +136,6 @@ void check_input(const char* what, const at::Tensor& t, int64_t size, const char
               t.device());
 }
 
-const TileKernels kCpuKernels{"cpu", &cpu::io_mvm_cpu, &cpu::pulsed_update_cpu};
-
-std::atomic<const TileKernels*> g_cpu_kernels{&kCpuKernels};
-#ifdef ANALOG_WITH_TORCH_CUDA
-std::atomic<const TileKernels*> g_cuda_kernels{&cuda_glue::tile_kernels()};
-#else
-std::atomic<const TileKernels*> g_cuda_kernels{nullptr};
-#endif
-
 /// The kernels for tensors on `device`, or a clear error.
 const TileKernels& kernels_on(const at::Device& device, const char* what) {
   const TileKernels* k = tile_kernels_for(device.type());
@@ -165,23 +151,6 @@ cpu::MvmResult io_mvm(const at::Tensor& x, const at::Tensor& w, bool transposed,
   return kernels_on(x.device(), what).io_mvm(x, w, transposed, io, use_bm, zero_flag, key, call, what, mask_bound);
 }
 }  // namespace
-
-const TileKernels* tile_kernels_for(c10::DeviceType type) {
-  if (type == c10::DeviceType::CPU) return g_cpu_kernels.load();
-  if (type == c10::DeviceType::CUDA) return g_cuda_kernels.load();
-  return nullptr;
-}
-
-const TileKernels* replace_tile_kernels(c10::DeviceType type, const TileKernels* kernels) {
-  TORCH_CHECK(type == c10::DeviceType::CPU || type == c10::DeviceType::CUDA,
-              "replace_tile_kernels: expected the CPU or CUDA device type, got ", type);
-  if (type == c10::DeviceType::CPU) return g_cpu_kernels.exchange(kernels ? kernels : &kCpuKernels);
-#ifdef ANALOG_WITH_TORCH_CUDA
-  return g_cuda_kernels.exchange(kernels ? kernels : &cuda_glue::tile_kernels());
-#else
-  return g_cuda_kernels.exchange(kernels);
-#endif
-}
 
 void AnalogTileImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
   TORCH_CHECK(dtype == torch::kFloat, "AnalogTile: only float32 is supported, got ", dtype);
