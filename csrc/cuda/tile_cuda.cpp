@@ -183,7 +183,7 @@ const TileKernels& tile_kernels() {
       "cuda", &io_mvm_cuda,
       [](at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
          const UpdateParameters& up, const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
-        // Diffusion and decay are the tile's post-update step, on any device: only the records.
+        // Only the device records: diffusion and decay run in the tile's post_update_step.
         pulsed_update_cuda(w, devices.params, x, d, up, dev, lr, key, first_call);
       }};
   return kernels;

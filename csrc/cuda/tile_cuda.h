@@ -1,4 +1,6 @@
-// Torch glue of the CUDA kernels (built only with a CUDA LibTorch: ANALOG_WITH_TORCH_CUDA).
+// Torch glue of the CUDA kernels: built into analogtorch with a CUDA LibTorch (ANALOG_WITH_TORCH_CUDA);
+// compiled for CPU tensors into the emulated tests (ANALOG_CUDA_EMULATION), and compile-checked
+// against c10's CUDA headers otherwise.
 #pragma once
 #include <cstdint>
 

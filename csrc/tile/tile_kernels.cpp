@@ -23,22 +23,30 @@ const TileKernels* built_in(c10::DeviceType type) {
   return nullptr;
 }
 
-std::atomic<const TileKernels*> g_cpu{&kCpuKernels};
-std::atomic<const TileKernels*> g_cuda{built_in(c10::DeviceType::CUDA)};
+// Replacements only (nullptr: the built-in kernels), so that nothing here needs dynamic
+// initialisation: a tile used by another library's static initialiser still finds its kernels.
+std::atomic<const TileKernels*> g_cpu_replacement{nullptr};
+std::atomic<const TileKernels*> g_cuda_replacement{nullptr};
+
+std::atomic<const TileKernels*>* replacement_slot(c10::DeviceType type) {
+  if (type == c10::DeviceType::CPU) return &g_cpu_replacement;
+  if (type == c10::DeviceType::CUDA) return &g_cuda_replacement;
+  return nullptr;
+}
 
 }  // namespace
 
 const TileKernels* tile_kernels_for(c10::DeviceType type) {
-  if (type == c10::DeviceType::CPU) return g_cpu.load();
-  if (type == c10::DeviceType::CUDA) return g_cuda.load();
-  return nullptr;
+  const auto* slot = replacement_slot(type);
+  const TileKernels* replacement = slot != nullptr ? slot->load() : nullptr;
+  return replacement != nullptr ? replacement : built_in(type);
 }
 
 const TileKernels* replace_tile_kernels(c10::DeviceType type, const TileKernels* kernels) {
-  TORCH_CHECK(type == c10::DeviceType::CPU || type == c10::DeviceType::CUDA,
-              "replace_tile_kernels: expected the CPU or CUDA device type, got ", type);
-  auto& slot = type == c10::DeviceType::CPU ? g_cpu : g_cuda;
-  return slot.exchange(kernels != nullptr ? kernels : built_in(type));
+  auto* slot = replacement_slot(type);
+  TORCH_CHECK(slot != nullptr, "replace_tile_kernels: expected the CPU or CUDA device type, got ", type);
+  const TileKernels* previous = slot->exchange(kernels);
+  return previous != nullptr ? previous : built_in(type);
 }
 
 }  // namespace analog

@@ -36,4 +36,19 @@ const TileKernels* tile_kernels_for(c10::DeviceType type);
 /// ones. For tests; not meant to be called while tiles run.
 const TileKernels* replace_tile_kernels(c10::DeviceType type, const TileKernels* kernels);
 
+/// replace_tile_kernels for a scope: the previous kernels come back when it ends, also by an
+/// exception. `kernels` must outlive the scope.
+class TileKernelsScope {
+ public:
+  TileKernelsScope(c10::DeviceType type, const TileKernels* kernels)
+      : type_(type), previous_(replace_tile_kernels(type, kernels)) {}
+  ~TileKernelsScope() { replace_tile_kernels(type_, previous_); }
+  TileKernelsScope(const TileKernelsScope&) = delete;
+  TileKernelsScope& operator=(const TileKernelsScope&) = delete;
+
+ private:
+  c10::DeviceType type_;
+  const TileKernels* previous_;
+};
+
 }  // namespace analog

@@ -163,31 +163,42 @@ TEST(AnalogTile, SaveLoadContinuesTheSameStreams) {
 TEST(TileKernels, ReplacementIsUsedAndRestored) {
   ASSERT_NE(tile_kernels_for(c10::DeviceType::CPU), nullptr);
   EXPECT_STREQ(tile_kernels_for(c10::DeviceType::CPU)->name, "cpu");
-#ifndef ANALOG_WITH_TORCH_CUDA
+#ifdef ANALOG_WITH_TORCH_CUDA
+  ASSERT_NE(tile_kernels_for(c10::DeviceType::CUDA), nullptr);
+  EXPECT_STREQ(tile_kernels_for(c10::DeviceType::CUDA)->name, "cuda");
+#else
   EXPECT_EQ(tile_kernels_for(c10::DeviceType::CUDA), nullptr);
 #endif
   EXPECT_EQ(tile_kernels_for(c10::DeviceType::Meta), nullptr);
   EXPECT_THROW(replace_tile_kernels(c10::DeviceType::Meta, nullptr), c10::Error);
 
-  static int calls = 0;
+  static int calls;
+  calls = 0;
   const TileKernels* cpu = tile_kernels_for(c10::DeviceType::CPU);
-  static const TileKernels* inner = cpu;
-  const TileKernels counting{"counting",
-                             [](const at::Tensor& x, const at::Tensor& w, bool t, const IOParameters& io, bool bm,
-                                bool zf, uint64_t key, uint64_t call, const char* what, float mb) {
-                               ++calls;
-                               return inner->io_mvm(x, w, t, io, bm, zf, key, call, what, mb);
-                             },
-                             cpu->pulsed_update};
+  static const TileKernels* inner;
+  inner = cpu;
+  static const TileKernels counting{"counting",
+                                    [](const at::Tensor& x, const at::Tensor& w, bool t, const IOParameters& io,
+                                       bool bm, bool zf, uint64_t key, uint64_t call, const char* what, float mb) {
+                                      ++calls;
+                                      return inner->io_mvm(x, w, t, io, bm, zf, key, call, what, mb);
+                                    },
+                                    cpu->pulsed_update};
   AnalogTile tile(4, 6, RPUConfig(), 1, 0);
   const at::Tensor x = torch::rand({3, 6});
-  EXPECT_EQ(replace_tile_kernels(c10::DeviceType::CPU, &counting), cpu);
-  tile->forward_mvm(x);
-  EXPECT_EQ(calls, 1);
-  EXPECT_EQ(replace_tile_kernels(c10::DeviceType::CPU, nullptr), &counting);
+  {
+    const TileKernelsScope scope(c10::DeviceType::CPU, &counting);
+    EXPECT_STREQ(tile_kernels_for(c10::DeviceType::CPU)->name, "counting");
+    tile->forward_mvm(x);
+    EXPECT_EQ(calls, 1);
+  }
   EXPECT_EQ(tile_kernels_for(c10::DeviceType::CPU), cpu);
   tile->forward_mvm(x);
   EXPECT_EQ(calls, 1);
+  // replace_tile_kernels itself: returns the previous kernels; nullptr restores the built-in.
+  EXPECT_EQ(replace_tile_kernels(c10::DeviceType::CPU, &counting), cpu);
+  EXPECT_EQ(replace_tile_kernels(c10::DeviceType::CPU, nullptr), &counting);
+  EXPECT_EQ(tile_kernels_for(c10::DeviceType::CPU), cpu);
 }
 
 }  // namespace
