@@ -1,7 +1,8 @@
 // The torch glue of the CUDA kernels (csrc/cuda/tile_cuda.cpp: parameter mapping, the bound-
-// management loop, weight noise, the update's workspace) against the CPU path on the same inputs
-// and seeds. On a GPU build the tensors live on the GPU; in the emulated build
-// (ANALOG_CUDA_EMULATION) the same glue runs on CPU tensors and the kernels in cuda/emulation.h.
+// management loop, weight noise, the update's workspace, errors) against the CPU path on the same
+// inputs and seeds, and a layer trained through it. On a GPU build the tensors live on the GPU;
+// in the emulated build (ANALOG_CUDA_EMULATION) the same glue runs on CPU tensors and the kernels
+// in cuda/emulation.h.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -11,13 +12,13 @@
 #include <string>
 
 #include "analog/config/rpu_config.h"
+#include "analog/nn/analog_linear.h"
 #include "analog/nonfinite_error.h"
+#include "analog/optim/analog_sgd.h"
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
 #include "cuda/cuda_test_support.h"
-#include "analog/nn/analog_linear.h"
-#include "analog/optim/analog_sgd.h"
 #include "cuda/tile_cuda.h"
 #include "tile/tile_kernels.h"
 
