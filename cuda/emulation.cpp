@@ -42,9 +42,14 @@ void fiber_main() {
   std::abort();
 }
 
+thread_local Counters thread_counters;
+
 }  // namespace
 
+Counters& counters() { return thread_counters; }
+
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
+  ++thread_counters.launches;
   if (grid.y != 1 || grid.z != 1 || block.y != 1 || block.z != 1 || block.x == 0 || block.x > 1024 ||
       grid.x == 0 || grid.x > 0x7fffffffu) {
     std::fprintf(stderr, "cuda emulation: only 1-D launches of 1..2^31-1 blocks of 1..1024 threads, got grid (%u,%u,%u) block (%u,%u,%u)\n",
@@ -118,6 +123,7 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind)
 }
 
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
+  ++analog::cuda::emulation::counters().memsets;
   if (bytes > 0) std::memset(ptr, value, bytes);
   return cudaSuccess;
 }
@@ -126,7 +132,19 @@ cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t) {
   return cudaMemset(ptr, value, bytes);
 }
 
-cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+  return cudaMemcpy(dst, src, bytes, kind);
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  ++analog::cuda::emulation::counters().syncs;
+  return cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize() {
+  ++analog::cuda::emulation::counters().syncs;
+  return cudaSuccess;
+}
 
 cudaError_t cudaGetLastError() { return cudaSuccess; }
 

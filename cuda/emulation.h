@@ -34,6 +34,7 @@
 #define __shared__ static thread_local  // one block at a time per launching thread
 
 using std::isfinite;
+using std::isinf;
 
 struct dim3 {
   unsigned x, y, z;
@@ -77,12 +78,23 @@ cudaError_t cudaFree(void* ptr);
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t stream = nullptr);
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t stream = nullptr);
+cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaDeviceSynchronize();
 cudaError_t cudaGetLastError();
 const char* cudaGetErrorString(cudaError_t error);
 
 // ---- launches ------------------------------------------------------------------------------
 namespace analog::cuda::emulation {
+
+/// What the calling thread has asked of the runtime so far: kernel launches, memsets and host
+/// syncs (cudaStreamSynchronize, cudaDeviceSynchronize). On a GPU each is a launch or a stall of
+/// the host, which a small layer is bound by; tests and bench_launches count them.
+struct Counters {
+  int64_t launches = 0, memsets = 0, syncs = 0;
+};
+Counters& counters();
 
 /// Runs body once per thread of a grid x block launch (see the top of this file).
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);

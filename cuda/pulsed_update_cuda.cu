@@ -28,27 +28,33 @@ struct Layout {
   __host__ __device__ size_t total() const { return d_count() + samples * bl; }
 };
 
-/// max|v| over the block; a NaN or inf (which fmaxf would skip) raises *flag to `code`.
-__device__ float block_max_abs(const float* v, int64_t n, float* shared, int32_t* flag, int32_t code) {
+/// max|v| over the block, or +inf if v holds a NaN or inf (which fmaxf alone would skip).
+__device__ float block_max_abs(const float* v, int64_t n, float* shared) {
   float m = 0.0f;
-  bool bad = false;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-    bad = bad || !isfinite(v[j]);
-    m = fmaxf(m, fabsf(v[j]));
-  }
-  if (bad) atomicMax(flag, code);
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = isfinite(v[j]) ? fmaxf(m, fabsf(v[j])) : INFINITY;
   return block_reduce_max(m, shared);
 }
 
-/// One block per sample: max|x|, max|d| and the pulse plan.
+/// Whether a sample's x or d holds a NaN or inf (per-sample flags of the plan kernel): then no
+/// kernel changes anything.
+__device__ bool any_non_finite(const int32_t* non_finite, int64_t samples) {
+  for (int64_t k = 0; k < 2 * samples; ++k) {
+    if (non_finite[k]) return true;
+  }
+  return false;
+}
+
+/// One block per sample: max|x|, max|d|, the pulse plan and the sample's flags
+/// non_finite[s] (x) and non_finite[samples + s] (d).
 __global__ void plan_kernel(const float* x, const float* d, int64_t samples, int64_t in_size,
                             int64_t out_size, UpdateSpec up, float* plans, int32_t* non_finite) {
   __shared__ float shared[kThreads];
   const int64_t s = blockIdx.x;
-  const auto code = static_cast<int32_t>(samples - s);  // the largest is the first sample
-  const float x_max = block_max_abs(x + s * in_size, in_size, shared, non_finite, code);
-  const float d_max = block_max_abs(d + s * out_size, out_size, shared, non_finite + 1, code);
+  const float x_max = block_max_abs(x + s * in_size, in_size, shared);
+  const float d_max = block_max_abs(d + s * out_size, out_size, shared);
   if (threadIdx.x != 0) return;
+  non_finite[s] = isinf(x_max) ? 1 : 0;
+  non_finite[samples + s] = isinf(d_max) ? 1 : 0;
   const auto plan = kernels::plan_pulses(up.lr, up.dw_min, x_max, d_max, up.desired_bl, up.fixed_bl,
                                          up.ublm, up.um, up.um_grad_scale);
   float* p = plans + 5 * s;
@@ -64,13 +70,13 @@ __global__ void train_kernel(const float* x, const float* d, int64_t samples, in
                              int64_t out_size, UpdateSpec up, uint64_t key, uint64_t first_call,
                              Layout L, uint32_t* ws, const int32_t* non_finite) {
   const int64_t id = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (id >= samples * L.bl * 2 || non_finite[0] || non_finite[1]) return;
+  if (id >= samples * L.bl * 2 || any_non_finite(non_finite, samples)) return;
   const bool is_d = id % 2 == 1;
   const int64_t st = id / 2;  // s * bl + t
   const int64_t s = st / L.bl;
   const auto t = static_cast<uint32_t>(st % L.bl);
   const float* plans = reinterpret_cast<const float*>(ws + L.plans()) + 5 * s;
-  if (static_cast<int>(plans[4]) <= static_cast<int>(t)) return;  // slot unused (bits zeroed)
+  if (static_cast<int>(plans[4]) <= static_cast<int>(t)) return;  // slot unused (apply skips it)
   const float scale = is_d ? plans[0] : plans[1];
   const float v_max = is_d ? plans[3] : plans[2];
   const float* v = is_d ? d + s * out_size : x + s * in_size;
@@ -80,6 +86,8 @@ __global__ void train_kernel(const float* x, const float* d, int64_t samples, in
   const Domain domain = is_d ? Domain::kUpdateD : Domain::kUpdateX;
   const uint32_t slot = is_d ? t + 128u : t;
   const uint64_t call = first_call + static_cast<uint64_t>(s);
+  // This thread owns the train's words: it clears them (no memset of the workspace).
+  for (int64_t w = 0; w < (is_d ? L.dw : L.xw); ++w) bits[w] = 0u;
   const float p_max = fminf(1.0f, scale * v_max);
   uint32_t n_active = 0;
   if (!(p_max > 0.0f)) {
@@ -123,7 +131,7 @@ __global__ void apply_kernel(float* w, const float* devices, const float* x, con
                              uint64_t key, uint64_t first_call, Layout L, const uint32_t* ws,
                              const int32_t* non_finite) {
   const int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (e >= in_size * out_size || non_finite[0] || non_finite[1]) return;  // a NaN or inf changes nothing
+  if (e >= in_size * out_size || any_non_finite(non_finite, samples)) return;  // a NaN or inf changes nothing
   const int64_t i = e / in_size, j = e % in_size;
   const float* dev = devices + 4 * e;
   const float* plans = reinterpret_cast<const float*>(ws + L.plans());
@@ -165,11 +173,9 @@ void launch_pulsed_update(float* w, const float* devices, const float* x, const 
                           uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
                           void* stream) {
   const auto st = static_cast<cudaStream_t>(stream);
-  ANALOG_CUDA_CHECK(cudaMemsetAsync(non_finite, 0, 2 * sizeof(int32_t), st));
   if (samples == 0 || in_size * out_size == 0) return;
   const Layout L = layout(samples, in_size, out_size, up);
   auto* ws = static_cast<uint32_t*>(workspace);
-  ANALOG_CUDA_CHECK(cudaMemsetAsync(ws, 0, 4 * L.total(), st));
   ANALOG_LAUNCH(plan_kernel, static_cast<unsigned>(samples), kThreads, st)(
       x, d, samples, in_size, out_size, up, reinterpret_cast<float*>(ws + L.plans()), non_finite);
   ANALOG_CUDA_CHECK(cudaGetLastError());

@@ -3,9 +3,11 @@
 // in cuda/emulation.h.
 #include "cuda/tile_cuda.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include <ATen/ATen.h>
 #ifndef ANALOG_CUDA_EMULATION
@@ -16,6 +18,7 @@
 #include "analog/kernels/io_math.h"
 #include "analog/nonfinite_error.h"
 #include "cpu/pulsed_update_cpu.h"
+#include "cuda/host_read.h"
 #include "cuda/io_pipeline_cuda.h"
 #include "cuda/pulsed_update_cuda.h"
 
@@ -83,27 +86,31 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   // none is filled here: each torch op is a launch and host time, which a small layer is bound by.
   r.y = at::empty({batch, m}, x.options());
   r.reduction = at::empty({batch}, x.options());
-  const auto ints = x.options().dtype(at::kInt);
   at::Tensor alpha = at::empty({batch}, x.options());
-  at::Tensor active = at::empty({batch}, ints);
-  // flags[0]: batch - (first row holding a NaN or inf), 0 if none; flags[1]: some row re-runs.
-  // Both are read together after each round: one host sync per round, and a bad input is reported
-  // after the first (its NaNs only flowed into outputs that are thrown away).
-  at::Tensor flags = at::empty({2}, ints);
-  const auto read_flags = [&] {
-    const at::Tensor host = flags.cpu();  // syncs the current stream
-    const int32_t bad = host.data_ptr<int32_t>()[0];
-    ANALOG_CHECK_FINITE(bad == 0, what, ": expected finite inputs, got a non-finite value in row ",
-                        batch - bad, " of a [", batch, ", ", n, "] input");
-    return host.data_ptr<int32_t>()[1] != 0;
+  // Per row: [0, batch) holds a NaN or inf (set by prepare), [batch, 2 batch) still active (set
+  // by prepare, cleared by adc unless the row re-runs). Read after each round: one host sync per
+  // round, and a bad input is reported after the first (its NaNs only flowed into outputs that
+  // are thrown away).
+  at::Tensor row_flags = at::empty({2 * batch}, x.options().dtype(at::kInt));
+  int32_t* bad = row_flags.data_ptr<int32_t>();
+  int32_t* active = bad + batch;
+  std::vector<int32_t> host(static_cast<size_t>(2 * batch));
+  const auto read_flags = [&](bool with_bad) {  // whether some row runs again
+    const int64_t first = with_bad ? 0 : batch;
+    cuda::read_to_host(host.data() + first, bad + first, 2 * batch - first, current_stream());
+    for (int64_t b = 0; with_bad && b < batch; ++b) {
+      ANALOG_CHECK_FINITE(host[static_cast<size_t>(b)] == 0, what,
+                          ": expected finite inputs, got a non-finite value in row ", b, " of a [",
+                          batch, ", ", n, "] input");
+    }
+    return std::any_of(host.begin() + batch, host.end(), [](int32_t v) { return v != 0; });
   };
   const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
-  cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, alpha.data_ptr<float>(),
-                          r.reduction.data_ptr<float>(), active.data_ptr<int32_t>(),
-                          flags.data_ptr<int32_t>(), current_stream());
   if (io.is_perfect()) {
+    cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha.data_ptr<float>(),
+                            r.reduction.data_ptr<float>(), active, bad, nullptr, current_stream());
     at::mm_out(r.y, x, op);
-    read_flags();
+    read_flags(true);
     if (with_mask) r.mask = r.y.abs() >= mask_bound;
     return r;
   }
@@ -111,13 +118,18 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   uint8_t* mask = with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr;
   at::Tensor xq = at::empty({batch, n}, x.options());
   at::Tensor yq = at::empty({batch, m}, x.options());
-  at::Tensor any = flags.narrow(0, 1, 1);
   const at::Tensor abs_op =
       io.w_noise_type() == WeightNoiseType::kPcmRead && spec.w_noise > 0 ? op.abs() : at::Tensor();
   for (uint32_t round = 0;; ++round) {
-    cuda::launch_io_dac(x.data_ptr<float>(), batch, n, alpha.data_ptr<float>(),
-                        r.reduction.data_ptr<float>(), active.data_ptr<int32_t>(), spec, key, call,
-                        round, xq.data_ptr<float>(), current_stream());
+    if (round == 0) {  // noise management, the checks and the DAC of round 0: one launch
+      cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha.data_ptr<float>(),
+                              r.reduction.data_ptr<float>(), active, bad, xq.data_ptr<float>(),
+                              current_stream());
+    } else {
+      cuda::launch_io_dac(x.data_ptr<float>(), batch, n, alpha.data_ptr<float>(),
+                          r.reduction.data_ptr<float>(), active, spec, key, call, round,
+                          xq.data_ptr<float>(), current_stream());
+    }
     at::mm_out(yq, xq, op);
     at::Tensor wn;
     if (spec.w_noise > 0) {
@@ -125,10 +137,9 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
                                                           : xq.norm(2, {1}, true).expand({batch, m}).contiguous();
     }
     cuda::launch_io_adc(yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr, batch, m,
-                        alpha.data_ptr<float>(), r.reduction.data_ptr<float>(),
-                        active.data_ptr<int32_t>(), spec, key, call, round, r.y.data_ptr<float>(), mask,
-                        mask_bound, any.data_ptr<int32_t>(), current_stream());
-    if (!read_flags() || !spec.bm_on) break;
+                        alpha.data_ptr<float>(), r.reduction.data_ptr<float>(), active, spec, key, call,
+                        round, r.y.data_ptr<float>(), mask, mask_bound, current_stream());
+    if (!read_flags(round == 0) || !spec.bm_on) break;
   }
   return r;
 }
@@ -164,18 +175,21 @@ void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tens
   TORCH_CHECK(samples <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", samples);
   const size_t bytes = cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec);
   at::Tensor workspace = at::empty({static_cast<int64_t>((bytes + 3) / 4)}, x.options().dtype(at::kInt));
-  at::Tensor non_finite = at::empty({2}, x.options().dtype(at::kInt));
+  // Per sample: x holds a NaN or inf ([0, samples)), d does ([samples, 2 samples)).
+  at::Tensor non_finite = at::empty({2 * samples}, x.options().dtype(at::kInt));
   cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(),
                              d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,
                              workspace.data_ptr<int32_t>(), non_finite.data_ptr<int32_t>(), current_stream());
   // One sync per update; the kernels left W unchanged if a check fails. The first bad sample is
   // reported, x before d, as the CPU path does.
-  const at::Tensor flags = non_finite.cpu();
-  const int32_t bad_x = flags.data_ptr<int32_t>()[0], bad_d = flags.data_ptr<int32_t>()[1];
-  ANALOG_CHECK_FINITE(bad_x == 0 || bad_x < bad_d,
-                      "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", samples - bad_x);
-  ANALOG_CHECK_FINITE(bad_d == 0, "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ",
-                      samples - bad_d);
+  std::vector<int32_t> flags(static_cast<size_t>(2 * samples));
+  cuda::read_to_host(flags.data(), non_finite.data_ptr<int32_t>(), 2 * samples, current_stream());
+  for (int64_t s = 0; s < samples; ++s) {
+    ANALOG_CHECK_FINITE(flags[static_cast<size_t>(s)] == 0,
+                        "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
+    ANALOG_CHECK_FINITE(flags[static_cast<size_t>(samples + s)] == 0,
+                        "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
+  }
 }
 
 const TileKernels& tile_kernels() {

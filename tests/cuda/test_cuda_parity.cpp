@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <algorithm>
 #include <ostream>
 #include <vector>
 
@@ -80,25 +81,27 @@ TEST_F(CudaParity, ForwardPipelineMatchesCpu) {
   spec.neg_hit = true;
   spec.bm_on = true;
   Buffer dx(x.data_ptr<float>(), batch * n * 4), alpha(batch * 4), red(batch * 4), active(batch * 4),
-      bad(4), xq(batch * n * 4), yq(batch * m * 4), y(batch * m * 4), any(4);
-  cuda::launch_io_prepare(dx.as<float>(), batch, n, spec, alpha.as<float>(), red.as<float>(),
-                          active.as<int32_t>(), bad.as<int32_t>(), nullptr);
+      bad(batch * 4), xq(batch * n * 4), yq(batch * m * 4), y(batch * m * 4);
+  std::vector<int32_t> host_active(batch);
   for (uint32_t round = 0;; ++round) {
-    cuda::launch_io_dac(dx.as<float>(), batch, n, alpha.as<float>(), red.as<float>(), active.as<int32_t>(),
-                        spec, 99, 7, round, xq.as<float>(), nullptr);
+    if (round == 0) {  // prepare with the DAC of round 0
+      cuda::launch_io_prepare(dx.as<float>(), batch, n, spec, 99, 7, alpha.as<float>(), red.as<float>(),
+                              active.as<int32_t>(), bad.as<int32_t>(), xq.as<float>(), nullptr);
+    } else {
+      cuda::launch_io_dac(dx.as<float>(), batch, n, alpha.as<float>(), red.as<float>(), active.as<int32_t>(),
+                          spec, 99, 7, round, xq.as<float>(), nullptr);
+    }
     const at::Tensor yq_host = xq.to_tensor({batch, n}).mm(w.t());
     cudaMemcpy(yq.ptr, yq_host.data_ptr<float>(), batch * m * 4, cudaMemcpyHostToDevice);
-    int32_t again = 0;
     cuda::launch_io_adc(yq.as<float>(), nullptr, batch, m, alpha.as<float>(), red.as<float>(),
-                        active.as<int32_t>(), spec, 99, 7, round, y.as<float>(), nullptr, 0.0f,
-                        any.as<int32_t>(), nullptr);
-    cudaMemcpy(&again, any.ptr, 4, cudaMemcpyDeviceToHost);
-    if (!again) break;
+                        active.as<int32_t>(), spec, 99, 7, round, y.as<float>(), nullptr, 0.0f, nullptr);
+    cudaMemcpy(host_active.data(), active.ptr, batch * 4, cudaMemcpyDeviceToHost);
+    if (std::count(host_active.begin(), host_active.end(), 0) == batch) break;
   }
   EXPECT_GT(ref.reduction.max().item<float>(), 1.0f);  // re-runs happened
-  int32_t non_finite = -1;
-  cudaMemcpy(&non_finite, bad.ptr, 4, cudaMemcpyDeviceToHost);
-  EXPECT_EQ(non_finite, 0);
+  std::vector<int32_t> host_bad(batch, -1);
+  cudaMemcpy(host_bad.data(), bad.ptr, batch * 4, cudaMemcpyDeviceToHost);
+  EXPECT_EQ(std::count(host_bad.begin(), host_bad.end(), 0), batch);  // every row written, none bad
   // The CPU kernel multiplies only the re-run rows, this test the whole batch: the GEMM sums
   // in another order, so a value may land on the other side of an ADC rounding edge (a few
   // 1e-5 of all values) and, rarely, change a sample's bound-management factor. Everything
@@ -152,13 +155,13 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   spec.sto_round = c.sto_round;
   Buffer dw(w0.data_ptr<float>(), out * in * 4), ddev(arrays.params.data_ptr<float>(), out * in * 16),
       dx(x.data_ptr<float>(), samples * in * 4), dd(d.data_ptr<float>(), samples * out * 4),
-      ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flag(4);
+      ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flags(2 * samples * 4);
   cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(), dx.as<float>(), dd.as<float>(), samples, in,
-                             out, spec, 11, 1000, ws.ptr, flag.as<int32_t>(), nullptr);
+                             out, spec, 11, 1000, ws.ptr, flags.as<int32_t>(), nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
-  int32_t non_finite = -1;
-  cudaMemcpy(&non_finite, flag.ptr, 4, cudaMemcpyDeviceToHost);
-  EXPECT_EQ(non_finite, 0);
+  std::vector<int32_t> non_finite(2 * samples, -1);
+  cudaMemcpy(non_finite.data(), flags.ptr, 2 * samples * 4, cudaMemcpyDeviceToHost);
+  EXPECT_EQ(std::count(non_finite.begin(), non_finite.end(), 0), 2 * samples);  // every flag written, none set
   EXPECT_FALSE(w_cpu.equal(w0));
   EXPECT_TRUE(w_gpu.equal(w_cpu)) << (w_gpu - w_cpu).abs().max().item<float>();
 }

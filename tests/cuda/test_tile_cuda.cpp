@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <cmath>
 #include <functional>
 #include <optional>
 #include <ostream>
@@ -19,6 +20,7 @@
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
 #include "cuda/cuda_test_support.h"
+#include "cuda/runtime.h"
 #include "cuda/tile_cuda.h"
 #include "tile/tile_kernels.h"
 
@@ -309,6 +311,41 @@ TEST_F(CudaGlue, LayerTrainedThroughTheCudaKernelsMatchesCpu) {
   EXPECT_LE(diff.max().item<float>(), 0.02f) << equal << " of " << w_cpu.numel() << " equal";
 #endif
 }
+
+#ifdef ANALOG_CUDA_EMULATION
+// What the glue asks of a GPU, counted by the emulated runtime. On a GPU a small layer's step is
+// bound by launches and host syncs, not by arithmetic: an MVM is the fused prepare-and-DAC kernel,
+// the GEMM (ATen, not counted here) and the ADC per bound-management round, with one host sync
+// per round (its flags) and no memset; an update is three kernels and one sync.
+TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
+  auto& counters = cuda::emulation::counters();
+  at::manual_seed(6);
+  const at::Tensor x = at::rand({16, 60});
+  const at::Tensor w = at::rand({20, 60}) * 0.5;  // positive: outputs saturate, rows re-run
+  IOParameters io;
+  io.out_bound(2.0);
+  for (const bool use_bm : {true, false}) {
+    const auto before = counters;
+    const auto r = cuda_glue::io_mvm_cuda(x, w, false, io, use_bm, false, 3, 4, "count test", 1.0f);
+    // Rounds: 1 + log2 of the largest reduction factor (each re-run doubles it).
+    const auto rounds = 1 + static_cast<int64_t>(std::lround(std::log2(r.reduction.max().item<float>())));
+    EXPECT_EQ(rounds > 1, use_bm) << "the case must re-run rows exactly when bound management is on";
+    EXPECT_EQ(counters.launches - before.launches, 2 * rounds);
+    EXPECT_EQ(counters.syncs - before.syncs, rounds);
+    EXPECT_EQ(counters.memsets - before.memsets, 0);
+  }
+  ConstantStepDevice dev;
+  const auto arrays = cpu::sample_devices_cpu(dev, 20, 60, false, 4);
+  at::Tensor w_update = w.clone();
+  const auto before = counters;
+  cuda_glue::pulsed_update_cuda(w_update, arrays.params, x, at::rand({16, 20}) * 0.1, UpdateParameters(), dev,
+                                0.01f, 1, 1);
+  EXPECT_FALSE(w_update.equal(w));
+  EXPECT_EQ(counters.launches - before.launches, 3);
+  EXPECT_EQ(counters.syncs - before.syncs, 1);
+  EXPECT_EQ(counters.memsets - before.memsets, 0);
+}
+#endif
 
 }  // namespace
 }  // namespace analog
