@@ -78,35 +78,27 @@ __global__ void prepare_kernel(const float* x, int64_t n, IoSpec io, uint64_t ke
   }
 }
 
-__global__ void dac_kernel(const float* x, int64_t batch, int64_t n, const float* alpha,
-                           const float* reduction, const int32_t* active, IoSpec io, uint64_t key,
-                           uint64_t call, uint32_t round, float* xq) {
-  const int64_t total = batch * n;
-  for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < total;
-       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t b = e / n;
-    xq[e] = active[b] ? dac_value(x[e], alpha[b], reduction[b], io, key, call, round, e) : 0.0f;
+/// Block-wide sum through shared memory (as block_reduce_max; every thread must call it).
+__device__ inline float block_reduce_sum(float v, float* shared) {
+  shared[threadIdx.x] = v;
+  __syncthreads();
+  for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+    if (threadIdx.x < s) shared[threadIdx.x] += shared[threadIdx.x + s];
+    __syncthreads();
   }
+  const float r = shared[0];
+  __syncthreads();
+  return r;
 }
 
-__global__ void adc_kernel(const float* yq, const float* wn, int64_t m, const float* alpha,
-                           float* reduction, int32_t* active, IoSpec io, uint64_t key,
-                           uint64_t call, uint32_t round, float* y, uint8_t* mask, float mask_bound) {
-  __shared__ float shared[kThreads];
-  const int64_t b = blockIdx.x;
-  if (!active[b]) {  // uniform over the block
-    if (round == 0) {  // the zero short-cut: y = 0 (later rounds keep the last pass's values)
-      for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
-        y[b * m + i] = 0.0f;
-        if (mask) mask[b * m + i] = 0;
-      }
-    }
-    return;
-  }
-  const bool nm_on = io.noise_management != 0;
-  const float r = reduction[b];
-  const float digital = (nm_on ? alpha[b] : 1.0f) * r;
-  float vmax = -INFINITY, vmin = INFINITY;
+/// The ADC of row b in round `round`, this thread's outputs (i = threadIdx.x, + blockDim.x, ...):
+/// y = clip(Q(yq + noise)) alpha r and the mask; vmax / vmin of the quantised values (before
+/// clipping) for the bound test.
+__device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, int64_t m, float digital,
+                                   const IoSpec& io, uint64_t key, uint64_t call, uint32_t round, float* y,
+                                   uint8_t* mask, float mask_bound, float& vmax, float& vmin) {
+  vmax = -INFINITY;
+  vmin = INFINITY;
   for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
     const int64_t e = b * m + i;
     const float z = io.out_noise > 0.0f
@@ -126,20 +118,63 @@ __global__ void adc_kernel(const float* yq, const float* wn, int64_t m, const fl
     y[e] = out;
     if (mask) mask[e] = fabsf(out) >= mask_bound ? 1 : 0;
   }
-  vmax = block_reduce_max(vmax, shared);
-  vmin = -block_reduce_max(-vmin, shared);
-  if (threadIdx.x != 0) return;
-  const bool hit = vmax > io.out_bound || (io.neg_hit && vmin < -io.out_bound);
-  if (hit && io.bm_on && kernels::bm_may_continue(r, io.max_bm_factor, io.max_bm_res, io.in_step)) {
-    reduction[b] = 2.0f * r;  // active[b] stays 1: the row runs again
-  } else {
-    active[b] = 0;
-  }
 }
 
-int grid_for(int64_t total) {
-  const int64_t blocks = (total + kThreads - 1) / kThreads;
-  return static_cast<int>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
+/// One block per row: the ADC of round 0 (yq from the caller's GEMM, wn its weight-noise scales
+/// or nullptr), then, while the row saturates and bound management may go on, the re-runs with
+/// r doubled: the DAC of the round into xq's row, the row's MVM against W' (element (j, i) at
+/// w[i * n + j], or w[j * m + i] when `transposed`) and its weight-noise scales into yq's and
+/// wn's rows, and the ADC again. The re-runs stay on the GPU: no host round trip per round.
+__global__ void adc_kernel(const float* x, const float* w, bool transposed, int64_t n, int64_t m,
+                           const float* alpha, float* reduction, const int32_t* active, IoSpec io,
+                           uint64_t key, uint64_t call, float* xq, float* yq, float* wn, float* y,
+                           uint8_t* mask, float mask_bound) {
+  __shared__ float shared[kThreads];
+  const int64_t b = blockIdx.x;
+  if (!active[b]) {  // the zero short-cut (uniform over the block): y = 0
+    for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
+      y[b * m + i] = 0.0f;
+      if (mask) mask[b * m + i] = 0;
+    }
+    return;
+  }
+  const bool nm_on = io.noise_management != 0;
+  const float a = nm_on ? alpha[b] : 1.0f;
+  float r = 1.0f;
+  for (uint32_t round = 0;; ++round) {
+    if (round > 0) {
+      r *= 2.0f;
+      for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+        xq[b * n + j] = dac_value(x[b * n + j], alpha[b], r, io, key, call, round, b * n + j);
+      }
+      __syncthreads();  // the whole row of xq before the MVM
+      const float* q = xq + b * n;
+      float norm = 0.0f;  // additive weight noise: |xq|_2, as the caller's round 0
+      if (io.w_noise_type == 1) {
+        float sq = 0.0f;
+        for (int64_t j = threadIdx.x; j < n; j += blockDim.x) sq += q[j] * q[j];
+        norm = sqrtf(block_reduce_sum(sq, shared));
+      }
+      for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
+        float acc = 0.0f, acc_sq = 0.0f;
+        for (int64_t j = 0; j < n; ++j) {
+          const float wji = transposed ? w[j * m + i] : w[i * n + j];
+          acc += q[j] * wji;
+          if (io.w_noise_type == 2) acc_sq += q[j] * q[j] * fabsf(wji);
+        }
+        yq[b * m + i] = acc;
+        if (wn) wn[b * m + i] = io.w_noise_type == 2 ? sqrtf(acc_sq) : norm;
+      }
+    }
+    float vmax, vmin;
+    adc_outputs(yq, wn, b, m, a * r, io, key, call, round, y, mask, mask_bound, vmax, vmin);
+    // The reductions end with a barrier: xq's row may be rewritten by the next round.
+    vmax = block_reduce_max(vmax, shared);
+    vmin = -block_reduce_max(-vmin, shared);
+    const bool hit = vmax > io.out_bound || (io.neg_hit && vmin < -io.out_bound);
+    if (!(hit && io.bm_on && kernels::bm_may_continue(r, io.max_bm_factor, io.max_bm_res, io.in_step))) break;
+  }
+  if (threadIdx.x == 0) reduction[b] = r;
 }
 
 }  // namespace
@@ -153,21 +188,13 @@ void launch_io_prepare(const float* x, int64_t batch, int64_t n, const IoSpec& i
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 
-void launch_io_dac(const float* x, int64_t batch, int64_t n, const float* alpha,
-                   const float* reduction, const int32_t* active, const IoSpec& io, uint64_t key,
-                   uint64_t call, uint32_t round, float* xq, void* stream) {
-  if (batch * n == 0) return;
-  ANALOG_LAUNCH(dac_kernel, grid_for(batch * n), kThreads, static_cast<cudaStream_t>(stream))(
-      x, batch, n, alpha, reduction, active, io, key, call, round, xq);
-  ANALOG_CUDA_CHECK(cudaGetLastError());
-}
-
-void launch_io_adc(const float* yq, const float* wn, int64_t batch, int64_t m, const float* alpha,
-                   float* reduction, int32_t* active, const IoSpec& io, uint64_t key, uint64_t call,
-                   uint32_t round, float* y, uint8_t* mask, float mask_bound, void* stream) {
+void launch_io_adc(const float* x, const float* w, bool transposed, int64_t batch, int64_t n, int64_t m,
+                   const float* alpha, float* reduction, const int32_t* active, const IoSpec& io,
+                   uint64_t key, uint64_t call, float* xq, float* yq, float* wn, float* y, uint8_t* mask,
+                   float mask_bound, void* stream) {
   if (batch == 0 || m == 0) return;
   ANALOG_LAUNCH(adc_kernel, static_cast<unsigned>(batch), kThreads, static_cast<cudaStream_t>(stream))(
-      yq, wn, m, alpha, reduction, active, io, key, call, round, y, mask, mask_bound);
+      x, w, transposed, n, m, alpha, reduction, active, io, key, call, xq, yq, wn, y, mask, mask_bound);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 

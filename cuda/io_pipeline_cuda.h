@@ -1,7 +1,6 @@
 // CUDA launchers of the IO pipeline's element stages (torch-free: raw pointers and a stream).
-// The GEMM between DAC and ADC is the caller's (ATen / cuBLAS); bound management is a host loop
-// over rounds: prepare (with the DAC of round 0) -> GEMM -> adc, then dac -> GEMM -> adc while
-// any row is still active.
+// An MVM is three launches: prepare (with the DAC of round 0) -> the caller's GEMM (ATen /
+// cuBLAS) -> adc, which also runs the bound-management re-runs of the rows that saturated.
 #pragma once
 #include <cstdint>
 
@@ -14,6 +13,7 @@ struct IoSpec {
   float inp_bound, in_step, inp_noise;
   float out_bound, out_step, out_noise;
   float w_noise;         ///< 0 when weight noise is off
+  int w_noise_type;      ///< 0 none, 1 additive constant (scale |xq|_2), 2 PCM read (sqrt(xq^2 |W|))
   float max_bm_factor, max_bm_res;
   bool in_sto, out_sto, neg_hit, bm_on;
   bool zero_shortcut_needs_no_inp_noise;
@@ -21,25 +21,23 @@ struct IoSpec {
 
 /// Per row b of x [batch, n]: alpha[b] (noise management), reduction[b] = 1, active[b] (0 for
 /// rows that give exactly 0) and bad[b] (1 if the row holds a NaN or inf, else 0). With xq
-/// (nullptr: none) the same launch also does the DAC of round 0 (launch_io_dac's xq).
+/// (nullptr: none) the same launch also does the DAC of round 0 into xq [batch, n].
 void launch_io_prepare(const float* x, int64_t batch, int64_t n, const IoSpec& io, uint64_t key,
                        uint64_t call, float* alpha, float* reduction, int32_t* active, int32_t* bad,
                        float* xq, void* stream);
 
-/// DAC of bound-management round `round` >= 1: xq[b] = clip(Q(x[b] / (alpha r))) + input noise
-/// for active rows, 0 for the others.
-void launch_io_dac(const float* x, int64_t batch, int64_t n, const float* alpha,
-                   const float* reduction, const int32_t* active, const IoSpec& io, uint64_t key,
-                   uint64_t call, uint32_t round, float* xq, void* stream);
-
-/// ADC of round `round` for active rows: y[b] = clip(Q(yq[b] + noise)) alpha r; a row that
-/// saturated and may re-run stays active with r doubled, the others become inactive, so the
-/// caller runs another round while some active[b] is 1. In round 0 the rows inactive from the
-/// start (zero short-cut) get y = 0. `wn` [batch, m] is the weight-noise scale per output
-/// (nullptr: none). With `mask` (nullptr: none), mask[b] = |y[b]| >= mask_bound is written with
-/// y. Every output is written per row: no buffer needs zeroing before a launch.
-void launch_io_adc(const float* yq, const float* wn, int64_t batch, int64_t m, const float* alpha,
-                   float* reduction, int32_t* active, const IoSpec& io, uint64_t key, uint64_t call,
-                   uint32_t round, float* y, uint8_t* mask, float mask_bound, void* stream);
+/// ADC for active rows, with the bound-management re-runs: y[b] = clip(Q(yq[b] + noise)) alpha r;
+/// while a row saturates and may re-run, r doubles and the row runs again (DAC of x[b] into
+/// xq[b], its MVM against W' into yq[b], its weight-noise scales into wn[b], fresh noise of the
+/// next round), all in the kernel. W' is w [m, n] transposed (the forward pass: y = x w^T), or
+/// with `transposed` w [n, m] itself (the backward pass). yq and wn hold round 0's values from
+/// the caller (wn [batch, m]: nullptr when weight noise is off). reduction[b] becomes the final
+/// r. Rows inactive from the start (zero short-cut) get y = 0. With `mask` (nullptr: none),
+/// mask[b] = |y[b]| >= mask_bound is written with y. Every output is written per row: no buffer
+/// needs zeroing before a launch.
+void launch_io_adc(const float* x, const float* w, bool transposed, int64_t batch, int64_t n, int64_t m,
+                   const float* alpha, float* reduction, const int32_t* active, const IoSpec& io,
+                   uint64_t key, uint64_t call, float* xq, float* yq, float* wn, float* y, uint8_t* mask,
+                   float mask_bound, void* stream);
 
 }  // namespace analog::cuda

@@ -3,7 +3,6 @@
 // in cuda/emulation.h.
 #include "cuda/tile_cuda.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -37,6 +36,7 @@ cuda::IoSpec io_spec(const IOParameters& io, bool use_bm, bool zero_flag) {
   s.inp_noise = static_cast<float>(io.inp_noise());
   s.out_noise = static_cast<float>(io.out_noise());
   s.w_noise = io.w_noise_type() == WeightNoiseType::kNone ? 0.0f : static_cast<float>(io.w_noise());
+  s.w_noise_type = s.w_noise <= 0.0f ? 0 : io.w_noise_type() == WeightNoiseType::kPcmRead ? 2 : 1;
   s.max_bm_factor = static_cast<float>(io.max_bm_factor());
   s.max_bm_res = static_cast<float>(io.max_bm_res());
   s.in_sto = io.inp_sto_round();
@@ -87,60 +87,50 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   r.y = at::empty({batch, m}, x.options());
   r.reduction = at::empty({batch}, x.options());
   at::Tensor alpha = at::empty({batch}, x.options());
-  // Per row: [0, batch) holds a NaN or inf (set by prepare), [batch, 2 batch) still active (set
-  // by prepare, cleared by adc unless the row re-runs). Read after each round: one host sync per
-  // round, and a bad input is reported after the first (its NaNs only flowed into outputs that
-  // are thrown away).
+  // Per row: [0, batch) holds a NaN or inf, [batch, 2 batch) active (not the zero short-cut);
+  // both set by prepare. The bad rows are read once, after the MVM: one host sync, and a bad
+  // input is reported after its NaNs flowed into outputs that are thrown away.
   at::Tensor row_flags = at::empty({2 * batch}, x.options().dtype(at::kInt));
   int32_t* bad = row_flags.data_ptr<int32_t>();
   int32_t* active = bad + batch;
-  std::vector<int32_t> host(static_cast<size_t>(2 * batch));
-  const auto read_flags = [&](bool with_bad) {  // whether some row runs again
-    const int64_t first = with_bad ? 0 : batch;
-    cuda::read_to_host(host.data() + first, bad + first, 2 * batch - first, current_stream());
-    for (int64_t b = 0; with_bad && b < batch; ++b) {
+  const auto check_rows = [&] {
+    std::vector<int32_t> host(static_cast<size_t>(batch));
+    cuda::read_to_host(host.data(), bad, batch, current_stream());
+    for (int64_t b = 0; b < batch; ++b) {
       ANALOG_CHECK_FINITE(host[static_cast<size_t>(b)] == 0, what,
                           ": expected finite inputs, got a non-finite value in row ", b, " of a [",
                           batch, ", ", n, "] input");
     }
-    return std::any_of(host.begin() + batch, host.end(), [](int32_t v) { return v != 0; });
   };
   const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
   if (io.is_perfect()) {
     cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha.data_ptr<float>(),
                             r.reduction.data_ptr<float>(), active, bad, nullptr, current_stream());
     at::mm_out(r.y, x, op);
-    read_flags(true);
+    check_rows();
     if (with_mask) r.mask = r.y.abs() >= mask_bound;
     return r;
   }
   if (with_mask) r.mask = at::empty({batch, m}, x.options().dtype(at::kBool));
-  uint8_t* mask = with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr;
   at::Tensor xq = at::empty({batch, n}, x.options());
   at::Tensor yq = at::empty({batch, m}, x.options());
-  const at::Tensor abs_op =
-      io.w_noise_type() == WeightNoiseType::kPcmRead && spec.w_noise > 0 ? op.abs() : at::Tensor();
-  for (uint32_t round = 0;; ++round) {
-    if (round == 0) {  // noise management, the checks and the DAC of round 0: one launch
-      cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha.data_ptr<float>(),
-                              r.reduction.data_ptr<float>(), active, bad, xq.data_ptr<float>(),
-                              current_stream());
-    } else {
-      cuda::launch_io_dac(x.data_ptr<float>(), batch, n, alpha.data_ptr<float>(),
-                          r.reduction.data_ptr<float>(), active, spec, key, call, round,
-                          xq.data_ptr<float>(), current_stream());
-    }
-    at::mm_out(yq, xq, op);
-    at::Tensor wn;
-    if (spec.w_noise > 0) {
-      wn = io.w_noise_type() == WeightNoiseType::kPcmRead ? (xq * xq).mm(abs_op).sqrt_()
-                                                          : xq.norm(2, {1}, true).expand({batch, m}).contiguous();
-    }
-    cuda::launch_io_adc(yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr, batch, m,
-                        alpha.data_ptr<float>(), r.reduction.data_ptr<float>(), active, spec, key, call,
-                        round, r.y.data_ptr<float>(), mask, mask_bound, current_stream());
-    if (!read_flags(round == 0) || !spec.bm_on) break;
+  // Noise management, the checks and the DAC of round 0; the GEMM; the ADC with the bound-
+  // management re-runs of the saturated rows: three launches, whatever the rows do.
+  cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha.data_ptr<float>(),
+                          r.reduction.data_ptr<float>(), active, bad, xq.data_ptr<float>(), current_stream());
+  at::mm_out(yq, xq, op);
+  at::Tensor wn;  // round 0's weight-noise scales; the kernel writes those of the re-runs
+  if (spec.w_noise_type == 2) {
+    wn = (xq * xq).mm(op.abs()).sqrt_();
+  } else if (spec.w_noise_type == 1) {
+    wn = xq.norm(2, {1}, true).expand({batch, m}).contiguous();
   }
+  cuda::launch_io_adc(x.data_ptr<float>(), w.data_ptr<float>(), transposed, batch, n, m, alpha.data_ptr<float>(),
+                      r.reduction.data_ptr<float>(), active, spec, key, call, xq.data_ptr<float>(),
+                      yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr, r.y.data_ptr<float>(),
+                      with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr, mask_bound,
+                      current_stream());
+  check_rows();
   return r;
 }
 
