@@ -27,17 +27,18 @@ struct Counts {
   double top_ops = 0;   ///< ATen ops called from outside ATen
   double launches = 0;  ///< our kernels
   double memsets = 0;
-  double syncs = 0;     ///< item() and the glue's flag reads
+  double syncs = 0;     ///< item() and stream syncs
+  double waits = 0;     ///< event waits (the deferred NaN/inf checks: free once the host has synced)
   std::map<std::string, double> top_by_name;  ///< top-level ops by name
 
   Counts operator-(const Counts& o) const {
-    Counts c{ops - o.ops, top_ops - o.top_ops, launches - o.launches, memsets - o.memsets, syncs - o.syncs,
-             top_by_name};
+    Counts c{ops - o.ops,         top_ops - o.top_ops, launches - o.launches, memsets - o.memsets,
+             syncs - o.syncs,     waits - o.waits,     top_by_name};
     for (const auto& [name, n] : o.top_by_name) c.top_by_name[name] -= n;
     return c;
   }
   Counts operator/(double k) const {
-    Counts c{ops / k, top_ops / k, launches / k, memsets / k, syncs / k, top_by_name};
+    Counts c{ops / k, top_ops / k, launches / k, memsets / k, syncs / k, waits / k, top_by_name};
     for (auto& entry : c.top_by_name) entry.second /= k;
     return c;
   }
@@ -79,6 +80,7 @@ Counts count_training(const analog::data::MnistSplit& train, int64_t batches,
   c.launches = static_cast<double>(kernels.launches - before_kernels.launches);
   c.memsets = static_cast<double>(kernels.memsets - before_kernels.memsets);
   c.syncs += static_cast<double>(kernels.syncs - before_kernels.syncs);
+  c.waits = static_cast<double>(kernels.event_waits - before_kernels.event_waits);
   return c;
 }
 
@@ -112,16 +114,16 @@ int main(int argc, char** argv) {
                         {"analog (0.06, BL 7)", seed_point},
                         {"analog harsh (0.5, BL 3)", harsh}};
   std::printf("per training batch of the 784-256-10 MLP (batch 64; MNIST batches 4-11), CUDA path emulated\n");
-  std::printf("%-26s %9s %9s %9s %8s %6s %14s\n", "run", "ATen ops", "top-level", "kernels", "memsets", "syncs",
-              "dispatches x");
+  std::printf("%-26s %9s %9s %9s %8s %6s %6s %14s\n", "run", "ATen ops", "top-level", "kernels", "memsets", "syncs",
+              "waits", "dispatches x");
   double digital = 0;
   for (const auto& c : cases) {
     const Counts k = per_batch(train, c.rpu);
     // Host dispatches: ATen ops (nested ones included: each costs dispatcher time) and raw launches.
     const double dispatches = k.ops + k.launches + k.memsets;
     if (!c.rpu) digital = dispatches;
-    std::printf("%-26s %9.1f %9.1f %9.1f %8.1f %6.1f %13.2fx\n", c.name, k.ops, k.top_ops, k.launches, k.memsets,
-                k.syncs, dispatches / digital);
+    std::printf("%-26s %9.1f %9.1f %9.1f %8.1f %6.1f %6.1f %13.2fx\n", c.name, k.ops, k.top_ops, k.launches,
+                k.memsets, k.syncs, k.waits, dispatches / digital);
     for (const auto& [name, n] : k.top_by_name) {
       if (by_op && n != 0) std::printf("    %-40s %6.1f\n", name.c_str(), n);
     }

@@ -141,6 +141,25 @@ cudaError_t cudaStreamSynchronize(cudaStream_t) {
   return cudaSuccess;
 }
 
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
+  *event = reinterpret_cast<cudaEvent_t>(new char);  // a distinct handle; all work is already done
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
+  return event != nullptr ? cudaSuccess : cudaErrorInvalidValue;
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t event) {
+  ++analog::cuda::emulation::counters().event_waits;
+  return event != nullptr ? cudaSuccess : cudaErrorInvalidValue;
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t event) {
+  delete reinterpret_cast<char*>(event);
+  return cudaSuccess;
+}
+
 cudaError_t cudaDeviceSynchronize() {
   ++analog::cuda::emulation::counters().syncs;
   return cudaSuccess;

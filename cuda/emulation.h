@@ -62,6 +62,9 @@ inline int atomicMax(int* address, int value) {
 // ---- runtime API ---------------------------------------------------------------------------
 struct CUstream_st;
 using cudaStream_t = CUstream_st*;
+struct CUevent_st;
+using cudaEvent_t = CUevent_st*;
+constexpr unsigned cudaEventDisableTiming = 2;
 
 enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2 };
 enum cudaMemcpyKind {
@@ -81,6 +84,10 @@ cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t str
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream = nullptr);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags);
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream = nullptr);
+cudaError_t cudaEventSynchronize(cudaEvent_t event);
+cudaError_t cudaEventDestroy(cudaEvent_t event);
 cudaError_t cudaDeviceSynchronize();
 cudaError_t cudaGetLastError();
 const char* cudaGetErrorString(cudaError_t error);
@@ -88,11 +95,12 @@ const char* cudaGetErrorString(cudaError_t error);
 // ---- launches ------------------------------------------------------------------------------
 namespace analog::cuda::emulation {
 
-/// What the calling thread has asked of the runtime so far: kernel launches, memsets and host
-/// syncs (cudaStreamSynchronize, cudaDeviceSynchronize). On a GPU each is a launch or a stall of
-/// the host, which a small layer is bound by; tests and bench_launches count them.
+/// What the calling thread has asked of the runtime so far: kernel launches, memsets, host syncs
+/// (cudaStreamSynchronize, cudaDeviceSynchronize) and event waits (cudaEventSynchronize). On a
+/// GPU each is a launch or a stall of the host, which a small layer is bound by (an event wait
+/// only if its work is still running); tests and bench_launches count them.
 struct Counters {
-  int64_t launches = 0, memsets = 0, syncs = 0;
+  int64_t launches = 0, memsets = 0, syncs = 0, event_waits = 0;
 };
 Counters& counters();
 

@@ -1,4 +1,4 @@
-// The glue's one host sync per step: a few flags of device memory read after the queued work.
+// Flags of device memory read on the host without stalling it: the glue's checks for NaN and inf.
 #pragma once
 #include <cstdint>
 
@@ -6,13 +6,34 @@
 
 namespace analog::cuda {
 
-/// Copies `count` ints from device memory to `host` once the work queued on `stream` is done.
-/// (The runtime call directly: torch's `.cpu()` is several dispatched ops around the same copy.)
-inline void read_to_host(int32_t* host, const int32_t* device, int64_t count, void* stream) {
-  const auto st = static_cast<cudaStream_t>(stream);
-  ANALOG_CUDA_CHECK(cudaMemcpyAsync(host, device, static_cast<size_t>(count) * sizeof(int32_t),
-                                    cudaMemcpyDeviceToHost, st));
-  ANALOG_CUDA_CHECK(cudaStreamSynchronize(st));
-}
+/// Copies `count` ints of device memory to `host` after the work queued on `stream`, without
+/// waiting: the copy and an event are queued, and wait() blocks until they are done (at once when
+/// the host has synced the stream since, as a training step does for its loss). `host` should be
+/// pinned memory (into pageable memory cudaMemcpyAsync itself waits).
+class FlagCopy {
+ public:
+  FlagCopy(int32_t* host, const int32_t* device, int64_t count, void* stream) : host_(host) {
+    const auto st = static_cast<cudaStream_t>(stream);
+    ANALOG_CUDA_CHECK(cudaMemcpyAsync(host, device, static_cast<size_t>(count) * sizeof(int32_t),
+                                      cudaMemcpyDeviceToHost, st));
+    ANALOG_CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
+    const cudaError_t recorded = cudaEventRecord(done_, st);
+    if (recorded != cudaSuccess) cudaEventDestroy(done_);
+    ANALOG_CUDA_CHECK(recorded);
+  }
+  ~FlagCopy() { cudaEventDestroy(done_); }
+  FlagCopy(const FlagCopy&) = delete;
+  FlagCopy& operator=(const FlagCopy&) = delete;
+
+  /// The host copy, once the copy has completed.
+  const int32_t* wait() const {
+    ANALOG_CUDA_CHECK(cudaEventSynchronize(done_));
+    return host_;
+  }
+
+ private:
+  int32_t* host_;
+  cudaEvent_t done_ = nullptr;
+};
 
 }  // namespace analog::cuda

@@ -1,5 +1,6 @@
 // The analog MVM with its periphery (noise management, bound management, DAC, ADC, noise).
 #pragma once
+#include <functional>
 #include <cstdint>
 
 #include <ATen/core/Tensor.h>
@@ -13,6 +14,9 @@ struct MvmResult {
   at::Tensor y;          ///< [B, out] digital outputs
   at::Tensor reduction;  ///< [B] float: the bound-management factor r each sample ended with
   at::Tensor mask;       ///< [B, out] bool: |y| >= mask_bound (undefined when not asked for)
+  /// The CUDA path's check for NaN/inf inputs, deferred so that the host need not wait for the
+  /// GPU: throws NonFiniteError when called (empty: checked already, as on the CPU).
+  std::function<void()> check;
 };
 
 /// y_b = alpha_b r_b clip(Q_out(W' clip(Q_in(x_b / (alpha_b r_b))) + noise)) for every row of x

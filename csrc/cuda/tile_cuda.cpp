@@ -5,8 +5,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
-#include <vector>
+#include <memory>
+#include <string>
 
 #include <ATen/ATen.h>
 #ifndef ANALOG_CUDA_EMULATION
@@ -59,6 +61,24 @@ void* current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 #endif
 
+/// Queues the copy of the first `count` ints of `flags` (device memory) to the host and returns
+/// the check that, when called, waits for it and runs `decode` on the host copy. Nothing waits
+/// here: the tile calls the check where the host has synced anyway (tile/tile_kernels.h).
+std::function<void()> defer_check(const at::Tensor& flags, int64_t count,
+                                  std::function<void(const int32_t*)> decode) {
+  const auto ints = at::TensorOptions().dtype(at::kInt);
+#ifdef ANALOG_CUDA_EMULATION
+  at::Tensor host = at::empty({count}, ints);
+#else
+  at::Tensor host = at::empty({count}, ints.pinned_memory(true));
+#endif
+  auto copy = std::make_shared<cuda::FlagCopy>(host.data_ptr<int32_t>(),
+                                               static_cast<const int32_t*>(flags.data_ptr()), count,
+                                               current_stream());
+  // The tensors live as long as the check: the copy's source and target stay allocated.
+  return [host, flags, copy, decode = std::move(decode)] { decode(copy->wait()); };
+}
+
 }  // namespace
 
 cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
@@ -86,28 +106,28 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   // none is filled here: each torch op is a launch and host time, which a small layer is bound by.
   r.y = at::empty({batch, m}, x.options());
   r.reduction = at::empty({batch}, x.options());
-  at::Tensor alpha = at::empty({batch}, x.options());
-  // Per row: [0, batch) holds a NaN or inf, [batch, 2 batch) active (not the zero short-cut);
-  // both set by prepare. The bad rows are read once, after the MVM: one host sync, and a bad
-  // input is reported after its NaNs flowed into outputs that are thrown away.
-  at::Tensor row_flags = at::empty({2 * batch}, x.options().dtype(at::kInt));
-  int32_t* bad = row_flags.data_ptr<int32_t>();
+  // Per row, written by prepare: [0, batch) the row holds a NaN or inf, [batch, 2 batch) active
+  // (not the zero short-cut), [2 batch, 3 batch) alpha (float). The bad rows are checked after
+  // the MVM, deferred: a bad input is reported after its NaNs flowed into outputs that are
+  // thrown away.
+  at::Tensor rows = at::empty({3 * batch}, x.options().dtype(at::kInt));
+  int32_t* bad = rows.data_ptr<int32_t>();
   int32_t* active = bad + batch;
+  auto* alpha = reinterpret_cast<float*>(bad + 2 * batch);
   const auto check_rows = [&] {
-    std::vector<int32_t> host(static_cast<size_t>(batch));
-    cuda::read_to_host(host.data(), bad, batch, current_stream());
-    for (int64_t b = 0; b < batch; ++b) {
-      ANALOG_CHECK_FINITE(host[static_cast<size_t>(b)] == 0, what,
-                          ": expected finite inputs, got a non-finite value in row ", b, " of a [",
-                          batch, ", ", n, "] input");
-    }
+    return defer_check(rows, batch, [what = std::string(what), batch, n](const int32_t* host) {
+      for (int64_t b = 0; b < batch; ++b) {
+        ANALOG_CHECK_FINITE(host[b] == 0, what, ": expected finite inputs, got a non-finite value in row ", b,
+                            " of a [", batch, ", ", n, "] input");
+      }
+    });
   };
   const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
   if (io.is_perfect()) {
-    cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha.data_ptr<float>(),
+    cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha,
                             r.reduction.data_ptr<float>(), active, bad, nullptr, current_stream());
     at::mm_out(r.y, x, op);
-    check_rows();
+    r.check = check_rows();
     if (with_mask) r.mask = r.y.abs() >= mask_bound;
     return r;
   }
@@ -116,7 +136,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   at::Tensor yq = at::empty({batch, m}, x.options());
   // Noise management, the checks and the DAC of round 0; the GEMM; the ADC with the bound-
   // management re-runs of the saturated rows: three launches, whatever the rows do.
-  cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha.data_ptr<float>(),
+  cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha,
                           r.reduction.data_ptr<float>(), active, bad, xq.data_ptr<float>(), current_stream());
   at::mm_out(yq, xq, op);
   at::Tensor wn;  // round 0's weight-noise scales; the kernel writes those of the re-runs
@@ -125,16 +145,16 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   } else if (spec.w_noise_type == 1) {
     wn = xq.norm(2, {1}, true).expand({batch, m}).contiguous();
   }
-  cuda::launch_io_adc(x.data_ptr<float>(), w.data_ptr<float>(), transposed, batch, n, m, alpha.data_ptr<float>(),
+  cuda::launch_io_adc(x.data_ptr<float>(), w.data_ptr<float>(), transposed, batch, n, m, alpha,
                       r.reduction.data_ptr<float>(), active, spec, key, call, xq.data_ptr<float>(),
                       yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr, r.y.data_ptr<float>(),
                       with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr, mask_bound,
                       current_stream());
-  check_rows();
+  r.check = check_rows();
   return r;
 }
 
-void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
+std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
   DeviceGuard guard(w.device());
@@ -148,7 +168,7 @@ void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tens
     arrays.params = devices.cpu();
     cpu::pulsed_update_cpu(w_cpu, arrays, x.cpu(), d.cpu(), up, dev, lr, key, first_call);
     w.copy_(w_cpu);
-    return;
+    return {};
   }
   cuda::UpdateSpec spec{};
   spec.lr = lr;
@@ -170,16 +190,15 @@ void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tens
   cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(),
                              d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,
                              workspace.data_ptr<int32_t>(), non_finite.data_ptr<int32_t>(), current_stream());
-  // One sync per update; the kernels left W unchanged if a check fails. The first bad sample is
-  // reported, x before d, as the CPU path does.
-  std::vector<int32_t> flags(static_cast<size_t>(2 * samples));
-  cuda::read_to_host(flags.data(), non_finite.data_ptr<int32_t>(), 2 * samples, current_stream());
-  for (int64_t s = 0; s < samples; ++s) {
-    ANALOG_CHECK_FINITE(flags[static_cast<size_t>(s)] == 0,
-                        "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
-    ANALOG_CHECK_FINITE(flags[static_cast<size_t>(samples + s)] == 0,
-                        "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
-  }
+  // The kernels left W unchanged if a check failed; the check reports the first bad sample, x
+  // before d, as the CPU path does.
+  return defer_check(non_finite, 2 * samples, [samples](const int32_t* flags) {
+    for (int64_t s = 0; s < samples; ++s) {
+      ANALOG_CHECK_FINITE(flags[s] == 0, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
+      ANALOG_CHECK_FINITE(flags[samples + s] == 0,
+                          "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
+    }
+  });
 }
 
 const TileKernels& tile_kernels() {
@@ -188,7 +207,7 @@ const TileKernels& tile_kernels() {
       [](at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
          const UpdateParameters& up, const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
         // Only the device records: diffusion and decay run in the tile's post_update_step.
-        pulsed_update_cuda(w, devices.params, x, d, up, dev, lr, key, first_call);
+        return pulsed_update_cuda(w, devices.params, x, d, up, dev, lr, key, first_call);
       }};
   return kernels;
 }

@@ -3,6 +3,7 @@
 // against c10's CUDA headers otherwise.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include <ATen/core/Tensor.h>
 
@@ -14,15 +15,17 @@
 
 namespace analog::cuda_glue {
 
-/// io_mvm_cpu for CUDA tensors: same semantics, random streams and gradient mask.
+/// io_mvm_cpu for CUDA tensors: same semantics, random streams and gradient mask. The check for
+/// NaN/inf in x is deferred (result.check; the host does not wait for the GPU here).
 cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
                            const IOParameters& io, bool use_bm, bool zero_shortcut_needs_no_inp_noise,
                            uint64_t key, uint64_t call, const char* what, float mask_bound = 0.0f);
 
 /// pulsed_update_cpu for CUDA tensors (stochastic_compressed on the GPU; the deterministic
 /// pulse types and none_with_device run on the CPU copy and are written back). A NaN or inf in
-/// x or d throws NonFiniteError and leaves w unchanged.
-void pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
+/// x or d leaves w unchanged, and the returned check (deferred: the host does not wait for the
+/// GPU here; empty when checked already) throws NonFiniteError when called.
+std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
 

@@ -119,15 +119,19 @@ at::Tensor AnalogLinearImpl::get_bias() const {
   return at::cat(rows, 0);
 }
 
+void AnalogLinearImpl::synchronize() {
+  for (auto& tile : tiles_) tile->synchronize();
+}
+
 at::Tensor AnalogLinearImpl::forward(const at::Tensor& input) {
   const int64_t in = options.in_features();
   TORCH_CHECK(input.dim() >= 1 && input.size(-1) == in, "AnalogLinear: expected input [*, ", in,
               "], got ", input.sizes());
   TORCH_CHECK(input.scalar_type() == at::kFloat, "AnalogLinear: expected float32 input, got ",
               input.scalar_type());
-  auto out_shape = input.sizes().vec();
-  out_shape.back() = options.out_features();
-  at::Tensor x = input.reshape({-1, in});
+  // A 2-d input (the usual case) is used as is: a reshape would add an autograd node per call.
+  const bool flat = input.dim() == 2;
+  at::Tensor x = flat ? input : input.reshape({-1, in});
   if (analog_bias()) x = at::cat({x, at::ones({x.size(0), 1}, x.options())}, 1);
   std::vector<at::Tensor> row_outputs;
   for (size_t r = 0; r < out_splits_.size(); ++r) {
@@ -143,6 +147,9 @@ at::Tensor AnalogLinearImpl::forward(const at::Tensor& input) {
   }
   at::Tensor y = row_outputs.size() == 1 ? row_outputs[0] : at::cat(row_outputs, 1);
   if (bias.defined()) y = y + bias;
+  if (flat) return y;
+  auto out_shape = input.sizes().vec();
+  out_shape.back() = options.out_features();
   return y.reshape(out_shape);
 }
 

@@ -37,7 +37,9 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
     (void)weight;  // an input only so that the output is connected to the graph
     at::Tensor mask;
     const at::Tensor xc = x.contiguous();  // one copy of a sliced input, shared with the update
-    at::Tensor y = tile->forward_mvm(xc, &mask);
+    // On CUDA the input's NaN/inf check is reported by backward (synchronize): the host has read
+    // the loss by then, so the check does not wait for the GPU.
+    at::Tensor y = tile->forward_mvm(xc, &mask, /*defer_check=*/true);
     ctx->saved_data["x"] = xc;
     ctx->saved_data["mask"] = mask;
     ctx->saved_data["tile"] = reinterpret_cast<int64_t>(tile);
@@ -50,10 +52,11 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
     const at::Tensor x = ctx->saved_data["x"].toTensor();
     const at::Tensor mask = ctx->saved_data["mask"].toTensor();
     const at::Tensor d = grads[0].contiguous();
+    tile->synchronize();  // the forward's check and the last update's (CUDA)
     tile->record(x, d);
     at::Tensor grad_x;
     if (ctx->needs_input_grad(0)) {
-      grad_x = tile->backward_mvm(mask.defined() ? d.masked_fill(mask, 0.0) : d);
+      grad_x = tile->backward_mvm(mask.defined() ? d.masked_fill(mask, 0.0) : d, /*defer_check=*/true);
     }
     return {grad_x, at::Tensor(), at::Tensor()};
   }
@@ -96,6 +99,7 @@ void AnalogTileImpl::reset() {
   reset_bias = register_buffer("reset_bias", dev.reset_bias);
   pending_x_.clear();
   pending_d_.clear();
+  deferred_checks_.clear();
 }
 
 uint64_t AnalogTileImpl::key() const {
@@ -122,6 +126,25 @@ at::Tensor AnalogTileImpl::forward(const at::Tensor& x) {
     return AnalogTileFunction::apply(x, weight, this);
   }
   return forward_mvm(x);
+}
+
+void AnalogTileImpl::synchronize() {
+  std::vector<std::function<void()>> checks;
+  checks.swap(deferred_checks_);
+  for (const auto& c : checks) c();  // the first failure is reported; the later checks are dropped
+}
+
+void AnalogTileImpl::run_check(std::function<void()> check, bool defer) {
+  if (!check) return;
+  // A handful per training step; a caller that never syncs (forward passes without backward)
+  // still gets its errors, at most this many passes late.
+  constexpr size_t kMaxDeferred = 16;
+  if (defer && deferred_checks_.size() < kMaxDeferred) {
+    deferred_checks_.push_back(std::move(check));
+    return;
+  }
+  synchronize();
+  check();
 }
 
 namespace {
@@ -169,9 +192,10 @@ void AnalogTileImpl::to(torch::Device device, bool non_blocking) {
   rng_state.set_data(counter);
   pending_x_.clear();
   pending_d_.clear();
+  deferred_checks_.clear();  // like the queued pairs: what they would report belonged to the old device
 }
 
-at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out) {
+at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out, bool defer_check) {
   check_input("AnalogTile.forward", x_in, in_size_, "in_size", weight.device());
   at::NoGradGuard no_grad;
   const at::Tensor x = x_in.contiguous();
@@ -188,20 +212,21 @@ at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_
   cpu::MvmResult r = io_mvm(x, weight, /*transposed=*/false, io, /*use_bm=*/true,
                             /*zero_shortcut_needs_no_inp_noise=*/false, key(), call,
                             "AnalogTile.forward", mask_bound);
+  run_check(std::move(r.check), defer_check);
   if (mask_out) *mask_out = r.mask;
   return r.y;
 }
 
-at::Tensor AnalogTileImpl::backward_mvm(const at::Tensor& d_in) {
+at::Tensor AnalogTileImpl::backward_mvm(const at::Tensor& d_in, bool defer_check) {
   check_input("AnalogTile.backward", d_in, out_size_, "out_size", weight.device());
   at::NoGradGuard no_grad;
   const at::Tensor d = d_in.contiguous();
   if (is_floating_point()) return d.mm(weight);
   const uint64_t call = take_calls(1);
-  return io_mvm(d, weight, /*transposed=*/true, config_.backward(), /*use_bm=*/false,
-                         /*zero_shortcut_needs_no_inp_noise=*/true, key(), call,
-                         "AnalogTile.backward")
-      .y;
+  cpu::MvmResult r = io_mvm(d, weight, /*transposed=*/true, config_.backward(), /*use_bm=*/false,
+                            /*zero_shortcut_needs_no_inp_noise=*/true, key(), call, "AnalogTile.backward");
+  run_check(std::move(r.check), defer_check);
+  return r.y;
 }
 
 void AnalogTileImpl::record(const at::Tensor& x, const at::Tensor& d) {
@@ -245,14 +270,16 @@ void AnalogTileImpl::update(double lr) {
               config_.device().dw_min(), " ask for ", slots, " pulse slots without BL management (",
               "update.fixed_bl and update.update_bl_management false); at most ",
               kernels::kMaxPulseSlots, " are supported");
-  // Sample s draws with call number first + s; the counter advances only once the update has
-  // been accepted (a rejected batch leaves the streams where they were).
+  // Sample s draws with call number first + s; the counter advances once the update has been
+  // accepted (on the CPU a rejected batch leaves the streams where they were; on CUDA, where the
+  // check is deferred, it advances: the run has diverged either way).
   const uint64_t first = next_call();
   const auto samples = static_cast<uint64_t>(x.size(0));
   at::Tensor w = weight.detach();
   const cpu::DeviceArrays dev{devices, diffusion_rate, decay_scale, reset_bias};
-  kernels_on(w.device(), "AnalogTile.update")
-      .pulsed_update(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr), key(), first);
+  run_check(kernels_on(w.device(), "AnalogTile.update")
+            .pulsed_update(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr), key(), first),
+        /*defer=*/true);
   take_calls(samples);
 }
 

@@ -3,6 +3,7 @@
 // whole model this way (tests/cuda/test_tile_cuda.cpp).
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/DeviceType.h>
@@ -16,14 +17,17 @@
 namespace analog {
 
 /// The two operations of a tile that have device kernels, with cpu::io_mvm_cpu's and
-/// cpu::pulsed_update_cpu's contracts (both check their inputs for NaN/inf before they change
-/// anything and throw NonFiniteError).
+/// cpu::pulsed_update_cpu's contracts: both check their inputs for NaN/inf before they change
+/// anything. The CPU kernels throw NonFiniteError at once. The CUDA kernels do not make the host
+/// wait for the GPU: they return the check (MvmResult::check, pulsed_update's result), which
+/// throws when called; the tile calls it where the host has synced anyway (AnalogTileImpl::
+/// synchronize). An empty check: checked already.
 struct TileKernels {
   const char* name;
   cpu::MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed, const IOParameters& io,
                            bool use_bm, bool zero_shortcut_needs_no_inp_noise, uint64_t key, uint64_t call,
                            const char* what, float mask_bound);
-  void (*pulsed_update)(at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
+  std::function<void()> (*pulsed_update)(at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
                         const UpdateParameters& up, const ConstantStepDevice& dev, float lr, uint64_t key,
                         uint64_t first_call);
 };

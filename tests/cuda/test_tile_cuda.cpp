@@ -160,17 +160,20 @@ TEST_F(CudaGlue, NonFiniteInputIsReportedWithItsFirstRow) {
   x[4][7] = NAN;
   x[2][1] = -INFINITY;
   const at::Tensor w = at::rand({5, 20});
+  // The host does not wait for the GPU in the call: the check comes back, deferred.
+  const auto r = cuda_glue::io_mvm_cuda(x.to(kernel_device()), w.to(kernel_device()), false, IOParameters(), true,
+                                        false, 1, 1, "glue test");
+  ASSERT_TRUE(static_cast<bool>(r.check));
   try {
-    cuda_glue::io_mvm_cuda(x.to(kernel_device()), w.to(kernel_device()), false, IOParameters(), true, false,
-                           1, 1, "glue test");
+    r.check();
     FAIL() << "expected an error";
   } catch (const NonFiniteError& e) {
     EXPECT_NE(std::string(e.what()).find("row 2 "), std::string::npos) << e.what();
   }
 }
 
-// A NaN or inf in x or d: NonFiniteError naming the first bad sample (x before d, as the CPU
-// path), and the weights are left as they were.
+// A NaN or inf in x or d: the weights are left as they were, and the deferred check throws
+// NonFiniteError naming the first bad sample (x before d, as the CPU path).
 TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
   at::manual_seed(2);
   ConstantStepDevice dev;
@@ -189,14 +192,16 @@ TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
     if (c.d_row >= 0) d[c.d_row][7] = NAN;
     at::Tensor w = (at::rand({12, 20}) * 0.2).to(kernel_device());
     const at::Tensor w0 = w.clone();
+    const auto check = cuda_glue::pulsed_update_cuda(w, params, x.to(kernel_device()), d.to(kernel_device()),
+                                                     UpdateParameters(), dev, 0.01f, 1, 1);
+    EXPECT_TRUE(w.equal(w0));
+    ASSERT_TRUE(static_cast<bool>(check));
     try {
-      cuda_glue::pulsed_update_cuda(w, params, x.to(kernel_device()), d.to(kernel_device()), UpdateParameters(),
-                                    dev, 0.01f, 1, 1);
+      check();
       ADD_FAILURE() << "expected an error for " << c.expected;
     } catch (const NonFiniteError& e) {
       EXPECT_NE(std::string(e.what()).find(c.expected), std::string::npos) << e.what();
     }
-    EXPECT_TRUE(w.equal(w0));
     // The CPU path says the same.
     at::Tensor w_cpu = w0.cpu();
     try {
@@ -320,12 +325,56 @@ TEST_F(CudaGlue, LayerTrainedThroughTheCudaKernelsMatchesCpu) {
 #endif
 }
 
+// A tile on CUDA reports what its kernels found without making the host wait: a NaN in a
+// training forward pass at the backward pass, one in an update at synchronize() (the weights
+// untouched), and at once in a forward pass without autograd.
+TEST_F(CudaGlue, TileReportsDeferredChecksAtBackwardAndSynchronize) {
+#ifdef ANALOG_CUDA_EMULATION
+  const TileKernelsScope route(c10::DeviceType::CPU, &cuda_glue::tile_kernels());
+#endif
+  at::manual_seed(3);
+  nn::AnalogLinear layer(nn::AnalogLinearOptions(20, 6).seed(5));
+  layer->to(kernel_device());
+  at::Tensor x = at::rand({4, 20});
+  x[2][3] = NAN;
+  x = x.to(kernel_device());
+  const at::Tensor loss = layer->forward(x).sum();  // no error yet: the check is deferred
+  try {
+    loss.backward();
+    ADD_FAILURE() << "expected an error at backward";
+  } catch (const NonFiniteError& e) {
+    EXPECT_NE(std::string(e.what()).find("AnalogTile.forward: expected finite inputs, got a non-finite value in row 2"),
+              std::string::npos)
+        << e.what();
+  }
+  {
+    at::NoGradGuard no_grad;
+    EXPECT_THROW(layer->forward(x), NonFiniteError);
+  }
+  AnalogTile tile = layer->tiles().front();
+  const at::Tensor w0 = tile->get_weights();
+  at::Tensor d = at::rand({4, 6}) * 0.1;
+  d[1][0] = INFINITY;
+  tile->record(at::rand({4, 20}).to(kernel_device()), d.to(kernel_device()));
+  tile->update(0.01);
+  EXPECT_TRUE(tile->get_weights().equal(w0));
+  try {
+    layer->synchronize();
+    ADD_FAILURE() << "expected an error at synchronize()";
+  } catch (const NonFiniteError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected finite gradients d, got NaN or inf in sample 1"), std::string::npos)
+        << e.what();
+  }
+  layer->synchronize();  // reported once
+}
+
 #ifdef ANALOG_CUDA_EMULATION
 // What the glue asks of a GPU, counted by the emulated runtime. On a GPU a small layer's step is
 // bound by launches and host syncs, not by arithmetic: an MVM is the fused prepare-and-DAC kernel,
 // the GEMM (ATen, not counted here) and the ADC, which also runs the bound-management re-runs,
-// with one host sync (the rows' NaN/inf flags) and no memset, however many rounds the rows take;
-// an update is three kernels and one sync.
+// however many rounds the rows take; an update is three kernels. Neither syncs nor memsets: the
+// NaN/inf flags come back through a queued copy, waited for (an event) only when the check is
+// called.
 TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
   auto& counters = cuda::emulation::counters();
   at::manual_seed(6);
@@ -339,19 +388,24 @@ TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
     EXPECT_EQ(r.reduction.max().item<float>() > 1.0f, use_bm)
         << "the case must re-run rows exactly when bound management is on";
     EXPECT_EQ(counters.launches - before.launches, 2);
-    EXPECT_EQ(counters.syncs - before.syncs, 1);
     EXPECT_EQ(counters.memsets - before.memsets, 0);
+    EXPECT_EQ(counters.event_waits - before.event_waits, 0);
+    r.check();
+    EXPECT_EQ(counters.event_waits - before.event_waits, 1);
+    EXPECT_EQ(counters.syncs - before.syncs, 0);
   }
   ConstantStepDevice dev;
   const auto arrays = cpu::sample_devices_cpu(dev, 20, 60, false, 4);
   at::Tensor w_update = w.clone();
   const auto before = counters;
-  cuda_glue::pulsed_update_cuda(w_update, arrays.params, x, at::rand({16, 20}) * 0.1, UpdateParameters(), dev,
-                                0.01f, 1, 1);
+  const auto check = cuda_glue::pulsed_update_cuda(w_update, arrays.params, x, at::rand({16, 20}) * 0.1,
+                                                   UpdateParameters(), dev, 0.01f, 1, 1);
   EXPECT_FALSE(w_update.equal(w));
   EXPECT_EQ(counters.launches - before.launches, 3);
-  EXPECT_EQ(counters.syncs - before.syncs, 1);
   EXPECT_EQ(counters.memsets - before.memsets, 0);
+  check();
+  EXPECT_EQ(counters.event_waits - before.event_waits, 1);
+  EXPECT_EQ(counters.syncs - before.syncs, 0);
 }
 #endif
 

@@ -42,8 +42,13 @@ TEST(AnalogLinear, OutputIsSumOfTilesPlusDigitalBias) {
   const at::Tensor x = at::rand({7, 10});
   const at::Tensor expected = x.mm(layer->get_weights().t()) + layer->get_bias();
   EXPECT_TRUE(at::allclose(layer->forward(x), expected, 1e-5, 1e-6));
-  // Leading dimensions are kept.
-  EXPECT_EQ(layer->forward(at::rand({2, 3, 10})).sizes(), (std::vector<int64_t>{2, 3, 5}));
+  // Leading dimensions are kept (a 2-d input is used without a reshape, others are flattened).
+  const at::Tensor x3 = at::rand({2, 3, 10});
+  const at::Tensor y3 = layer->forward(x3);
+  EXPECT_EQ(y3.sizes(), (std::vector<int64_t>{2, 3, 5}));
+  const at::Tensor expected3 = x3.reshape({6, 10}).mm(layer->get_weights().t()) + layer->get_bias();
+  EXPECT_TRUE(at::allclose(y3, expected3.reshape({2, 3, 5}), 1e-5, 1e-6));
+  EXPECT_EQ(layer->forward(at::rand({10})).sizes(), (std::vector<int64_t>{5}));
 }
 
 TEST(AnalogLinear, AnalogBiasIsALastColumnFedWithOne) {

@@ -49,6 +49,11 @@ class AnalogLinearImpl : public torch::nn::Cloneable<AnalogLinearImpl> {
   /// The bias [out]: the digital parameter, or the analog bias column. Undefined without bias.
   at::Tensor get_bias() const;
 
+  /// Each tile's synchronize(): reports a NaN or inf that the CUDA kernels found and the tiles
+  /// have not reported yet (they do at their next backward pass or forward pass without
+  /// autograd). Nothing to do on the CPU.
+  void synchronize();
+
   const std::vector<AnalogTile>& tiles() const { return tiles_; }
   /// Piece sizes of a dimension split for a maximal tile size (0: no split).
   static std::vector<int64_t> split_sizes(int64_t size, int64_t max_size);

@@ -1,6 +1,7 @@
 // AnalogTile: one crossbar array with its devices, IO periphery, random streams and update.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <torch/nn/cloneable.h>
@@ -27,7 +28,8 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   /// (Re)draws the devices and sets the weights to 0.
   void reset() override;
 
-  /// Moves weights and devices (the call counter stays on the host; queued pairs are dropped).
+  /// Moves weights and devices (the call counter stays on the host; queued pairs and deferred
+  /// checks are dropped).
   /// A tile on a CUDA device runs the CUDA kernels (same semantics and random streams).
   void to(torch::Device device, torch::Dtype dtype, bool non_blocking = false) override;
   void to(torch::Dtype dtype, bool non_blocking = false) override;
@@ -38,16 +40,27 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   at::Tensor forward(const at::Tensor& x);
 
   /// Forward IO pipeline alone (no autograd, nothing recorded). `mask_out`, if given, receives
-  /// the gradient mask |y| >= 0.999 out_bound (undefined when it does not apply).
-  at::Tensor forward_mvm(const at::Tensor& x, at::Tensor* mask_out = nullptr);
-  /// Backward IO pipeline alone: d [B, out] -> W^T d [B, in], no bound management.
-  at::Tensor backward_mvm(const at::Tensor& d);
+  /// the gradient mask |y| >= 0.999 out_bound (undefined when it does not apply). A NaN or inf
+  /// in x throws NonFiniteError; with `defer_check` a CUDA tile reports it at its next
+  /// synchronize() instead, so that the host does not wait for the GPU here.
+  at::Tensor forward_mvm(const at::Tensor& x, at::Tensor* mask_out = nullptr, bool defer_check = false);
+  /// Backward IO pipeline alone: d [B, out] -> W^T d [B, in], no bound management. NaN/inf as
+  /// forward_mvm.
+  at::Tensor backward_mvm(const at::Tensor& d, bool defer_check = false);
 
   /// Queues one (x, d) batch for the next update(); x [B, in], d [B, out].
   void record(const at::Tensor& x, const at::Tensor& d);
   /// Applies and clears the queued pairs: the pulsed update with learning rate lr
-  /// (the exact float update W -= lr sum d x^T for a floating-point tile).
+  /// (the exact float update W -= lr sum d x^T for a floating-point tile). A NaN or inf in the
+  /// pairs changes no weight and throws NonFiniteError: at once on the CPU, at the tile's next
+  /// synchronize() on CUDA.
   void update(double lr);
+  /// Reports what a CUDA tile's kernels found and the host has not looked at yet: NaN or inf in
+  /// the inputs of its training forward passes, backward passes and updates (NonFiniteError, the
+  /// first in order). Waits for that work if it is still running. The tile calls it at the start
+  /// of each backward pass (after the loss was read, so nothing waits) and before a forward pass
+  /// without autograd; a CPU tile reports at once and has nothing to do here.
+  void synchronize();
   /// Per-step device processes (diffusion, decay); called by AnalogSGD after update().
   void post_update_step();
   /// Number of recorded samples waiting for update().
@@ -85,7 +98,11 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   int64_t seed_;
   int64_t tile_id_;
   bool bias_column_;
+  /// Runs a kernel's NaN/inf check now (after the deferred ones), or defers it to synchronize().
+  void run_check(std::function<void()> check, bool defer);
+
   std::vector<at::Tensor> pending_x_, pending_d_;
+  std::vector<std::function<void()>> deferred_checks_;
 };
 
 TORCH_MODULE(AnalogTile);
