@@ -8,6 +8,10 @@
 
 #include <torch/torch.h>
 
+#ifdef ANALOG_HAS_SERIAL_BACKWARD
+#include <c10/core/AutogradState.h>
+#endif
+
 #include "analog/kernels/rng.h"
 #include "analog/nonfinite_error.h"
 #include "analog/nn/analog_linear.h"
@@ -75,6 +79,23 @@ std::pair<double, double> evaluate(torch::nn::Sequential& model, const data::Mni
           n > 0 ? static_cast<double>(correct) / static_cast<double>(n) : 0.0};
 }
 
+/// For the lifetime of the object, backward passes started on this thread run on it (LibTorch
+/// >= 2.0; older ones always hand CUDA work to the autograd engine's thread for the device). With
+/// that thread, the backward passes of concurrent runs on one GPU (analog-sweep --device cuda)
+/// would queue on one CPU thread, and each would cost two thread hand-offs.
+class SerialBackward {
+ public:
+#ifdef ANALOG_HAS_SERIAL_BACKWARD
+  SerialBackward() : previous_(c10::AutogradState::get_tls_state().get_multithreading_enabled()) {
+    c10::AutogradState::get_tls_state().set_multithreading_enabled(false);
+  }
+  ~SerialBackward() { c10::AutogradState::get_tls_state().set_multithreading_enabled(previous_); }
+
+ private:
+  bool previous_;
+#endif
+};
+
 RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
                     const TrainOptions& options, const std::optional<RPUConfig>& rpu,
                     const ProgressFn& progress) {
@@ -93,6 +114,7 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
 #else
   TORCH_CHECK(!device.is_cuda(), "train: this analogtorch was built without CUDA support");
 #endif
+  [[maybe_unused]] const SerialBackward serial_backward;
   torch::nn::Sequential model = make_mlp(options.hidden, rpu, options.seed);
   model->to(device);
   const at::Tensor images = train.images.to(device), labels = train.labels.to(device);
