@@ -21,19 +21,28 @@ class FlagCopy {
     if (recorded != cudaSuccess) cudaEventDestroy(done_);
     ANALOG_CUDA_CHECK(recorded);
   }
-  ~FlagCopy() { cudaEventDestroy(done_); }
+  /// Waits for a copy nobody waited for (a dropped check): its target must not be freed, and
+  /// perhaps reused, while the copy may still write into it.
+  ~FlagCopy() {
+    if (!waited_) cudaEventSynchronize(done_);  // errors ignored: nothing to report them to
+    cudaEventDestroy(done_);
+  }
   FlagCopy(const FlagCopy&) = delete;
   FlagCopy& operator=(const FlagCopy&) = delete;
 
   /// The host copy, once the copy has completed.
-  const int32_t* wait() const {
-    ANALOG_CUDA_CHECK(cudaEventSynchronize(done_));
+  const int32_t* wait() {
+    if (!waited_) {
+      ANALOG_CUDA_CHECK(cudaEventSynchronize(done_));
+      waited_ = true;
+    }
     return host_;
   }
 
  private:
   int32_t* host_;
   cudaEvent_t done_ = nullptr;
+  bool waited_ = false;
 };
 
 }  // namespace analog::cuda

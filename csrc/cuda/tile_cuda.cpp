@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <ATen/ATen.h>
 #ifndef ANALOG_CUDA_EMULATION
@@ -61,6 +62,17 @@ void* current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 #endif
 
+/// A queued copy of device flags to pinned host memory. Members end in reverse order: the copy
+/// (which waits if nobody did) before the memory it writes to.
+struct PendingFlags {
+  PendingFlags(at::Tensor host_flags, at::Tensor device_flags, int64_t count)
+      : host(std::move(host_flags)),
+        device(std::move(device_flags)),
+        copy(host.data_ptr<int32_t>(), static_cast<const int32_t*>(device.data_ptr()), count, current_stream()) {}
+  at::Tensor host, device;
+  cuda::FlagCopy copy;
+};
+
 /// Queues the copy of the first `count` ints of `flags` (device memory) to the host and returns
 /// the check that, when called, waits for it and runs `decode` on the host copy. Nothing waits
 /// here: the tile calls the check where the host has synced anyway (tile/tile_kernels.h).
@@ -72,11 +84,8 @@ std::function<void()> defer_check(const at::Tensor& flags, int64_t count,
 #else
   at::Tensor host = at::empty({count}, ints.pinned_memory(true));
 #endif
-  auto copy = std::make_shared<cuda::FlagCopy>(host.data_ptr<int32_t>(),
-                                               static_cast<const int32_t*>(flags.data_ptr()), count,
-                                               current_stream());
-  // The tensors live as long as the check: the copy's source and target stay allocated.
-  return [host, flags, copy, decode = std::move(decode)] { decode(copy->wait()); };
+  auto pending = std::make_shared<PendingFlags>(std::move(host), flags, count);
+  return [pending, decode = std::move(decode)] { decode(pending->copy.wait()); };
 }
 
 }  // namespace
