@@ -11,6 +11,7 @@
 #include <ATen/Parallel.h>
 
 #include "analog/analog.h"
+#include "bench_cases.h"
 
 namespace {
 
@@ -39,19 +40,7 @@ int main(int argc, char** argv) {
   analog::train::TrainOptions opt;
   opt.epochs = 1;
   opt.device = device;
-  analog::RPUConfig seed_point;  // forward/backward out_noise 0.06, desired_bl 7
-  seed_point.update().desired_bl(7);
-  analog::RPUConfig harsh;
-  harsh.forward().out_noise(0.5);
-  harsh.backward().out_noise(0.5);
-  harsh.update().desired_bl(3);
-  struct Case {
-    const char* name;
-    std::optional<analog::RPUConfig> rpu;
-  };
-  const Case cases[] = {{"digital", std::nullopt},
-                        {"analog (0.06, BL 7)", seed_point},
-                        {"analog harsh (0.5, BL 3)", harsh}};
+  const auto cases = analog::bench::e2e_cases();
   double digital_sps = 0, digital_rss = 0;
   std::string summary = "summary device=" + device;
   std::printf("one epoch, %lld samples, batch 64, 1 thread, device %s\n",
@@ -60,7 +49,7 @@ int main(int argc, char** argv) {
   if (device != "cpu") {  // a warm-up epoch: CUDA context, kernels, allocator
     analog::train::TrainOptions warm = opt;
     analog::data::MnistSplit slice{train.images.narrow(0, 0, 2048), train.labels.narrow(0, 0, 2048)};
-    analog::train::train_mlp(slice, test, warm, seed_point);
+    analog::train::train_mlp(slice, test, warm, cases[1].rpu);
     analog::train::train_mlp(slice, test, warm, std::nullopt);
   }
   std::vector<analog::train::EpochStats> phases;
@@ -76,7 +65,7 @@ int main(int argc, char** argv) {
     }
     std::printf("%-26s %12.0f %9.2fx %14.1f %9.2fx\n", c.name, sps, digital_sps / sps, rss,
                 rss / digital_rss);
-    summary += std::string(" ") + (c.rpu ? (c.rpu->forward().out_noise() > 0.1 ? "harsh" : "analog") : "digital") +
+    summary += std::string(" ") + c.key +
                "_sps=" + std::to_string(static_cast<long long>(sps));
   }
   std::printf("%s\n", summary.c_str());

@@ -16,6 +16,7 @@
 #include <ATen/record_function.h>
 
 #include "analog/analog.h"
+#include "bench_cases.h"
 #include "cuda/runtime.h"
 #include "cuda/tile_cuda.h"
 #include "tile/tile_kernels.h"
@@ -100,19 +101,7 @@ int main(int argc, char** argv) {
   const auto train = analog::data::load_mnist(data_dir, true, 11 * 64);
   // The tiles' CPU tensors go through the CUDA glue and the emulated kernels.
   const analog::TileKernelsScope route(c10::DeviceType::CPU, &analog::cuda_glue::tile_kernels());
-  analog::RPUConfig seed_point;  // forward/backward out_noise 0.06, desired_bl 7 (as bench_e2e)
-  seed_point.update().desired_bl(7);
-  analog::RPUConfig harsh;
-  harsh.forward().out_noise(0.5);
-  harsh.backward().out_noise(0.5);
-  harsh.update().desired_bl(3);
-  struct Case {
-    const char* name;
-    std::optional<analog::RPUConfig> rpu;
-  };
-  const Case cases[] = {{"digital", std::nullopt},
-                        {"analog (0.06, BL 7)", seed_point},
-                        {"analog harsh (0.5, BL 3)", harsh}};
+  const auto cases = analog::bench::e2e_cases();
   std::printf("per training batch of the 784-256-10 MLP (batch 64; MNIST batches 4-11), CUDA path emulated\n");
   std::printf("%-26s %9s %9s %9s %8s %6s %6s %14s\n", "run", "ATen ops", "top-level", "kernels", "memsets", "syncs",
               "waits", "dispatches x");
