@@ -14,12 +14,15 @@ class FlagCopy {
  public:
   FlagCopy(int32_t* host, const int32_t* device, int64_t count, void* stream) : host_(host) {
     const auto st = static_cast<cudaStream_t>(stream);
-    ANALOG_CUDA_CHECK(cudaMemcpyAsync(host, device, static_cast<size_t>(count) * sizeof(int32_t),
-                                      cudaMemcpyDeviceToHost, st));
     ANALOG_CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
-    const cudaError_t recorded = cudaEventRecord(done_, st);
-    if (recorded != cudaSuccess) cudaEventDestroy(done_);
-    ANALOG_CUDA_CHECK(recorded);
+    cudaError_t error = cudaMemcpyAsync(host, device, static_cast<size_t>(count) * sizeof(int32_t),
+                                        cudaMemcpyDeviceToHost, st);
+    if (error == cudaSuccess) {
+      error = cudaEventRecord(done_, st);
+      if (error != cudaSuccess) cudaStreamSynchronize(st);  // the queued copy lands before `host` is freed
+    }
+    if (error != cudaSuccess) cudaEventDestroy(done_);
+    ANALOG_CUDA_CHECK(error);
   }
   /// Waits for a copy nobody waited for (a dropped check): its target must not be freed, and
   /// perhaps reused, while the copy may still write into it.

@@ -186,13 +186,13 @@ void AnalogTileImpl::to(torch::Dtype dtype, bool non_blocking) {
 }
 
 void AnalogTileImpl::to(torch::Device device, bool non_blocking) {
+  synchronize();  // what the kernels found on the old device is reported, not lost with the move
   // The call counter stays on the host: it is read and advanced on every call.
   const at::Tensor counter = rng_state.clone();
   torch::nn::Module::to(device, non_blocking);
   rng_state.set_data(counter);
   pending_x_.clear();
   pending_d_.clear();
-  deferred_checks_.clear();  // like the queued pairs: what they would report belonged to the old device
 }
 
 at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out, bool defer_check) {
@@ -277,10 +277,10 @@ void AnalogTileImpl::update(double lr) {
   const auto samples = static_cast<uint64_t>(x.size(0));
   at::Tensor w = weight.detach();
   const cpu::DeviceArrays dev{devices, diffusion_rate, decay_scale, reset_bias};
-  run_check(kernels_on(w.device(), "AnalogTile.update")
-            .pulsed_update(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr), key(), first),
-        /*defer=*/true);
-  take_calls(samples);
+  auto check = kernels_on(w.device(), "AnalogTile.update")
+                   .pulsed_update(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr), key(), first);
+  take_calls(samples);  // before an older deferred check may throw: this update's pulses are applied
+  run_check(std::move(check), /*defer=*/true);
 }
 
 void AnalogTileImpl::post_update_step() {

@@ -16,6 +16,7 @@
 #include "analog/nonfinite_error.h"
 #include "analog/nn/analog_linear.h"
 #include "analog/optim/analog_sgd.h"
+#include "analog/tile/analog_tile.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
 #include "cuda/tile_cuda.h"
 #endif
@@ -185,9 +186,14 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
     stats.train_seconds = seconds;
     stats.samples_per_sec = static_cast<double>(seen) / seconds;
     try {
+      // What CUDA tiles found in the epoch's last step and have not reported yet (free here: the
+      // host has read the loss), then the test set.
+      for (const auto& module : model->modules(/*include_self=*/false)) {
+        if (auto* tile = module->as<AnalogTileImpl>()) tile->synchronize();
+      }
       std::tie(stats.test_loss, stats.test_acc) = evaluate(model, test);
     } catch (const NonFiniteError&) {
-      // The last steps of the epoch left non-finite weights: the run diverged in this epoch.
+      // The last steps of the epoch met or left non-finite values: the run diverged in this epoch.
       model->train();
       result.diverged = true;
       result.diverged_epoch = epoch;

@@ -59,20 +59,34 @@ struct IoCase {
   bool zero_rows = false;      // every third row of x all zero (noise management's short-cut)
   bool zero_flag = false;      // zero_shortcut_needs_no_inp_noise (the tile sets it in the backward)
   bool negative_rows = false;  // every fourth row of x all negative (alpha < 0 under max NM)
+  bool reruns = false;         // outputs saturate: rows re-run under bound management
 };
+
+/// A case whose rows saturate (out_bound 2) and re-run: the ADC kernel's own MVM.
+IoCase rerun_case(const char* name, const std::function<void(IOParameters&)>& set, bool transposed = false) {
+  IoCase c{name, [set](IOParameters& io) {
+             io.out_bound(2.0);
+             set(io);
+           }};
+  c.transposed = transposed;
+  c.reruns = true;
+  return c;
+}
 
 void PrintTo(const IoCase& c, std::ostream* os) { *os << c.name; }
 
 class CudaGlueIo : public cuda_test::NeedsGpu<::testing::TestWithParam<IoCase>> {};
 
 // io_mvm_cuda against io_mvm_cpu. Each pipeline draws the same noise for the same element, so
-// the outputs agree up to the GEMM's summation order: on the GPU (cuBLAS), and in the emulation
-// where bound management re-runs only some rows on the CPU. A value within that rounding (~1e-6
-// relative) of an ADC step may round to the neighbouring step, and one within it of the bound may
-// change its row's bound-management factor (and so the whole row): both rare. So: reductions equal
-// for >= 95% of samples, and in those rows outputs within 1e-4 + 1e-5 |y| for >= 99% of values.
-// A wrong mapping of any IO parameter moves nearly every output by a noise std or a quantisation
-// step (>= 2e-3 here) and fails this.
+// the outputs agree up to the order of float sums: the GEMM's on the GPU (cuBLAS), and in
+// bound-management re-runs, which the CPU does as a GEMM of the re-run rows and the ADC kernel
+// row by row. A value within that rounding (~1e-6 relative) of an ADC step may round to the
+// neighbouring step, and one within it of the bound may change its row's bound-management
+// factor (and so the whole row): both rare. So: reductions equal for >= 95% of samples, and in
+// those rows outputs within 1e-4 + 1e-5 |y| for >= 99% of values. A wrong mapping of any IO
+// parameter moves nearly every output by a noise std or a quantisation step (>= 2e-3 here) and
+// fails this. The re-run cases also check that rows re-ran and that all but one of them match
+// (a broken re-run would otherwise only have to stay within the 5% of rows left out).
 TEST_P(CudaGlueIo, MvmMatchesCpu) {
   const IoCase c = GetParam();
   at::manual_seed(21);
@@ -95,6 +109,12 @@ TEST_P(CudaGlueIo, MvmMatchesCpu) {
   ASSERT_EQ(y.sizes(), ref.y.sizes());
   const at::Tensor same_r = r.eq(ref.reduction);
   EXPECT_GE(same_r.sum().item<int64_t>(), batch * 95 / 100) << "reductions: " << r << " vs " << ref.reduction;
+  if (c.reruns) {
+    const at::Tensor reran = ref.reduction.gt(1.0f);
+    const int64_t n_reran = reran.sum().item<int64_t>();
+    EXPECT_GE(n_reran, batch / 4) << "the case must re-run rows";
+    EXPECT_GE((same_r & reran).sum().item<int64_t>(), n_reran - 1);
+  }
   const at::Tensor rows = same_r.nonzero().flatten();
   const at::Tensor close = (y - ref.y).abs().le(1e-4 + 1e-5 * ref.y.abs());
   const at::Tensor close_rows = close.index_select(0, rows);
@@ -125,8 +145,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         IoCase{"defaults", [](IOParameters&) {}},
         IoCase{"backward", [](IOParameters& io) { io.out_noise(0.06); }, true, false, false, true},
-        IoCase{"bm_rerun", [](IOParameters& io) { io.out_bound(2.0).out_noise(0.1); }},
-        IoCase{"transposed_bm_rerun", [](IOParameters& io) { io.out_bound(2.0).out_noise(0.1); }, true},
+        rerun_case("bm_rerun", [](IOParameters& io) { io.out_noise(0.1); }),
+        rerun_case("transposed_bm_rerun", [](IOParameters& io) { io.out_noise(0.1).out_bound(1.0); }, true),
         IoCase{"stochastic_rounding", [](IOParameters& io) { io.inp_sto_round(true).out_sto_round(true); }},
         IoCase{"input_noise", [](IOParameters& io) { io.inp_noise(0.05); }, false, true, true},
         IoCase{"nm_max_thres", [](IOParameters& io) { io.noise_management(NoiseManagement::kMax).nm_thres(0.5); }},
@@ -142,12 +162,10 @@ INSTANTIATE_TEST_SUITE_P(
                [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kAdditiveConstant).w_noise(0.02); }},
         IoCase{"pcm_read_noise", [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kPcmRead).w_noise(0.03); }},
         // Weight noise in the bound-management re-runs (the ADC kernel's own MVM and scales).
-        IoCase{"additive_weight_noise_bm_rerun",
-               [](IOParameters& io) {
-                 io.w_noise_type(WeightNoiseType::kAdditiveConstant).w_noise(0.02).out_bound(2.0);
-               }},
-        IoCase{"pcm_read_noise_bm_rerun",
-               [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kPcmRead).w_noise(0.03).out_bound(2.0); }},
+        rerun_case("additive_weight_noise_bm_rerun",
+                   [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kAdditiveConstant).w_noise(0.02); }),
+        rerun_case("pcm_read_noise_bm_rerun",
+                   [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kPcmRead).w_noise(0.03); }),
         IoCase{"zero_rows", [](IOParameters&) {}, false, true, true},
         IoCase{"perfect", [](IOParameters& io) { io.is_perfect(true); }}),
     [](const ::testing::TestParamInfo<IoCase>& info) { return std::string(info.param.name); });
@@ -366,6 +384,19 @@ TEST_F(CudaGlue, TileReportsDeferredChecksAtBackwardAndSynchronize) {
         << e.what();
   }
   layer->synchronize();  // reported once
+  // A forward pass without autograd on finite inputs reports an earlier update's finding (as the
+  // trainer's evaluation after the last step of an epoch).
+  tile->record(at::rand({4, 20}).to(kernel_device()), d.to(kernel_device()));
+  tile->update(0.01);
+  {
+    at::NoGradGuard no_grad;
+    EXPECT_THROW(layer->forward(at::rand({4, 20}).to(kernel_device())), NonFiniteError);
+  }
+  // Moving the layer reports too, rather than dropping what the old device found.
+  tile->record(at::rand({4, 20}).to(kernel_device()), d.to(kernel_device()));
+  tile->update(0.01);
+  EXPECT_THROW(layer->to(kernel_device()), NonFiniteError);
+  layer->synchronize();
 }
 
 #ifdef ANALOG_CUDA_EMULATION

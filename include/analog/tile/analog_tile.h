@@ -28,8 +28,8 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   /// (Re)draws the devices and sets the weights to 0.
   void reset() override;
 
-  /// Moves weights and devices (the call counter stays on the host; queued pairs and deferred
-  /// checks are dropped).
+  /// Moves weights and devices (the call counter stays on the host; queued pairs are dropped).
+  /// Reports what the deferred checks found first (synchronize()).
   /// A tile on a CUDA device runs the CUDA kernels (same semantics and random streams).
   void to(torch::Device device, torch::Dtype dtype, bool non_blocking = false) override;
   void to(torch::Dtype dtype, bool non_blocking = false) override;
@@ -52,8 +52,9 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   void record(const at::Tensor& x, const at::Tensor& d);
   /// Applies and clears the queued pairs: the pulsed update with learning rate lr
   /// (the exact float update W -= lr sum d x^T for a floating-point tile). A NaN or inf in the
-  /// pairs changes no weight and throws NonFiniteError: at once on the CPU, at the tile's next
-  /// synchronize() on CUDA.
+  /// pairs applies no pulse and throws NonFiniteError: at once on the CPU, at the tile's next
+  /// synchronize() on CUDA (where update() returns normally: the call counter advances, and
+  /// AnalogSGD still runs the step's post_update_step, decay and diffusion if configured).
   void update(double lr);
   /// Reports what a CUDA tile's kernels found and the host has not looked at yet: NaN or inf in
   /// the inputs of its training forward passes, backward passes and updates (NonFiniteError, the
