@@ -55,9 +55,13 @@ __global__ void plan_kernel(const float* x, const float* d, int64_t samples, int
   if (threadIdx.x != 0) return;
   non_finite[s] = isinf(x_max) ? 1 : 0;
   non_finite[samples + s] = isinf(d_max) ? 1 : 0;
+  float* p = plans + 5 * s;
+  if (isinf(x_max) || isinf(d_max)) {  // no plan from an infinite max (nothing will use it)
+    for (int k = 0; k < 5; ++k) p[k] = 0.0f;
+    return;
+  }
   const auto plan = kernels::plan_pulses(up.lr, up.dw_min, x_max, d_max, up.desired_bl, up.fixed_bl,
                                          up.ublm, up.um, up.um_grad_scale);
-  float* p = plans + 5 * s;
   p[0] = plan.a;
   p[1] = plan.b;
   p[2] = x_max;
