@@ -1,7 +1,7 @@
 // What one training batch of the MNIST MLP asks of a GPU, counted without one: the analog tiles
 // run through the CUDA glue and kernels under the CPU emulation (cuda/emulation.h), everything
 // else on CPU tensors. On a GPU this small model is bound by host work, not arithmetic: each
-// ATen op is a dispatch (and most are a kernel launch), each of our kernels a launch, each host
+// ATen op is a dispatch (many also a kernel launch), each of our kernels a launch, each host
 // sync (item(), a flag read) a stall that empties the GPU's queue. The counts are exact and do
 // not depend on the machine, so they can be compared between versions; the time they cost is
 // measured on a GPU by scripts/gpu-check (bench_e2e cuda).
@@ -9,6 +9,7 @@
 // Usage: bench_launches [data_dir] [--by-op]   (--by-op: also the top-level ATen ops by name)
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
