@@ -65,18 +65,18 @@ bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 /// A queued copy of device flags to pinned host memory. Members end in reverse order: the copy
 /// (which waits if nobody did) before the memory it writes to.
 struct PendingFlags {
-  PendingFlags(at::Tensor host_flags, at::Tensor device_flags, int64_t count)
+  PendingFlags(at::Tensor host_flags, at::Tensor device_buffer, const int32_t* flags, int64_t count)
       : host(std::move(host_flags)),
-        device(std::move(device_flags)),
-        copy(host.data_ptr<int32_t>(), static_cast<const int32_t*>(device.data_ptr()), count, current_stream()) {}
+        device(std::move(device_buffer)),
+        copy(host.data_ptr<int32_t>(), flags, count, current_stream()) {}
   at::Tensor host, device;
   cuda::FlagCopy copy;
 };
 
-/// Queues the copy of the first `count` ints of `flags` (device memory) to the host and returns
-/// the check that, when called, waits for it and runs `decode` on the host copy. Nothing waits
-/// here: the tile calls the check where the host has synced anyway (tile/tile_kernels.h).
-std::function<void()> defer_check(const at::Tensor& flags, int64_t count,
+/// Queues the copy of `count` ints at `flags` (device memory inside `buffer`) to the host and
+/// returns the check that, when called, waits for it and runs `decode` on the host copy. Nothing
+/// waits here: the tile calls the check where the host has synced anyway (tile/tile_kernels.h).
+std::function<void()> defer_check(const at::Tensor& buffer, const int32_t* flags, int64_t count,
                                   std::function<void(const int32_t*)> decode) {
   if (count == 0) return {};  // nothing to check
   const auto ints = at::TensorOptions().dtype(at::kInt);
@@ -85,7 +85,7 @@ std::function<void()> defer_check(const at::Tensor& flags, int64_t count,
 #else
   at::Tensor host = at::empty({count}, ints.pinned_memory(true));
 #endif
-  auto pending = std::make_shared<PendingFlags>(std::move(host), flags, count);
+  auto pending = std::make_shared<PendingFlags>(std::move(host), buffer, flags, count);
   return [pending, decode = std::move(decode)] { decode(pending->copy.wait()); };
 }
 
@@ -125,7 +125,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   int32_t* active = bad + batch;
   auto* alpha = reinterpret_cast<float*>(bad + 2 * batch);
   const auto check_rows = [&] {
-    return defer_check(rows, batch, [what = std::string(what), batch, n](const int32_t* host) {
+    return defer_check(rows, bad, batch, [what = std::string(what), batch, n](const int32_t* host) {
       for (int64_t b = 0; b < batch; ++b) {
         ANALOG_CHECK_FINITE(host[b] == 0, what, ": expected finite inputs, got a non-finite value in row ", b,
                             " of a [", batch, ", ", n, "] input");
@@ -193,16 +193,18 @@ std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& device
   spec.sto_round = up.sto_round();
   const int64_t samples = x.size(0), in_size = x.size(1), out_size = d.size(1);
   TORCH_CHECK(samples <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", samples);
-  const size_t bytes = cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec);
-  at::Tensor workspace = at::empty({static_cast<int64_t>((bytes + 3) / 4)}, x.options().dtype(at::kInt));
-  // Per sample: x holds a NaN or inf ([0, samples)), d does ([samples, 2 samples)).
-  at::Tensor non_finite = at::empty({2 * samples}, x.options().dtype(at::kInt));
+  const int64_t words =
+      static_cast<int64_t>((cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec) + 3) / 4);
+  // One allocation: the kernels' workspace, then per sample whether x holds a NaN or inf
+  // ([0, samples)) and whether d does ([samples, 2 samples)).
+  at::Tensor workspace = at::empty({words + 2 * samples}, x.options().dtype(at::kInt));
+  const int32_t* non_finite = workspace.data_ptr<int32_t>() + words;
   cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(),
                              d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,
-                             workspace.data_ptr<int32_t>(), non_finite.data_ptr<int32_t>(), current_stream());
+                             workspace.data_ptr<int32_t>(), workspace.data_ptr<int32_t>() + words, current_stream());
   // The kernels left W unchanged if a check failed; the check reports the first bad sample, x
   // before d, as the CPU path does.
-  return defer_check(non_finite, 2 * samples, [samples](const int32_t* flags) {
+  return defer_check(workspace, non_finite, 2 * samples, [samples](const int32_t* flags) {
     for (int64_t s = 0; s < samples; ++s) {
       ANALOG_CHECK_FINITE(flags[s] == 0, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
       ANALOG_CHECK_FINITE(flags[samples + s] == 0,

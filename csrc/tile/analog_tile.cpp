@@ -234,8 +234,10 @@ void AnalogTileImpl::record(const at::Tensor& x, const at::Tensor& d) {
   check_input("AnalogTile.record", d, out_size_, "out_size", weight.device());
   TORCH_CHECK(x.size(0) == d.size(0), "AnalogTile.record: x has ", x.size(0), " rows but d has ",
               d.size(0));
-  pending_x_.push_back(x.detach().contiguous());
-  pending_d_.push_back(d.detach().contiguous());
+  // detach() only where there is a graph to cut: each call is a dispatch (a launch-bound GPU
+  // step pays for every one), and the pairs of a training step usually have none.
+  pending_x_.push_back((x.requires_grad() ? x.detach() : x).contiguous());
+  pending_d_.push_back((d.requires_grad() ? d.detach() : d).contiguous());
 }
 
 int64_t AnalogTileImpl::pending_samples() const {
