@@ -116,14 +116,23 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   // none is filled here: each torch op is a launch and host time, which a small layer is bound by.
   r.y = at::empty({batch, m}, x.options());
   r.reduction = at::empty({batch}, x.options());
-  // Per row, written by prepare: [0, batch) the row holds a NaN or inf, [batch, 2 batch) active
-  // (not the zero short-cut), [2 batch, 3 batch) alpha (float). The bad rows are checked after
+  // One allocation for the call's scratch (each allocation is host time), its parts 256-byte
+  // aligned as separate allocations would be: per row, written by prepare, [0, batch) the row
+  // holds a NaN or inf, [batch, 2 batch) active (not the zero short-cut), [2 batch, 3 batch)
+  // alpha (float); then xq [batch, n] and yq [batch, m] (float). The bad rows are checked after
   // the MVM, deferred: a bad input is reported after its NaNs flowed into outputs that are
   // thrown away.
-  at::Tensor rows = at::empty({3 * batch}, x.options().dtype(at::kInt));
+  const auto aligned = [](int64_t words) { return (words + 63) / 64 * 64; };
+  const int64_t state_words = aligned(3 * batch);
+  const int64_t xq_words = io.is_perfect() ? 0 : aligned(batch * n), yq_words = io.is_perfect() ? 0 : batch * m;
+  at::Tensor rows = at::empty({state_words + xq_words + yq_words}, x.options().dtype(at::kInt));
   int32_t* bad = rows.data_ptr<int32_t>();
   int32_t* active = bad + batch;
   auto* alpha = reinterpret_cast<float*>(bad + 2 * batch);
+  // Float views [batch, cols] of the scratch (no allocation, no dispatch); `rows` outlives them.
+  const auto scratch = [&](int64_t offset, int64_t cols) {
+    return at::for_blob(bad + offset, {batch, cols}).options(x.options()).target_device(x.device()).make_tensor();
+  };
   const auto check_rows = [&] {
     return defer_check(rows, bad, batch, [what = std::string(what), batch, n](const int32_t* host) {
       for (int64_t b = 0; b < batch; ++b) {
@@ -142,8 +151,8 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
     return r;
   }
   if (with_mask) r.mask = at::empty({batch, m}, x.options().dtype(at::kBool));
-  at::Tensor xq = at::empty({batch, n}, x.options());
-  at::Tensor yq = at::empty({batch, m}, x.options());
+  at::Tensor xq = scratch(state_words, n);
+  at::Tensor yq = scratch(state_words + xq_words, m);  // mm_out writes it
   // Noise management, the checks and the DAC of round 0; the GEMM; the ADC with the bound-
   // management re-runs of the saturated rows: three launches, whatever the rows do.
   cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha,
