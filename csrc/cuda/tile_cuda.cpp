@@ -63,21 +63,20 @@ bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 #endif
 
 /// A queued copy of device flags to pinned host memory. Members end in reverse order: the copy
-/// (which waits if nobody did) before the memory it writes to.
+/// (which waits if nobody did) before the memory it writes to. The device memory it reads need
+/// not be held: the caching allocator hands a freed block out again only for work on the same
+/// stream, which runs after the copy.
 struct PendingFlags {
-  PendingFlags(at::Tensor host_flags, at::Tensor device_buffer, const int32_t* flags, int64_t count)
-      : host(std::move(host_flags)),
-        device(std::move(device_buffer)),
-        copy(host.data_ptr<int32_t>(), flags, count, current_stream()) {}
-  at::Tensor host, device;
+  PendingFlags(at::Tensor host_flags, const int32_t* flags, int64_t count)
+      : host(std::move(host_flags)), copy(host.data_ptr<int32_t>(), flags, count, current_stream()) {}
+  at::Tensor host;
   cuda::FlagCopy copy;
 };
 
-/// Queues the copy of `count` ints at `flags` (device memory inside `buffer`) to the host and
-/// returns the check that, when called, waits for it and runs `decode` on the host copy. Nothing
-/// waits here: the tile calls the check where the host has synced anyway (tile/tile_kernels.h).
-std::function<void()> defer_check(const at::Tensor& buffer, const int32_t* flags, int64_t count,
-                                  std::function<void(const int32_t*)> decode) {
+/// Queues the copy of `count` ints at `flags` (device memory) to the host and returns the check
+/// that, when called, waits for it and runs `decode` on the host copy. Nothing waits here: the
+/// tile calls the check where the host has synced anyway (tile/tile_kernels.h).
+std::function<void()> defer_check(const int32_t* flags, int64_t count, std::function<void(const int32_t*)> decode) {
   if (count == 0) return {};  // nothing to check
   const auto ints = at::TensorOptions().dtype(at::kInt);
 #ifdef ANALOG_CUDA_EMULATION
@@ -85,7 +84,7 @@ std::function<void()> defer_check(const at::Tensor& buffer, const int32_t* flags
 #else
   at::Tensor host = at::empty({count}, ints.pinned_memory(true));
 #endif
-  auto pending = std::make_shared<PendingFlags>(std::move(host), buffer, flags, count);
+  auto pending = std::make_shared<PendingFlags>(std::move(host), flags, count);
   return [pending, decode = std::move(decode)] { decode(pending->copy.wait()); };
 }
 
@@ -134,7 +133,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
     return at::for_blob(bad + offset, {batch, cols}).options(x.options()).target_device(x.device()).make_tensor();
   };
   const auto check_rows = [&] {
-    return defer_check(rows, bad, batch, [what = std::string(what), batch, n](const int32_t* host) {
+    return defer_check(bad, batch, [what = std::string(what), batch, n](const int32_t* host) {
       for (int64_t b = 0; b < batch; ++b) {
         ANALOG_CHECK_FINITE(host[b] == 0, what, ": expected finite inputs, got a non-finite value in row ", b,
                             " of a [", batch, ", ", n, "] input");
@@ -213,7 +212,7 @@ std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& device
                              workspace.data_ptr<int32_t>(), workspace.data_ptr<int32_t>() + words, current_stream());
   // The kernels left W unchanged if a check failed; the check reports the first bad sample, x
   // before d, as the CPU path does.
-  return defer_check(workspace, non_finite, 2 * samples, [samples](const int32_t* flags) {
+  return defer_check(non_finite, 2 * samples, [samples](const int32_t* flags) {
     for (int64_t s = 0; s < samples; ++s) {
       ANALOG_CHECK_FINITE(flags[s] == 0, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
       ANALOG_CHECK_FINITE(flags[samples + s] == 0,

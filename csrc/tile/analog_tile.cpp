@@ -186,13 +186,17 @@ void AnalogTileImpl::to(torch::Dtype dtype, bool non_blocking) {
 }
 
 void AnalogTileImpl::to(torch::Device device, bool non_blocking) {
-  synchronize();  // what the kernels found on the old device is reported, not lost with the move
+  // What the kernels found on the old device is reported, not lost with the move; after it, so
+  // that an error does not leave a model half moved.
+  std::vector<std::function<void()>> checks;
+  checks.swap(deferred_checks_);
   // The call counter stays on the host: it is read and advanced on every call.
   const at::Tensor counter = rng_state.clone();
   torch::nn::Module::to(device, non_blocking);
   rng_state.set_data(counter);
   pending_x_.clear();
   pending_d_.clear();
+  for (const auto& c : checks) c();
 }
 
 at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out, bool defer_check) {
@@ -234,10 +238,12 @@ void AnalogTileImpl::record(const at::Tensor& x, const at::Tensor& d) {
   check_input("AnalogTile.record", d, out_size_, "out_size", weight.device());
   TORCH_CHECK(x.size(0) == d.size(0), "AnalogTile.record: x has ", x.size(0), " rows but d has ",
               d.size(0));
-  // detach() only where there is a graph to cut: each call is a dispatch (a launch-bound GPU
-  // step pays for every one), and the pairs of a training step usually have none.
-  pending_x_.push_back((x.requires_grad() ? x.detach() : x).contiguous());
-  pending_d_.push_back((d.requires_grad() ? d.detach() : d).contiguous());
+  // detach() only where there may be a graph to cut (a tensor that requires grad, or a view of
+  // one): each call is a dispatch (a launch-bound GPU step pays for every one), and the pairs of
+  // a training step usually have none.
+  const auto detached = [](const at::Tensor& t) { return t.requires_grad() || t.is_view() ? t.detach() : t; };
+  pending_x_.push_back(detached(x).contiguous());
+  pending_d_.push_back(detached(d).contiguous());
 }
 
 int64_t AnalogTileImpl::pending_samples() const {
