@@ -27,9 +27,10 @@ struct TileKernels {
   cpu::MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed, const IOParameters& io,
                            bool use_bm, bool zero_shortcut_needs_no_inp_noise, uint64_t key, uint64_t call,
                            const char* what, float mask_bound);
-  std::function<void()> (*pulsed_update)(at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
-                        const UpdateParameters& up, const ConstantStepDevice& dev, float lr, uint64_t key,
-                        uint64_t first_call);
+  std::function<void()> (*pulsed_update)(at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x,
+                                         const at::Tensor& d, const UpdateParameters& up,
+                                         const ConstantStepDevice& dev, float lr, uint64_t key,
+                                         uint64_t first_call);
 };
 
 /// The kernels for tensors on `type`; nullptr where this build has none (CUDA without a CUDA

@@ -29,7 +29,7 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   void reset() override;
 
   /// Moves weights and devices (the call counter stays on the host; queued pairs are dropped).
-  /// Reports what the deferred checks found first (synchronize()).
+  /// Then reports what the deferred checks found (as synchronize()), after the move.
   /// A tile on a CUDA device runs the CUDA kernels (same semantics and random streams).
   void to(torch::Device device, torch::Dtype dtype, bool non_blocking = false) override;
   void to(torch::Dtype dtype, bool non_blocking = false) override;
