@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <tuple>
 #include <utility>
@@ -13,6 +12,7 @@
 #include <ATen/Parallel.h>
 
 #include "analog/kernels/io_math.h"
+#include "analog/kernels/rng.h"
 #include "analog/nonfinite_error.h"
 #include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
@@ -24,18 +24,17 @@ using kernels::Domain;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-/// Noise-management scale alpha of one input row (1 when noise management is off).
-float noise_management_alpha(const float* x, int64_t n, const IOParameters& io) {
+/// Noise-management scale alpha of one input row (1 when noise management is off); `abs_max`
+/// is the row's max |x_j|, already known from the finite check.
+float noise_management_alpha(const float* x, int64_t n, float abs_max, const IOParameters& io) {
   const float thres = static_cast<float>(io.nm_thres());
   switch (io.noise_management()) {
     case NoiseManagement::kNone:
       return 1.0f;
     case NoiseManagement::kConstant:
       return thres > 0.0f ? thres : 1.0f;
-    case NoiseManagement::kAbsMax: {
-      const float a = max_abs(x, n);
-      return thres > 0.0f ? std::min(a, thres) : a;
-    }
+    case NoiseManagement::kAbsMax:
+      return thres > 0.0f ? std::min(abs_max, thres) : abs_max;
     case NoiseManagement::kMax: {
       float a = -kInf;
       for (int64_t j = 0; j < n; ++j) a = std::max(a, x[j]);
@@ -44,7 +43,6 @@ float noise_management_alpha(const float* x, int64_t n, const IOParameters& io) 
   }
   return 1.0f;
 }
-
 
 /// DAC of one row without stochastic rounding: q = clip(Q(x / denom)).
 void dac_row(const float* __restrict row, float* __restrict q, int64_t n, float denom, float step,
@@ -77,7 +75,6 @@ std::pair<bool, bool> adc_row(float* __restrict v, int64_t m, float step, float 
 
 int64_t grain_for(int64_t width) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, width)); }
 
-
 }  // namespace
 
 MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
@@ -103,14 +100,15 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
   at::parallel_for(0, batch, grain_for(n), [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       const float* row = xp + b * n;
-      if (max_abs_bits(row, n) >= kInfBits) {
+      const uint32_t abs_max_bits = max_abs_bits(row, n);
+      if (abs_max_bits >= kInfBits) {
         // Threads may find several bad rows: report the first, whatever the thread count.
         int64_t seen = bad_row.load();
         while ((seen < 0 || b < seen) && !bad_row.compare_exchange_weak(seen, b)) {
         }
         return;
       }
-      alpha[b] = noise_management_alpha(row, n, io);
+      alpha[b] = noise_management_alpha(row, n, kernels::bits_float(abs_max_bits), io);
     }
   });
   if (bad_row.load() >= 0) {

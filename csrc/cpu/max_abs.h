@@ -9,7 +9,8 @@ namespace analog::cpu {
 /// Bits of +inf: a max_abs_bits at or above it means the row holds an inf or a NaN.
 constexpr uint32_t kInfBits = 0x7F800000u;
 
-/// The bit pattern of max |x_j| (for non-negative floats integer order is float order).
+/// The bit pattern of max |x_j| (for non-negative floats integer order is float order;
+/// kernels::bits_float gives the float).
 inline uint32_t max_abs_bits(const float* x, int64_t n) {
   uint32_t m = 0;
   for (int64_t j = 0; j < n; ++j) {
@@ -19,14 +20,6 @@ inline uint32_t max_abs_bits(const float* x, int64_t n) {
     m = bits > m ? bits : m;
   }
   return m;
-}
-
-/// max |x_j| (0 for an empty row).
-inline float max_abs(const float* x, int64_t n) {
-  const uint32_t m = max_abs_bits(x, n);
-  float a;
-  std::memcpy(&a, &m, sizeof a);
-  return a;
 }
 
 }  // namespace analog::cpu

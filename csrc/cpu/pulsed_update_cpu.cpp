@@ -362,7 +362,6 @@ void float_sample_with_bounds(const TileView& t, const float* x, const float* d,
   }
 }
 
-
 }  // namespace
 
 void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
