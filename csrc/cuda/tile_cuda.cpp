@@ -118,9 +118,8 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   // One allocation for the call's scratch (each allocation is host time), its parts 256-byte
   // aligned as separate allocations would be: per row, written by prepare, [0, batch) the row
   // holds a NaN or inf, [batch, 2 batch) active (not the zero short-cut), [2 batch, 3 batch)
-  // alpha (float); then xq [batch, n] and yq [batch, m] (float). The bad rows are checked after
-  // the MVM, deferred: a bad input is reported after its NaNs flowed into outputs that are
-  // thrown away.
+  // alpha (float); then xq [batch, n] and yq [batch, m] (float). The bad rows are checked
+  // deferred: a bad input is reported after its NaNs flowed into outputs that are thrown away.
   const auto aligned = [](int64_t words) { return (words + 63) / 64 * 64; };
   const int64_t state_words = aligned(3 * batch);
   const int64_t xq_words = io.is_perfect() ? 0 : aligned(batch * n), yq_words = io.is_perfect() ? 0 : batch * m;
@@ -132,30 +131,29 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   const auto scratch = [&](int64_t offset, int64_t cols) {
     return at::for_blob(bad + offset, {batch, cols}).options(x.options()).target_device(x.device()).make_tensor();
   };
-  const auto check_rows = [&] {
-    return defer_check(bad, batch, [what = std::string(what), batch, n](const int32_t* host) {
-      for (int64_t b = 0; b < batch; ++b) {
-        ANALOG_CHECK_FINITE(host[b] == 0, what, ": expected finite inputs, got a non-finite value in row ", b,
-                            " of a [", batch, ", ", n, "] input");
-      }
-    });
-  };
+  at::Tensor xq, yq;
+  if (!io.is_perfect()) {
+    xq = scratch(state_words, n);
+    yq = scratch(state_words + xq_words, m);  // mm_out writes it
+  }
   const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
+  // Noise management, the checks and (unless the IO is perfect) the DAC of round 0: one launch.
+  cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha, r.reduction.data_ptr<float>(),
+                          active, bad, xq.defined() ? xq.data_ptr<float>() : nullptr, current_stream());
+  r.check = defer_check(bad, batch, [what = std::string(what), batch, n](const int32_t* host) {
+    for (int64_t b = 0; b < batch; ++b) {
+      ANALOG_CHECK_FINITE(host[b] == 0, what, ": expected finite inputs, got a non-finite value in row ", b,
+                          " of a [", batch, ", ", n, "] input");
+    }
+  });
   if (io.is_perfect()) {
-    cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha,
-                            r.reduction.data_ptr<float>(), active, bad, nullptr, current_stream());
     at::mm_out(r.y, x, op);
-    r.check = check_rows();
     if (with_mask) r.mask = r.y.abs() >= mask_bound;
     return r;
   }
   if (with_mask) r.mask = at::empty({batch, m}, x.options().dtype(at::kBool));
-  at::Tensor xq = scratch(state_words, n);
-  at::Tensor yq = scratch(state_words + xq_words, m);  // mm_out writes it
-  // Noise management, the checks and the DAC of round 0; the GEMM; the ADC with the bound-
-  // management re-runs of the saturated rows: three launches, whatever the rows do.
-  cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha,
-                          r.reduction.data_ptr<float>(), active, bad, xq.data_ptr<float>(), current_stream());
+  // The GEMM; the ADC with the bound-management re-runs of the saturated rows: with prepare,
+  // three launches, whatever the rows do.
   at::mm_out(yq, xq, op);
   at::Tensor wn;  // round 0's weight-noise scales; the kernel writes those of the re-runs
   if (spec.w_noise_type == 2) {
@@ -168,7 +166,6 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
                       yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr, r.y.data_ptr<float>(),
                       with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr, mask_bound,
                       current_stream());
-  r.check = check_rows();
   return r;
 }
 
@@ -206,10 +203,10 @@ std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& device
   // One allocation: the kernels' workspace, then per sample whether x holds a NaN or inf
   // ([0, samples)) and whether d does ([samples, 2 samples)).
   at::Tensor workspace = at::empty({words + 2 * samples}, x.options().dtype(at::kInt));
-  const int32_t* non_finite = workspace.data_ptr<int32_t>() + words;
+  int32_t* non_finite = workspace.data_ptr<int32_t>() + words;
   cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(),
                              d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,
-                             workspace.data_ptr<int32_t>(), workspace.data_ptr<int32_t>() + words, current_stream());
+                             workspace.data_ptr<int32_t>(), non_finite, current_stream());
   // The kernels left W unchanged if a check failed; the check reports the first bad sample, x
   // before d, as the CPU path does.
   return defer_check(non_finite, 2 * samples, [samples](const int32_t* flags) {

@@ -186,17 +186,15 @@ void AnalogTileImpl::to(torch::Dtype dtype, bool non_blocking) {
 }
 
 void AnalogTileImpl::to(torch::Device device, bool non_blocking) {
-  // What the kernels found on the old device is reported, not lost with the move; after it, so
-  // that an error does not leave a model half moved.
-  std::vector<std::function<void()>> checks;
-  checks.swap(deferred_checks_);
   // The call counter stays on the host: it is read and advanced on every call.
   const at::Tensor counter = rng_state.clone();
   torch::nn::Module::to(device, non_blocking);
   rng_state.set_data(counter);
   pending_x_.clear();
   pending_d_.clear();
-  for (const auto& c : checks) c();
+  // What the kernels found on the old device is reported, not lost with the move; after it, so
+  // that an error does not leave a model half moved.
+  synchronize();
 }
 
 at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out, bool defer_check) {
