@@ -42,11 +42,8 @@ using cuda_test::kernel_device;
 class JunkFill : public ::testing::Environment {
  public:
   void SetUp() override {
-#ifdef C10_USE_GFLAGS
+    // A global in both of c10's flag modes (with gflags, a using-declaration of gflags' own).
     FLAGS_caffe2_cpu_allocator_do_junk_fill = true;
-#else
-    c10::FLAGS_caffe2_cpu_allocator_do_junk_fill = true;
-#endif
   }
 };
 const auto* const junk_fill = ::testing::AddGlobalTestEnvironment(new JunkFill);
