@@ -1,5 +1,6 @@
 // analog-sweep: trains the MNIST MLP over a grid of analog hardware configurations; resumable,
 // parallel, shardable; merges shards and plots results.
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -83,9 +84,17 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
              in_shard, already, out, pending.size(), jobs);
   if (pending.empty()) return 0;
 
-  const auto train = data::load_mnist(data_dir, true, spec.train_samples);
-  const auto test = data::load_mnist(data_dir, false, spec.test_samples);
+  auto train = data::load_mnist(data_dir, true, spec.train_samples);
+  auto test = data::load_mnist(data_dir, false, spec.test_samples);
   at::set_num_threads(1);
+  const torch::Device device(spec.train.device);
+  if (device.is_cuda() && torch::cuda::is_available()) {  // (without one, the first run says why)
+    // The runs share one device copy of the data (read only) instead of making one each.
+    for (auto* split : {&train, &test}) {
+      split->images = split->images.to(device);
+      split->labels = split->labels.to(device);
+    }
+  }
 
   std::mutex mutex;
   std::condition_variable changed;
@@ -239,6 +248,12 @@ int main(int argc, char** argv) {
                 "--shard: expected K/N with whole numbers (e.g. 0/4), got '", shard, "'");
     const int64_t shard_k = std::stoll(shard.substr(0, slash)), shard_n = std::stoll(shard.substr(slash + 1));
     TORCH_CHECK(shard_n >= 1 && shard_k < shard_n, "--shard: expected 0 <= K < N, got '", shard, "'");
+    if (torch::Device(spec.train.device).is_cuda()) {
+      // Concurrent runs each have a stream; the driver maps streams onto this many hardware queues
+      // (default 8, at most 32), and streams that share a queue wait for each other's kernels.
+      // Read when the CUDA context is created, which has not happened yet; a user's value stands.
+      setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", /*overwrite=*/0);
+    }
     std::signal(SIGINT, on_sigint);
     std::signal(SIGTERM, on_sigint);
     return run_sweep(spec, common.data_dir, out, jsonl, jobs, shard_k, shard_n);
