@@ -67,28 +67,54 @@ bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 /// not be held: the caching allocator hands a freed block out again only for work on the same
 /// stream, which runs after the copy.
 struct PendingFlags {
-  PendingFlags(at::Tensor host_flags, const int32_t* flags, int64_t count)
-      : host(std::move(host_flags)), copy(host.data_ptr<int32_t>(), flags, count, current_stream()) {}
-  at::Tensor host;
+  PendingFlags(at::Tensor host_block, int32_t* host, const int32_t* flags, int64_t count)
+      : block(std::move(host_block)), copy(host, flags, count, current_stream()) {}
+  at::Tensor block;  ///< holds `host`
   cuda::FlagCopy copy;
 };
 
-/// Queues the copy of `count` ints at `flags` (device memory) to the host and returns the check
-/// that, when called, waits for it and runs `decode` on the host copy. Nothing waits here: the
-/// tile calls the check where the host has synced anyway (tile/tile_kernels.h).
-std::function<void()> defer_check(const int32_t* flags, int64_t count, std::function<void(const int32_t*)> decode) {
-  if (count == 0) return {};  // nothing to check
-  const auto ints = at::TensorOptions().dtype(at::kInt);
-#ifdef ANALOG_CUDA_EMULATION
-  at::Tensor host = at::empty({count}, ints);
-#else
-  at::Tensor host = at::empty({count}, ints.pinned_memory(true));
+/// Host memory for `count` flags (pinned, so that the copy does not wait): a piece of a slab
+/// shared by this thread's checks, so that a training step's checks cost one allocation per
+/// hundred steps, not one each. Each check holds its slab, which is freed after its last check.
+std::pair<at::Tensor, int32_t*> host_flags(int64_t count) {
+  constexpr int64_t kSlab = 16384;  // ints: 64 KiB
+  auto options = at::TensorOptions().dtype(at::kInt);
+#ifndef ANALOG_CUDA_EMULATION
+  options = options.pinned_memory(true);
 #endif
-  auto pending = std::make_shared<PendingFlags>(std::move(host), flags, count);
-  return [pending, decode = std::move(decode)] { decode(pending->copy.wait()); };
+  if (count > kSlab / 4) {  // a large batch gets memory of its own rather than wasting a slab
+    at::Tensor own = at::empty({count}, options);
+    return {own, own.data_ptr<int32_t>()};
+  }
+  thread_local at::Tensor slab;
+  thread_local int64_t used = 0;
+  if (!slab.defined() || used + count > kSlab) {
+    slab = at::empty({kSlab}, options);
+    used = 0;
+  }
+  int32_t* piece = slab.data_ptr<int32_t>() + used;
+  used += count;
+  return {slab, piece};
+}
+
+/// A float or bool view of `block` at `offset` ints: no allocation, no dispatch. It holds the
+/// block, so it may outlive the call (an MVM's mask and reduction factors).
+at::Tensor view_of(const at::Tensor& block, int64_t offset, at::IntArrayRef sizes, at::ScalarType dtype) {
+  return at::for_blob(block.data_ptr<int32_t>() + offset, sizes)
+      .deleter([block](void*) {})
+      .options(block.options().dtype(dtype))
+      .target_device(block.device())  // (else it asks the driver where the pointer lives)
+      .make_tensor();
 }
 
 }  // namespace
+
+std::function<void()> defer_check(const int32_t* flags, int64_t count, std::function<void(const int32_t*)> decode) {
+  if (count == 0) return {};  // nothing to check
+  auto [block, host] = host_flags(count);
+  auto pending = std::make_shared<PendingFlags>(std::move(block), host, flags, count);
+  return [pending, decode = std::move(decode)] { decode(pending->copy.wait()); };
+}
 
 cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
                            const IOParameters& io, bool use_bm, bool zero_flag, uint64_t key,
@@ -111,30 +137,39 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
     if (with_mask) r.mask = at::zeros({batch, m}, x.options().dtype(at::kBool));
     return r;
   }
-  // Every buffer is written by the kernels (reduction = 1 by prepare, y and the mask by adc), so
-  // none is filled here: each torch op is a launch and host time, which a small layer is bound by.
+  // The output, and one allocation for the rest of the call (each allocation is host time, which
+  // a small layer is bound by), its parts 256-byte aligned as separate allocations would be
+  // (cuBLAS likes aligned matrices). None is filled here: the kernels write every word (prepare
+  // the row state and reduction = 1; the ADC y and the mask; the GEMM yq). In ints:
+  //   [0, batch) the row holds a NaN or inf; [batch, 2 batch) active (not the zero short-cut);
+  //   [2 batch, 3 batch) alpha; [3 batch, 4 batch) the reduction factor (float);
+  //   then the mask [batch, m] (bool), xq [batch, n] and yq [batch, m] (float).
+  // The reduction and the mask are views that hold the block while they live (the tile keeps the
+  // mask for the backward pass); y, which the caller gets, is an allocation of its own, as any
+  // torch result (record_stream and the like work on it). The bad rows are checked deferred: a
+  // bad input is reported after its NaNs flowed into outputs that are thrown away.
   r.y = at::empty({batch, m}, x.options());
-  r.reduction = at::empty({batch}, x.options());
-  // One allocation for the call's scratch (each allocation is host time), its parts 256-byte
-  // aligned as separate allocations would be: per row, written by prepare, [0, batch) the row
-  // holds a NaN or inf, [batch, 2 batch) active (not the zero short-cut), [2 batch, 3 batch)
-  // alpha (float); then xq [batch, n] and yq [batch, m] (float). The bad rows are checked
-  // deferred: a bad input is reported after its NaNs flowed into outputs that are thrown away.
   const auto aligned = [](int64_t words) { return (words + 63) / 64 * 64; };
-  const int64_t state_words = aligned(3 * batch);
-  const int64_t xq_words = io.is_perfect() ? 0 : aligned(batch * n), yq_words = io.is_perfect() ? 0 : batch * m;
-  at::Tensor rows = at::empty({state_words + xq_words + yq_words}, x.options().dtype(at::kInt));
-  int32_t* bad = rows.data_ptr<int32_t>();
+  const bool analog_io = !io.is_perfect();
+  const int64_t state_words = aligned(4 * batch);
+  const int64_t mask_words = with_mask && analog_io ? aligned((batch * m + 3) / 4) : 0;
+  const int64_t xq_words = analog_io ? aligned(batch * n) : 0, yq_words = analog_io ? batch * m : 0;
+  const at::Tensor block =
+      at::empty({state_words + mask_words + xq_words + yq_words}, x.options().dtype(at::kInt));
+  int32_t* bad = block.data_ptr<int32_t>();
   int32_t* active = bad + batch;
   auto* alpha = reinterpret_cast<float*>(bad + 2 * batch);
-  // Float views [batch, cols] of the scratch (no allocation, no dispatch); `rows` outlives them.
-  const auto scratch = [&](int64_t offset, int64_t cols) {
-    return at::for_blob(bad + offset, {batch, cols}).options(x.options()).target_device(x.device()).make_tensor();
-  };
-  at::Tensor xq, yq;
-  if (!io.is_perfect()) {
-    xq = scratch(state_words, n);
-    yq = scratch(state_words + xq_words, m);  // mm_out writes it
+  r.reduction = view_of(block, 3 * batch, {batch}, at::kFloat);
+  int64_t offset = state_words;
+  if (mask_words > 0) r.mask = view_of(block, offset, {batch, m}, at::kBool);
+  offset += mask_words;
+  at::Tensor xq, yq;  // scratch: views that need not hold the block (it outlives them)
+  if (analog_io) {
+    const auto scratch = [&](int64_t at_word, int64_t cols) {
+      return at::for_blob(bad + at_word, {batch, cols}).options(x.options()).target_device(x.device()).make_tensor();
+    };
+    xq = scratch(offset, n);
+    yq = scratch(offset + xq_words, m);  // mm_out writes it
   }
   const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
   // Noise management, the checks and (unless the IO is perfect) the DAC of round 0: one launch.
@@ -146,12 +181,11 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
                           " of a [", batch, ", ", n, "] input");
     }
   });
-  if (io.is_perfect()) {
+  if (!analog_io) {
     at::mm_out(r.y, x, op);
     if (with_mask) r.mask = r.y.abs() >= mask_bound;
     return r;
   }
-  if (with_mask) r.mask = at::empty({batch, m}, x.options().dtype(at::kBool));
   // The GEMM; the ADC with the bound-management re-runs of the saturated rows: with prepare,
   // three launches, whatever the rows do.
   at::mm_out(yq, xq, op);

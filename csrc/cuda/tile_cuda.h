@@ -29,6 +29,14 @@ std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& device
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
 
+/// Queues the copy of `count` ints at `flags` (device memory, written by work queued on the
+/// current stream) to pinned host memory and returns the check that, when called, waits for the
+/// copy and runs `decode` on the host copy (empty for count 0). Nothing waits here: the tile calls
+/// the check where the host has synced anyway (tile/tile_kernels.h). The host memory is a piece
+/// of a slab shared by the thread's checks; each check holds its slab.
+std::function<void()> defer_check(const int32_t* flags, int64_t count,
+                                  std::function<void(const int32_t*)> decode);
+
 /// io_mvm_cuda and pulsed_update_cuda as a tile's kernels (see tile/tile_kernels.h).
 const TileKernels& tile_kernels();
 

@@ -8,9 +8,11 @@
 #include <ATen/ATen.h>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "analog/config/rpu_config.h"
 #include "analog/nn/analog_linear.h"
@@ -186,6 +188,39 @@ TEST_F(CudaGlue, NonFiniteInputIsReportedWithItsFirstRow) {
   } catch (const NonFiniteError& e) {
     EXPECT_NE(std::string(e.what()).find("row 2 "), std::string::npos) << e.what();
   }
+}
+
+
+// The flags of pending checks share host slabs (16384 ints each): 400 checks of 64 flags fill
+// a slab and start another one or two. Each check must read its own flags, from a slab that lives
+// as long as the check: a piece handed out twice, or a slab freed under a pending check, would
+// show one call's flags to another.
+TEST_F(CudaGlue, ManyPendingChecksEachReadTheirOwnFlags) {
+  constexpr int kCalls = 400;
+  constexpr int64_t kRows = 64;
+  std::vector<std::function<void()>> checks;
+  std::vector<at::Tensor> flags;  // device memory, alive until the copies are queued (as in the glue)
+  std::vector<int64_t> seen(kCalls, -2);
+  for (int call = 0; call < kCalls; ++call) {
+    at::Tensor f = at::zeros({kRows}, at::kInt);
+    f[call % kRows] = call + 1;  // each call's flags differ: one row set, to the call's number
+    flags.push_back(f.to(kernel_device()));
+    checks.push_back(cuda_glue::defer_check(flags.back().data_ptr<int32_t>(), kRows, [&seen, call](const int32_t* host) {
+      int64_t set = -1;
+      for (int64_t b = 0; b < kRows; ++b) {
+        if (host[b] != 0) set = set == -1 && host[b] == call + 1 ? b : -3;  // -3: a wrong or a second value
+      }
+      seen[static_cast<size_t>(call)] = set;
+    }));
+  }
+  flags.clear();
+  for (int call = kCalls - 1; call >= 0; --call) {  // the oldest slab's checks last
+    ASSERT_TRUE(static_cast<bool>(checks[static_cast<size_t>(call)]));
+    checks[static_cast<size_t>(call)]();
+    checks[static_cast<size_t>(call)] = nullptr;  // a check's slab may go with the last of them
+    EXPECT_EQ(seen[static_cast<size_t>(call)], call % kRows) << "call " << call;
+  }
+  EXPECT_FALSE(static_cast<bool>(cuda_glue::defer_check(nullptr, 0, [](const int32_t*) {})));
 }
 
 // A NaN or inf in x or d: the weights are left as they were, and the deferred check throws
