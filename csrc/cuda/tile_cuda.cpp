@@ -74,8 +74,9 @@ struct PendingFlags {
 };
 
 /// Host memory for `count` flags (pinned, so that the copy does not wait): a piece of a slab
-/// shared by this thread's checks, so that a training step's checks cost one allocation per
-/// hundred steps, not one each. Each check holds its slab, which is freed after its last check.
+/// shared by this thread's checks, so that the seven checks of an MNIST MLP training step (640
+/// ints) cost one allocation every 25 steps, not seven a step. Each check holds its slab, which
+/// is freed after its last check.
 std::pair<at::Tensor, int32_t*> host_flags(int64_t count) {
   constexpr int64_t kSlab = 16384;  // ints: 64 KiB
   auto options = at::TensorOptions().dtype(at::kInt);
