@@ -287,7 +287,7 @@ TEST_P(CudaGlueUpdate, SameWeightsAsCpu) {
   c.set(up, dev);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 77);
   at::Tensor w_cpu = at::rand({out, in}) * 0.4 - 0.2;
-  at::Tensor w_dev = w_cpu.to(kernel_device()).contiguous();
+  at::Tensor w_dev = w_cpu.clone().to(kernel_device());  // a copy also where the kernel device is the CPU
   const at::Tensor w0 = w_cpu.clone();
   cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 3, 500);
   cuda_glue::pulsed_update_cuda(w_dev, arrays.params.to(kernel_device()), x.to(kernel_device()),
