@@ -38,12 +38,12 @@ __device__ inline float dac_value(float v, float alpha, float r, const IoSpec& i
 
 /// One block per row: noise management, the zero short-cut, the NaN/inf check and, with xq, the
 /// DAC of round 0 (one launch where prepare and DAC were two).
-__global__ void prepare_kernel(const float* x, int64_t n, IoSpec io, uint64_t key, uint64_t call,
+__global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io, uint64_t key, uint64_t call,
                                float* alpha, float* reduction, int32_t* active, int32_t* bad,
                                float* xq) {
   __shared__ float shared[kThreads];
   const int64_t b = blockIdx.x;
-  const float* row = x + b * n;
+  const float* row = x + b * ldx;
   float amax = 0.0f, smax = -INFINITY;
   bool row_bad = false;
   for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
@@ -125,7 +125,7 @@ __device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, 
 /// r doubled: the DAC of the round into xq's row, the row's MVM against W' (element (j, i) at
 /// w[i * n + j], or w[j * m + i] when `transposed`) and its weight-noise scales into yq's and
 /// wn's rows, and the ADC again. The re-runs stay on the GPU: no host round trip per round.
-__global__ void adc_kernel(const float* x, const float* w, bool transposed, int64_t n, int64_t m,
+__global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool transposed, int64_t n, int64_t m,
                            const float* alpha, float* reduction, const int32_t* active, IoSpec io,
                            uint64_t key, uint64_t call, float* xq, float* yq, float* wn, float* y,
                            uint8_t* mask, float mask_bound) {
@@ -145,7 +145,7 @@ __global__ void adc_kernel(const float* x, const float* w, bool transposed, int6
     if (round > 0) {
       r *= 2.0f;
       for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-        xq[b * n + j] = dac_value(x[b * n + j], alpha[b], r, io, key, call, round, b * n + j);
+        xq[b * n + j] = dac_value(x[b * ldx + j], alpha[b], r, io, key, call, round, b * n + j);
       }
       __syncthreads();  // the whole row of xq before the MVM
       const float* q = xq + b * n;
@@ -179,22 +179,22 @@ __global__ void adc_kernel(const float* x, const float* w, bool transposed, int6
 
 }  // namespace
 
-void launch_io_prepare(const float* x, int64_t batch, int64_t n, const IoSpec& io, uint64_t key,
+void launch_io_prepare(const float* x, int64_t ldx, int64_t batch, int64_t n, const IoSpec& io, uint64_t key,
                        uint64_t call, float* alpha, float* reduction, int32_t* active, int32_t* bad,
                        float* xq, void* stream) {
   if (batch == 0) return;
   ANALOG_LAUNCH(prepare_kernel, static_cast<unsigned>(batch), kThreads, static_cast<cudaStream_t>(stream))(
-      x, n, io, key, call, alpha, reduction, active, bad, xq);
+      x, ldx, n, io, key, call, alpha, reduction, active, bad, xq);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 
-void launch_io_adc(const float* x, const float* w, bool transposed, int64_t batch, int64_t n, int64_t m,
+void launch_io_adc(const float* x, int64_t ldx, const float* w, bool transposed, int64_t batch, int64_t n, int64_t m,
                    const float* alpha, float* reduction, const int32_t* active, const IoSpec& io,
                    uint64_t key, uint64_t call, float* xq, float* yq, float* wn, float* y, uint8_t* mask,
                    float mask_bound, void* stream) {
   if (batch == 0 || m == 0) return;
   ANALOG_LAUNCH(adc_kernel, static_cast<unsigned>(batch), kThreads, static_cast<cudaStream_t>(stream))(
-      x, w, transposed, n, m, alpha, reduction, active, io, key, call, xq, yq, wn, y, mask, mask_bound);
+      x, ldx, w, transposed, n, m, alpha, reduction, active, io, key, call, xq, yq, wn, y, mask, mask_bound);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 

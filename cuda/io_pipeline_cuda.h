@@ -19,10 +19,12 @@ struct IoSpec {
   bool zero_shortcut_needs_no_inp_noise;
 };
 
-/// Per row b of x [batch, n]: alpha[b] (noise management), reduction[b] = 1, active[b] (0 for
-/// rows that give exactly 0) and bad[b] (1 if the row holds a NaN or inf, else 0). With xq
-/// (nullptr: none) the same launch also does the DAC of round 0 into xq [batch, n].
-void launch_io_prepare(const float* x, int64_t batch, int64_t n, const IoSpec& io, uint64_t key,
+/// Per row b of x [batch, n] (row b at x + b * ldx, ldx >= n: a column slice of a wider matrix is
+/// read in place): alpha[b] (noise management), reduction[b] = 1, active[b] (0 for rows that give
+/// exactly 0) and bad[b] (1 if the row holds a NaN or inf, else 0). With xq (nullptr: none) the
+/// same launch also does the DAC of round 0 into xq [batch, n] (contiguous). Random numbers are
+/// indexed by the element's place in the [batch, n] matrix, whatever ldx.
+void launch_io_prepare(const float* x, int64_t ldx, int64_t batch, int64_t n, const IoSpec& io, uint64_t key,
                        uint64_t call, float* alpha, float* reduction, int32_t* active, int32_t* bad,
                        float* xq, void* stream);
 
@@ -31,11 +33,12 @@ void launch_io_prepare(const float* x, int64_t batch, int64_t n, const IoSpec& i
 /// xq[b], its MVM against W' into yq[b], its weight-noise scales into wn[b], fresh noise of the
 /// next round), all in the kernel. W' is w [m, n] transposed (the forward pass: y = x w^T), or
 /// with `transposed` w [n, m] itself (the backward pass). yq and wn hold round 0's values from
-/// the caller (wn [batch, m]: nullptr when weight noise is off). reduction[b] becomes the final
+/// the caller (wn [batch, m]: nullptr when weight noise is off); x is laid out as for prepare
+/// (row stride ldx), the other matrices are contiguous. reduction[b] becomes the final
 /// r. Rows inactive from the start (zero short-cut) get y = 0. With `mask` (nullptr: none),
 /// mask[b] = |y[b]| >= mask_bound is written with y. Every output is written per row: no buffer
 /// needs zeroing before a launch.
-void launch_io_adc(const float* x, const float* w, bool transposed, int64_t batch, int64_t n, int64_t m,
+void launch_io_adc(const float* x, int64_t ldx, const float* w, bool transposed, int64_t batch, int64_t n, int64_t m,
                    const float* alpha, float* reduction, const int32_t* active, const IoSpec& io,
                    uint64_t key, uint64_t call, float* xq, float* yq, float* wn, float* y, uint8_t* mask,
                    float mask_bound, void* stream);

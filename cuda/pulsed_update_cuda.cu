@@ -46,11 +46,11 @@ __device__ bool any_non_finite(const int32_t* non_finite, int64_t samples) {
 
 /// One block per sample: max|x|, max|d|, the pulse plan and the sample's flags
 /// non_finite[s] (x) and non_finite[samples + s] (d).
-__global__ void plan_kernel(const float* x, const float* d, int64_t samples, int64_t in_size,
+__global__ void plan_kernel(const float* x, int64_t ldx, const float* d, int64_t samples, int64_t in_size,
                             int64_t out_size, UpdateSpec up, float* plans, int32_t* non_finite) {
   __shared__ float shared[kThreads];
   const int64_t s = blockIdx.x;
-  const float x_max = block_max_abs(x + s * in_size, in_size, shared);
+  const float x_max = block_max_abs(x + s * ldx, in_size, shared);
   const float d_max = block_max_abs(d + s * out_size, out_size, shared);
   if (threadIdx.x != 0) return;
   non_finite[s] = isinf(x_max) ? 1 : 0;
@@ -70,7 +70,7 @@ __global__ void plan_kernel(const float* x, const float* d, int64_t samples, int
 }
 
 /// One thread per (sample, slot, vector): the active bits of that train and their count.
-__global__ void train_kernel(const float* x, const float* d, int64_t samples, int64_t in_size,
+__global__ void train_kernel(const float* x, int64_t ldx, const float* d, int64_t samples, int64_t in_size,
                              int64_t out_size, UpdateSpec up, uint64_t key, uint64_t first_call,
                              Layout L, uint32_t* ws, const int32_t* non_finite) {
   const int64_t id = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -83,7 +83,7 @@ __global__ void train_kernel(const float* x, const float* d, int64_t samples, in
   if (static_cast<int>(plans[4]) <= static_cast<int>(t)) return;  // slot unused (apply skips it)
   const float scale = is_d ? plans[0] : plans[1];
   const float v_max = is_d ? plans[3] : plans[2];
-  const float* v = is_d ? d + s * out_size : x + s * in_size;
+  const float* v = is_d ? d + s * out_size : x + s * ldx;
   const int64_t size = is_d ? out_size : in_size;
   uint32_t* bits = ws + (is_d ? L.d_bits() + st * L.dw : L.x_bits() + st * L.xw);
   uint32_t* count = ws + (is_d ? L.d_count() : L.x_count()) + st;
@@ -130,7 +130,7 @@ __device__ int rank_of(const uint32_t* bits, int64_t j) {
 }
 
 /// One thread per device: its pulses, in sample and slot order.
-__global__ void apply_kernel(float* w, const float* devices, const float* x, const float* d,
+__global__ void apply_kernel(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
                              int64_t samples, int64_t in_size, int64_t out_size, UpdateSpec up,
                              uint64_t key, uint64_t first_call, Layout L, const uint32_t* ws,
                              const int32_t* non_finite) {
@@ -154,7 +154,7 @@ __global__ void apply_kernel(float* w, const float* devices, const float* x, con
                            ? kernels::stream_normal(key, first_call + static_cast<uint64_t>(s),
                                                     Domain::kPulseNoise, static_cast<uint32_t>(t), k)
                            : 0.0f;
-      const bool down = (d[s * out_size + i] > 0.0f) == (x[s * in_size + j] > 0.0f);
+      const bool down = (d[s * out_size + i] > 0.0f) == (x[s * ldx + j] > 0.0f);
       value = kernels::constant_step_pulse(value, down, dev[2], dev[3], up.dw_min_std, xi, dev[0], dev[1]);
     }
   }
@@ -172,7 +172,7 @@ size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t o
   return 4 * layout(samples, in_size, out_size, up).total();
 }
 
-void launch_pulsed_update(float* w, const float* devices, const float* x, const float* d,
+void launch_pulsed_update(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
                           int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
                           uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
                           void* stream) {
@@ -181,15 +181,15 @@ void launch_pulsed_update(float* w, const float* devices, const float* x, const 
   const Layout L = layout(samples, in_size, out_size, up);
   auto* ws = static_cast<uint32_t*>(workspace);
   ANALOG_LAUNCH(plan_kernel, static_cast<unsigned>(samples), kThreads, st)(
-      x, d, samples, in_size, out_size, up, reinterpret_cast<float*>(ws + L.plans()), non_finite);
+      x, ldx, d, samples, in_size, out_size, up, reinterpret_cast<float*>(ws + L.plans()), non_finite);
   ANALOG_CUDA_CHECK(cudaGetLastError());
   const int64_t trains = samples * L.bl * 2;
   ANALOG_LAUNCH(train_kernel, static_cast<unsigned>((trains + 127) / 128), 128, st)(
-      x, d, samples, in_size, out_size, up, key, first_call, L, ws, non_finite);
+      x, ldx, d, samples, in_size, out_size, up, key, first_call, L, ws, non_finite);
   ANALOG_CUDA_CHECK(cudaGetLastError());
   const int64_t devices_n = in_size * out_size;
   ANALOG_LAUNCH(apply_kernel, static_cast<unsigned>((devices_n + kThreads - 1) / kThreads), kThreads, st)(
-      w, devices, x, d, samples, in_size, out_size, up, key, first_call, L, ws, non_finite);
+      w, devices, x, ldx, d, samples, in_size, out_size, up, key, first_call, L, ws, non_finite);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 

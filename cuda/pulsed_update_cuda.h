@@ -20,12 +20,14 @@ size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t o
 /// first_call + s; its trains follow kernels::thinned_train / dense_fires; pulse k of a slot
 /// (rows outer, columns inner, in index order) takes normal k of the slot's noise stream; each
 /// device applies its pulses in sample and slot order. `devices` is [out, in, 4] (w_min, w_max,
-/// dw_up, dw_down). The workspace (device memory) must have the size given above.
+/// dw_up, dw_down). Row s of x is at x + s * ldx (ldx >= in: a column slice of a wider matrix is
+/// read in place); W and d are contiguous. The workspace (device memory) must have the size given
+/// above.
 /// non_finite (2 * samples ints of device memory) receives per-sample flags: non_finite[s] = 1
 /// if x[s] holds a NaN or inf, non_finite[samples + s] = 1 if d[s] does, else 0; if any is set,
 /// W is left unchanged. The caller reads them once, after the launch, instead of checking x and d
 /// before it. Every buffer is written by the kernels: nothing needs zeroing before a launch.
-void launch_pulsed_update(float* w, const float* devices, const float* x, const float* d,
+void launch_pulsed_update(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
                           int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
                           uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
                           void* stream);

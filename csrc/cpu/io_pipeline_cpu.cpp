@@ -16,6 +16,7 @@
 #include "analog/nonfinite_error.h"
 #include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
+#include "tile/contiguous_rows.h"
 
 namespace analog::cpu {
 namespace {
@@ -80,9 +81,10 @@ int64_t grain_for(int64_t width) { return std::max<int64_t>(1, 32768 / std::max<
 MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
                      const IOParameters& io, bool use_bm, bool zero_shortcut_needs_no_inp_noise,
                      uint64_t key, uint64_t call, const char* what, float mask_bound) {
-  TORCH_INTERNAL_ASSERT(x.dim() == 2 && x.is_contiguous() && x.scalar_type() == at::kFloat);
+  TORCH_INTERNAL_ASSERT(has_contiguous_rows(x) && x.scalar_type() == at::kFloat);
   const int64_t batch = x.size(0);
   const int64_t n = x.size(1);
+  const int64_t ldx = row_stride(x);  // a column slice of a wider matrix is read in place
   // The operator as a [n, m] matrix so that y = x_q @ op.
   const at::Tensor op = transposed ? w : w.t();
   TORCH_INTERNAL_ASSERT(op.size(0) == n);
@@ -99,7 +101,7 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
   std::atomic<int64_t> bad_row{-1};
   at::parallel_for(0, batch, grain_for(n), [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
-      const float* row = xp + b * n;
+      const float* row = xp + b * ldx;
       const uint32_t abs_max_bits = max_abs_bits(row, n);
       if (abs_max_bits >= kInfBits) {
         // Threads may find several bad rows: report the first, whatever the thread count.
@@ -166,7 +168,7 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
       std::vector<float> z(static_cast<size_t>(inp_noise > 0.0f ? n : 0));
       for (int64_t k = begin; k < end; ++k) {
         const int64_t b = active[k];
-        const float* row = xp + b * n;
+        const float* row = xp + b * ldx;
         float* q = xqp + k * n;
         // NB: divide, not multiply by 1 / (alpha r): for a tiny alpha (a confident network's
         // max|d| can be subnormal) the reciprocal overflows to inf and 0 * inf is NaN, the

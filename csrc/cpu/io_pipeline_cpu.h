@@ -20,7 +20,8 @@ struct MvmResult {
 };
 
 /// y_b = alpha_b r_b clip(Q_out(W' clip(Q_in(x_b / (alpha_b r_b))) + noise)) for every row of x
-/// (x [B, in], contiguous float32). W' is w ([out, in]) or, with `transposed`, w^T (w is then
+/// (x [B, in] float32 with contiguous rows: contiguous, or a column slice of a contiguous matrix;
+/// tile/contiguous_rows.h). W' is w ([out, in]) or, with `transposed`, w^T (w is then
 /// [in, out] as stored, i.e. the backward pass of a tile of weights w). Bound management re-runs
 /// only the saturated samples, each pass with fresh noise, when `use_bm` and the IO parameters
 /// ask for it. Random numbers come from (key, call); a NaN or inf in x is an error.

@@ -23,6 +23,7 @@
 #include "analog/nonfinite_error.h"
 #include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
+#include "tile/contiguous_rows.h"
 
 namespace analog::cpu {
 namespace {
@@ -367,9 +368,10 @@ void float_sample_with_bounds(const TileView& t, const float* x, const float* d,
 void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
                        const at::Tensor& d, const UpdateParameters& up,
                        const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
-  TORCH_INTERNAL_ASSERT(w.is_contiguous() && x.is_contiguous() && d.is_contiguous());
+  TORCH_INTERNAL_ASSERT(w.is_contiguous() && has_contiguous_rows(x) && d.is_contiguous());
   const int64_t samples = x.size(0);
   const int64_t in_size = x.size(1);
+  const int64_t ldx = row_stride(x);  // a column slice of a wider matrix is read in place
   const int64_t out_size = d.size(1);
   TORCH_INTERNAL_ASSERT(w.size(0) == out_size && w.size(1) == in_size && d.size(0) == samples);
   // Active entries keep the index in 31 bits (and the compaction uses 32-bit lanes).
@@ -386,7 +388,7 @@ void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Ten
   // Finite check first, so that a bad batch changes no weight; the row maxima are reused.
   std::vector<float> x_max(static_cast<size_t>(samples)), d_max(static_cast<size_t>(samples));
   for (int64_t s = 0; s < samples; ++s) {
-    const uint32_t xb = max_abs_bits(xp + s * in_size, in_size);
+    const uint32_t xb = max_abs_bits(xp + s * ldx, in_size);
     const uint32_t db = max_abs_bits(dp + s * out_size, out_size);
     ANALOG_CHECK_FINITE(xb < kInfBits, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
     ANALOG_CHECK_FINITE(db < kInfBits, "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
@@ -400,7 +402,7 @@ void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Ten
   std::vector<float> noise;
   std::vector<uint32_t> words;
   for (int64_t s = 0; s < samples; ++s) {
-    const float* xs = xp + s * in_size;
+    const float* xs = xp + s * ldx;
     const float* ds = dp + s * out_size;
     const uint64_t call = first_call + static_cast<uint64_t>(s);
     if (up.pulse_type() == PulseType::kNoneWithDevice) {

@@ -12,7 +12,8 @@ namespace analog::cpu {
 
 /// Applies W <- W - lr d x^T as device pulses for every row pair (x [N, in], d [N, out]) of the
 /// recorded batch, in order; sample s draws its random numbers with call number first_call + s.
-/// W ([out, in], float32, contiguous) is changed in place and stays inside the device bounds.
+/// W ([out, in], float32, contiguous) is changed in place and stays inside the device bounds; x
+/// has contiguous rows (tile/contiguous_rows.h), d is contiguous.
 /// Handles every pulse type but `none` (an exact float update done by the tile).
 void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
                        const at::Tensor& d, const UpdateParameters& up,

@@ -23,6 +23,7 @@
 #include "cuda/host_read.h"
 #include "cuda/io_pipeline_cuda.h"
 #include "cuda/pulsed_update_cuda.h"
+#include "tile/contiguous_rows.h"
 
 namespace analog::cuda_glue {
 namespace {
@@ -122,9 +123,9 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
                            uint64_t call, const char* what, float mask_bound) {
   TORCH_CHECK(on_kernel_device(w) && x.device() == w.device(), what, ": expected x on ", w.device(),
               ", got ", x.device());
-  TORCH_CHECK(x.is_contiguous() && w.is_contiguous() && x.scalar_type() == at::kFloat &&
+  TORCH_CHECK(has_contiguous_rows(x) && w.is_contiguous() && x.scalar_type() == at::kFloat &&
                   w.scalar_type() == at::kFloat,
-              what, ": expected contiguous float32 tensors");
+              what, ": expected float32 tensors, w contiguous and x with contiguous rows");
   DeviceGuard guard(x.device());
   const int64_t batch = x.size(0), n = x.size(1);
   TORCH_CHECK(batch <= INT32_MAX, what, ": expected at most 2^31 - 1 rows, got ", batch);  // one block each
@@ -174,7 +175,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   }
   const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
   // Noise management, the checks and (unless the IO is perfect) the DAC of round 0: one launch.
-  cuda::launch_io_prepare(x.data_ptr<float>(), batch, n, spec, key, call, alpha, r.reduction.data_ptr<float>(),
+  cuda::launch_io_prepare(x.data_ptr<float>(), row_stride(x), batch, n, spec, key, call, alpha, r.reduction.data_ptr<float>(),
                           active, bad, xq.defined() ? xq.data_ptr<float>() : nullptr, current_stream());
   r.check = defer_check(bad, batch, [what = std::string(what), batch, n](const int32_t* host) {
     for (int64_t b = 0; b < batch; ++b) {
@@ -196,7 +197,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   } else if (spec.w_noise_type == 1) {
     wn = xq.norm(2, {1}, true).expand({batch, m}).contiguous();
   }
-  cuda::launch_io_adc(x.data_ptr<float>(), w.data_ptr<float>(), transposed, batch, n, m, alpha,
+  cuda::launch_io_adc(x.data_ptr<float>(), row_stride(x), w.data_ptr<float>(), transposed, batch, n, m, alpha,
                       r.reduction.data_ptr<float>(), active, spec, key, call, xq.data_ptr<float>(),
                       yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr, r.y.data_ptr<float>(),
                       with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr, mask_bound,
@@ -208,9 +209,9 @@ std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& device
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
   DeviceGuard guard(w.device());
-  TORCH_CHECK(w.is_contiguous() && devices.is_contiguous() && x.is_contiguous() && d.is_contiguous() &&
+  TORCH_CHECK(w.is_contiguous() && devices.is_contiguous() && has_contiguous_rows(x) && d.is_contiguous() &&
                   x.device() == w.device() && d.device() == w.device() && devices.device() == w.device(),
-              "AnalogTile.update: expected contiguous tensors on ", w.device());
+              "AnalogTile.update: expected tensors on ", w.device(), ", contiguous (x: contiguous rows)");
   if (up.pulse_type() != PulseType::kStochasticCompressed) {
     // Sequential deterministic rules: run them on a CPU copy.
     at::Tensor w_cpu = w.cpu();
@@ -239,7 +240,7 @@ std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& device
   // ([0, samples)) and whether d does ([samples, 2 samples)).
   at::Tensor workspace = at::empty({words + 2 * samples}, x.options().dtype(at::kInt));
   int32_t* non_finite = workspace.data_ptr<int32_t>() + words;
-  cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(),
+  cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(), row_stride(x),
                              d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,
                              workspace.data_ptr<int32_t>(), non_finite, current_stream());
   // The kernels left W unchanged if a check failed; the check reports the first bad sample, x

@@ -13,6 +13,7 @@
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
+#include "tile/contiguous_rows.h"
 #include "tile/tile_kernels.h"
 
 namespace analog {
@@ -21,11 +22,15 @@ namespace {
 /// The gradient-mask threshold of aihwkit's tile wrapper.
 constexpr double kMaskFraction = 0.999;
 
-/// Whether every element is finite: one integer max pass for a contiguous float CPU tensor (as
-/// cheap as reading it), at::isfinite (four ops and a sync) otherwise.
+/// Whether every element is finite: one integer max pass per row for a float CPU matrix with
+/// contiguous rows (as cheap as reading it), at::isfinite (four ops and a sync) otherwise.
 bool all_finite(const at::Tensor& t) {
-  if (t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous()) {
-    return cpu::max_abs_bits(t.data_ptr<float>(), t.numel()) < cpu::kInfBits;
+  if (t.device().is_cpu() && t.scalar_type() == at::kFloat && has_contiguous_rows(t)) {
+    const float* p = t.data_ptr<float>();
+    for (int64_t b = 0; b < t.size(0); ++b) {
+      if (cpu::max_abs_bits(p + b * row_stride(t), t.size(1)) >= cpu::kInfBits) return false;
+    }
+    return true;
   }
   return at::isfinite(t).all().item<bool>();
 }
@@ -36,7 +41,9 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
                             const at::Tensor& weight, AnalogTileImpl* tile) {
     (void)weight;  // an input only so that the output is connected to the graph
     at::Tensor mask;
-    const at::Tensor xc = x.contiguous();  // one copy of a sliced input, shared with the update
+    // A column slice of the layer's input (the layer's other tiles read the other columns) is
+    // read in place by the kernels, and recorded for the update as it is: no copy.
+    const at::Tensor xc = contiguous_rows(x);
     // On CUDA the input's NaN/inf check is reported by backward (synchronize): the host has read
     // the loss by then, so the check does not wait for the GPU.
     at::Tensor y = tile->forward_mvm(xc, &mask, /*defer_check=*/true);
@@ -200,7 +207,7 @@ void AnalogTileImpl::to(torch::Device device, bool non_blocking) {
 at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out, bool defer_check) {
   check_input("AnalogTile.forward", x_in, in_size_, "in_size", weight.device());
   at::NoGradGuard no_grad;
-  const at::Tensor x = x_in.contiguous();
+  const at::Tensor x = contiguous_rows(x_in);
   if (is_floating_point()) {
     ANALOG_CHECK_FINITE(all_finite(x),
                         "AnalogTile.forward: expected finite inputs, got NaN or inf");
@@ -240,7 +247,7 @@ void AnalogTileImpl::record(const at::Tensor& x, const at::Tensor& d) {
   // one): each call is a dispatch (a launch-bound GPU step pays for every one), and the pairs of
   // a training step usually have none.
   const auto detached = [](const at::Tensor& t) { return t.requires_grad() || t.is_view() ? t.detach() : t; };
-  pending_x_.push_back(detached(x).contiguous());
+  pending_x_.push_back(contiguous_rows(detached(x)));
   pending_d_.push_back(detached(d).contiguous());
 }
 

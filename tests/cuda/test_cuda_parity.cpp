@@ -82,11 +82,11 @@ TEST_F(CudaParity, ForwardPipelineMatchesCpu) {
   spec.bm_on = true;
   Buffer dx(x.data_ptr<float>(), batch * n * 4), dw(w.data_ptr<float>(), m * n * 4), alpha(batch * 4),
       red(batch * 4), active(batch * 4), bad(batch * 4), xq(batch * n * 4), yq(batch * m * 4), y(batch * m * 4);
-  cuda::launch_io_prepare(dx.as<float>(), batch, n, spec, 99, 7, alpha.as<float>(), red.as<float>(),
+  cuda::launch_io_prepare(dx.as<float>(), n, batch, n, spec, 99, 7, alpha.as<float>(), red.as<float>(),
                           active.as<int32_t>(), bad.as<int32_t>(), xq.as<float>(), nullptr);
   const at::Tensor yq_host = xq.to_tensor({batch, n}).mm(w.t());  // round 0's GEMM; adc does the re-runs
   cudaMemcpy(yq.ptr, yq_host.data_ptr<float>(), batch * m * 4, cudaMemcpyHostToDevice);
-  cuda::launch_io_adc(dx.as<float>(), dw.as<float>(), false, batch, n, m, alpha.as<float>(), red.as<float>(),
+  cuda::launch_io_adc(dx.as<float>(), n, dw.as<float>(), false, batch, n, m, alpha.as<float>(), red.as<float>(),
                       active.as<int32_t>(), spec, 99, 7, xq.as<float>(), yq.as<float>(), nullptr, y.as<float>(),
                       nullptr, 0.0f, nullptr);
   EXPECT_GT(ref.reduction.max().item<float>(), 1.0f);  // re-runs happened
@@ -148,7 +148,7 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   Buffer dw(w0.data_ptr<float>(), out * in * 4), ddev(arrays.params.data_ptr<float>(), out * in * 16),
       dx(x.data_ptr<float>(), samples * in * 4), dd(d.data_ptr<float>(), samples * out * 4),
       ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flags(2 * samples * 4);
-  cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(), dx.as<float>(), dd.as<float>(), samples, in,
+  cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(), dx.as<float>(), in, dd.as<float>(), samples, in,
                              out, spec, 11, 1000, ws.ptr, flags.as<int32_t>(), nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
   std::vector<int32_t> non_finite(2 * samples, -1);

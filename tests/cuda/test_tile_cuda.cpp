@@ -223,6 +223,44 @@ TEST_F(CudaGlue, ManyPendingChecksEachReadTheirOwnFlags) {
   EXPECT_FALSE(static_cast<bool>(cuda_glue::defer_check(nullptr, 0, [](const int32_t*) {})));
 }
 
+// A column slice of a wider matrix on the device (a tile's part of a layer's input) is read in
+// place by the prepare, ADC (re-runs) and update kernels: the MVM gives the results of the
+// slice's contiguous copy bit for bit, and the update the CPU's weights from that copy.
+TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
+  at::manual_seed(13);
+  const at::Tensor wide = at::rand({24, 100});
+  const at::Tensor slice = wide.to(kernel_device()).narrow(1, 30, 40), copy = slice.contiguous();
+  ASSERT_FALSE(slice.is_contiguous());
+  const at::Tensor w = (at::rand({12, 40}) * 0.2).to(kernel_device());  // W x/max|x| above 2: re-runs
+  IOParameters io;
+  io.inp_noise(0.05).inp_sto_round(true).out_bound(2.0);
+  const auto got = cuda_glue::io_mvm_cuda(slice, w, false, io, true, false, 5, 9, "glue test", 1.0f);
+  const auto ref = cuda_glue::io_mvm_cuda(copy, w, false, io, true, false, 5, 9, "glue test", 1.0f);
+  EXPECT_TRUE(got.y.cpu().equal(ref.y.cpu()));
+  EXPECT_TRUE(got.reduction.cpu().equal(ref.reduction.cpu()));
+  EXPECT_TRUE(got.mask.cpu().equal(ref.mask.cpu()));
+  EXPECT_GT(ref.reduction.max().item<float>(), 1.0f) << "no row re-ran";
+  got.check();
+  ref.check();
+
+  ConstantStepDevice dev;
+  const auto arrays = cpu::sample_devices_cpu(dev, 12, 40, false, 6);
+  const at::Tensor d = (at::rand({24, 12}) * 2 - 1) * 0.1;
+  const at::Tensor signed_wide = at::rand({24, 100}) * 2 - 1;  // both signs: a pulse's direction reads x
+  at::Tensor w_cpu = at::rand({12, 40}) * 0.4 - 0.2;
+  at::Tensor w_dev = w_cpu.clone().to(kernel_device());  // a copy also where the kernel device is the CPU
+  const at::Tensor w0 = w_cpu.clone();
+  cpu::pulsed_update_cpu(w_cpu, arrays, signed_wide.narrow(1, 30, 40).contiguous(), d, UpdateParameters(), dev,
+                         0.05f, 3, 77);
+  const auto check =
+      cuda_glue::pulsed_update_cuda(w_dev, arrays.params.to(kernel_device()),
+                                    signed_wide.to(kernel_device()).narrow(1, 30, 40), d.to(kernel_device()),
+                                    UpdateParameters(), dev, 0.05f, 3, 77);
+  EXPECT_FALSE(w_cpu.equal(w0)) << "the update changed nothing: the test tests nothing";
+  EXPECT_TRUE(w_dev.cpu().equal(w_cpu)) << "max |difference| " << (w_dev.cpu() - w_cpu).abs().max().item<float>();
+  if (check) check();
+}
+
 // A NaN or inf in x or d: the weights are left as they were, and the deferred check throws
 // NonFiniteError naming the first bad sample (x before d, as the CPU path).
 TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {

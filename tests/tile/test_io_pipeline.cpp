@@ -214,3 +214,32 @@ TEST(IoPipeline, NonFiniteInputIsAClearError) {
 
 }  // namespace
 }  // namespace analog
+
+namespace analog {
+namespace {
+
+// A column slice of a wider matrix (a tile's part of a layer's input) is read in place: the same
+// results, bit for bit, as its contiguous copy, including the random numbers of input noise and
+// stochastic rounding (indexed by the element's place in the [B, n] input, not in memory) and
+// the bound-management re-runs, which read x again.
+TEST(IoPipeline, ColumnSliceGivesTheResultsOfItsCopy) {
+  at::manual_seed(12);
+  const at::Tensor wide = at::rand({24, 100});
+  const at::Tensor slice = wide.narrow(1, 30, 40);
+  ASSERT_FALSE(slice.is_contiguous());
+  const at::Tensor w = at::rand({12, 40}) * 0.2;  // W x / max|x| above out_bound 2: re-runs
+  IOParameters io;
+  io.inp_noise(0.05).inp_sto_round(true).out_sto_round(true).out_bound(2.0);
+  const auto got = cpu::io_mvm_cpu(slice, w, false, io, true, false, kKey, 3, "test", 1.0f);
+  const auto ref = cpu::io_mvm_cpu(slice.contiguous(), w, false, io, true, false, kKey, 3, "test", 1.0f);
+  EXPECT_TRUE(got.y.equal(ref.y));
+  EXPECT_TRUE(got.reduction.equal(ref.reduction));
+  EXPECT_TRUE(got.mask.equal(ref.mask));
+  EXPECT_GT(ref.reduction.max().item<float>(), 1.0f) << "no row re-ran";
+  // And the exact pipeline reads the slice's values, not its neighbours: y = W x.
+  const auto exact = cpu::io_mvm_cpu(slice, w, false, test::exact_io(), true, false, kKey, 4, "test");
+  EXPECT_TRUE(at::allclose(exact.y, slice.mm(w.t()), 1e-5, 1e-6));
+}
+
+}  // namespace
+}  // namespace analog
