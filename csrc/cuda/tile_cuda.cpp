@@ -99,8 +99,8 @@ std::pair<at::Tensor, int32_t*> host_flags(int64_t count) {
   return {slab, piece};
 }
 
-/// A float or bool view of `block` at `offset` ints: no allocation, no dispatch. It holds the
-/// block, so it may outlive the call (an MVM's mask and reduction factors).
+/// A view of `block` at `offset` ints: no allocation, no dispatch. It holds the block, so it may
+/// outlive the call (an MVM's reduction factors).
 at::Tensor view_of(const at::Tensor& block, int64_t offset, at::IntArrayRef sizes, at::ScalarType dtype) {
   return at::for_blob(block.data_ptr<int32_t>() + offset, sizes)
       .deleter([block](void*) {})
@@ -139,39 +139,35 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
     if (with_mask) r.mask = at::zeros({batch, m}, x.options().dtype(at::kBool));
     return r;
   }
-  // The output, and one allocation for the rest of the call (each allocation is host time, which
-  // a small layer is bound by), its parts 256-byte aligned as separate allocations would be
-  // (cuBLAS likes aligned matrices). None is filled here: the kernels write every word (prepare
-  // the row state and reduction = 1; the ADC y and the mask; the GEMM yq). In ints:
-  //   [0, batch) the row holds a NaN or inf; [batch, 2 batch) active (not the zero short-cut);
-  //   [2 batch, 3 batch) alpha; [3 batch, 4 batch) the reduction factor (float);
-  //   then the mask [batch, m] (bool), xq [batch, n] and yq [batch, m] (float).
-  // The reduction and the mask are views that hold the block while they live (the tile keeps the
-  // mask for the backward pass); y, which the caller gets, is an allocation of its own, as any
-  // torch result (record_stream and the like work on it). The bad rows are checked deferred: a
-  // bad input is reported after its NaNs flowed into outputs that are thrown away.
+  // The output (and the mask), and one allocation for the rest of the call (each allocation is
+  // host time, which a small layer is bound by), its parts 256-byte aligned as separate
+  // allocations would be (cuBLAS likes aligned matrices). None is filled here: the kernels write
+  // every word (prepare the row state and reduction = 1; the ADC y and the mask; the GEMM yq). In
+  // ints: [0, batch) the row holds a NaN or inf; [batch, 2 batch) active (not the zero
+  // short-cut); [2 batch, 3 batch) alpha; [3 batch, 4 batch) the reduction factor (float); then
+  // xq [batch, n] and yq [batch, m] (float). The reduction is a view that holds the block while
+  // it lives (the tile drops it at once). y and the mask, which outlive the call (the mask until
+  // the backward pass), are allocations of their own: as views they would hold the scratch too,
+  // and y is the caller's, an ordinary torch result (record_stream and the like work on it). The
+  // bad rows are checked deferred: a bad input is reported after its NaNs flowed into outputs
+  // that are thrown away.
   r.y = at::empty({batch, m}, x.options());
   const auto aligned = [](int64_t words) { return (words + 63) / 64 * 64; };
   const bool analog_io = !io.is_perfect();
   const int64_t state_words = aligned(4 * batch);
-  const int64_t mask_words = with_mask && analog_io ? aligned((batch * m + 3) / 4) : 0;
   const int64_t xq_words = analog_io ? aligned(batch * n) : 0, yq_words = analog_io ? batch * m : 0;
-  const at::Tensor block =
-      at::empty({state_words + mask_words + xq_words + yq_words}, x.options().dtype(at::kInt));
+  const at::Tensor block = at::empty({state_words + xq_words + yq_words}, x.options().dtype(at::kInt));
   int32_t* bad = block.data_ptr<int32_t>();
   int32_t* active = bad + batch;
   auto* alpha = reinterpret_cast<float*>(bad + 2 * batch);
   r.reduction = view_of(block, 3 * batch, {batch}, at::kFloat);
-  int64_t offset = state_words;
-  if (mask_words > 0) r.mask = view_of(block, offset, {batch, m}, at::kBool);
-  offset += mask_words;
   at::Tensor xq, yq;  // scratch: views that need not hold the block (it outlives them)
   if (analog_io) {
     const auto scratch = [&](int64_t at_word, int64_t cols) {
       return at::for_blob(bad + at_word, {batch, cols}).options(x.options()).target_device(x.device()).make_tensor();
     };
-    xq = scratch(offset, n);
-    yq = scratch(offset + xq_words, m);  // mm_out writes it
+    xq = scratch(state_words, n);
+    yq = scratch(state_words + xq_words, m);  // mm_out writes it
   }
   const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
   // Noise management, the checks and (unless the IO is perfect) the DAC of round 0: one launch.
@@ -188,6 +184,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
     if (with_mask) r.mask = r.y.abs() >= mask_bound;
     return r;
   }
+  if (with_mask) r.mask = at::empty({batch, m}, x.options().dtype(at::kBool));
   // The GEMM; the ADC with the bound-management re-runs of the saturated rows: with prepare,
   // three launches, whatever the rows do.
   at::mm_out(yq, xq, op);

@@ -191,23 +191,26 @@ TEST_F(CudaGlue, NonFiniteInputIsReportedWithItsFirstRow) {
 }
 
 
-// The flags of pending checks share host slabs (16384 ints each): 400 checks of 64 flags fill
-// a slab and start another one or two. Each check must read its own flags, from a slab that lives
+// The flags of pending checks share host slabs (16384 ints each): 400 checks, most of 64 flags,
+// fill a slab and start another one or two; a check of more than 4096 flags gets host memory of
+// its own. Each check must read its own flags, from a slab that lives
 // as long as the check: a piece handed out twice, or a slab freed under a pending check, would
 // show one call's flags to another.
 TEST_F(CudaGlue, ManyPendingChecksEachReadTheirOwnFlags) {
   constexpr int kCalls = 400;
-  constexpr int64_t kRows = 64;
+  // 64 flags a call; every 50th call 5000 (a large batch: memory of its own, not a slab piece).
+  const auto rows_of = [](int call) -> int64_t { return call % 50 == 7 ? 5000 : 64; };
   std::vector<std::function<void()>> checks;
   std::vector<at::Tensor> flags;  // device memory, alive until the copies are queued (as in the glue)
   std::vector<int64_t> seen(kCalls, -2);
   for (int call = 0; call < kCalls; ++call) {
-    at::Tensor f = at::zeros({kRows}, at::kInt);
-    f[call % kRows] = call + 1;  // each call's flags differ: one row set, to the call's number
+    const int64_t rows = rows_of(call);
+    at::Tensor f = at::zeros({rows}, at::kInt);
+    f[(call * 37) % rows] = call + 1;  // each call's flags differ: one row set, to the call's number
     flags.push_back(f.to(kernel_device()));
-    checks.push_back(cuda_glue::defer_check(flags.back().data_ptr<int32_t>(), kRows, [&seen, call](const int32_t* host) {
+    checks.push_back(cuda_glue::defer_check(flags.back().data_ptr<int32_t>(), rows, [&seen, call, rows](const int32_t* host) {
       int64_t set = -1;
-      for (int64_t b = 0; b < kRows; ++b) {
+      for (int64_t b = 0; b < rows; ++b) {
         if (host[b] != 0) set = set == -1 && host[b] == call + 1 ? b : -3;  // -3: a wrong or a second value
       }
       seen[static_cast<size_t>(call)] = set;
@@ -218,7 +221,7 @@ TEST_F(CudaGlue, ManyPendingChecksEachReadTheirOwnFlags) {
     ASSERT_TRUE(static_cast<bool>(checks[static_cast<size_t>(call)]));
     checks[static_cast<size_t>(call)]();
     checks[static_cast<size_t>(call)] = nullptr;  // a check's slab may go with the last of them
-    EXPECT_EQ(seen[static_cast<size_t>(call)], call % kRows) << "call " << call;
+    EXPECT_EQ(seen[static_cast<size_t>(call)], (call * 37) % rows_of(call)) << "call " << call;
   }
   EXPECT_FALSE(static_cast<bool>(cuda_glue::defer_check(nullptr, 0, [](const int32_t*) {})));
 }
@@ -242,6 +245,12 @@ TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
   EXPECT_GT(ref.reduction.max().item<float>(), 1.0f) << "no row re-ran";
   got.check();
   ref.check();
+  // Perfect IO: the GEMM reads the slice itself (ATen, with its row stride).
+  IOParameters perfect;
+  perfect.is_perfect(true);
+  const auto exact = cuda_glue::io_mvm_cuda(slice, w, false, perfect, true, false, 5, 10, "glue test");
+  EXPECT_TRUE(at::allclose(exact.y.cpu(), copy.cpu().mm(w.cpu().t()), 1e-5, 1e-6));
+  exact.check();
 
   ConstantStepDevice dev;
   const auto arrays = cpu::sample_devices_cpu(dev, 12, 40, false, 6);
