@@ -180,12 +180,14 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
       seen += len;
       if (progress) progress(epoch, seen, n, loss_value);
     }
+    // Read before the clock stops: on a GPU this waits for the last step's backward pass and update.
+    const auto correct_count = correct.item<int64_t>();
     const double seconds = seconds_between(t0, clock::now());
     result.train_time_sec += seconds;
     if (result.diverged) break;
     stats.epoch = epoch;
     stats.train_loss = loss_sum / static_cast<double>(seen);
-    stats.train_acc = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(seen);
+    stats.train_acc = static_cast<double>(correct_count) / static_cast<double>(seen);
     stats.train_seconds = seconds;
     stats.samples_per_sec = static_cast<double>(seen) / seconds;
     try {
