@@ -47,7 +47,9 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
     // On CUDA the input's NaN/inf check is reported by backward (synchronize): the host has read
     // the loss by then, so the check does not wait for the GPU.
     at::Tensor y = tile->forward_mvm(xc, &mask, /*defer_check=*/true);
-    ctx->saved_data["x"] = xc;
+    // x as a saved variable: an input changed in place before the backward pass is an error
+    // (torch's own check), not a silently different update.
+    ctx->save_for_backward({xc});
     ctx->saved_data["mask"] = mask;
     ctx->saved_data["tile"] = reinterpret_cast<int64_t>(tile);
     return y;
@@ -56,7 +58,7 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     auto* tile = reinterpret_cast<AnalogTileImpl*>(ctx->saved_data["tile"].toInt());
-    const at::Tensor x = ctx->saved_data["x"].toTensor();
+    const at::Tensor x = ctx->get_saved_variables()[0];
     const at::Tensor mask = ctx->saved_data["mask"].toTensor();
     const at::Tensor d = grads[0].contiguous();
     tile->synchronize();  // the forward's check and the last update's (CUDA)
@@ -244,9 +246,11 @@ void AnalogTileImpl::record(const at::Tensor& x, const at::Tensor& d) {
   TORCH_CHECK(x.size(0) == d.size(0), "AnalogTile.record: x has ", x.size(0), " rows but d has ",
               d.size(0));
   // detach() only where there may be a graph to cut (a tensor that requires grad, or a view of
-  // one): each call is a dispatch (a launch-bound GPU step pays for every one), and the pairs of
-  // a training step usually have none.
-  const auto detached = [](const at::Tensor& t) { return t.requires_grad() || t.is_view() ? t.detach() : t; };
+  // one): each call is a dispatch (a launch-bound GPU step pays for every one). A step's pairs are
+  // often free of one: the first layer's x (or its column slices) and the d autograd hands over.
+  const auto detached = [](const at::Tensor& t) {
+    return t.requires_grad() || (t.is_view() && t._base().requires_grad()) ? t.detach() : t;
+  };
   pending_x_.push_back(contiguous_rows(detached(x)));
   pending_d_.push_back(detached(d).contiguous());
 }

@@ -82,6 +82,17 @@ TEST(AnalogTile, ColumnSliceInputGivesTheResultsOfItsCopy) {
   EXPECT_GT(outputs[0].abs().max().item<float>(), 2.0f) << "no row re-ran: bound management untested";
 }
 
+// The tile keeps its input (or the column slice of it) for the update, not a copy: an input
+// changed in place before the backward pass is torch's error, as for torch's own layers.
+TEST(AnalogTile, InputChangedInPlaceBeforeBackwardIsAnError) {
+  AnalogTile tile(4, 3, RPUConfig(), 1, 0);
+  const at::Tensor wide = at::rand({2, 8});
+  const at::Tensor y = tile->forward(wide.narrow(1, 2, 3));
+  wide.add_(1.0);
+  const std::string error = test::error_of([&] { y.sum().backward(); });
+  EXPECT_NE(error.find("modified by an inplace operation"), std::string::npos) << error;
+}
+
 TEST(AnalogTile, EvalWithoutGradRecordsNothing) {
   AnalogTile tile(4, 3, RPUConfig(), 1, 0);
   torch::NoGradGuard no_grad;
