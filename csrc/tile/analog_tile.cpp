@@ -292,10 +292,11 @@ void AnalogTileImpl::update(double lr) {
   // check is deferred, it advances: the run has diverged either way).
   const uint64_t first = next_call();
   const auto samples = static_cast<uint64_t>(x.size(0));
-  at::Tensor w = weight.detach();
+  // The kernels write the weights through their data (no autograd op: no detach() needed, which
+  // would be a dispatch; under the no-grad guard a CPU copy's copy_ back is allowed too).
   const cpu::DeviceArrays dev{devices, diffusion_rate, decay_scale, reset_bias};
-  auto check = kernels_on(w.device(), "AnalogTile.update")
-                   .pulsed_update(w, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr), key(), first);
+  auto check = kernels_on(weight.device(), "AnalogTile.update")
+                   .pulsed_update(weight, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr), key(), first);
   take_calls(samples);  // before an older deferred check may throw: this update's pulses are applied
   run_check(std::move(check), /*defer=*/true);
 }
