@@ -365,7 +365,7 @@ void float_sample_with_bounds(const TileView& t, const float* x, const float* d,
 
 }  // namespace
 
-void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
+void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
                        const at::Tensor& d, const UpdateParameters& up,
                        const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
   TORCH_INTERNAL_ASSERT(w.is_contiguous() && has_contiguous_rows(x) && d.is_contiguous());

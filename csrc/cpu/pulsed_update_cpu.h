@@ -15,7 +15,7 @@ namespace analog::cpu {
 /// W ([out, in], float32, contiguous) is changed in place and stays inside the device bounds; x
 /// has contiguous rows (tile/contiguous_rows.h), d is contiguous.
 /// Handles every pulse type but `none` (an exact float update done by the tile).
-void pulsed_update_cpu(at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
+void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
                        const at::Tensor& d, const UpdateParameters& up,
                        const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
 

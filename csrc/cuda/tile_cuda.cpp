@@ -202,7 +202,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   return r;
 }
 
-std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
+std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
   DeviceGuard guard(w.device());
@@ -254,7 +254,7 @@ std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& device
 const TileKernels& tile_kernels() {
   static const TileKernels kernels{
       "cuda", &io_mvm_cuda,
-      [](at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
+      [](const at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
          const UpdateParameters& up, const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
         // Only the device records: diffusion and decay run in the tile's post_update_step.
         return pulsed_update_cuda(w, devices.params, x, d, up, dev, lr, key, first_call);

@@ -25,7 +25,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
 /// pulse types and none_with_device run on the CPU copy and are written back). A NaN or inf in
 /// x or d leaves w unchanged, and the returned check (deferred: the host does not wait for the
 /// GPU here; empty when checked already) throws NonFiniteError when called.
-std::function<void()> pulsed_update_cuda(at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
+std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
 

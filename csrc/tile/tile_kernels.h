@@ -21,13 +21,14 @@ namespace analog {
 /// anything. The CPU kernels throw NonFiniteError at once. The CUDA kernels do not make the host
 /// wait for the GPU: they return the check (MvmResult::check, pulsed_update's result), which
 /// throws when called; the tile calls it where the host has synced anyway (AnalogTileImpl::
-/// synchronize). An empty check: checked already.
+/// synchronize). An empty check: checked already. pulsed_update changes w's values in place (the
+/// tile passes its weight parameter itself): a const handle, so that no kernel can re-point it.
 struct TileKernels {
   const char* name;
   cpu::MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed, const IOParameters& io,
                            bool use_bm, bool zero_shortcut_needs_no_inp_noise, uint64_t key, uint64_t call,
                            const char* what, float mask_bound);
-  std::function<void()> (*pulsed_update)(at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x,
+  std::function<void()> (*pulsed_update)(const at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x,
                                          const at::Tensor& d, const UpdateParameters& up,
                                          const ConstantStepDevice& dev, float lr, uint64_t key,
                                          uint64_t first_call);
