@@ -132,7 +132,10 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mutex);
         --running;
-        if (error.empty()) error = e.what();
+        if (error.empty()) {  // a c10::Error's what() carries a C++ backtrace; its message is enough
+          const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+          error = c10_error ? c10_error->msg() : e.what();
+        }
         g_interrupted.store(true);
       }
       changed.notify_all();

@@ -143,6 +143,21 @@ TEST(SweepApp, MalformedShardIsAClearError) {
   }
 }
 
+// An error inside a run (here a device that is not there: no CUDA in this build, or no such GPU)
+// stops the sweep with exit code 2 and the error's message, without a C++ backtrace.
+TEST(SweepApp, ErrorInARunIsReportedWithoutABacktrace) {
+  const std::string out = tmp("device_error.csv"), err = tmp("device_error.txt");
+  auto args = sweep_args(out);
+  args.push_back("--device");
+  args.push_back("cuda:99");
+  EXPECT_EQ(wait_exit(spawn(args, err)), 2);
+  std::ifstream in(err);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("analog-sweep: error: "), std::string::npos) << text;
+  EXPECT_EQ(text.find("frame #"), std::string::npos) << text;
+  EXPECT_TRUE(read_results(out).rows.empty());
+}
+
 TEST(SweepApp, RefusesAResultsFileOfAnotherSweep) {
   const std::string out = tmp("other.csv");
   ASSERT_EQ(run(sweep_args(out)), 0);
