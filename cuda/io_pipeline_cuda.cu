@@ -78,19 +78,6 @@ __global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io
   }
 }
 
-/// Block-wide sum through shared memory (as block_reduce_max; every thread must call it).
-__device__ inline float block_reduce_sum(float v, float* shared) {
-  shared[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) shared[threadIdx.x] += shared[threadIdx.x + s];
-    __syncthreads();
-  }
-  const float r = shared[0];
-  __syncthreads();
-  return r;
-}
-
 /// The ADC of row b in round `round`, this thread's outputs (i = threadIdx.x, + blockDim.x, ...):
 /// y = clip(Q(yq + noise)) alpha r and the mask; vmax / vmin of the quantised values (before
 /// clipping) for the bound test.
