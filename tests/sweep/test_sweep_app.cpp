@@ -48,6 +48,12 @@ int wait_exit(pid_t pid) {
 
 int run(std::vector<std::string> args) { return wait_exit(spawn(std::move(args))); }
 
+/// The whole content of a file ("" if it cannot be read).
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 std::string tmp(const std::string& name) {
   const std::string path = ::testing::TempDir() + name;
   std::remove(path.c_str());
@@ -107,8 +113,7 @@ TEST(SweepApp, ShardsAsSeparateProcessesMergeToTheUnshardedSweep) {
   // And the plot of it.
   const std::string svg = tmp("merged.svg");
   ASSERT_EQ(run({ANALOG_SWEEP_BIN, "plot", merged, "-o", svg}), 0);
-  std::ifstream in(svg);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_text(svg);
   EXPECT_NE(text.find("<svg"), std::string::npos);
   EXPECT_NE(text.find("update.desired_bl = 3"), std::string::npos);
   EXPECT_NE(text.find("digital"), std::string::npos);
@@ -136,8 +141,7 @@ TEST(SweepApp, MalformedShardIsAClearError) {
     args.push_back("--shard");
     args.push_back(shard);
     EXPECT_EQ(wait_exit(spawn(args, err)), 2) << shard;
-    std::ifstream in(err);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string text = read_text(err);
     EXPECT_NE(text.find("--shard: expected"), std::string::npos) << shard << ": " << text;
     EXPECT_NE(text.find("'" + shard + "'"), std::string::npos) << shard << ": " << text;
   }
@@ -151,8 +155,7 @@ TEST(SweepApp, ErrorInARunIsReportedWithoutABacktrace) {
   args.push_back("--device");
   args.push_back("cuda:99");
   EXPECT_EQ(wait_exit(spawn(args, err)), 2);
-  std::ifstream in(err);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_text(err);
   EXPECT_NE(text.find("analog-sweep: error: "), std::string::npos) << text;
   EXPECT_EQ(text.find("frame #"), std::string::npos) << text;
   EXPECT_TRUE(read_results(out).rows.empty());
