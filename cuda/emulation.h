@@ -51,14 +51,6 @@ void __syncthreads();
 
 inline int __popc(unsigned v) { return __builtin_popcount(v); }
 
-inline int atomicMax(int* address, int value) {
-  int old = __atomic_load_n(address, __ATOMIC_RELAXED);
-  while (value > old &&
-         !__atomic_compare_exchange_n(address, &old, value, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-  }
-  return old;
-}
-
 // ---- runtime API ---------------------------------------------------------------------------
 struct CUstream_st;
 using cudaStream_t = CUstream_st*;
