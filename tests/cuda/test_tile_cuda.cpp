@@ -25,6 +25,7 @@
 #include "cuda/cuda_test_support.h"
 #include "cuda/runtime.h"
 #include "cuda/tile_cuda.h"
+#include "support/test_support.h"
 #include "tile/tile_kernels.h"
 
 #ifdef ANALOG_CUDA_EMULATION
@@ -182,12 +183,8 @@ TEST_F(CudaGlue, NonFiniteInputIsReportedWithItsFirstRow) {
   const auto r = cuda_glue::io_mvm_cuda(x.to(kernel_device()), w.to(kernel_device()), false, IOParameters(), true,
                                         false, 1, 1, "glue test");
   ASSERT_TRUE(static_cast<bool>(r.check));
-  try {
-    r.check();
-    FAIL() << "expected an error";
-  } catch (const NonFiniteError& e) {
-    EXPECT_NE(std::string(e.what()).find("row 2 "), std::string::npos) << e.what();
-  }
+  const std::string error = test::nonfinite_error_of([&] { r.check(); });
+  EXPECT_NE(error.find("row 2 "), std::string::npos) << error;
 }
 
 
@@ -294,20 +291,14 @@ TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
                                                      UpdateParameters(), dev, 0.01f, 1, 1);
     EXPECT_TRUE(w.equal(w0));
     ASSERT_TRUE(static_cast<bool>(check));
-    try {
-      check();
-      ADD_FAILURE() << "expected an error for " << c.expected;
-    } catch (const NonFiniteError& e) {
-      EXPECT_NE(std::string(e.what()).find(c.expected), std::string::npos) << e.what();
-    }
+    const std::string error = test::nonfinite_error_of([&] { check(); });
+    EXPECT_NE(error.find(c.expected), std::string::npos) << "expected an error for " << c.expected << ", got '"
+                                                         << error << "'";
     // The CPU path says the same.
     at::Tensor w_cpu = w0.cpu();
-    try {
-      cpu::pulsed_update_cpu(w_cpu, arrays, x, d, UpdateParameters(), dev, 0.01f, 1, 1);
-      ADD_FAILURE() << "the CPU path accepted " << c.expected;
-    } catch (const NonFiniteError& e) {
-      EXPECT_NE(std::string(e.what()).find(c.expected), std::string::npos) << e.what();
-    }
+    const std::string cpu_error = test::nonfinite_error_of(
+        [&] { cpu::pulsed_update_cpu(w_cpu, arrays, x, d, UpdateParameters(), dev, 0.01f, 1, 1); });
+    EXPECT_NE(cpu_error.find(c.expected), std::string::npos) << "the CPU path: '" << cpu_error << "'";
   }
 }
 
@@ -444,14 +435,10 @@ TEST_F(CudaGlue, TileReportsDeferredChecksAtBackwardAndSynchronize) {
   x[2][3] = NAN;
   x = x.to(kernel_device());
   const at::Tensor loss = layer->forward(x).sum();  // no error yet: the check is deferred
-  try {
-    loss.backward();
-    ADD_FAILURE() << "expected an error at backward";
-  } catch (const NonFiniteError& e) {
-    EXPECT_NE(std::string(e.what()).find("AnalogTile.forward: expected finite inputs, got a non-finite value in row 2"),
-              std::string::npos)
-        << e.what();
-  }
+  const std::string at_backward = test::nonfinite_error_of([&] { loss.backward(); });
+  EXPECT_NE(at_backward.find("AnalogTile.forward: expected finite inputs, got a non-finite value in row 2"),
+            std::string::npos)
+      << "expected the error at backward, got '" << at_backward << "'";
   {
     at::NoGradGuard no_grad;
     EXPECT_THROW(layer->forward(x), NonFiniteError);
@@ -463,13 +450,9 @@ TEST_F(CudaGlue, TileReportsDeferredChecksAtBackwardAndSynchronize) {
   tile->record(at::rand({4, 20}).to(kernel_device()), d.to(kernel_device()));
   tile->update(0.01);
   EXPECT_TRUE(tile->get_weights().equal(w0));
-  try {
-    layer->synchronize();
-    ADD_FAILURE() << "expected an error at synchronize()";
-  } catch (const NonFiniteError& e) {
-    EXPECT_NE(std::string(e.what()).find("expected finite gradients d, got NaN or inf in sample 1"), std::string::npos)
-        << e.what();
-  }
+  const std::string at_sync = test::nonfinite_error_of([&] { layer->synchronize(); });
+  EXPECT_NE(at_sync.find("expected finite gradients d, got NaN or inf in sample 1"), std::string::npos)
+      << "expected the error at synchronize(), got '" << at_sync << "'";
   layer->synchronize();  // reported once
   // A forward pass without autograd on finite inputs reports an earlier update's finding (as the
   // trainer's evaluation after the last step of an epoch).

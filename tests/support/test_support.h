@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analog/config/rpu_config.h"
+#include "analog/nonfinite_error.h"
 
 namespace analog::test {
 
@@ -28,6 +29,17 @@ inline std::string error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const c10::Error& e) {
+    return e.msg();
+  }
+  return "";
+}
+
+/// The message of the NonFiniteError (the error a training loop reports as divergence) that f
+/// throws ("" if it throws none; any other error propagates and fails the test).
+inline std::string nonfinite_error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const NonFiniteError& e) {
     return e.msg();
   }
   return "";

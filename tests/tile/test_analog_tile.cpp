@@ -125,12 +125,7 @@ TEST(AnalogTile, NonFiniteGradientsAreRejectedWithoutChangingWeightsOrStreams) {
   at::Tensor d = at::rand({2, 4});
   d[1][2] = std::nanf("");
   tile->record(at::rand({2, 3}), d);
-  std::string msg;
-  try {
-    tile->update(0.01);
-  } catch (const NonFiniteError& e) {  // the type a training loop reports as divergence
-    msg = e.msg();
-  }
+  const std::string msg = test::nonfinite_error_of([&] { tile->update(0.01); });
   EXPECT_NE(msg.find("expected finite gradients d"), std::string::npos) << msg;
   EXPECT_NE(msg.find("sample 1"), std::string::npos) << msg;
   EXPECT_TRUE(tile->get_weights().equal(w0));
