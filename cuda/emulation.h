@@ -50,6 +50,14 @@ extern thread_local dim3 gridDim;
 void __syncthreads();
 
 inline int __popc(unsigned v) { return __builtin_popcount(v); }
+inline int __ffs(int v) { return __builtin_ffs(v); }
+/// Atomic as on a GPU: only one thread of a launch runs at a time, and none is interrupted
+/// between barriers.
+inline unsigned atomicOr(unsigned* address, unsigned value) {
+  const unsigned old = *address;
+  *address = old | value;
+  return old;
+}
 
 // ---- runtime API ---------------------------------------------------------------------------
 struct CUstream_st;

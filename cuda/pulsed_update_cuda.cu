@@ -1,4 +1,5 @@
-// CUDA pulsed update: per-sample plans, one thread per pulse train, one thread per device.
+// CUDA pulsed update: per-sample plans, trains drawn in parallel (4 entries a thread for dense
+// trains, a thread per thinned train), one thread per device applying its pulses.
 #include "cuda/pulsed_update_cuda.h"
 
 #include "analog/kernels/io_math.h"
@@ -17,13 +18,22 @@ constexpr int kThreads = kBlockThreads;
 
 int64_t words_for(int64_t size) { return (size + 31) / 32; }
 
-/// Workspace layout, all in 4-byte units.
+/// Workspace layout, all in 4-byte units. A train is the pulse train of one vector (x or d) of
+/// sample s in slot t; it is kept twice: as bit words over the vector's entries (bits, with the
+/// active bits before each word in prefix and the total in count: the ranks that index the pulse
+/// noise) and as per-entry masks over the slots (masks: entry j's bit t is set when j fires in
+/// slot t; sw words of 32 slots per entry), so that a device finds the slots where both its row
+/// and its column fire with one AND per 32 slots.
 struct Layout {
-  int64_t samples, xw, dw, bl;
-  __host__ __device__ size_t plans() const { return 0; }                                  // float a, b, x_max, d_max, int bl
-  __host__ __device__ size_t x_bits() const { return plans() + 5 * samples; }
+  int64_t samples, in, out, xw, dw, bl, sw;
+  __host__ __device__ size_t plans() const { return 0; }  // float a, b, x_max, d_max, bl
+  __host__ __device__ size_t x_masks() const { return plans() + 5 * samples; }
+  __host__ __device__ size_t d_masks() const { return x_masks() + samples * in * sw; }
+  __host__ __device__ size_t x_bits() const { return d_masks() + samples * out * sw; }
   __host__ __device__ size_t d_bits() const { return x_bits() + samples * bl * xw; }
-  __host__ __device__ size_t x_count() const { return d_bits() + samples * bl * dw; }
+  __host__ __device__ size_t x_prefix() const { return d_bits() + samples * bl * dw; }
+  __host__ __device__ size_t d_prefix() const { return x_prefix() + samples * bl * xw; }
+  __host__ __device__ size_t x_count() const { return d_prefix() + samples * bl * dw; }
   __host__ __device__ size_t d_count() const { return x_count() + samples * bl; }
   __host__ __device__ size_t total() const { return d_count() + samples * bl; }
 };
@@ -44,18 +54,30 @@ __device__ bool any_non_finite(const int32_t* non_finite, int64_t samples) {
   return false;
 }
 
-/// One block per sample: max|x|, max|d|, the pulse plan and the sample's flags
-/// non_finite[s] (x) and non_finite[samples + s] (d).
-__global__ void plan_kernel(const float* x, int64_t ldx, const float* d, int64_t samples, int64_t in_size,
-                            int64_t out_size, UpdateSpec up, float* plans, int32_t* non_finite) {
+/// The slots planned for sample s (never more than the workspace holds).
+__device__ int planned_slots(const float* plans, int64_t s, int64_t bl) {
+  const int planned = static_cast<int>(plans[5 * s + 4]);
+  return planned < bl ? planned : static_cast<int>(bl);
+}
+
+/// One block per sample: clears the sample's masks and bit words (the train kernel ORs into
+/// them); max|x|, max|d|, the pulse plan and the sample's flags non_finite[s] (x) and
+/// non_finite[samples + s] (d).
+__global__ void plan_kernel(const float* x, int64_t ldx, const float* d, Layout L, UpdateSpec up,
+                            uint32_t* ws, int32_t* non_finite) {
   __shared__ float shared[kThreads];
   const int64_t s = blockIdx.x;
-  const float x_max = block_max_abs(x + s * ldx, in_size, shared);
-  const float d_max = block_max_abs(d + s * out_size, out_size, shared);
+  const int64_t samples = L.samples;
+  for (int64_t k = threadIdx.x; k < L.in * L.sw; k += blockDim.x) ws[L.x_masks() + s * L.in * L.sw + k] = 0u;
+  for (int64_t k = threadIdx.x; k < L.out * L.sw; k += blockDim.x) ws[L.d_masks() + s * L.out * L.sw + k] = 0u;
+  for (int64_t k = threadIdx.x; k < L.bl * L.xw; k += blockDim.x) ws[L.x_bits() + s * L.bl * L.xw + k] = 0u;
+  for (int64_t k = threadIdx.x; k < L.bl * L.dw; k += blockDim.x) ws[L.d_bits() + s * L.bl * L.dw + k] = 0u;
+  const float x_max = block_max_abs(x + s * ldx, L.in, shared);
+  const float d_max = block_max_abs(d + s * L.out, L.out, shared);
   if (threadIdx.x != 0) return;
   non_finite[s] = isinf(x_max) ? 1 : 0;
   non_finite[samples + s] = isinf(d_max) ? 1 : 0;
-  float* p = plans + 5 * s;
+  float* p = reinterpret_cast<float*>(ws + L.plans()) + 5 * s;
   if (isinf(x_max) || isinf(d_max)) {  // no plan from an infinite max (nothing will use it)
     for (int k = 0; k < 5; ++k) p[k] = 0.0f;
     return;
@@ -69,93 +91,152 @@ __global__ void plan_kernel(const float* x, int64_t ldx, const float* d, int64_t
   p[4] = static_cast<float>(plan.bl);
 }
 
-/// One thread per (sample, slot, vector): the active bits of that train and their count.
-__global__ void train_kernel(const float* x, int64_t ldx, const float* d, int64_t samples, int64_t in_size,
-                             int64_t out_size, UpdateSpec up, uint64_t key, uint64_t first_call,
-                             Layout L, uint32_t* ws, const int32_t* non_finite) {
-  const int64_t id = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (id >= samples * L.bl * 2 || any_non_finite(non_finite, samples)) return;
-  const bool is_d = id % 2 == 1;
-  const int64_t st = id / 2;  // s * bl + t
-  const int64_t s = st / L.bl;
-  const auto t = static_cast<uint32_t>(st % L.bl);
-  const float* plans = reinterpret_cast<const float*>(ws + L.plans()) + 5 * s;
-  if (static_cast<int>(plans[4]) <= static_cast<int>(t)) return;  // slot unused (apply skips it)
-  const float scale = is_d ? plans[0] : plans[1];
-  const float v_max = is_d ? plans[3] : plans[2];
-  const float* v = is_d ? d + s * out_size : x + s * ldx;
-  const int64_t size = is_d ? out_size : in_size;
-  uint32_t* bits = ws + (is_d ? L.d_bits() + st * L.dw : L.x_bits() + st * L.xw);
-  uint32_t* count = ws + (is_d ? L.d_count() : L.x_count()) + st;
-  const Domain domain = is_d ? Domain::kUpdateD : Domain::kUpdateX;
-  const uint32_t slot = is_d ? t + 128u : t;
-  const uint64_t call = first_call + static_cast<uint64_t>(s);
-  // This thread owns the train's words: it clears them (no memset of the workspace).
-  for (int64_t w = 0; w < (is_d ? L.dw : L.xw); ++w) bits[w] = 0u;
-  const float p_max = fminf(1.0f, scale * v_max);
-  uint32_t n_active = 0;
-  if (!(p_max > 0.0f)) {
-    *count = 0;
-    return;
-  }
-  if (kernels::use_thinning(p_max, up.res_step)) {
-    kernels::thinned_train(v, size, scale, p_max, key, call, domain, slot, [&](int64_t j) {
-      bits[j >> 5] |= 1u << (j & 31);
-      ++n_active;
-    });
-  } else {
-    for (int64_t j = 0; j < size; ++j) {
-      const float value = v[j];
-      if (value == 0.0f) continue;
-      float p = scale * fabsf(value);
-      if (up.res_step > 0.0f) {
-        const float u = up.sto_round ? kernels::stream_uniform(key, call, Domain::kProbRound, slot, j) : 0.0f;
-        p = kernels::quantize(p, up.res_step, up.sto_round, u);
-      }
-      const uint32_t word = kernels::stream_block(key, call, domain, slot, static_cast<uint64_t>(j) >> 2)
-                                .v[j & 3];
-      if (kernels::dense_fires(p, word)) {
-        bits[j >> 5] |= 1u << (j & 31);
-        ++n_active;
-      }
-    }
-  }
-  *count = n_active;
+/// One vector of one sample, as the train kernel sees it.
+struct TrainVector {
+  bool is_d;
+  const float* v;
+  int64_t size, words;
+  float scale, p_max;
+  Domain domain;
+  __device__ uint32_t slot(int64_t t) const { return static_cast<uint32_t>(is_d ? t + 128 : t); }
+};
+
+__device__ TrainVector train_vector(bool is_d, int64_t s, const float* x, int64_t ldx, const float* d,
+                                    const Layout& L, const float* plans) {
+  TrainVector tv;
+  tv.is_d = is_d;
+  tv.v = is_d ? d + s * L.out : x + s * ldx;
+  tv.size = is_d ? L.out : L.in;
+  tv.words = is_d ? L.dw : L.xw;
+  tv.scale = is_d ? plans[5 * s] : plans[5 * s + 1];
+  tv.p_max = fminf(1.0f, tv.scale * (is_d ? plans[5 * s + 3] : plans[5 * s + 2]));
+  tv.domain = is_d ? Domain::kUpdateD : Domain::kUpdateX;
+  return tv;
 }
 
-__device__ int rank_of(const uint32_t* bits, int64_t j) {
-  int r = 0;
-  for (int64_t w = 0; w < (j >> 5); ++w) r += __popc(bits[w]);
-  return r + __popc(bits[j >> 5] & ((1u << (j & 31)) - 1u));
+/// The trains, in one launch of two parts. Dense trains (kernels::dense_fires): one thread per
+/// sample, vector and 4 entries, which share one random block per slot; it writes its entries'
+/// masks and ORs their bits into the slots' words. Thinned trains (kernels::thinned_train, a walk
+/// along the vector): one thread per sample, slot and vector, after the dense threads
+/// (thread ids from `dense_threads` on); it owns its slot's words and ORs into the masks.
+__global__ void train_kernel(const float* x, int64_t ldx, const float* d, Layout L, UpdateSpec up, uint64_t key,
+                             uint64_t first_call, int64_t dense_threads, uint32_t* ws) {
+  const int64_t id = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  const float* plans = reinterpret_cast<const float*>(ws + L.plans());
+  const int64_t qx = (L.in + 3) / 4, qd = (L.out + 3) / 4;
+  if (id < dense_threads) {
+    const int64_t s = id / (qx + qd), r = id % (qx + qd);
+    const TrainVector tv = train_vector(r >= qx, s, x, ldx, d, L, plans);
+    const int planned = planned_slots(plans, s, L.bl);
+    if (!(tv.p_max > 0.0f) || kernels::use_thinning(tv.p_max, up.res_step)) return;
+    const int64_t q = tv.is_d ? r - qx : r;
+    const int64_t j0 = 4 * q;
+    const int n = tv.size - j0 < 4 ? static_cast<int>(tv.size - j0) : 4;
+    float p[4];
+    for (int k = 0; k < n; ++k) p[k] = tv.scale * fabsf(tv.v[j0 + k]);  // (a zero entry never fires)
+    const uint64_t call = first_call + static_cast<uint64_t>(s);
+    uint32_t* masks = ws + (tv.is_d ? L.d_masks() + s * L.out * L.sw : L.x_masks() + s * L.in * L.sw);
+    uint32_t* bits = ws + (tv.is_d ? L.d_bits() : L.x_bits()) + s * L.bl * tv.words + (q >> 3);
+    for (int64_t sw = 0; sw * 32 < planned; ++sw) {
+      uint32_t m[4] = {0u, 0u, 0u, 0u};
+      const int64_t t_end = 32 * sw + 32 < planned ? 32 * sw + 32 : planned;
+      for (int64_t t = 32 * sw; t < t_end; ++t) {
+        const kernels::Philox4 blk = kernels::stream_block(key, call, tv.domain, tv.slot(t), static_cast<uint64_t>(q));
+        uint32_t nibble = 0u;
+        for (int k = 0; k < n; ++k) {
+          if (tv.v[j0 + k] == 0.0f) continue;
+          float pk = p[k];
+          if (up.res_step > 0.0f) {
+            const float u = up.sto_round ? kernels::stream_uniform(key, call, Domain::kProbRound, tv.slot(t),
+                                                                   static_cast<uint64_t>(j0 + k))
+                                         : 0.0f;
+            pk = kernels::quantize(pk, up.res_step, up.sto_round, u);
+          }
+          if (kernels::dense_fires(pk, blk.v[k])) {
+            m[k] |= 1u << (t & 31);
+            nibble |= 1u << k;
+          }
+        }
+        if (nibble != 0u) atomicOr(bits + t * tv.words, nibble << (4 * (q & 7)));
+      }
+      for (int k = 0; k < n; ++k) masks[(j0 + k) * L.sw + sw] = m[k];
+    }
+    return;
+  }
+  const int64_t tid = id - dense_threads;
+  if (tid >= L.samples * L.bl * 2) return;
+  const int64_t st = tid / 2;  // s * bl + t
+  const int64_t s = st / L.bl, t = st % L.bl;
+  const TrainVector tv = train_vector(tid % 2 == 1, s, x, ldx, d, L, plans);
+  if (planned_slots(plans, s, L.bl) <= t || !(tv.p_max > 0.0f) || !kernels::use_thinning(tv.p_max, up.res_step)) {
+    return;
+  }
+  uint32_t* bits = ws + (tv.is_d ? L.d_bits() : L.x_bits()) + st * tv.words;
+  uint32_t* masks = ws + (tv.is_d ? L.d_masks() + s * L.out * L.sw : L.x_masks() + s * L.in * L.sw);
+  kernels::thinned_train(tv.v, tv.size, tv.scale, tv.p_max, key, first_call + static_cast<uint64_t>(s), tv.domain,
+                         tv.slot(t), [&](int64_t j) {
+                           bits[j >> 5] |= 1u << (j & 31);
+                           atomicOr(masks + j * L.sw + (t >> 5), 1u << (t & 31));
+                         });
+}
+
+/// One thread per planned train: the active bits before each word of it, and its total.
+__global__ void prefix_kernel(Layout L, uint32_t* ws) {
+  const int64_t id = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (id >= L.samples * L.bl * 2) return;
+  const bool is_d = id % 2 == 1;
+  const int64_t st = id / 2;
+  if (planned_slots(reinterpret_cast<const float*>(ws + L.plans()), st / L.bl, L.bl) <= st % L.bl) return;
+  const int64_t words = is_d ? L.dw : L.xw;
+  const uint32_t* bits = ws + (is_d ? L.d_bits() : L.x_bits()) + st * words;
+  uint32_t* prefix = ws + (is_d ? L.d_prefix() : L.x_prefix()) + st * words;
+  uint32_t run = 0;
+  for (int64_t w = 0; w < words; ++w) {
+    prefix[w] = run;
+    run += static_cast<uint32_t>(__popc(bits[w]));
+  }
+  ws[(is_d ? L.d_count() : L.x_count()) + st] = run;
+}
+
+/// Rank of entry j among the active entries of a train (bits and prefix of its words).
+__device__ uint32_t rank_of(const uint32_t* bits, const uint32_t* prefix, int64_t j) {
+  return prefix[j >> 5] + static_cast<uint32_t>(__popc(bits[j >> 5] & ((1u << (j & 31)) - 1u)));
 }
 
 /// One thread per device: its pulses, in sample and slot order.
 __global__ void apply_kernel(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
-                             int64_t samples, int64_t in_size, int64_t out_size, UpdateSpec up,
-                             uint64_t key, uint64_t first_call, Layout L, const uint32_t* ws,
+                             Layout L, UpdateSpec up, uint64_t key, uint64_t first_call, const uint32_t* ws,
                              const int32_t* non_finite) {
+  __shared__ int skip;  // a NaN or inf in any sample changes nothing
+  if (threadIdx.x == 0) skip = any_non_finite(non_finite, L.samples) ? 1 : 0;
+  __syncthreads();
   const int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (e >= in_size * out_size || any_non_finite(non_finite, samples)) return;  // a NaN or inf changes nothing
-  const int64_t i = e / in_size, j = e % in_size;
+  if (skip != 0 || e >= L.in * L.out) return;
+  const int64_t i = e / L.in, j = e % L.in;
   const float* dev = devices + 4 * e;
   const float* plans = reinterpret_cast<const float*>(ws + L.plans());
   float value = w[e];
-  for (int64_t s = 0; s < samples; ++s) {
-    const int planned = static_cast<int>(plans[5 * s + 4]);
-    const int bl = planned < L.bl ? planned : static_cast<int>(L.bl);  // never past the workspace
-    for (int t = 0; t < bl; ++t) {
-      const int64_t st = s * L.bl + t;
-      const uint32_t* dbits = ws + L.d_bits() + st * L.dw;
-      const uint32_t* xbits = ws + L.x_bits() + st * L.xw;
-      if (!((dbits[i >> 5] >> (i & 31)) & 1u) || !((xbits[j >> 5] >> (j & 31)) & 1u)) continue;
-      const uint64_t k = static_cast<uint64_t>(rank_of(dbits, i)) * ws[L.x_count() + st] +
-                         static_cast<uint64_t>(rank_of(xbits, j));
-      const float xi = up.dw_min_std > 0.0f
-                           ? kernels::stream_normal(key, first_call + static_cast<uint64_t>(s),
-                                                    Domain::kPulseNoise, static_cast<uint32_t>(t), k)
-                           : 0.0f;
-      const bool down = (d[s * out_size + i] > 0.0f) == (x[s * ldx + j] > 0.0f);
-      value = kernels::constant_step_pulse(value, down, dev[2], dev[3], up.dw_min_std, xi, dev[0], dev[1]);
+  for (int64_t s = 0; s < L.samples; ++s) {
+    const int planned = planned_slots(plans, s, L.bl);
+    const uint32_t* d_mask = ws + L.d_masks() + (s * L.out + i) * L.sw;
+    const uint32_t* x_mask = ws + L.x_masks() + (s * L.in + j) * L.sw;
+    for (int64_t sw = 0; sw * 32 < planned; ++sw) {
+      uint32_t both = d_mask[sw] & x_mask[sw];
+      while (both != 0u) {
+        const int64_t t = 32 * sw + (__ffs(static_cast<int>(both)) - 1);
+        both &= both - 1u;
+        const int64_t st = s * L.bl + t;
+        const uint64_t k =
+            static_cast<uint64_t>(rank_of(ws + L.d_bits() + st * L.dw, ws + L.d_prefix() + st * L.dw, i)) *
+                ws[L.x_count() + st] +
+            rank_of(ws + L.x_bits() + st * L.xw, ws + L.x_prefix() + st * L.xw, j);
+        const float xi = up.dw_min_std > 0.0f
+                             ? kernels::stream_normal(key, first_call + static_cast<uint64_t>(s),
+                                                      Domain::kPulseNoise, static_cast<uint32_t>(t), k)
+                             : 0.0f;
+        const bool down = (d[s * L.out + i] > 0.0f) == (x[s * ldx + j] > 0.0f);
+        value = kernels::constant_step_pulse(value, down, dev[2], dev[3], up.dw_min_std, xi, dev[0], dev[1]);
+      }
     }
   }
   w[e] = value;
@@ -163,7 +244,7 @@ __global__ void apply_kernel(float* w, const float* devices, const float* x, int
 
 Layout layout(int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up) {
   const int slots = kernels::max_pulse_slots(up.lr, up.dw_min, up.desired_bl, up.fixed_bl, up.ublm);
-  return Layout{samples, words_for(in_size), words_for(out_size), slots};
+  return Layout{samples, in_size, out_size, words_for(in_size), words_for(out_size), slots, words_for(slots)};
 }
 
 }  // namespace
@@ -180,16 +261,19 @@ void launch_pulsed_update(float* w, const float* devices, const float* x, int64_
   if (samples == 0 || in_size * out_size == 0) return;
   const Layout L = layout(samples, in_size, out_size, up);
   auto* ws = static_cast<uint32_t*>(workspace);
-  ANALOG_LAUNCH(plan_kernel, static_cast<unsigned>(samples), kThreads, st)(
-      x, ldx, d, samples, in_size, out_size, up, reinterpret_cast<float*>(ws + L.plans()), non_finite);
+  ANALOG_LAUNCH(plan_kernel, static_cast<unsigned>(samples), kThreads, st)(x, ldx, d, L, up, ws, non_finite);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
+  const int64_t dense_threads = samples * ((in_size + 3) / 4 + (out_size + 3) / 4);
+  const int64_t train_threads = dense_threads + samples * L.bl * 2;
+  ANALOG_LAUNCH(train_kernel, static_cast<unsigned>((train_threads + 127) / 128), 128, st)(
+      x, ldx, d, L, up, key, first_call, dense_threads, ws);
   ANALOG_CUDA_CHECK(cudaGetLastError());
   const int64_t trains = samples * L.bl * 2;
-  ANALOG_LAUNCH(train_kernel, static_cast<unsigned>((trains + 127) / 128), 128, st)(
-      x, ldx, d, samples, in_size, out_size, up, key, first_call, L, ws, non_finite);
+  ANALOG_LAUNCH(prefix_kernel, static_cast<unsigned>((trains + 127) / 128), 128, st)(L, ws);
   ANALOG_CUDA_CHECK(cudaGetLastError());
   const int64_t devices_n = in_size * out_size;
   ANALOG_LAUNCH(apply_kernel, static_cast<unsigned>((devices_n + kThreads - 1) / kThreads), kThreads, st)(
-      w, devices, x, ldx, d, samples, in_size, out_size, up, key, first_call, L, ws, non_finite);
+      w, devices, x, ldx, d, L, up, key, first_call, ws, non_finite);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 

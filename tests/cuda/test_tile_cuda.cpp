@@ -518,7 +518,8 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
 // What the glue asks of a GPU, counted by the emulated runtime. On a GPU a small layer's step is
 // bound by launches and host syncs, not by arithmetic: an MVM is the fused prepare-and-DAC kernel,
 // the GEMM (ATen, not counted here) and the ADC, which also runs the bound-management re-runs,
-// however many rounds the rows take; an update is three kernels. Neither syncs nor memsets: the
+// however many rounds the rows take; an update is four kernels (plan, trains, their prefix
+// counts, pulses). Neither syncs nor memsets: the
 // NaN/inf flags come back through a queued copy, waited for (an event) only when the check is
 // called.
 TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
@@ -547,7 +548,7 @@ TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
   const auto check = cuda_glue::pulsed_update_cuda(w_update, arrays.params, x, at::rand({16, 20}) * 0.1,
                                                    UpdateParameters(), dev, 0.01f, 1, 1);
   EXPECT_FALSE(w_update.equal(w));
-  EXPECT_EQ(counters.launches - before.launches, 3);
+  EXPECT_EQ(counters.launches - before.launches, 4);
   EXPECT_EQ(counters.memsets - before.memsets, 0);
   check();
   EXPECT_EQ(counters.event_waits - before.event_waits, 1);
