@@ -1,4 +1,5 @@
-// Block-wide reductions through shared memory (blockDim.x a power of two, <= kBlockThreads).
+// Block-wide reductions and scans through shared memory (blockDim.x a power of two, <=
+// kBlockThreads).
 #pragma once
 #include "cuda/runtime.h"
 
@@ -33,5 +34,24 @@ __device__ inline float block_reduce_max(float v, float* shared) { return block_
 
 /// The sum of v over the block (as block_reduce).
 __device__ inline float block_reduce_sum(float v, float* shared) { return block_reduce(v, shared, SumOp{}); }
+
+/// Inclusive prefix sum of v over the threads of the block, in thread order (shared holds
+/// blockDim.x values); `total` receives the sum over the block. Every thread must call it (it
+/// synchronises), and shared may be reused when it returns.
+template <typename T>
+__device__ inline T block_inclusive_scan(T v, T* shared, T& total) {
+  shared[threadIdx.x] = v;
+  __syncthreads();
+  for (unsigned offset = 1; offset < blockDim.x; offset <<= 1) {
+    const T add = threadIdx.x >= offset ? shared[threadIdx.x - offset] : T(0);
+    __syncthreads();
+    shared[threadIdx.x] += add;
+    __syncthreads();
+  }
+  const T r = shared[threadIdx.x];
+  total = shared[blockDim.x - 1];
+  __syncthreads();
+  return r;
+}
 
 }  // namespace analog::cuda

@@ -1,5 +1,5 @@
 // CUDA pulsed update: per-sample plans, trains drawn in parallel (4 entries a thread for dense
-// trains, a thread per thinned train), one thread per device applying its pulses.
+// trains, 32 candidates at a time for thinned ones), one thread per device applying its pulses.
 #include "cuda/pulsed_update_cuda.h"
 
 #include "analog/kernels/io_math.h"
@@ -23,7 +23,8 @@ int64_t words_for(int64_t size) { return (size + 31) / 32; }
 /// active bits before each word in prefix and the total in count: the ranks that index the pulse
 /// noise) and as per-entry masks over the slots (masks: entry j's bit t is set when j fires in
 /// slot t; sw words of 32 slots per entry), so that a device finds the slots where both its row
-/// and its column fire with one AND per 32 slots.
+/// and its column fire with one AND per 32 slots. Per sample, the indices of the non-zero entries
+/// of x and of d (x_nz, d_nz; their numbers in nnz) let thinned trains jump to their candidates.
 struct Layout {
   int64_t samples, in, out, xw, dw, bl, sw;
   __host__ __device__ size_t plans() const { return 0; }  // float a, b, x_max, d_max, bl
@@ -35,7 +36,10 @@ struct Layout {
   __host__ __device__ size_t d_prefix() const { return x_prefix() + samples * bl * xw; }
   __host__ __device__ size_t x_count() const { return d_prefix() + samples * bl * dw; }
   __host__ __device__ size_t d_count() const { return x_count() + samples * bl; }
-  __host__ __device__ size_t total() const { return d_count() + samples * bl; }
+  __host__ __device__ size_t x_nz() const { return d_count() + samples * bl; }
+  __host__ __device__ size_t d_nz() const { return x_nz() + samples * in; }
+  __host__ __device__ size_t nnz() const { return d_nz() + samples * out; }  // [samples][2]: x, d
+  __host__ __device__ size_t total() const { return nnz() + 2 * samples; }
 };
 
 /// max|v| over the block, or +inf if v holds a NaN or inf (which fmaxf alone would skip).
@@ -60,21 +64,41 @@ __device__ int planned_slots(const float* plans, int64_t s, int64_t bl) {
   return planned < bl ? planned : static_cast<int>(bl);
 }
 
+/// The indices of v's non-zero entries, in order, into nz (C++'s != 0: -0.0 is zero, NaN is
+/// not, as kernels::thinned_train); returns their number. The whole block calls it.
+__device__ int64_t compact_nonzero(const float* v, int64_t size, uint32_t* nz, int* shared) {
+  int64_t count = 0;
+  for (int64_t base = 0; base < size; base += blockDim.x) {
+    const int64_t j = base + threadIdx.x;
+    const int flag = j < size && v[j] != 0.0f ? 1 : 0;
+    int total = 0;
+    const int through = block_inclusive_scan(flag, shared, total);
+    if (flag != 0) nz[count + through - 1] = static_cast<uint32_t>(j);
+    count += total;
+  }
+  return count;
+}
+
 /// One block per sample: clears the sample's masks and bit words (the train kernel ORs into
-/// them); max|x|, max|d|, the pulse plan and the sample's flags non_finite[s] (x) and
-/// non_finite[samples + s] (d).
+/// them); lists the non-zero entries of x and d; max|x|, max|d|, the pulse plan and the sample's
+/// flags non_finite[s] (x) and non_finite[samples + s] (d).
 __global__ void plan_kernel(const float* x, int64_t ldx, const float* d, Layout L, UpdateSpec up,
                             uint32_t* ws, int32_t* non_finite) {
   __shared__ float shared[kThreads];
+  __shared__ int scan[kThreads];
   const int64_t s = blockIdx.x;
   const int64_t samples = L.samples;
   for (int64_t k = threadIdx.x; k < L.in * L.sw; k += blockDim.x) ws[L.x_masks() + s * L.in * L.sw + k] = 0u;
   for (int64_t k = threadIdx.x; k < L.out * L.sw; k += blockDim.x) ws[L.d_masks() + s * L.out * L.sw + k] = 0u;
   for (int64_t k = threadIdx.x; k < L.bl * L.xw; k += blockDim.x) ws[L.x_bits() + s * L.bl * L.xw + k] = 0u;
   for (int64_t k = threadIdx.x; k < L.bl * L.dw; k += blockDim.x) ws[L.d_bits() + s * L.bl * L.dw + k] = 0u;
+  const int64_t x_nnz = compact_nonzero(x + s * ldx, L.in, ws + L.x_nz() + s * L.in, scan);
+  const int64_t d_nnz = compact_nonzero(d + s * L.out, L.out, ws + L.d_nz() + s * L.out, scan);
   const float x_max = block_max_abs(x + s * ldx, L.in, shared);
   const float d_max = block_max_abs(d + s * L.out, L.out, shared);
   if (threadIdx.x != 0) return;
+  ws[L.nnz() + 2 * s] = static_cast<uint32_t>(x_nnz);
+  ws[L.nnz() + 2 * s + 1] = static_cast<uint32_t>(d_nnz);
   non_finite[s] = isinf(x_max) ? 1 : 0;
   non_finite[samples + s] = isinf(d_max) ? 1 : 0;
   float* p = reinterpret_cast<float*>(ws + L.plans()) + 5 * s;
@@ -114,17 +138,22 @@ __device__ TrainVector train_vector(bool is_d, int64_t s, const float* x, int64_
   return tv;
 }
 
-/// The trains, in one launch of two parts. Dense trains (kernels::dense_fires): one thread per
-/// sample, vector and 4 entries, which share one random block per slot; it writes its entries'
-/// masks and ORs their bits into the slots' words. Thinned trains (kernels::thinned_train, a walk
-/// along the vector): one thread per sample, slot and vector, after the dense threads
-/// (thread ids from `dense_threads` on); it owns its slot's words and ORs into the masks.
+constexpr int kTrainThreads = 32;
+
+/// The trains, in one launch of two parts (blocks of kTrainThreads). Dense trains
+/// (kernels::dense_fires): one thread per sample, vector and 4 entries, which share one random
+/// block per slot; it writes its entries' masks and ORs their bits into the slots' words; the
+/// first `dense_blocks` blocks. Thinned trains (kernels::thinned_train): one block per sample,
+/// slot and vector, after them; its threads draw kTrainThreads candidates at a time, their ranks
+/// among the vector's non-zero entries a prefix sum of the gaps, so that no thread walks the
+/// vector; the decisions are the walk's.
 __global__ void train_kernel(const float* x, int64_t ldx, const float* d, Layout L, UpdateSpec up, uint64_t key,
-                             uint64_t first_call, int64_t dense_threads, uint32_t* ws) {
-  const int64_t id = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+                             uint64_t first_call, int64_t dense_blocks, uint32_t* ws) {
   const float* plans = reinterpret_cast<const float*>(ws + L.plans());
-  const int64_t qx = (L.in + 3) / 4, qd = (L.out + 3) / 4;
-  if (id < dense_threads) {
+  if (blockIdx.x < dense_blocks) {
+    const int64_t id = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    const int64_t qx = (L.in + 3) / 4, qd = (L.out + 3) / 4;
+    if (id >= L.samples * (qx + qd)) return;
     const int64_t s = id / (qx + qd), r = id % (qx + qd);
     const TrainVector tv = train_vector(r >= qx, s, x, ldx, d, L, plans);
     const int planned = planned_slots(plans, s, L.bl);
@@ -163,21 +192,44 @@ __global__ void train_kernel(const float* x, int64_t ldx, const float* d, Layout
     }
     return;
   }
-  const int64_t tid = id - dense_threads;
-  if (tid >= L.samples * L.bl * 2) return;
-  const int64_t st = tid / 2;  // s * bl + t
+  // A thinned train: every condition below is the same for the whole block.
+  __shared__ int64_t ranks[kTrainThreads];
+  const int64_t train = blockIdx.x - dense_blocks;  // (s * bl + t) * 2 + (d ? 1 : 0)
+  if (train >= L.samples * L.bl * 2) return;
+  const int64_t st = train / 2;
   const int64_t s = st / L.bl, t = st % L.bl;
-  const TrainVector tv = train_vector(tid % 2 == 1, s, x, ldx, d, L, plans);
+  const TrainVector tv = train_vector(train % 2 == 1, s, x, ldx, d, L, plans);
   if (planned_slots(plans, s, L.bl) <= t || !(tv.p_max > 0.0f) || !kernels::use_thinning(tv.p_max, up.res_step)) {
     return;
   }
+  const uint32_t* nz = ws + (tv.is_d ? L.d_nz() + s * L.out : L.x_nz() + s * L.in);
+  const auto nnz = static_cast<int64_t>(ws[L.nnz() + 2 * s + (tv.is_d ? 1 : 0)]);
   uint32_t* bits = ws + (tv.is_d ? L.d_bits() : L.x_bits()) + st * tv.words;
   uint32_t* masks = ws + (tv.is_d ? L.d_masks() + s * L.out * L.sw : L.x_masks() + s * L.in * L.sw);
-  kernels::thinned_train(tv.v, tv.size, tv.scale, tv.p_max, key, first_call + static_cast<uint64_t>(s), tv.domain,
-                         tv.slot(t), [&](int64_t j) {
-                           bits[j >> 5] |= 1u << (j & 31);
-                           atomicOr(masks + j * L.sw + (t >> 5), 1u << (t & 31));
-                         });
+  const uint64_t call = first_call + static_cast<uint64_t>(s);
+  const float inv_log_q = kernels::inverse_log_q(tv.p_max);
+  // Candidate c: gap from word 2c, acceptance from word 2c + 1 of the stream; its rank is that of
+  // the one before plus 1 + its gap (the first's: its gap); past the last non-zero entry the
+  // train ends, as the walk does.
+  int64_t before = -1;  // rank of the last candidate of the rounds so far
+  for (uint64_t c0 = 0;; c0 += blockDim.x) {
+    const uint64_t c = c0 + threadIdx.x;
+    const kernels::Philox4 blk = kernels::stream_block(key, call, tv.domain, tv.slot(t), c >> 1);
+    const uint32_t lane = static_cast<uint32_t>(c & 1u) * 2u;
+    int64_t round_total = 0;
+    const int64_t rank =
+        before + block_inclusive_scan(1 + static_cast<int64_t>(kernels::candidate_gap(blk.v[lane], inv_log_q)),
+                                      ranks, round_total);
+    if (rank < nnz) {
+      const int64_t j = nz[rank];
+      if (kernels::candidate_accept(blk.v[lane + 1], tv.p_max) < kernels::pulse_probability(tv.scale, tv.v[j])) {
+        atomicOr(bits + (j >> 5), 1u << (j & 31));
+        atomicOr(masks + j * L.sw + (t >> 5), 1u << (t & 31));
+      }
+    }
+    before += round_total;
+    if (before >= nnz) break;
+  }
 }
 
 /// One thread per planned train: the active bits before each word of it, and its total.
@@ -264,9 +316,9 @@ void launch_pulsed_update(float* w, const float* devices, const float* x, int64_
   ANALOG_LAUNCH(plan_kernel, static_cast<unsigned>(samples), kThreads, st)(x, ldx, d, L, up, ws, non_finite);
   ANALOG_CUDA_CHECK(cudaGetLastError());
   const int64_t dense_threads = samples * ((in_size + 3) / 4 + (out_size + 3) / 4);
-  const int64_t train_threads = dense_threads + samples * L.bl * 2;
-  ANALOG_LAUNCH(train_kernel, static_cast<unsigned>((train_threads + 127) / 128), 128, st)(
-      x, ldx, d, L, up, key, first_call, dense_threads, ws);
+  const int64_t dense_blocks = (dense_threads + kTrainThreads - 1) / kTrainThreads;
+  ANALOG_LAUNCH(train_kernel, static_cast<unsigned>(dense_blocks + samples * L.bl * 2), kTrainThreads, st)(
+      x, ldx, d, L, up, key, first_call, dense_blocks, ws);
   ANALOG_CUDA_CHECK(cudaGetLastError());
   const int64_t trains = samples * L.bl * 2;
   ANALOG_LAUNCH(prefix_kernel, static_cast<unsigned>((trains + 127) / 128), 128, st)(L, ws);

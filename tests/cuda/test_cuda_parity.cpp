@@ -112,6 +112,7 @@ struct UpdateCase {
   bool fixed_bl, ublm;
   double res;
   bool sto_round;
+  int64_t in = 123, out = 41;  // neither a multiple of 4 (dense trains: 4 entries a thread)
 };
 
 void PrintTo(const UpdateCase& c, std::ostream* os) { *os << c.name; }
@@ -120,11 +121,12 @@ class CudaUpdateParity : public cuda_test::NeedsGpu<::testing::TestWithParam<Upd
 
 // The same pulses on CPU and GPU: dense trains (lr 0.05: p_max ~0.9), thinned trains
 // (lr 0.001: p_max ~0.2), more slots than desired_bl (no BL management: ceil(lr / dw_min) = 50),
-// and discretised, stochastically rounded probabilities.
+// discretised, stochastically rounded probabilities, and thinned trains long enough (about 60
+// candidates in x, 60 in d) that the GPU draws their candidates in more than one round of 32.
 TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   const UpdateCase c = GetParam();
   at::manual_seed(4);
-  const int64_t samples = 64, in = 123, out = 41;  // neither a multiple of 4 (dense trains: 4 entries a thread)
+  const int64_t samples = 64, in = c.in, out = c.out;
   const at::Tensor x = at::rand({samples, in}) * (at::rand({samples, in}) < 0.3).to(at::kFloat);
   const at::Tensor d = (at::rand({samples, out}) * 2 - 1) * 0.05;
   ConstantStepDevice dev;
@@ -163,7 +165,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(UpdateCase{"dense", 0.05f, true, true, 0.0, false},
                       UpdateCase{"thinned", 0.001f, true, true, 0.0, false},
                       UpdateCase{"no_bl_management", 0.05f, false, false, 0.0, false},
-                      UpdateCase{"discretised", 0.05f, true, true, 0.1, true}),
+                      UpdateCase{"discretised", 0.05f, true, true, 0.1, true},
+                      UpdateCase{"thinned_long", 0.001f, true, true, 0.0, false, 1000, 300}),
     [](const ::testing::TestParamInfo<UpdateCase>& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Bernoulli pulse trains of the stochastic update: the per-element decisions shared by the CPU
-// kernel (batched, vectorised) and the CUDA kernel (one thread per train), so both agree.
+// kernel (batched, vectorised) and the CUDA kernel (dense trains 4 entries a thread, thinned
+// ones 32 candidates at a time), so both agree.
 #pragma once
 #include <cmath>
 #include <cstdint>
