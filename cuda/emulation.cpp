@@ -50,6 +50,7 @@ Counters& counters() { return thread_counters; }
 
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
   ++thread_counters.launches;
+  ++thread_counters.runtime_calls;
   if (grid.y != 1 || grid.z != 1 || block.y != 1 || block.z != 1 || block.x == 0 || block.x > 1024 ||
       grid.x == 0 || grid.x > 0x7fffffffu) {
     std::fprintf(stderr, "cuda emulation: only 1-D launches of 1..2^31-1 blocks of 1..1024 threads, got grid (%u,%u,%u) block (%u,%u,%u)\n",
@@ -106,6 +107,7 @@ cudaError_t cudaGetDeviceCount(int* count) {
 }
 
 cudaError_t cudaMalloc(void** ptr, size_t bytes) {
+  ++analog::cuda::emulation::counters().runtime_calls;
   *ptr = std::malloc(bytes > 0 ? bytes : 1);
   if (*ptr == nullptr) return cudaErrorMemoryAllocation;
   std::memset(*ptr, 0xff, bytes);  // NaN floats, -1 ints: reads of unwritten memory show
@@ -113,16 +115,19 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
 }
 
 cudaError_t cudaFree(void* ptr) {
+  ++analog::cuda::emulation::counters().runtime_calls;
   std::free(ptr);
   return cudaSuccess;
 }
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+  ++analog::cuda::emulation::counters().runtime_calls;
   if (bytes > 0) std::memmove(dst, src, bytes);
   return cudaSuccess;
 }
 
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
+  ++analog::cuda::emulation::counters().runtime_calls;
   ++analog::cuda::emulation::counters().memsets;
   if (bytes > 0) std::memset(ptr, value, bytes);
   return cudaSuccess;
@@ -137,30 +142,36 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
 }
 
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  ++analog::cuda::emulation::counters().runtime_calls;
   ++analog::cuda::emulation::counters().syncs;
   return cudaSuccess;
 }
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
+  ++analog::cuda::emulation::counters().runtime_calls;
   *event = reinterpret_cast<cudaEvent_t>(new char);  // a distinct handle; all work is already done
   return cudaSuccess;
 }
 
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
+  ++analog::cuda::emulation::counters().runtime_calls;
   return event != nullptr ? cudaSuccess : cudaErrorInvalidValue;
 }
 
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
+  ++analog::cuda::emulation::counters().runtime_calls;
   ++analog::cuda::emulation::counters().event_waits;
   return event != nullptr ? cudaSuccess : cudaErrorInvalidValue;
 }
 
 cudaError_t cudaEventDestroy(cudaEvent_t event) {
+  ++analog::cuda::emulation::counters().runtime_calls;
   delete reinterpret_cast<char*>(event);
   return cudaSuccess;
 }
 
 cudaError_t cudaDeviceSynchronize() {
+  ++analog::cuda::emulation::counters().runtime_calls;
   ++analog::cuda::emulation::counters().syncs;
   return cudaSuccess;
 }

@@ -99,8 +99,12 @@ namespace analog::cuda::emulation {
 /// (cudaStreamSynchronize, cudaDeviceSynchronize) and event waits (cudaEventSynchronize). On a
 /// GPU each is a launch or a stall of the host, which a small layer is bound by (an event wait
 /// only if its work is still running); tests and bench_launches count them.
+/// runtime_calls counts every call of the runtime API that reaches the driver (all of the above,
+/// copies, event and host-memory calls; not cudaGetLastError): on a GPU each costs host time, and
+/// the threads of one process queue for them (a training step's count bounds how many steps a
+/// second the runs of a GPU sweep can make together).
 struct Counters {
-  int64_t launches = 0, memsets = 0, syncs = 0, event_waits = 0;
+  int64_t launches = 0, memsets = 0, syncs = 0, event_waits = 0, runtime_calls = 0;
 };
 Counters& counters();
 
