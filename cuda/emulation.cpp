@@ -176,6 +176,27 @@ cudaError_t cudaDeviceSynchronize() {
   return cudaSuccess;
 }
 
+cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned) {
+  ++analog::cuda::emulation::counters().host_allocs;
+  ++analog::cuda::emulation::counters().runtime_calls;
+  *ptr = std::malloc(bytes > 0 ? bytes : 1);
+  if (*ptr == nullptr) return cudaErrorMemoryAllocation;
+  std::memset(*ptr, 0xff, bytes);
+  return cudaSuccess;
+}
+
+cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned) {
+  ++analog::cuda::emulation::counters().runtime_calls;
+  *device = host;  // device memory is host memory here
+  return cudaSuccess;
+}
+
+cudaError_t cudaFreeHost(void* ptr) {
+  ++analog::cuda::emulation::counters().runtime_calls;
+  std::free(ptr);
+  return cudaSuccess;
+}
+
 cudaError_t cudaGetLastError() { return cudaSuccess; }
 
 const char* cudaGetErrorString(cudaError_t error) {

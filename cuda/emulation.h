@@ -89,6 +89,11 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream = nullptr);
 cudaError_t cudaEventSynchronize(cudaEvent_t event);
 cudaError_t cudaEventDestroy(cudaEvent_t event);
 cudaError_t cudaDeviceSynchronize();
+constexpr unsigned cudaHostAllocPortable = 1;
+constexpr unsigned cudaHostAllocMapped = 2;
+cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned flags);
+cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned flags);
+cudaError_t cudaFreeHost(void* ptr);
 cudaError_t cudaGetLastError();
 const char* cudaGetErrorString(cudaError_t error);
 
@@ -105,6 +110,7 @@ namespace analog::cuda::emulation {
 /// second the runs of a GPU sweep can make together).
 struct Counters {
   int64_t launches = 0, memsets = 0, syncs = 0, event_waits = 0, runtime_calls = 0;
+  int64_t host_allocs = 0;  ///< cudaHostAlloc calls (pinned, mapped host memory)
 };
 Counters& counters();
 

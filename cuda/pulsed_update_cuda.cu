@@ -81,9 +81,10 @@ __device__ int64_t compact_nonzero(const float* v, int64_t size, uint32_t* nz, i
 
 /// One block per sample: clears the sample's masks and bit words (the train kernel ORs into
 /// them); lists the non-zero entries of x and d; max|x|, max|d|, the pulse plan and the sample's
-/// flags non_finite[s] (x) and non_finite[samples + s] (d).
+/// flags non_finite[s] (x) and non_finite[samples + s] (d), also into non_finite_host (if not
+/// nullptr: the caller's copy for the host).
 __global__ void plan_kernel(const float* x, int64_t ldx, const float* d, Layout L, UpdateSpec up,
-                            uint32_t* ws, int32_t* non_finite) {
+                            uint32_t* ws, int32_t* non_finite, int32_t* non_finite_host) {
   __shared__ float shared[kThreads];
   __shared__ int scan[kThreads];
   const int64_t s = blockIdx.x;
@@ -101,6 +102,10 @@ __global__ void plan_kernel(const float* x, int64_t ldx, const float* d, Layout 
   ws[L.nnz() + 2 * s + 1] = static_cast<uint32_t>(d_nnz);
   non_finite[s] = isinf(x_max) ? 1 : 0;
   non_finite[samples + s] = isinf(d_max) ? 1 : 0;
+  if (non_finite_host != nullptr) {
+    non_finite_host[s] = non_finite[s];
+    non_finite_host[samples + s] = non_finite[samples + s];
+  }
   float* p = reinterpret_cast<float*>(ws + L.plans()) + 5 * s;
   if (isinf(x_max) || isinf(d_max)) {  // no plan from an infinite max (nothing will use it)
     for (int k = 0; k < 5; ++k) p[k] = 0.0f;
@@ -308,12 +313,13 @@ size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t o
 void launch_pulsed_update(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
                           int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
                           uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
-                          void* stream) {
+                          int32_t* non_finite_host, void* stream) {
   const auto st = static_cast<cudaStream_t>(stream);
   if (samples == 0 || in_size * out_size == 0) return;
   const Layout L = layout(samples, in_size, out_size, up);
   auto* ws = static_cast<uint32_t*>(workspace);
-  ANALOG_LAUNCH(plan_kernel, static_cast<unsigned>(samples), kThreads, st)(x, ldx, d, L, up, ws, non_finite);
+  ANALOG_LAUNCH(plan_kernel, static_cast<unsigned>(samples), kThreads, st)(
+      x, ldx, d, L, up, ws, non_finite, non_finite_host);
   ANALOG_CUDA_CHECK(cudaGetLastError());
   const int64_t dense_threads = samples * ((in_size + 3) / 4 + (out_size + 3) / 4);
   const int64_t dense_blocks = (dense_threads + kTrainThreads - 1) / kTrainThreads;

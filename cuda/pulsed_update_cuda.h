@@ -25,11 +25,13 @@ size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t o
 /// above.
 /// non_finite (2 * samples ints of device memory) receives per-sample flags: non_finite[s] = 1
 /// if x[s] holds a NaN or inf, non_finite[samples + s] = 1 if d[s] does, else 0; if any is set,
-/// W is left unchanged. The caller reads them once, after the launch, instead of checking x and d
-/// before it. Every buffer is written by the kernels: nothing needs zeroing before a launch.
+/// W is left unchanged. The same flags also go to non_finite_host (nullptr: not), which may be
+/// host memory mapped into the device's address space: the caller reads them there, once the
+/// launch has run, instead of checking x and d before it. Every buffer is written by the
+/// kernels: nothing needs zeroing before a launch.
 void launch_pulsed_update(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
                           int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
                           uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
-                          void* stream);
+                          int32_t* non_finite_host, void* stream);
 
 }  // namespace analog::cuda

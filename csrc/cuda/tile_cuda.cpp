@@ -3,13 +3,19 @@
 // in cuda/emulation.h.
 #include "cuda/tile_cuda.h"
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
 #ifndef ANALOG_CUDA_EMULATION
@@ -20,7 +26,7 @@
 #include "analog/kernels/io_math.h"
 #include "analog/nonfinite_error.h"
 #include "cpu/pulsed_update_cpu.h"
-#include "cuda/host_read.h"
+#include "cuda/cuda_check.h"
 #include "cuda/io_pipeline_cuda.h"
 #include "cuda/pulsed_update_cuda.h"
 #include "tile/contiguous_rows.h"
@@ -63,40 +69,75 @@ void* current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 #endif
 
-/// A queued copy of device flags to pinned host memory. Members end in reverse order: the copy
-/// (which waits if nobody did) before the memory it writes to. The device memory it reads need
-/// not be held: the caching allocator hands a freed block out again only for work on the same
-/// stream, which runs after the copy.
-struct PendingFlags {
-  PendingFlags(at::Tensor host_block, int32_t* host, const int32_t* flags, int64_t count)
-      : block(std::move(host_block)), copy(host, flags, count, current_stream()) {}
-  at::Tensor block;  ///< holds `host`
-  cuda::FlagCopy copy;
+/// Pinned host memory mapped into the devices' address space, in slabs that are reused: freed
+/// slabs wait in a process-wide pool (cudaFreeHost would sync the device). The pool is never
+/// destroyed, so that slabs held by thread-local or static objects can still return at exit.
+struct HostSlab {
+  int32_t* host;
+  int32_t* device;
+  int64_t ints;
 };
 
-/// Host memory for `count` flags (pinned, so that the copy does not wait): a piece of a slab
-/// shared by this thread's checks, so that the seven checks of an MNIST MLP training step (640
-/// ints) cost one allocation every 25 steps, not seven a step. Each check holds its slab, which
-/// is freed after its last check.
-std::pair<at::Tensor, int32_t*> host_flags(int64_t count) {
-  constexpr int64_t kSlab = 16384;  // ints: 64 KiB
-  auto options = at::TensorOptions().dtype(at::kInt);
-#ifndef ANALOG_CUDA_EMULATION
-  options = options.pinned_memory(true);
-#endif
-  if (count > kSlab / 4) {  // a large batch gets memory of its own rather than wasting a slab
-    at::Tensor own = at::empty({count}, options);
-    return {own, own.data_ptr<int32_t>()};
+struct SlabPool {
+  std::mutex mutex;
+  std::vector<HostSlab*> free;
+};
+
+SlabPool& slab_pool() {
+  static auto* pool = new SlabPool;
+  return *pool;
+}
+
+std::shared_ptr<HostSlab> take_slab(int64_t ints) {
+  auto& pool = slab_pool();
+  HostSlab* slab = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    for (auto it = pool.free.begin(); it != pool.free.end(); ++it) {
+      if ((*it)->ints == ints) {
+        slab = *it;
+        pool.free.erase(it);
+        break;
+      }
+    }
   }
-  thread_local at::Tensor slab;
+  if (slab == nullptr) {
+    void* host = nullptr;
+    void* device = nullptr;
+    ANALOG_CUDA_CHECK(cudaHostAlloc(&host, static_cast<size_t>(ints) * sizeof(int32_t),
+                                    cudaHostAllocMapped | cudaHostAllocPortable));
+    const cudaError_t error = cudaHostGetDevicePointer(&device, host, 0);
+    if (error != cudaSuccess) cudaFreeHost(host);
+    ANALOG_CUDA_CHECK(error);
+    slab = new HostSlab{static_cast<int32_t*>(host), static_cast<int32_t*>(device), ints};
+  }
+  return std::shared_ptr<HostSlab>(slab, [](HostSlab* done) {
+    auto& pool = slab_pool();
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    pool.free.push_back(done);
+  });
+}
+
+/// `count` ints of mapped host memory: a piece of the thread's current 64 KiB slab (the seven
+/// checks of an MNIST MLP training step, 640 ints, take a slab every 25 steps), or for more than
+/// a quarter slab a slab of their own (a power of two of ints, so that it is reused). Returns the
+/// slab and the piece's offset.
+std::pair<std::shared_ptr<HostSlab>, int64_t> host_piece(int64_t count) {
+  constexpr int64_t kSlab = 16384;
+  if (count > kSlab / 4) {
+    int64_t ints = kSlab;
+    while (ints < count) ints *= 2;
+    return {take_slab(ints), 0};
+  }
+  thread_local std::shared_ptr<HostSlab> slab;
   thread_local int64_t used = 0;
-  if (!slab.defined() || used + count > kSlab) {
-    slab = at::empty({kSlab}, options);
+  if (!slab || used + count > kSlab) {
+    slab = take_slab(kSlab);
     used = 0;
   }
-  int32_t* piece = slab.data_ptr<int32_t>() + used;
+  const int64_t at = used;
   used += count;
-  return {slab, piece};
+  return {slab, at};
 }
 
 /// A view of `block` at `offset` ints: no allocation, no dispatch. It holds the block, so it may
@@ -111,11 +152,48 @@ at::Tensor view_of(const at::Tensor& block, int64_t offset, at::IntArrayRef size
 
 }  // namespace
 
-std::function<void()> defer_check(const int32_t* flags, int64_t count, std::function<void(const int32_t*)> decode) {
-  if (count == 0) return {};  // nothing to check
-  auto [block, host] = host_flags(count);
-  auto pending = std::make_shared<PendingFlags>(std::move(block), host, flags, count);
-  return [pending, decode = std::move(decode)] { decode(pending->copy.wait()); };
+MappedFlags::MappedFlags(int64_t count) : count_(count), stream_(current_stream()) {
+  auto [slab, at] = host_piece(count);
+  host_ = slab->host + at;
+  device_ = slab->device + at;
+  slab_ = std::move(slab);
+  std::fill(host_, host_ + count, kUnwritten);
+}
+
+MappedFlags::~MappedFlags() {
+  // A kernel may still write them: wait for it before the piece can be handed out again.
+  if (!done_ && !all_written()) cudaStreamSynchronize(static_cast<cudaStream_t>(stream_));  // errors: nobody to tell
+}
+
+bool MappedFlags::all_written() const {
+  for (int64_t i = 0; i < count_; ++i) {
+    // Written by the device behind the compiler's back: a fresh load each time.
+    if (__atomic_load_n(host_ + i, __ATOMIC_RELAXED) == kUnwritten) return false;
+  }
+  return true;
+}
+
+const int32_t* MappedFlags::wait() {
+  if (done_) return host_;
+  if (!all_written()) {
+    // The kernel may still be queued: spin a little (it is usually about to finish), then wait
+    // for the stream (a host sync, as the event wait of a copy was).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+    while (!all_written() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    if (!all_written()) {
+      ANALOG_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
+      TORCH_CHECK(all_written(), "analogtorch: a kernel's ", count_, " NaN/inf flags were not all written although its",
+                  " stream has finished (did the kernel run on the stream that was current when they were made?)");
+    }
+  }
+  std::atomic_thread_fence(std::memory_order_acquire);
+  done_ = true;
+  return host_;
+}
+
+std::function<void()> defer_check(std::shared_ptr<MappedFlags> flags, std::function<void(const int32_t*)> decode) {
+  if (!flags) return {};
+  return [flags = std::move(flags), decode = std::move(decode)] { decode(flags->wait()); };
 }
 
 cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
@@ -143,37 +221,36 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   // host time, which a small layer is bound by), its parts 256-byte aligned as separate
   // allocations would be (cuBLAS likes aligned matrices). None is filled here: the kernels write
   // every word (prepare the row state and reduction = 1; the ADC y and the mask; the GEMM yq). In
-  // ints: [0, batch) the row holds a NaN or inf; [batch, 2 batch) active (not the zero
-  // short-cut); [2 batch, 3 batch) alpha; [3 batch, 4 batch) the reduction factor (float); then
-  // xq [batch, n] and yq [batch, m] (float). The reduction is a view that holds the block while
+  // ints: [0, batch) active (not the zero short-cut); [batch, 2 batch) alpha; [2 batch, 3 batch)
+  // the reduction factor (float); then xq [batch, n] and yq [batch, m] (float). The reduction is a view that holds the block while
   // it lives (the tile drops it at once). y and the mask, which outlive the call (the mask until
   // the backward pass), are allocations of their own: as views they would hold the scratch too,
   // and y is the caller's, an ordinary torch result (record_stream and the like work on it). The
-  // bad rows are checked deferred: a bad input is reported after its NaNs flowed into outputs
-  // that are thrown away.
+  // rows that hold a NaN or inf are flagged in mapped host memory and checked deferred: a bad
+  // input is reported after its NaNs flowed into outputs that are thrown away.
   r.y = at::empty({batch, m}, x.options());
   const auto aligned = [](int64_t words) { return (words + 63) / 64 * 64; };
   const bool analog_io = !io.is_perfect();
-  const int64_t state_words = aligned(4 * batch);
+  const int64_t state_words = aligned(3 * batch);
   const int64_t xq_words = analog_io ? aligned(batch * n) : 0, yq_words = analog_io ? batch * m : 0;
   const at::Tensor block = at::empty({state_words + xq_words + yq_words}, x.options().dtype(at::kInt));
-  int32_t* bad = block.data_ptr<int32_t>();
-  int32_t* active = bad + batch;
-  auto* alpha = reinterpret_cast<float*>(bad + 2 * batch);
-  r.reduction = view_of(block, 3 * batch, {batch}, at::kFloat);
+  int32_t* active = block.data_ptr<int32_t>();
+  auto* alpha = reinterpret_cast<float*>(active + batch);
+  r.reduction = view_of(block, 2 * batch, {batch}, at::kFloat);
   at::Tensor xq, yq;  // scratch: views that need not hold the block (it outlives them)
   if (analog_io) {
     const auto scratch = [&](int64_t at_word, int64_t cols) {
-      return at::for_blob(bad + at_word, {batch, cols}).options(x.options()).target_device(x.device()).make_tensor();
+      return at::for_blob(active + at_word, {batch, cols}).options(x.options()).target_device(x.device()).make_tensor();
     };
     xq = scratch(state_words, n);
     yq = scratch(state_words + xq_words, m);  // mm_out writes it
   }
   const cuda::IoSpec spec = io_spec(io, use_bm, zero_flag);
   // Noise management, the checks and (unless the IO is perfect) the DAC of round 0: one launch.
+  auto bad = std::make_shared<MappedFlags>(batch);
   cuda::launch_io_prepare(x.data_ptr<float>(), row_stride(x), batch, n, spec, key, call, alpha, r.reduction.data_ptr<float>(),
-                          active, bad, xq.defined() ? xq.data_ptr<float>() : nullptr, current_stream());
-  r.check = defer_check(bad, batch, [what = std::string(what), batch, n](const int32_t* host) {
+                          active, bad->device(), xq.defined() ? xq.data_ptr<float>() : nullptr, current_stream());
+  r.check = defer_check(std::move(bad), [what = std::string(what), batch, n](const int32_t* host) {
     for (int64_t b = 0; b < batch; ++b) {
       ANALOG_CHECK_FINITE(host[b] == 0, what, ": expected finite inputs, got a non-finite value in row ", b,
                           " of a [", batch, ", ", n, "] input");
@@ -234,15 +311,17 @@ std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& 
   const int64_t words =
       static_cast<int64_t>((cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec) + 3) / 4);
   // One allocation: the kernels' workspace, then per sample whether x holds a NaN or inf
-  // ([0, samples)) and whether d does ([samples, 2 samples)).
+  // ([0, samples)) and whether d does ([samples, 2 samples)), which the kernels read; the host
+  // reads its copy of those flags in mapped memory.
   at::Tensor workspace = at::empty({words + 2 * samples}, x.options().dtype(at::kInt));
   int32_t* non_finite = workspace.data_ptr<int32_t>() + words;
+  auto host_flags = std::make_shared<MappedFlags>(2 * samples);
   cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(), row_stride(x),
                              d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,
-                             workspace.data_ptr<int32_t>(), non_finite, current_stream());
+                             workspace.data_ptr<int32_t>(), non_finite, host_flags->device(), current_stream());
   // The kernels left W unchanged if a check failed; the check reports the first bad sample, x
   // before d, as the CPU path does.
-  return defer_check(non_finite, 2 * samples, [samples](const int32_t* flags) {
+  return defer_check(std::move(host_flags), [samples](const int32_t* flags) {
     for (int64_t s = 0; s < samples; ++s) {
       ANALOG_CHECK_FINITE(flags[s] == 0, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
       ANALOG_CHECK_FINITE(flags[samples + s] == 0,

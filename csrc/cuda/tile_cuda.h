@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include <ATen/core/Tensor.h>
 
@@ -29,13 +30,46 @@ std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& 
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
 
-/// Queues the copy of `count` ints at `flags` (device memory, written by work queued on the
-/// current stream) to pinned host memory and returns the check that, when called, waits for the
-/// copy and runs `decode` on the host copy (empty for count 0). Nothing waits here: the tile calls
-/// the check where the host has synced anyway (tile/tile_kernels.h). The host memory is a piece
-/// of a slab shared by the thread's checks; each check holds its slab.
-std::function<void()> defer_check(const int32_t* flags, int64_t count,
-                                  std::function<void(const int32_t*)> decode);
+/// NaN/inf flags that a kernel writes straight into host memory: pinned and mapped into the
+/// devices' address space, so that the host reads them with no copy, no event and no runtime
+/// call (each such call is host time, and one process's threads queue for them). Every flag
+/// starts as kUnwritten and the kernel writes each one; wait() returns them once none is
+/// kUnwritten: at once where the host has synced since the launch (a training step reads its
+/// loss before its backward pass checks the forward's flags), else after a short spin and then
+/// a sync of the stream that was current at construction (on which the kernel must run). The
+/// memory is a piece of a slab shared by the thread's pending flags (64 KiB; a large batch gets
+/// a slab of its own); slabs are reused, never freed (cudaFreeHost would sync the device).
+class MappedFlags {
+ public:
+  static constexpr int32_t kUnwritten = INT32_MIN;
+  explicit MappedFlags(int64_t count);
+  /// Flags that may still be written (never waited for) are waited for here, before their
+  /// memory can be handed out again.
+  ~MappedFlags();
+  MappedFlags(const MappedFlags&) = delete;
+  MappedFlags& operator=(const MappedFlags&) = delete;
+
+  /// The flags' address for kernels.
+  int32_t* device() const { return device_; }
+  /// The host's view, once every flag is written; throws if the stream finished without writing
+  /// them all (a kernel that did not run).
+  const int32_t* wait();
+
+ private:
+  bool all_written() const;
+
+  std::shared_ptr<void> slab_;  ///< holds the memory
+  int32_t* host_;
+  int32_t* device_;
+  int64_t count_;
+  void* stream_;
+  bool done_ = false;
+};
+
+/// The check that, when called, waits for `flags` and runs `decode` on them (empty without
+/// flags). Nothing waits here: the tile calls the check where the host has synced anyway
+/// (tile/tile_kernels.h).
+std::function<void()> defer_check(std::shared_ptr<MappedFlags> flags, std::function<void(const int32_t*)> decode);
 
 /// io_mvm_cuda and pulsed_update_cuda as a tile's kernels (see tile/tile_kernels.h).
 const TileKernels& tile_kernels();

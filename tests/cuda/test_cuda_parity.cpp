@@ -151,7 +151,7 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
       dx(x.data_ptr<float>(), samples * in * 4), dd(d.data_ptr<float>(), samples * out * 4),
       ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flags(2 * samples * 4);
   cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(), dx.as<float>(), in, dd.as<float>(), samples, in,
-                             out, spec, 11, 1000, ws.ptr, flags.as<int32_t>(), nullptr);
+                             out, spec, 11, 1000, ws.ptr, flags.as<int32_t>(), nullptr, nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
   std::vector<int32_t> non_finite(2 * samples, -1);
   cudaMemcpy(non_finite.data(), flags.ptr, 2 * samples * 4, cudaMemcpyDeviceToHost);
