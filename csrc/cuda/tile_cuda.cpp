@@ -222,12 +222,13 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   // allocations would be (cuBLAS likes aligned matrices). None is filled here: the kernels write
   // every word (prepare the row state and reduction = 1; the ADC y and the mask; the GEMM yq). In
   // ints: [0, batch) active (not the zero short-cut); [batch, 2 batch) alpha; [2 batch, 3 batch)
-  // the reduction factor (float); then xq [batch, n] and yq [batch, m] (float). The reduction is a view that holds the block while
-  // it lives (the tile drops it at once). y and the mask, which outlive the call (the mask until
-  // the backward pass), are allocations of their own: as views they would hold the scratch too,
-  // and y is the caller's, an ordinary torch result (record_stream and the like work on it). The
-  // rows that hold a NaN or inf are flagged in mapped host memory and checked deferred: a bad
-  // input is reported after its NaNs flowed into outputs that are thrown away.
+  // the reduction factor (float); then xq [batch, n] and yq [batch, m] (float). The reduction is
+  // a view that holds the block while it lives (the tile drops it at once). y and the mask, which
+  // outlive the call (the mask until the backward pass), are allocations of their own: as views
+  // they would hold the scratch too, and y is the caller's, an ordinary torch result
+  // (record_stream and the like work on it). The rows that hold a NaN or inf are flagged in
+  // mapped host memory and checked deferred: a bad input is reported after its NaNs flowed into
+  // outputs that are thrown away.
   r.y = at::empty({batch, m}, x.options());
   const auto aligned = [](int64_t words) { return (words + 63) / 64 * 64; };
   const bool analog_io = !io.is_perfect();

@@ -214,7 +214,7 @@ TEST_F(CudaGlue, ManyPendingChecksEachReadTheirOwnFlags) {
       f[(call * 37) % rows] = call + 1;  // each call's flags differ: one row set, to the call's number
       auto flags = std::make_shared<cuda_glue::MappedFlags>(rows);
       // What a kernel does: it writes every flag, through the device's address of the memory.
-      ASSERT_EQ(cudaMemcpy(flags->device(), f.data_ptr<int32_t>(), rows * 4, cudaMemcpyHostToDevice), cudaSuccess);
+      ASSERT_EQ(cudaMemcpy(flags->device(), f.data_ptr<int32_t>(), rows * 4, cudaMemcpyDefault), cudaSuccess);
       checks.push_back(cuda_glue::defer_check(std::move(flags), [&seen, call, rows](const int32_t* host) {
         int64_t set = -1;
         for (int64_t b = 0; b < rows; ++b) {
@@ -241,8 +241,9 @@ TEST_F(CudaGlue, ManyPendingChecksEachReadTheirOwnFlags) {
 TEST_F(CudaGlue, UnwrittenFlagsAreAnError) {
   auto flags = std::make_shared<cuda_glue::MappedFlags>(3);
   const int32_t written[2] = {0, 0};
-  ASSERT_EQ(cudaMemcpy(flags->device(), written, sizeof written, cudaMemcpyHostToDevice), cudaSuccess);  // not the third
-  const auto check = cuda_glue::defer_check(std::move(flags), [](const int32_t*) { FAIL() << "decoded unwritten flags"; });
+  ASSERT_EQ(cudaMemcpy(flags->device(), written, sizeof written, cudaMemcpyDefault), cudaSuccess);  // not the third
+  const auto check =
+      cuda_glue::defer_check(std::move(flags), [](const int32_t*) { FAIL() << "decoded unwritten flags"; });
   const std::string error = test::error_of([&] { check(); });
   EXPECT_NE(error.find("3 NaN/inf flags were not all written"), std::string::npos) << error;
 }
