@@ -19,6 +19,7 @@
 
 #include <ATen/ATen.h>
 #ifndef ANALOG_CUDA_EMULATION
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
@@ -62,10 +63,12 @@ struct DeviceGuard {
   explicit DeviceGuard(const at::Device& /*device*/) {}
 };
 void* current_stream() { return nullptr; }
+int current_device() { return 0; }
 bool on_kernel_device(const at::Tensor& t) { return t.is_cpu(); }
 #else
 using DeviceGuard = c10::cuda::CUDAGuard;
 void* current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
+int current_device() { return c10::cuda::current_device(); }
 bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 #endif
 
@@ -152,7 +155,7 @@ at::Tensor view_of(const at::Tensor& block, int64_t offset, at::IntArrayRef size
 
 }  // namespace
 
-MappedFlags::MappedFlags(int64_t count) : count_(count), stream_(current_stream()) {
+MappedFlags::MappedFlags(int64_t count) : count_(count), stream_(current_stream()), device_index_(current_device()) {
   auto [slab, at] = host_piece(count);
   host_ = slab->host + at;
   device_ = slab->device + at;
@@ -161,8 +164,12 @@ MappedFlags::MappedFlags(int64_t count) : count_(count), stream_(current_stream(
 }
 
 MappedFlags::~MappedFlags() {
-  // A kernel may still write them: wait for it before the piece can be handed out again.
-  if (!done_ && !all_written()) cudaStreamSynchronize(static_cast<cudaStream_t>(stream_));  // errors: nobody to tell
+  // A kernel may still write them: wait for it before the piece can be handed out again (on
+  // the flags' device: the handle of a default stream means the current device's).
+  if (!done_ && !all_written()) {
+    const DeviceGuard guard(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device_index_)));
+    cudaStreamSynchronize(static_cast<cudaStream_t>(stream_));  // errors: nobody to tell
+  }
 }
 
 bool MappedFlags::all_written() const {
@@ -181,6 +188,7 @@ const int32_t* MappedFlags::wait() {
     const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
     while (!all_written() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
     if (!all_written()) {
+      const DeviceGuard guard(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device_index_)));
       ANALOG_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
       TORCH_CHECK(all_written(), "analogtorch: a kernel's ", count_, " NaN/inf flags were not all written although its",
                   " stream has finished (did the kernel run on the stream that was current when they were made?)");
@@ -308,6 +316,7 @@ std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& 
   spec.um = up.update_management();
   spec.sto_round = up.sto_round();
   const int64_t samples = x.size(0), in_size = x.size(1), out_size = d.size(1);
+  if (samples == 0 || in_size == 0 || out_size == 0) return {};  // no pulse, and no kernel to check anything
   TORCH_CHECK(samples <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", samples);
   const int64_t words =
       static_cast<int64_t>((cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec) + 3) / 4);

@@ -36,7 +36,8 @@ std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& 
 /// starts as kUnwritten and the kernel writes each one; wait() returns them once none is
 /// kUnwritten: at once where the host has synced since the launch (a training step reads its
 /// loss before its backward pass checks the forward's flags), else after a short spin and then
-/// a sync of the stream that was current at construction (on which the kernel must run). The
+/// a sync of the stream that was current at construction (on which the kernel must run; that
+/// the flags are written says nothing of the kernels queued after their writer). The
 /// memory is a piece of a slab shared by the thread's pending flags (64 KiB; a large batch gets
 /// a slab of its own); slabs are reused, never freed (cudaFreeHost would sync the device).
 class MappedFlags {
@@ -63,6 +64,7 @@ class MappedFlags {
   int32_t* device_;
   int64_t count_;
   void* stream_;
+  int device_index_;  ///< the stream's device
   bool done_ = false;
 };
 

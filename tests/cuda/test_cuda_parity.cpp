@@ -149,13 +149,17 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   spec.sto_round = c.sto_round;
   Buffer dw(w0.data_ptr<float>(), out * in * 4), ddev(arrays.params.data_ptr<float>(), out * in * 16),
       dx(x.data_ptr<float>(), samples * in * 4), dd(d.data_ptr<float>(), samples * out * 4),
-      ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flags(2 * samples * 4);
+      ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flags(2 * samples * 4),
+      host_flags(2 * samples * 4);  // the copy for the host (mapped host memory in the glue)
+  cudaMemset(host_flags.ptr, 0xff, 2 * samples * 4);  // -1: unwritten
   cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(), dx.as<float>(), in, dd.as<float>(), samples, in,
-                             out, spec, 11, 1000, ws.ptr, flags.as<int32_t>(), nullptr, nullptr);
+                             out, spec, 11, 1000, ws.ptr, flags.as<int32_t>(), host_flags.as<int32_t>(), nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
-  std::vector<int32_t> non_finite(2 * samples, -1);
+  std::vector<int32_t> non_finite(2 * samples, -1), non_finite_copy(2 * samples, -1);
   cudaMemcpy(non_finite.data(), flags.ptr, 2 * samples * 4, cudaMemcpyDeviceToHost);
+  cudaMemcpy(non_finite_copy.data(), host_flags.ptr, 2 * samples * 4, cudaMemcpyDeviceToHost);
   EXPECT_EQ(std::count(non_finite.begin(), non_finite.end(), 0), 2 * samples);  // every flag written, none set
+  EXPECT_EQ(non_finite_copy, non_finite);
   EXPECT_FALSE(w_cpu.equal(w0));
   EXPECT_TRUE(w_gpu.equal(w_cpu)) << (w_gpu - w_cpu).abs().max().item<float>();
 }
