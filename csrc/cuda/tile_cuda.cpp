@@ -167,8 +167,11 @@ MappedFlags::~MappedFlags() {
   // A kernel may still write them: wait for it before the piece can be handed out again (on
   // the flags' device: the handle of a default stream means the current device's).
   if (!done_ && !all_written()) {
-    const DeviceGuard guard(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device_index_)));
-    cudaStreamSynchronize(static_cast<cudaStream_t>(stream_));  // errors: nobody to tell
+    try {
+      const DeviceGuard guard(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device_index_)));
+      cudaStreamSynchronize(static_cast<cudaStream_t>(stream_));
+    } catch (...) {  // errors (of the device switch, or the sync's): nobody to tell in a destructor
+    }
   }
 }
 
