@@ -138,9 +138,9 @@ std::pair<std::shared_ptr<HostSlab>, int64_t> host_piece(int64_t count) {
     slab = take_slab(kSlab);
     used = 0;
   }
-  const int64_t at = used;
+  const int64_t offset = used;
   used += count;
-  return {slab, at};
+  return {slab, offset};
 }
 
 /// A view of `block` at `offset` ints: no allocation, no dispatch. It holds the block, so it may
@@ -156,9 +156,9 @@ at::Tensor view_of(const at::Tensor& block, int64_t offset, at::IntArrayRef size
 }  // namespace
 
 MappedFlags::MappedFlags(int64_t count) : count_(count), stream_(current_stream()), device_index_(current_device()) {
-  auto [slab, at] = host_piece(count);
-  host_ = slab->host + at;
-  device_ = slab->device + at;
+  auto [slab, offset] = host_piece(count);
+  host_ = slab->host + offset;
+  device_ = slab->device + offset;
   slab_ = std::move(slab);
   std::fill(host_, host_ + count, kUnwritten);
 }
