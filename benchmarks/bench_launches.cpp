@@ -32,18 +32,17 @@ struct Counts {
   double launches = 0;  ///< our kernels
   double memsets = 0;
   double syncs = 0;     ///< item() and stream syncs
-  double waits = 0;     ///< event waits (the deferred NaN/inf checks: free once the host has synced)
   double calls = 0;     ///< our calls of the CUDA runtime (launches, copies, events, syncs, ...)
   std::map<std::string, double> top_by_name;  ///< top-level ops by name
 
   Counts operator-(const Counts& o) const {
     Counts c{ops - o.ops,     top_ops - o.top_ops, launches - o.launches, memsets - o.memsets,
-             syncs - o.syncs, waits - o.waits,     calls - o.calls,       top_by_name};
+             syncs - o.syncs, calls - o.calls,     top_by_name};
     for (const auto& [name, n] : o.top_by_name) c.top_by_name[name] -= n;
     return c;
   }
   Counts operator/(double k) const {
-    Counts c{ops / k, top_ops / k, launches / k, memsets / k, syncs / k, waits / k, calls / k, top_by_name};
+    Counts c{ops / k, top_ops / k, launches / k, memsets / k, syncs / k, calls / k, top_by_name};
     for (auto& entry : c.top_by_name) entry.second /= k;
     return c;
   }
@@ -85,7 +84,6 @@ Counts count_training(const analog::data::MnistSplit& train, int64_t batches,
   c.launches = static_cast<double>(kernels.launches - before_kernels.launches);
   c.memsets = static_cast<double>(kernels.memsets - before_kernels.memsets);
   c.syncs += static_cast<double>(kernels.syncs - before_kernels.syncs);
-  c.waits = static_cast<double>(kernels.event_waits - before_kernels.event_waits);
   c.calls = static_cast<double>(kernels.runtime_calls - before_kernels.runtime_calls);
   return c;
 }
@@ -108,16 +106,16 @@ int main(int argc, char** argv) {
   const analog::TileKernelsScope route(c10::DeviceType::CPU, &analog::cuda_glue::tile_kernels());
   const auto cases = analog::bench::e2e_cases();
   std::printf("per training batch of the 784-256-10 MLP (batch 64; MNIST batches 4-11), CUDA path emulated\n");
-  std::printf("%-26s %9s %9s %9s %8s %6s %6s %9s %14s\n", "run", "ATen ops", "top-level", "kernels", "memsets",
-              "syncs", "waits", "rt calls", "dispatches x");
+  std::printf("%-26s %9s %9s %9s %8s %6s %9s %14s\n", "run", "ATen ops", "top-level", "kernels", "memsets",
+              "syncs", "rt calls", "dispatches x");
   double digital = 0;
   for (const auto& c : cases) {
     const Counts k = per_batch(train, c.rpu);
     // Host dispatches: ATen ops (nested ones included: each costs dispatcher time) and raw launches.
     const double dispatches = k.ops + k.launches + k.memsets;
     if (!c.rpu) digital = dispatches;
-    std::printf("%-26s %9.1f %9.1f %9.1f %8.1f %6.1f %6.1f %9.1f %13.2fx\n", c.name, k.ops, k.top_ops, k.launches,
-                k.memsets, k.syncs, k.waits, k.calls, dispatches / digital);
+    std::printf("%-26s %9.1f %9.1f %9.1f %8.1f %6.1f %9.1f %13.2fx\n", c.name, k.ops, k.top_ops, k.launches,
+                k.memsets, k.syncs, k.calls, dispatches / digital);
     for (const auto& [name, n] : k.top_by_name) {
       if (by_op && n != 0) std::printf("    %-40s %6.1f\n", name.c_str(), n);
     }

@@ -133,44 +133,7 @@ cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
   return cudaSuccess;
 }
 
-cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t) {
-  return cudaMemset(ptr, value, bytes);
-}
-
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
-  return cudaMemcpy(dst, src, bytes, kind);
-}
-
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
-  ++analog::cuda::emulation::counters().runtime_calls;
-  ++analog::cuda::emulation::counters().syncs;
-  return cudaSuccess;
-}
-
-cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
-  ++analog::cuda::emulation::counters().runtime_calls;
-  *event = reinterpret_cast<cudaEvent_t>(new char);  // a distinct handle; all work is already done
-  return cudaSuccess;
-}
-
-cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
-  ++analog::cuda::emulation::counters().runtime_calls;
-  return event != nullptr ? cudaSuccess : cudaErrorInvalidValue;
-}
-
-cudaError_t cudaEventSynchronize(cudaEvent_t event) {
-  ++analog::cuda::emulation::counters().runtime_calls;
-  ++analog::cuda::emulation::counters().event_waits;
-  return event != nullptr ? cudaSuccess : cudaErrorInvalidValue;
-}
-
-cudaError_t cudaEventDestroy(cudaEvent_t event) {
-  ++analog::cuda::emulation::counters().runtime_calls;
-  delete reinterpret_cast<char*>(event);
-  return cudaSuccess;
-}
-
-cudaError_t cudaDeviceSynchronize() {
   ++analog::cuda::emulation::counters().runtime_calls;
   ++analog::cuda::emulation::counters().syncs;
   return cudaSuccess;

@@ -62,9 +62,6 @@ inline unsigned atomicOr(unsigned* address, unsigned value) {
 // ---- runtime API ---------------------------------------------------------------------------
 struct CUstream_st;
 using cudaStream_t = CUstream_st*;
-struct CUevent_st;
-using cudaEvent_t = CUevent_st*;
-constexpr unsigned cudaEventDisableTiming = 2;
 
 enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2 };
 enum cudaMemcpyKind {
@@ -80,15 +77,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes);
 cudaError_t cudaFree(void* ptr);
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes);
-cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t stream = nullptr);
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
-                            cudaStream_t stream = nullptr);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
-cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags);
-cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream = nullptr);
-cudaError_t cudaEventSynchronize(cudaEvent_t event);
-cudaError_t cudaEventDestroy(cudaEvent_t event);
-cudaError_t cudaDeviceSynchronize();
 constexpr unsigned cudaHostAllocPortable = 1;
 constexpr unsigned cudaHostAllocMapped = 2;
 cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned flags);
@@ -100,16 +89,15 @@ const char* cudaGetErrorString(cudaError_t error);
 // ---- launches ------------------------------------------------------------------------------
 namespace analog::cuda::emulation {
 
-/// What the calling thread has asked of the runtime so far: kernel launches, memsets, host syncs
-/// (cudaStreamSynchronize, cudaDeviceSynchronize) and event waits (cudaEventSynchronize). On a
-/// GPU each is a launch or a stall of the host, which a small layer is bound by (an event wait
-/// only if its work is still running); tests and bench_launches count them.
-/// runtime_calls counts every call of the runtime API that reaches the driver (all of the above,
-/// copies, event and host-memory calls; not cudaGetLastError): on a GPU each costs host time, and
-/// the threads of one process queue for them (a training step's count bounds how many steps a
-/// second the runs of a GPU sweep can make together).
+/// What the calling thread has asked of the runtime so far: kernel launches, memsets and host
+/// syncs (cudaStreamSynchronize). On a GPU each is a launch or a stall of the host, which a small
+/// layer is bound by; tests and bench_launches count them. runtime_calls counts every call of the
+/// runtime API that reaches the driver (all of the above, copies and host-memory calls; not
+/// cudaGetLastError): on a GPU each costs host time, and the threads of one process queue for
+/// them (a training step's count bounds how many steps a second the runs of a GPU sweep can make
+/// together).
 struct Counters {
-  int64_t launches = 0, memsets = 0, syncs = 0, event_waits = 0, runtime_calls = 0;
+  int64_t launches = 0, memsets = 0, syncs = 0, runtime_calls = 0;
   int64_t host_allocs = 0;  ///< cudaHostAlloc calls (pinned, mapped host memory)
 };
 Counters& counters();
