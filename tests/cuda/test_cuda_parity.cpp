@@ -96,9 +96,8 @@ TEST_F(CudaParity, ForwardPipelineMatchesCpu) {
   // The CPU kernel multiplies only the re-run rows (a BLAS GEMM), the ADC kernel one row at a
   // time: the sums run in another order, so a value may land on the other side of an ADC
   // rounding edge (a few 1e-5 of all values) and, rarely, change a sample's bound-management
-  // factor. Everything
-  // else is identical, so: reductions equal for >= 95% of samples, outputs within 1e-5
-  // relative for >= 99% of values.
+  // factor. Everything else is identical, so: reductions equal for >= 95% of samples, outputs
+  // within 1e-5 relative for >= 99% of values.
   const at::Tensor same_r = red.to_tensor({batch}).eq(ref.reduction);
   EXPECT_GE(same_r.sum().item<int64_t>(), batch * 95 / 100);
   const at::Tensor diff = (y.to_tensor({batch, m}) - ref.y).abs();
