@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
   CLI::App app{"analog-sweep: MNIST MLP over a grid of simulated analog hardware"};
   app.require_subcommand(0, 1);
   std::vector<std::string> grid_specs;
-  std::string grid_file, out = "sweep.csv", shard = "0/1";
+  std::string grid_file, out = "sweep.csv", shard = "0/1", cuda_wait = "auto";
   apps::CommonOptions common;
   int64_t repeats = 1;
   bool include_digital = false, jsonl = false;
@@ -199,6 +199,11 @@ int main(int argc, char** argv) {
   app.add_flag("--include-digital", include_digital, "add the digital SGD baseline (one row per repeat)");
   app.add_option("--jobs", jobs, "runs at once, each single-threaded")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--shard", shard, "K/N: run only runs with index = K mod N (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)")->capture_default_str();
+  app.add_option("--cuda-wait", cuda_wait,
+                 "with --device cuda: how each run's thread waits for its GPU work: auto (CUDA's: spin), spin, yield "
+                 "(spin, giving the core to other runs), block (sleep)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "spin", "yield", "block"}));
   app.add_option("--out,-o", out, "results file (appended to; re-running resumes)")->capture_default_str();
   app.add_flag("--jsonl", jsonl, "write JSON lines instead of CSV");
 
@@ -256,6 +261,7 @@ int main(int argc, char** argv) {
       // (default 8, at most 32), and streams that share a queue wait for each other's kernels.
       // Read when the CUDA context is created, which has not happened yet; a user's value stands.
       setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", /*overwrite=*/0);
+      if (cuda_wait != "auto") train::set_cuda_host_wait(spec.train.device, cuda_wait);
     }
     std::signal(SIGINT, on_sigint);
     std::signal(SIGTERM, on_sigint);

@@ -354,6 +354,16 @@ const TileKernels& tile_kernels() {
   return kernels;
 }
 
+#ifndef ANALOG_CUDA_EMULATION
+void set_host_wait(const at::Device& device, HostWait wait) {
+  static constexpr unsigned kSchedule[] = {cudaDeviceScheduleAuto, cudaDeviceScheduleSpin, cudaDeviceScheduleYield,
+                                           cudaDeviceScheduleBlockingSync};
+  const DeviceGuard guard(device);
+  // (Mapped host memory, which the NaN/inf flags use, stays on: it always is with unified addressing.)
+  ANALOG_CUDA_CHECK(cudaSetDeviceFlags(kSchedule[static_cast<int>(wait)] | cudaDeviceMapHost));
+}
+#endif
+
 #ifdef ANALOG_CUDA_EMULATION
 StreamScope::StreamScope(const at::Device& /*device*/) : guard_(nullptr) {}
 StreamScope::~StreamScope() = default;

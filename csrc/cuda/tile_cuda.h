@@ -89,4 +89,11 @@ class StreamScope {
   void* guard_;
 };
 
+/// How host threads wait for a device (its schedule flag; train::set_cuda_host_wait).
+enum class HostWait { kAuto, kSpin, kYield, kBlock };
+
+/// Sets `device`'s schedule flag for the process (cudaSetDeviceFlags; on a device already in use
+/// it replaces the previous one). Not in the emulation.
+void set_host_wait(const at::Device& device, HostWait wait);
+
 }  // namespace analog::cuda_glue

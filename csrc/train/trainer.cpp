@@ -210,4 +210,22 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
   return result;
 }
 
+void set_cuda_host_wait(const std::string& device, const std::string& mode) {
+  static const char* const kModes[] = {"auto", "spin", "yield", "block"};
+  int index = -1;
+  for (int k = 0; k < 4; ++k) {
+    if (mode == kModes[k]) index = k;
+  }
+  TORCH_CHECK(index >= 0, "set_cuda_host_wait: expected mode auto, spin, yield or block, got '", mode, "'");
+  const torch::Device dev(device);
+  TORCH_CHECK(dev.is_cuda(), "set_cuda_host_wait: expected a CUDA device, got '", device, "'");
+#ifdef ANALOG_WITH_TORCH_CUDA
+  TORCH_CHECK(torch::cuda::is_available(), "set_cuda_host_wait: device '", device,
+              "' asked for, but no CUDA device is available");
+  cuda_glue::set_host_wait(dev, static_cast<cuda_glue::HostWait>(index));
+#else
+  TORCH_CHECK(false, "set_cuda_host_wait: this analogtorch was built without CUDA support");
+#endif
+}
+
 }  // namespace analog::train

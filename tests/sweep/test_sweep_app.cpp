@@ -147,6 +147,18 @@ TEST(SweepApp, MalformedShardIsAClearError) {
   }
 }
 
+TEST(SweepApp, UnknownCudaWaitIsAClearError) {
+  const std::string out = tmp("wait_error.csv"), err = tmp("wait_error.txt");
+  auto args = sweep_args(out);
+  args.push_back("--cuda-wait");
+  args.push_back("sleep");
+  EXPECT_NE(wait_exit(spawn(args, err)), 0);
+  const std::string text = read_text(err);
+  EXPECT_NE(text.find("--cuda-wait"), std::string::npos) << text;
+  EXPECT_NE(text.find("sleep"), std::string::npos) << text;
+  EXPECT_FALSE(std::ifstream(out).good());  // refused before a results file was made
+}
+
 // An error inside a run (here a device that is not there: no CUDA in this build, or no such GPU)
 // stops the sweep with exit code 2 and the error's message, without a C++ backtrace.
 TEST(SweepApp, ErrorInARunIsReportedWithoutABacktrace) {

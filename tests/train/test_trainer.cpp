@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <string>
 
 #include "analog/train/trainer.h"
 
@@ -120,6 +121,30 @@ TEST_F(MnistSlice, SameSeedSameResult) {
   const auto b = train_mlp(small, *test_, opt, RPUConfig());
   EXPECT_EQ(a.final().test_acc, b.final().test_acc);
   EXPECT_EQ(a.final().train_loss, b.final().train_loss);
+}
+
+/// The message of what `f` throws ("" if it does not throw).
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    return e.msg();
+  }
+  return "";
+}
+
+TEST(CudaHostWait, BadModeOrDeviceIsAClearError) {
+  EXPECT_NE(error_of([] { set_cuda_host_wait("cuda", "sleep"); }).find("expected mode auto, spin, yield or block, got 'sleep'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { set_cuda_host_wait("cpu", "block"); }).find("expected a CUDA device, got 'cpu'"),
+            std::string::npos);
+  if (!torch::cuda::is_available()) {  // a CPU build, or no GPU: says which
+    const std::string e = error_of([] { set_cuda_host_wait("cuda", "block"); });
+    EXPECT_TRUE(e.find("built without CUDA support") != std::string::npos ||
+                e.find("no CUDA device is available") != std::string::npos)
+        << e;
+  }
 }
 
 }  // namespace

@@ -67,4 +67,14 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
                     const TrainOptions& options, const std::optional<RPUConfig>& rpu,
                     const ProgressFn& progress = nullptr);
 
+/// How this process's host threads wait for the work of CUDA device `device` (its schedule
+/// flags): "auto" (CUDA's choice: spin while the process's contexts do not outnumber the
+/// cores, so in practice always), "spin", "yield" (spin, but give up the core to other ready
+/// threads at each turn) or "block" (sleep until the device signals: no CPU time, some latency).
+/// Each training step waits once (its loss); with more concurrent runs than cores
+/// (analog-sweep --jobs), spinning waits take CPU time that other runs need for queueing their
+/// work. Best called before the device is first used. Throws for another mode, a device that
+/// is not CUDA, or a build without CUDA support.
+void set_cuda_host_wait(const std::string& device, const std::string& mode);
+
 }  // namespace analog::train
