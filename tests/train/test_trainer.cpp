@@ -6,6 +6,7 @@
 #include <string>
 
 #include "analog/train/trainer.h"
+#include "support/test_support.h"
 
 namespace analog::train {
 namespace {
@@ -123,18 +124,8 @@ TEST_F(MnistSlice, SameSeedSameResult) {
   EXPECT_EQ(a.final().train_loss, b.final().train_loss);
 }
 
-/// The message of what `f` throws ("" if it does not throw).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.msg();
-  }
-  return "";
-}
-
 TEST(CudaHostWait, BadModeOrDeviceIsAClearError) {
+  using test::error_of;
   EXPECT_NE(error_of([] { set_cuda_host_wait("cuda", "sleep"); }).find("expected mode auto, spin, yield or block, got 'sleep'"),
             std::string::npos);
   EXPECT_NE(error_of([] { set_cuda_host_wait("cpu", "block"); }).find("expected a CUDA device, got 'cpu'"),
