@@ -32,6 +32,8 @@
 #define __host__
 #define __forceinline__ inline
 #define __shared__ static thread_local  // one block at a time per launching thread
+#define __launch_bounds__(...)
+#define __grid_constant__                // (kernel arguments are copies of their own anyway)
 
 using std::isfinite;
 using std::isinf;

@@ -1,6 +1,10 @@
 // CUDA pulsed update: per-sample plans, trains drawn in parallel (4 entries a thread for dense
-// trains, 32 candidates at a time for thinned ones), one thread per device applying its pulses.
+// trains, 32 candidates at a time for thinned ones), one thread per device applying its pulses;
+// the updates of several tiles in the same four launches.
 #include "cuda/pulsed_update_cuda.h"
+
+#include <stdexcept>
+#include <string>
 
 #include "analog/kernels/io_math.h"
 #include "analog/kernels/pulse_math.h"
@@ -79,15 +83,15 @@ __device__ int64_t compact_nonzero(const float* v, int64_t size, uint32_t* nz, i
   return count;
 }
 
-/// One block per sample: clears the sample's masks and bit words (the train kernel ORs into
-/// them); lists the non-zero entries of x and d; max|x|, max|d|, the pulse plan and the sample's
-/// flags non_finite[s] (x) and non_finite[samples + s] (d), also into non_finite_host (if not
-/// nullptr: the caller's copy for the host).
-__global__ void plan_kernel(const float* x, int64_t ldx, const float* d, Layout L, UpdateSpec up,
-                            uint32_t* ws, int32_t* non_finite, int32_t* non_finite_host) {
+/// One block per sample (`block`: the sample): clears the sample's masks and bit words (the
+/// train kernel ORs into them); lists the non-zero entries of x and d; max|x|, max|d|, the pulse
+/// plan and the sample's flags non_finite[s] (x) and non_finite[samples + s] (d), also into
+/// non_finite_host (if not nullptr: the caller's copy for the host).
+__device__ void plan_block(const float* x, int64_t ldx, const float* d, const Layout& L, const UpdateSpec& up,
+                           uint32_t* ws, int32_t* non_finite, int32_t* non_finite_host, int64_t block) {
   __shared__ float shared[kThreads];
   __shared__ int scan[kThreads];
-  const int64_t s = blockIdx.x;
+  const int64_t s = block;
   const int64_t samples = L.samples;
   for (int64_t k = threadIdx.x; k < L.in * L.sw; k += blockDim.x) ws[L.x_masks() + s * L.in * L.sw + k] = 0u;
   for (int64_t k = threadIdx.x; k < L.out * L.sw; k += blockDim.x) ws[L.d_masks() + s * L.out * L.sw + k] = 0u;
@@ -145,18 +149,18 @@ __device__ TrainVector train_vector(bool is_d, int64_t s, const float* x, int64_
 
 constexpr int kTrainThreads = 32;
 
-/// The trains, in one launch of two parts (blocks of kTrainThreads). Dense trains
-/// (kernels::dense_fires): one thread per sample, vector and 4 entries, which share one random
-/// block per slot; it writes its entries' masks and ORs their bits into the slots' words; the
-/// first `dense_blocks` blocks. Thinned trains (kernels::thinned_train): one block per sample,
-/// slot and vector, after them; its threads draw kTrainThreads candidates at a time, their ranks
-/// among the vector's non-zero entries a prefix sum of the gaps, so that no thread walks the
-/// vector; the decisions are the walk's.
-__global__ void train_kernel(const float* x, int64_t ldx, const float* d, Layout L, UpdateSpec up, uint64_t key,
-                             uint64_t first_call, int64_t dense_blocks, uint32_t* ws) {
+/// The trains, in one grid of two parts (blocks of kTrainThreads; `block` is the block's index
+/// in the tile's part of the launch). Dense trains (kernels::dense_fires): one thread per sample,
+/// vector and 4 entries, which share one random block per slot; it writes its entries' masks and
+/// ORs their bits into the slots' words; the first `dense_blocks` blocks. Thinned trains
+/// (kernels::thinned_train): one block per sample, slot and vector, after them; its threads draw
+/// kTrainThreads candidates at a time, their ranks among the vector's non-zero entries a prefix
+/// sum of the gaps, so that no thread walks the vector; the decisions are the walk's.
+__device__ void train_block(const float* x, int64_t ldx, const float* d, const Layout& L, const UpdateSpec& up,
+                            uint64_t key, uint64_t first_call, int64_t dense_blocks, uint32_t* ws, int64_t block) {
   const float* plans = reinterpret_cast<const float*>(ws + L.plans());
-  if (blockIdx.x < dense_blocks) {
-    const int64_t id = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (block < dense_blocks) {
+    const int64_t id = block * static_cast<int64_t>(blockDim.x) + threadIdx.x;
     const int64_t qx = (L.in + 3) / 4, qd = (L.out + 3) / 4;
     if (id >= L.samples * (qx + qd)) return;
     const int64_t s = id / (qx + qd), r = id % (qx + qd);
@@ -199,7 +203,7 @@ __global__ void train_kernel(const float* x, int64_t ldx, const float* d, Layout
   }
   // A thinned train: every condition below is the same for the whole block.
   __shared__ int64_t ranks[kTrainThreads];
-  const int64_t train = blockIdx.x - dense_blocks;  // (s * bl + t) * 2 + (d ? 1 : 0)
+  const int64_t train = block - dense_blocks;  // (s * bl + t) * 2 + (d ? 1 : 0)
   if (train >= L.samples * L.bl * 2) return;
   const int64_t st = train / 2;
   const int64_t s = st / L.bl, t = st % L.bl;
@@ -238,8 +242,8 @@ __global__ void train_kernel(const float* x, int64_t ldx, const float* d, Layout
 }
 
 /// One thread per planned train: the active bits before each word of it, and its total.
-__global__ void prefix_kernel(Layout L, uint32_t* ws) {
-  const int64_t id = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+__device__ void prefix_block(const Layout& L, uint32_t* ws, int64_t block) {
+  const int64_t id = block * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (id >= L.samples * L.bl * 2) return;
   const bool is_d = id % 2 == 1;
   const int64_t st = id / 2;
@@ -261,13 +265,13 @@ __device__ uint32_t rank_of(const uint32_t* bits, const uint32_t* prefix, int64_
 }
 
 /// One thread per device: its pulses, in sample and slot order.
-__global__ void apply_kernel(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
-                             Layout L, UpdateSpec up, uint64_t key, uint64_t first_call, const uint32_t* ws,
-                             const int32_t* non_finite) {
+__device__ void apply_block(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
+                            const Layout& L, const UpdateSpec& up, uint64_t key, uint64_t first_call,
+                            const uint32_t* ws, const int32_t* non_finite, int64_t block) {
   __shared__ int skip;  // a NaN or inf in any sample changes nothing
   if (threadIdx.x == 0) skip = any_non_finite(non_finite, L.samples) ? 1 : 0;
   __syncthreads();
-  const int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  const int64_t e = block * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (skip != 0 || e >= L.in * L.out) return;
   const int64_t i = e / L.in, j = e % L.in;
   const float* dev = devices + 4 * e;
@@ -304,35 +308,129 @@ Layout layout(int64_t samples, int64_t in_size, int64_t out_size, const UpdateSp
   return Layout{samples, in_size, out_size, words_for(in_size), words_for(out_size), slots, words_for(slots)};
 }
 
+/// The stages of an update, one launch each.
+enum Stage { kPlan = 0, kTrain = 1, kPrefix = 2, kApply = 3 };
+constexpr int kStageThreads[4] = {kThreads, kTrainThreads, 128, kThreads};
+
+/// One tile of a launch: its UpdateTile, laid out, and its first block in each stage's grid.
+struct TileArgs {
+  float* w;
+  const float* devices;
+  const float* x;
+  const float* d;
+  int64_t ldx;
+  Layout L;
+  UpdateSpec up;
+  uint64_t key, first_call;
+  uint32_t* ws;
+  int32_t* non_finite;
+  int32_t* non_finite_host;
+  int64_t dense_blocks;  ///< train stage: the dense part's blocks (the thinned part's follow)
+  int64_t begin[4];      ///< first block of the tile in each stage's grid
+};
+
+/// The tiles of a launch, passed by value (about 1.7 KiB of kernel parameters; __grid_constant__:
+/// read in place, also where a block picks its tile by a computed index).
+struct Batch {
+  int count;
+  TileArgs t[kMaxUpdateTiles];
+};
+static_assert(sizeof(Batch) <= 4096, "kernel parameters are limited to 4 KiB");
+
+/// The tile of this block in a stage's grid, and in `block` the block's index in the tile's part.
+__device__ const TileArgs& tile_of(const Batch& batch, Stage stage, int64_t& block) {
+  int k = 0;
+  while (k + 1 < batch.count && static_cast<int64_t>(blockIdx.x) >= batch.t[k + 1].begin[stage]) ++k;
+  block = static_cast<int64_t>(blockIdx.x) - batch.t[k].begin[stage];
+  return batch.t[k];
+}
+
+__global__ void plan_kernel(const __grid_constant__ Batch batch) {
+  int64_t block = 0;
+  const TileArgs& a = tile_of(batch, kPlan, block);
+  plan_block(a.x, a.ldx, a.d, a.L, a.up, a.ws, a.non_finite, a.non_finite_host, block);
+}
+
+__global__ void train_kernel(const __grid_constant__ Batch batch) {
+  int64_t block = 0;
+  const TileArgs& a = tile_of(batch, kTrain, block);
+  train_block(a.x, a.ldx, a.d, a.L, a.up, a.key, a.first_call, a.dense_blocks, a.ws, block);
+}
+
+__global__ void prefix_kernel(const __grid_constant__ Batch batch) {
+  int64_t block = 0;
+  const TileArgs& a = tile_of(batch, kPrefix, block);
+  prefix_block(a.L, a.ws, block);
+}
+
+// (Four blocks of kThreads per multiprocessor: at most 64 registers, which it fits without spills.)
+__global__ void __launch_bounds__(kThreads, 4) apply_kernel(const __grid_constant__ Batch batch) {
+  int64_t block = 0;
+  const TileArgs& a = tile_of(batch, kApply, block);
+  apply_block(a.w, a.devices, a.x, a.ldx, a.d, a.L, a.up, a.key, a.first_call, a.ws, a.non_finite, block);
+}
+
 }  // namespace
 
 size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up) {
   return 4 * layout(samples, in_size, out_size, up).total();
 }
 
+void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
+  if (count < 0 || count > kMaxUpdateTiles) {
+    throw std::invalid_argument("launch_pulsed_updates: expected 0 to " + std::to_string(kMaxUpdateTiles) +
+                                " tiles, got " + std::to_string(count));
+  }
+  Batch batch{};
+  int64_t blocks[4] = {0, 0, 0, 0};
+  for (int k = 0; k < count; ++k) {
+    const UpdateTile& u = tiles[k];
+    if (u.samples == 0 || u.in_size * u.out_size == 0) continue;  // nothing to pulse, nothing to check
+    TileArgs& a = batch.t[batch.count++];
+    a.w = u.w;
+    a.devices = u.devices;
+    a.x = u.x;
+    a.d = u.d;
+    a.ldx = u.ldx;
+    a.L = layout(u.samples, u.in_size, u.out_size, u.up);
+    a.up = u.up;
+    a.key = u.key;
+    a.first_call = u.first_call;
+    a.ws = static_cast<uint32_t*>(u.workspace);
+    a.non_finite = u.non_finite;
+    a.non_finite_host = u.non_finite_host;
+    a.dense_blocks = (u.samples * ((u.in_size + 3) / 4 + (u.out_size + 3) / 4) + kTrainThreads - 1) / kTrainThreads;
+    const int64_t stage_blocks[4] = {u.samples, a.dense_blocks + u.samples * a.L.bl * 2,
+                                     (u.samples * a.L.bl * 2 + 127) / 128,
+                                     (u.in_size * u.out_size + kThreads - 1) / kThreads};
+    for (int stage = 0; stage < 4; ++stage) {
+      a.begin[stage] = blocks[stage];
+      blocks[stage] += stage_blocks[stage];
+    }
+  }
+  if (batch.count == 0) return;
+  for (const int64_t b : blocks) {
+    if (b > INT32_MAX) throw std::invalid_argument("launch_pulsed_updates: more than 2^31 - 1 blocks in one launch");
+  }
+  const auto st = static_cast<cudaStream_t>(stream);
+  const auto grid = [&](Stage stage) { return static_cast<unsigned>(blocks[stage]); };
+  ANALOG_LAUNCH(plan_kernel, grid(kPlan), kStageThreads[kPlan], st)(batch);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
+  ANALOG_LAUNCH(train_kernel, grid(kTrain), kStageThreads[kTrain], st)(batch);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
+  ANALOG_LAUNCH(prefix_kernel, grid(kPrefix), kStageThreads[kPrefix], st)(batch);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
+  ANALOG_LAUNCH(apply_kernel, grid(kApply), kStageThreads[kApply], st)(batch);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
+}
+
 void launch_pulsed_update(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
                           int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
                           uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
                           int32_t* non_finite_host, void* stream) {
-  const auto st = static_cast<cudaStream_t>(stream);
-  if (samples == 0 || in_size * out_size == 0) return;
-  const Layout L = layout(samples, in_size, out_size, up);
-  auto* ws = static_cast<uint32_t*>(workspace);
-  ANALOG_LAUNCH(plan_kernel, static_cast<unsigned>(samples), kThreads, st)(
-      x, ldx, d, L, up, ws, non_finite, non_finite_host);
-  ANALOG_CUDA_CHECK(cudaGetLastError());
-  const int64_t dense_threads = samples * ((in_size + 3) / 4 + (out_size + 3) / 4);
-  const int64_t dense_blocks = (dense_threads + kTrainThreads - 1) / kTrainThreads;
-  ANALOG_LAUNCH(train_kernel, static_cast<unsigned>(dense_blocks + samples * L.bl * 2), kTrainThreads, st)(
-      x, ldx, d, L, up, key, first_call, dense_blocks, ws);
-  ANALOG_CUDA_CHECK(cudaGetLastError());
-  const int64_t trains = samples * L.bl * 2;
-  ANALOG_LAUNCH(prefix_kernel, static_cast<unsigned>((trains + 127) / 128), 128, st)(L, ws);
-  ANALOG_CUDA_CHECK(cudaGetLastError());
-  const int64_t devices_n = in_size * out_size;
-  ANALOG_LAUNCH(apply_kernel, static_cast<unsigned>((devices_n + kThreads - 1) / kThreads), kThreads, st)(
-      w, devices, x, ldx, d, L, up, key, first_call, ws, non_finite);
-  ANALOG_CUDA_CHECK(cudaGetLastError());
+  const UpdateTile tile{w,   devices,    x,         ldx,        d,           samples,        in_size, out_size,
+                        up,  key,        first_call, workspace, non_finite, non_finite_host};
+  launch_pulsed_updates(&tile, 1, stream);
 }
 
 }  // namespace analog::cuda

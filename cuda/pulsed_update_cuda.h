@@ -34,4 +34,28 @@ void launch_pulsed_update(float* w, const float* devices, const float* x, int64_
                           uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
                           int32_t* non_finite_host, void* stream);
 
+/// One tile's launch_pulsed_update, for launch_pulsed_updates (the same arguments).
+struct UpdateTile {
+  float* w;
+  const float* devices;
+  const float* x;
+  int64_t ldx;
+  const float* d;
+  int64_t samples, in_size, out_size;
+  UpdateSpec up;
+  uint64_t key, first_call;
+  void* workspace;  ///< pulsed_update_workspace_bytes of this tile (each tile its own)
+  int32_t* non_finite;
+  int32_t* non_finite_host;
+};
+
+/// The most tiles one launch_pulsed_updates call takes.
+constexpr int kMaxUpdateTiles = 8;
+
+/// launch_pulsed_update for each of `count` (at most kMaxUpdateTiles) tiles, in four launches
+/// in all instead of four each: the same results, flags and random streams as one call per
+/// tile (the tiles must not share W, workspace or flags). A tile with no samples or no devices
+/// is left out; throws std::invalid_argument for more than kMaxUpdateTiles tiles.
+void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream);
+
 }  // namespace analog::cuda

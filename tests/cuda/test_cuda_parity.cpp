@@ -4,7 +4,11 @@
 
 #include <ATen/ATen.h>
 #include <algorithm>
+#include <cmath>
+#include <memory>
 #include <ostream>
+#include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "analog/config/rpu_config.h"
@@ -161,6 +165,98 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   EXPECT_EQ(non_finite_copy, non_finite);
   EXPECT_FALSE(w_cpu.equal(w0));
   EXPECT_TRUE(w_gpu.equal(w_cpu)) << (w_gpu - w_cpu).abs().max().item<float>();
+}
+
+// Several tiles in one launch_pulsed_updates call (four launches) end as each alone: dense,
+// thinned and unmanaged trains, a tile whose d holds a NaN (left unchanged and flagged, while
+// the others are pulsed), an empty tile (left out), all with their own sizes, keys and calls.
+TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
+  struct Tile {
+    float lr;
+    bool fixed_bl, ublm;
+    int64_t samples, in, out;
+    bool nan_in_d;
+    std::vector<float> w0, dev, x, d;
+  };
+  std::vector<Tile> tiles = {{0.05f, true, true, 64, 123, 41, false},  {0.001f, true, true, 64, 300, 17, false},
+                             {0.05f, false, false, 32, 57, 70, false}, {0.05f, true, true, 16, 40, 9, true},
+                             {0.05f, true, true, 0, 40, 9, false}};
+  at::manual_seed(8);
+  const auto host = [](const at::Tensor& t) {
+    const at::Tensor c = t.contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  std::vector<cuda::UpdateSpec> specs;
+  for (size_t k = 0; k < tiles.size(); ++k) {
+    Tile& t = tiles[k];
+    at::Tensor d = (at::rand({t.samples, t.out}) * 2 - 1) * 0.05;
+    if (t.nan_in_d) d[t.samples / 2][3] = std::nanf("");
+    t.w0 = host(at::rand({t.out, t.in}) * 0.2 - 0.1);
+    t.dev = host(cpu::sample_devices_cpu(ConstantStepDevice(), t.out, t.in, false, 55 + k).params);
+    t.x = host(at::rand({t.samples, t.in}) * (at::rand({t.samples, t.in}) < 0.3).to(at::kFloat));
+    t.d = host(d);
+    cuda::UpdateSpec spec{};
+    spec.lr = t.lr;
+    spec.dw_min = 0.001f;
+    spec.um_grad_scale = 1.0f;
+    spec.dw_min_std = 0.3f;
+    spec.desired_bl = 7;
+    spec.fixed_bl = t.fixed_bl;
+    spec.ublm = t.ublm;
+    spec.um = true;
+    specs.push_back(spec);
+  }
+  // Each tile's buffers; run(batched) launches them in one call or one call each.
+  const auto run = [&](bool batched) {
+    std::vector<std::unique_ptr<Buffer>> keep;
+    const auto buffer = [&](const std::vector<float>& v, size_t bytes) {
+      keep.push_back(v.empty() ? std::make_unique<Buffer>(bytes) : std::make_unique<Buffer>(v.data(), bytes));
+      return keep.back()->ptr;
+    };
+    std::vector<cuda::UpdateTile> launch;
+    for (size_t k = 0; k < tiles.size(); ++k) {
+      const Tile& t = tiles[k];
+      const size_t flag_bytes = std::max<size_t>(4, 2 * t.samples * 4);
+      launch.push_back(cuda::UpdateTile{
+          static_cast<float*>(buffer(t.w0, t.w0.size() * 4)), static_cast<float*>(buffer(t.dev, t.dev.size() * 4)),
+          static_cast<float*>(buffer(t.x, std::max<size_t>(4, t.x.size() * 4))), t.in,
+          static_cast<float*>(buffer(t.d, std::max<size_t>(4, t.d.size() * 4))), t.samples, t.in, t.out, specs[k],
+          11 + k, 1000 + 100 * k,
+          buffer({}, std::max<size_t>(4, cuda::pulsed_update_workspace_bytes(t.samples, t.in, t.out, specs[k]))),
+          static_cast<int32_t*>(buffer({}, flag_bytes)), static_cast<int32_t*>(buffer({}, flag_bytes))});
+    }
+    if (batched) {
+      cuda::launch_pulsed_updates(launch.data(), static_cast<int>(launch.size()), nullptr);
+    } else {
+      for (const auto& u : launch) cuda::launch_pulsed_updates(&u, 1, nullptr);
+    }
+    std::vector<std::vector<float>> w;
+    std::vector<std::vector<int32_t>> flags;
+    for (size_t k = 0; k < tiles.size(); ++k) {
+      w.emplace_back(tiles[k].w0.size());
+      cudaMemcpy(w.back().data(), launch[k].w, w.back().size() * 4, cudaMemcpyDeviceToHost);
+      flags.emplace_back(2 * tiles[k].samples);
+      cudaMemcpy(flags.back().data(), launch[k].non_finite_host, flags.back().size() * 4, cudaMemcpyDeviceToHost);
+    }
+    return std::make_pair(w, flags);
+  };
+  const auto [w_single, flags_single] = run(false);
+  const auto [w_batched, flags_batched] = run(true);
+  for (size_t k = 0; k < tiles.size(); ++k) {
+    SCOPED_TRACE(k);
+    EXPECT_EQ(w_batched[k], w_single[k]);
+    EXPECT_EQ(flags_batched[k], flags_single[k]);
+    const bool pulsed = w_single[k] != tiles[k].w0;
+    EXPECT_EQ(pulsed, tiles[k].samples > 0 && !tiles[k].nan_in_d);
+    const auto set = std::count(flags_single[k].begin(), flags_single[k].end(), 1);
+    EXPECT_EQ(set, tiles[k].nan_in_d ? 1 : 0);
+  }
+}
+
+TEST(CudaUpdateBatch, MoreTilesThanALaunchTakesIsAnError) {
+  std::vector<cuda::UpdateTile> tiles(cuda::kMaxUpdateTiles + 1);
+  EXPECT_THROW(cuda::launch_pulsed_updates(tiles.data(), static_cast<int>(tiles.size()), nullptr),
+               std::invalid_argument);
 }
 
 INSTANTIATE_TEST_SUITE_P(
