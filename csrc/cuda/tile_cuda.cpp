@@ -58,6 +58,21 @@ cuda::IoSpec io_spec(const IOParameters& io, bool use_bm, bool zero_flag) {
   return s;
 }
 
+cuda::UpdateSpec update_spec(const UpdateParameters& up, const ConstantStepDevice& dev, float lr) {
+  cuda::UpdateSpec spec{};
+  spec.lr = lr;
+  spec.dw_min = static_cast<float>(dev.dw_min());
+  spec.um_grad_scale = static_cast<float>(up.um_grad_scale());
+  spec.dw_min_std = static_cast<float>(dev.dw_min_std());
+  spec.res_step = up.res() > 0 ? kernels::converter_step(static_cast<float>(up.res()), 0.5f) : 0.0f;
+  spec.desired_bl = static_cast<int>(up.desired_bl());
+  spec.fixed_bl = up.fixed_bl();
+  spec.ublm = up.update_bl_management();
+  spec.um = up.update_management();
+  spec.sto_round = up.sto_round();
+  return spec;
+}
+
 #ifdef ANALOG_CUDA_EMULATION
 struct DeviceGuard {
   explicit DeviceGuard(const at::Device& /*device*/) {}
@@ -294,53 +309,105 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
 std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
-  DeviceGuard guard(w.device());
-  TORCH_CHECK(w.is_contiguous() && devices.is_contiguous() && has_contiguous_rows(x) && d.is_contiguous() &&
-                  x.device() == w.device() && d.device() == w.device() && devices.device() == w.device(),
-              "AnalogTile.update: expected tensors on ", w.device(), ", contiguous (x: contiguous rows)");
-  if (up.pulse_type() != PulseType::kStochasticCompressed) {
-    // Sequential deterministic rules: run them on a CPU copy.
-    at::Tensor w_cpu = w.cpu();
-    cpu::DeviceArrays arrays;
-    arrays.params = devices.cpu();
-    cpu::pulsed_update_cpu(w_cpu, arrays, x.cpu(), d.cpu(), up, dev, lr, key, first_call);
-    w.copy_(w_cpu);
-    return {};
-  }
-  cuda::UpdateSpec spec{};
-  spec.lr = lr;
-  spec.dw_min = static_cast<float>(dev.dw_min());
-  spec.um_grad_scale = static_cast<float>(up.um_grad_scale());
-  spec.dw_min_std = static_cast<float>(dev.dw_min_std());
-  spec.res_step = up.res() > 0 ? kernels::converter_step(static_cast<float>(up.res()), 0.5f) : 0.0f;
-  spec.desired_bl = static_cast<int>(up.desired_bl());
-  spec.fixed_bl = up.fixed_bl();
-  spec.ublm = up.update_bl_management();
-  spec.um = up.update_management();
-  spec.sto_round = up.sto_round();
-  const int64_t samples = x.size(0), in_size = x.size(1), out_size = d.size(1);
-  if (samples == 0 || in_size == 0 || out_size == 0) return {};  // no pulse, and no kernel to check anything
-  TORCH_CHECK(samples <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", samples);
-  const int64_t words =
-      static_cast<int64_t>((cuda::pulsed_update_workspace_bytes(samples, in_size, out_size, spec) + 3) / 4);
-  // One allocation: the kernels' workspace, then per sample whether x holds a NaN or inf
-  // ([0, samples)) and whether d does ([samples, 2 samples)), which the kernels read; the host
-  // reads its copy of those flags in mapped memory.
-  at::Tensor workspace = at::empty({words + 2 * samples}, x.options().dtype(at::kInt));
-  int32_t* non_finite = workspace.data_ptr<int32_t>() + words;
-  auto host_flags = std::make_shared<MappedFlags>(2 * samples);
-  cuda::launch_pulsed_update(w.data_ptr<float>(), devices.data_ptr<float>(), x.data_ptr<float>(), row_stride(x),
-                             d.data_ptr<float>(), samples, in_size, out_size, spec, key, first_call,
-                             workspace.data_ptr<int32_t>(), non_finite, host_flags->device(), current_stream());
-  // The kernels left W unchanged if a check failed; the check reports the first bad sample, x
-  // before d, as the CPU path does.
-  return defer_check(std::move(host_flags), [samples](const int32_t* flags) {
-    for (int64_t s = 0; s < samples; ++s) {
-      ANALOG_CHECK_FINITE(flags[s] == 0, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
-      ANALOG_CHECK_FINITE(flags[samples + s] == 0,
-                          "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
+  cpu::DeviceArrays arrays;
+  arrays.params = devices;
+  return pulsed_update_cuda_many({UpdateJob{w, arrays, x, d, &up, &dev, lr, key, first_call}}).front();
+}
+
+std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<UpdateJob>& jobs) {
+  std::vector<std::function<void()>> checks(jobs.size());
+  // The jobs for the kernels, in launches of up to kMaxUpdateTiles tiles of one device.
+  std::vector<size_t> group;
+  const auto flush = [&]() {
+    if (group.empty()) return;
+    const at::Tensor& first = jobs[group.front()].w;
+    DeviceGuard guard(first.device());
+    // One allocation for all: per job, its workspace (256-byte aligned, as separate allocations
+    // would be), then whether each sample's x holds a NaN or inf ([0, samples)) and whether its
+    // d does ([samples, 2 samples)), which the kernels read; the host reads its copy of those
+    // flags in one piece of mapped memory.
+    const auto aligned = [](int64_t words) { return (words + 63) / 64 * 64; };
+    std::vector<cuda::UpdateTile> tiles;
+    std::vector<int64_t> ws_at, flags_at;
+    int64_t words = 0, flag_count = 0;
+    for (const size_t k : group) {
+      const UpdateJob& j = jobs[k];
+      cuda::UpdateTile t{};
+      t.ldx = row_stride(j.x);
+      t.samples = j.x.size(0);
+      t.in_size = j.x.size(1);
+      t.out_size = j.d.size(1);
+      t.up = update_spec(*j.up, *j.dev, j.lr);
+      t.key = j.key;
+      t.first_call = j.first_call;
+      tiles.push_back(t);
+      ws_at.push_back(words);
+      words += aligned(static_cast<int64_t>(
+                   (cuda::pulsed_update_workspace_bytes(t.samples, t.in_size, t.out_size, t.up) + 3) / 4)) +
+               aligned(2 * t.samples);
+      flags_at.push_back(flag_count);
+      flag_count += 2 * t.samples;
     }
-  });
+    const at::Tensor workspace = at::empty({words}, first.options().dtype(at::kInt));
+    auto host_flags = std::make_shared<MappedFlags>(flag_count);
+    for (size_t i = 0; i < group.size(); ++i) {
+      const UpdateJob& j = jobs[group[i]];
+      cuda::UpdateTile& t = tiles[i];
+      t.w = j.w.data_ptr<float>();
+      t.devices = j.devices.params.data_ptr<float>();
+      t.x = j.x.data_ptr<float>();
+      t.d = j.d.data_ptr<float>();
+      t.workspace = workspace.data_ptr<int32_t>() + ws_at[i];
+      t.non_finite = workspace.data_ptr<int32_t>() + ws_at[i] +
+                     aligned(static_cast<int64_t>(
+                         (cuda::pulsed_update_workspace_bytes(t.samples, t.in_size, t.out_size, t.up) + 3) / 4));
+      t.non_finite_host = host_flags->device() + flags_at[i];
+    }
+    cuda::launch_pulsed_updates(tiles.data(), static_cast<int>(tiles.size()), current_stream());
+    // The kernels left a tile's W unchanged if its check failed; the check reports the first bad
+    // sample, x before d, as the CPU path does.
+    for (size_t i = 0; i < group.size(); ++i) {
+      const int64_t samples = tiles[i].samples, at_flag = flags_at[i];
+      checks[group[i]] = defer_check(host_flags, [samples, at_flag](const int32_t* all) {
+        const int32_t* flags = all + at_flag;
+        for (int64_t s = 0; s < samples; ++s) {
+          ANALOG_CHECK_FINITE(flags[s] == 0, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
+          ANALOG_CHECK_FINITE(flags[samples + s] == 0,
+                              "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
+        }
+      });
+    }
+    group.clear();
+  };
+  for (size_t k = 0; k < jobs.size(); ++k) {
+    const UpdateJob& j = jobs[k];
+    const at::Tensor& w = j.w;
+    const at::Tensor& devices = j.devices.params;
+    TORCH_CHECK(w.is_contiguous() && devices.is_contiguous() && has_contiguous_rows(j.x) && j.d.is_contiguous() &&
+                    on_kernel_device(w) && j.x.device() == w.device() && j.d.device() == w.device() &&
+                    devices.device() == w.device(),
+                "AnalogTile.update: expected tensors on ", w.device(), ", contiguous (x: contiguous rows)");
+    if (j.up->pulse_type() != PulseType::kStochasticCompressed) {
+      // Sequential deterministic rules: run them on a CPU copy.
+      DeviceGuard guard(w.device());
+      at::Tensor w_cpu = w.cpu();
+      cpu::DeviceArrays arrays;
+      arrays.params = devices.cpu();
+      cpu::pulsed_update_cpu(w_cpu, arrays, j.x.cpu(), j.d.cpu(), *j.up, *j.dev, j.lr, j.key, j.first_call);
+      w.copy_(w_cpu);
+      continue;
+    }
+    const int64_t samples = j.x.size(0);
+    if (samples == 0 || j.x.size(1) == 0 || j.d.size(1) == 0) continue;  // no pulse, nothing to check
+    TORCH_CHECK(samples <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", samples);
+    if (!group.empty() && (jobs[group.front()].w.device() != w.device() ||
+                           static_cast<int>(group.size()) == cuda::kMaxUpdateTiles)) {
+      flush();
+    }
+    group.push_back(k);
+  }
+  flush();
+  return checks;
 }
 
 const TileKernels& tile_kernels() {
@@ -350,7 +417,8 @@ const TileKernels& tile_kernels() {
          const UpdateParameters& up, const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
         // Only the device records: diffusion and decay run in the tile's post_update_step.
         return pulsed_update_cuda(w, devices.params, x, d, up, dev, lr, key, first_call);
-      }};
+      },
+      &pulsed_update_cuda_many};
   return kernels;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -29,6 +30,11 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
 std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
+
+/// pulsed_update_cuda for several tiles (TileKernels::pulsed_update_many): the tiles of one
+/// device share launches (up to cuda::kMaxUpdateTiles tiles in four), with one workspace and one
+/// piece of mapped memory for their flags; each job gets the check pulsed_update_cuda returns.
+std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<UpdateJob>& jobs);
 
 /// NaN/inf flags that a kernel writes straight into host memory: pinned and mapped into the
 /// devices' address space, so that the host reads them with no copy, no event and no runtime

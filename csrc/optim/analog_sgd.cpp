@@ -54,10 +54,10 @@ at::Tensor AnalogSGD::step(LossClosure closure) {
       if (p.grad().defined()) p.add_(p.grad(), -group_lr);
     }
   }
-  for (auto& tile : tiles_) {
-    tile->update(lr);
-    tile->post_update_step();
-  }
+  // The tiles' pulsed updates (on a GPU in shared launches), then their per-step device
+  // processes: each tile's alone, so the same as tile by tile.
+  update_tiles(tiles_, lr);
+  for (auto& tile : tiles_) tile->post_update_step();
   return loss;
 }
 

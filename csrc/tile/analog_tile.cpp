@@ -1,6 +1,7 @@
 // AnalogTile: state, autograd glue and dispatch to the kernels of its device (tile/tile_kernels.h).
 #include "analog/tile/analog_tile.h"
 
+#include <algorithm>
 #include <utility>
 
 #include <ATen/ATen.h>
@@ -262,22 +263,31 @@ int64_t AnalogTileImpl::pending_samples() const {
 }
 
 void AnalogTileImpl::update(double lr) {
+  UpdateJob job;
+  if (!begin_update(lr, job)) return;
+  auto check = kernels_on(weight.device(), "AnalogTile.update")
+                   .pulsed_update(job.w, job.devices, job.x, job.d, *job.up, *job.dev, job.lr, job.key, job.first_call);
+  take_calls(static_cast<uint64_t>(job.x.size(0)));  // before an older deferred check may throw: the pulses are applied
+  run_check(std::move(check), /*defer=*/true);
+}
+
+bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
   TORCH_CHECK(std::isfinite(lr) && lr >= 0, "AnalogTile.update: expected a finite lr >= 0, got ",
               lr);
-  if (pending_x_.empty()) return;
+  if (pending_x_.empty()) return false;
   at::NoGradGuard no_grad;
   const at::Tensor x = pending_x_.size() == 1 ? pending_x_[0] : at::cat(pending_x_, 0);
   const at::Tensor d = pending_d_.size() == 1 ? pending_d_[0] : at::cat(pending_d_, 0);
   pending_x_.clear();
   pending_d_.clear();
-  if (lr == 0) return;
+  if (lr == 0) return false;
   // The pulsed-update kernels check x and d themselves (the CPU fused with its max passes, the
   // CUDA inside its plan kernel), before they change any weight; the exact float update here.
   if (is_floating_point() || config_.update().pulse_type() == PulseType::kNone) {
     ANALOG_CHECK_FINITE(all_finite(x), "AnalogTile.update: expected finite inputs x, got NaN or inf");
     ANALOG_CHECK_FINITE(all_finite(d), "AnalogTile.update: expected finite gradients d, got NaN or inf");
     weight.addmm_(d.t(), x, /*beta=*/1.0, /*alpha=*/-lr);
-    return;
+    return false;
   }
   const UpdateParameters& up = config_.update();
   const int slots = kernels::max_pulse_slots(static_cast<float>(lr), static_cast<float>(config_.device().dw_min()),
@@ -289,16 +299,43 @@ void AnalogTileImpl::update(double lr) {
               kernels::kMaxPulseSlots, " are supported");
   // Sample s draws with call number first + s; the counter advances once the update has been
   // accepted (on the CPU a rejected batch leaves the streams where they were; on CUDA, where the
-  // check is deferred, it advances: the run has diverged either way).
-  const uint64_t first = next_call();
-  const auto samples = static_cast<uint64_t>(x.size(0));
-  // The kernels write the weights through their data (no autograd op: no detach() needed, which
-  // would be a dispatch; under the no-grad guard a CPU copy's copy_ back is allowed too).
-  const cpu::DeviceArrays dev{devices, diffusion_rate, decay_scale, reset_bias};
-  auto check = kernels_on(weight.device(), "AnalogTile.update")
-                   .pulsed_update(weight, dev, x, d, config_.update(), config_.device(), static_cast<float>(lr), key(), first);
-  take_calls(samples);  // before an older deferred check may throw: this update's pulses are applied
-  run_check(std::move(check), /*defer=*/true);
+  // check is deferred, it advances: the run has diverged either way). The kernels write the
+  // weights through their data (no autograd op: no detach() needed, which would be a dispatch;
+  // under the no-grad guard a CPU copy's copy_ back is allowed too).
+  job = UpdateJob{weight, cpu::DeviceArrays{devices, diffusion_rate, decay_scale, reset_bias}, x, d, &up,
+                  &config_.device(), static_cast<float>(lr), key(), next_call()};
+  return true;
+}
+
+void update_tiles(const std::vector<AnalogTile>& tiles, double lr) {
+  // Tiles whose kernels take several at once, grouped by their kernels; the others one by one.
+  struct Group {
+    const TileKernels* kernels;
+    std::vector<AnalogTileImpl*> tiles;
+    std::vector<UpdateJob> jobs;
+  };
+  std::vector<Group> groups;
+  for (const auto& holder : tiles) {
+    AnalogTileImpl* tile = holder.ptr().get();  // (the holder's operator-> is const here)
+    const TileKernels* k = tile_kernels_for(tile->weight.device().type());
+    if (k == nullptr || k->pulsed_update_many == nullptr) {
+      tile->update(lr);
+      continue;
+    }
+    UpdateJob job;
+    if (!tile->begin_update(lr, job)) continue;
+    auto group = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.kernels == k; });
+    if (group == groups.end()) group = groups.insert(groups.end(), Group{k, {}, {}});
+    group->tiles.push_back(tile);
+    group->jobs.push_back(std::move(job));
+  }
+  for (auto& g : groups) {
+    auto checks = g.kernels->pulsed_update_many(g.jobs);
+    // Every tile's counter first: a deferred check that throws must not leave a later tile's
+    // applied pulses uncounted.
+    for (size_t i = 0; i < g.tiles.size(); ++i) g.tiles[i]->take_calls(static_cast<uint64_t>(g.jobs[i].x.size(0)));
+    for (size_t i = 0; i < g.tiles.size(); ++i) g.tiles[i]->run_check(std::move(checks[i]), /*defer=*/true);
+  }
 }
 
 void AnalogTileImpl::post_update_step() {

@@ -20,7 +20,8 @@ const TileKernels kCpuKernels{
        uint64_t first_call) -> std::function<void()> {
       cpu::pulsed_update_cpu(w, devices, x, d, up, dev, lr, key, first_call);
       return {};  // checked at once
-    }};
+    },
+    nullptr};
 
 const TileKernels* built_in(c10::DeviceType type) {
   if (type == c10::DeviceType::CPU) return &kCpuKernels;

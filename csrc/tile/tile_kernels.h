@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/DeviceType.h>
@@ -23,6 +24,18 @@ namespace analog {
 /// throws when called; the tile calls it where the host has synced anyway (AnalogTileImpl::
 /// synchronize). An empty check: checked already. pulsed_update changes w's values in place (the
 /// tile passes its weight parameter itself): a const handle, so that no kernel can re-point it.
+/// One tile's pulsed update: TileKernels::pulsed_update's arguments (the parameters are the
+/// tile's own, which outlive the call).
+struct UpdateJob {
+  at::Tensor w;
+  cpu::DeviceArrays devices;
+  at::Tensor x, d;
+  const UpdateParameters* up;
+  const ConstantStepDevice* dev;
+  float lr;
+  uint64_t key, first_call;
+};
+
 struct TileKernels {
   const char* name;
   cpu::MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed, const IOParameters& io,
@@ -32,6 +45,11 @@ struct TileKernels {
                                          const at::Tensor& d, const UpdateParameters& up,
                                          const ConstantStepDevice& dev, float lr, uint64_t key,
                                          uint64_t first_call);
+  /// Several tiles' pulsed updates, each exactly as pulsed_update alone (the same weights, flags
+  /// and random streams), in fewer launches: the CUDA kernels run up to 8 tiles of a device in
+  /// four. Returns each job's check. nullptr where there is no gain (the CPU kernels): the
+  /// caller runs pulsed_update per tile.
+  std::vector<std::function<void()>> (*pulsed_update_many)(const std::vector<UpdateJob>& jobs);
 };
 
 /// The kernels for tensors on `type`; nullptr where this build has none (CUDA without a CUDA

@@ -12,6 +12,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analog/config/rpu_config.h"
@@ -494,6 +495,58 @@ TEST_F(CudaGlue, TileReportsDeferredChecksAtBackwardAndSynchronize) {
   layer->synchronize();
 }
 
+// update_tiles (AnalogSGD's step) runs the tiles of a device in shared launches, with the same
+// results as update() tile by tile: three tiles of their own sizes, the second with an inf in d
+// (left unchanged and reported at its synchronize(), the others pulsed and silent), and the
+// same call counters after. Under the emulation: four launches for the three, not twelve.
+TEST_F(CudaGlue, UpdateTilesSharesLaunchesWithTheSameResults) {
+#ifdef ANALOG_CUDA_EMULATION
+  const TileKernelsScope route(c10::DeviceType::CPU, &cuda_glue::tile_kernels());
+#endif
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {{12, 40}, {6, 20}, {9, 33}};  // (out, in)
+  at::manual_seed(5);
+  std::vector<at::Tensor> w0, x, d;
+  for (const auto& [out, in] : shapes) {
+    w0.push_back(at::rand({out, in}) * 0.2 - 0.1);
+    x.push_back(at::rand({8, in}).to(kernel_device()));
+    d.push_back(((at::rand({8, out}) - 0.5) * 0.1).to(kernel_device()));
+  }
+  d[1][3][2] = INFINITY;
+  const auto make = [&]() {
+    std::vector<AnalogTile> tiles;
+    for (size_t k = 0; k < shapes.size(); ++k) {
+      tiles.emplace_back(shapes[k].first, shapes[k].second, RPUConfig(), 7, static_cast<int64_t>(k));
+      tiles.back()->to(kernel_device());
+      tiles.back()->set_weights(w0[k].to(kernel_device()));
+      tiles.back()->record(x[k], d[k]);
+    }
+    return tiles;
+  };
+  std::vector<AnalogTile> alone = make(), together = make();
+  std::vector<at::Tensor> before;  // as set (clipped to the devices' bounds)
+  for (auto& t : together) before.push_back(t->get_weights().cpu());
+  for (auto& t : alone) t->update(0.05);
+#ifdef ANALOG_CUDA_EMULATION
+  const int64_t launches = cuda::emulation::counters().launches;
+#endif
+  update_tiles(together, 0.05);
+#ifdef ANALOG_CUDA_EMULATION
+  EXPECT_EQ(cuda::emulation::counters().launches - launches, 4);
+#endif
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    SCOPED_TRACE(k);
+    const at::Tensor w = together[k]->get_weights().cpu();
+    EXPECT_TRUE(w.equal(alone[k]->get_weights().cpu()));
+    EXPECT_EQ(together[k]->next_call(), alone[k]->next_call());
+    EXPECT_EQ(w.equal(before[k]), k == 1) << "tiles 0 and 2 pulsed, tile 1 (inf in d) not";
+  }
+  EXPECT_NO_THROW(together[0]->synchronize());
+  EXPECT_NO_THROW(together[2]->synchronize());
+  const std::string error = test::nonfinite_error_of([&] { together[1]->synchronize(); });
+  EXPECT_NE(error.find("expected finite gradients d, got NaN or inf in sample 3"), std::string::npos) << error;
+  EXPECT_THROW(alone[1]->synchronize(), NonFiniteError);
+}
+
 #ifdef ANALOG_CUDA_EMULATION
 // The trainer on the real MLP (784-256-10: the first layer two tiles of 392 inputs, batch 64),
 // its analog tiles through the CUDA glue and kernels, against the CPU kernels: under the
@@ -521,7 +574,7 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
                                       *counter += static_cast<int>(r.reduction.gt(1.0f).sum().item<int64_t>());
                                       return r;
                                     },
-                                    glue.pulsed_update};
+                                    glue.pulsed_update, glue.pulsed_update_many};
   train::RunResult through_cuda;
   {
     const TileKernelsScope route(c10::DeviceType::CPU, &counting);

@@ -11,6 +11,9 @@
 
 namespace analog {
 
+class AnalogTile;
+struct UpdateJob;
+
 /// One simulated crossbar of `out_size` x `in_size` devices (a slice of an analog layer).
 ///
 /// State (all saved by torch::save): the `weight` parameter [out, in]; the per-device buffer
@@ -89,8 +92,15 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   at::Tensor rng_state;
 
  private:
+  friend void update_tiles(const std::vector<AnalogTile>& tiles, double lr);
+
   uint64_t key() const;
   uint64_t take_calls(uint64_t n);
+  /// update()'s part before the kernels, so that several tiles' kernels can run together
+  /// (update_tiles): takes the queued pairs and fills the job for the pulsed-update kernels;
+  /// false where there is none (nothing queued, lr 0, or the exact float update, which it has
+  /// done). After the kernels: take_calls(the job's samples), then run_check(its check, defer).
+  bool begin_update(double lr, UpdateJob& job);
   bool is_floating_point() const { return config_.type() == TileType::kFloatingPoint; }
 
   RPUConfig config_;
@@ -107,5 +117,10 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
 };
 
 TORCH_MODULE(AnalogTile);
+
+/// update(lr) of each tile, in order, with the same results; where the kernels allow it (CUDA),
+/// the pulsed updates of tiles on one device share launches (four for up to eight tiles instead
+/// of four each), as a training step's host work is mostly launches. AnalogSGD's step uses it.
+void update_tiles(const std::vector<AnalogTile>& tiles, double lr);
 
 }  // namespace analog
