@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -379,27 +380,38 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
     }
     group.clear();
   };
-  for (size_t k = 0; k < jobs.size(); ++k) {
-    const UpdateJob& j = jobs[k];
+  // Every job's arguments first: past this point nothing throws before each job has its check
+  // (what a caller needs to account for pulses applied).
+  for (const UpdateJob& j : jobs) {
     const at::Tensor& w = j.w;
     const at::Tensor& devices = j.devices.params;
     TORCH_CHECK(w.is_contiguous() && devices.is_contiguous() && has_contiguous_rows(j.x) && j.d.is_contiguous() &&
                     on_kernel_device(w) && j.x.device() == w.device() && j.d.device() == w.device() &&
                     devices.device() == w.device(),
                 "AnalogTile.update: expected tensors on ", w.device(), ", contiguous (x: contiguous rows)");
+    TORCH_CHECK(j.x.size(0) <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", j.x.size(0));
+  }
+  for (size_t k = 0; k < jobs.size(); ++k) {
+    const UpdateJob& j = jobs[k];
+    const at::Tensor& w = j.w;
     if (j.up->pulse_type() != PulseType::kStochasticCompressed) {
-      // Sequential deterministic rules: run them on a CPU copy.
+      // Sequential deterministic rules: run them on a CPU copy. Its NaN/inf error (W unchanged)
+      // comes back as the job's check, as the kernels' does.
       DeviceGuard guard(w.device());
       at::Tensor w_cpu = w.cpu();
       cpu::DeviceArrays arrays;
-      arrays.params = devices.cpu();
-      cpu::pulsed_update_cpu(w_cpu, arrays, j.x.cpu(), j.d.cpu(), *j.up, *j.dev, j.lr, j.key, j.first_call);
+      arrays.params = j.devices.params.cpu();
+      try {
+        cpu::pulsed_update_cpu(w_cpu, arrays, j.x.cpu(), j.d.cpu(), *j.up, *j.dev, j.lr, j.key, j.first_call);
+      } catch (const NonFiniteError&) {
+        checks[k] = [error = std::current_exception()] { std::rethrow_exception(error); };
+        continue;
+      }
       w.copy_(w_cpu);
       continue;
     }
-    const int64_t samples = j.x.size(0);
-    if (samples == 0 || j.x.size(1) == 0 || j.d.size(1) == 0) continue;  // no pulse, nothing to check
-    TORCH_CHECK(samples <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", samples);
+    if (j.x.size(0) == 0 || j.x.size(1) == 0 || j.d.size(1) == 0) continue;  // no pulse, nothing to check
+    // A launch takes up to kMaxUpdateTiles jobs in a row on one device.
     if (!group.empty() && (jobs[group.front()].w.device() != w.device() ||
                            static_cast<int>(group.size()) == cuda::kMaxUpdateTiles)) {
       flush();

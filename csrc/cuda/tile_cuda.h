@@ -26,14 +26,15 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
 /// pulsed_update_cpu for CUDA tensors (stochastic_compressed on the GPU; the deterministic
 /// pulse types and none_with_device run on the CPU copy and are written back). A NaN or inf in
 /// x or d leaves w unchanged, and the returned check (deferred: the host does not wait for the
-/// GPU here; empty when checked already) throws NonFiniteError when called.
+/// GPU here; empty when there is nothing to report) throws NonFiniteError when called.
 std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
                         const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
 
-/// pulsed_update_cuda for several tiles (TileKernels::pulsed_update_many): the tiles of one
-/// device share launches (up to cuda::kMaxUpdateTiles tiles in four), with one workspace and one
-/// piece of mapped memory for their flags; each job gets the check pulsed_update_cuda returns.
+/// pulsed_update_cuda for several tiles (TileKernels::pulsed_update_many): jobs in a row on one
+/// device share launches (up to cuda::kMaxUpdateTiles in four), with one workspace and one piece
+/// of mapped memory for their flags; each job gets the check pulsed_update_cuda returns. Throws
+/// for bad arguments before it changes anything; after that, errors come back in the checks.
 std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<UpdateJob>& jobs);
 
 /// NaN/inf flags that a kernel writes straight into host memory: pinned and mapped into the

@@ -2,6 +2,7 @@
 #include "analog/optim/analog_sgd.h"
 
 #include <cmath>
+#include <exception>
 #include <memory>
 #include <set>
 
@@ -54,10 +55,17 @@ at::Tensor AnalogSGD::step(LossClosure closure) {
       if (p.grad().defined()) p.add_(p.grad(), -group_lr);
     }
   }
-  // The tiles' pulsed updates (on a GPU in shared launches), then their per-step device
-  // processes: each tile's alone, so the same as tile by tile.
-  update_tiles(tiles_, lr);
+  // The tiles' pulsed updates (on a GPU in shared launches), then every tile's per-step device
+  // processes (decay and diffusion run each step, whatever the update did); an update's error
+  // after them.
+  std::exception_ptr error;
+  try {
+    update_tiles(tiles_, lr);
+  } catch (...) {
+    error = std::current_exception();
+  }
   for (auto& tile : tiles_) tile->post_update_step();
+  if (error) std::rethrow_exception(error);
   return loss;
 }
 

@@ -2,6 +2,7 @@
 #include "analog/tile/analog_tile.h"
 
 #include <algorithm>
+#include <exception>
 #include <utility>
 
 #include <ATen/ATen.h>
@@ -263,6 +264,7 @@ int64_t AnalogTileImpl::pending_samples() const {
 }
 
 void AnalogTileImpl::update(double lr) {
+  at::NoGradGuard no_grad;  // (the kernels write the weight parameter)
   UpdateJob job;
   if (!begin_update(lr, job)) return;
   auto check = kernels_on(weight.device(), "AnalogTile.update")
@@ -314,28 +316,50 @@ void update_tiles(const std::vector<AnalogTile>& tiles, double lr) {
     std::vector<AnalogTileImpl*> tiles;
     std::vector<UpdateJob> jobs;
   };
+  at::NoGradGuard no_grad;  // (the kernels write the weight parameters)
   std::vector<Group> groups;
+  // The first error, thrown at the end: as tile by tile, a tile whose update throws and the
+  // tiles after it are not updated (they keep their pairs), the tiles before it are.
+  std::exception_ptr error;
   for (const auto& holder : tiles) {
     AnalogTileImpl* tile = holder.ptr().get();  // (the holder's operator-> is const here)
-    const TileKernels* k = tile_kernels_for(tile->weight.device().type());
-    if (k == nullptr || k->pulsed_update_many == nullptr) {
-      tile->update(lr);
-      continue;
+    try {
+      const TileKernels* k = tile_kernels_for(tile->weight.device().type());
+      if (k == nullptr || k->pulsed_update_many == nullptr) {
+        tile->update(lr);
+        continue;
+      }
+      UpdateJob job;
+      if (!tile->begin_update(lr, job)) continue;
+      auto group = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.kernels == k; });
+      if (group == groups.end()) group = groups.insert(groups.end(), Group{k, {}, {}});
+      group->tiles.push_back(tile);
+      group->jobs.push_back(std::move(job));
+    } catch (...) {
+      error = std::current_exception();
+      break;
     }
-    UpdateJob job;
-    if (!tile->begin_update(lr, job)) continue;
-    auto group = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.kernels == k; });
-    if (group == groups.end()) group = groups.insert(groups.end(), Group{k, {}, {}});
-    group->tiles.push_back(tile);
-    group->jobs.push_back(std::move(job));
   }
   for (auto& g : groups) {
-    auto checks = g.kernels->pulsed_update_many(g.jobs);
-    // Every tile's counter first: a deferred check that throws must not leave a later tile's
-    // applied pulses uncounted.
+    std::vector<std::function<void()>> checks;
+    try {
+      checks = g.kernels->pulsed_update_many(g.jobs);  // (throws only before it changes anything)
+    } catch (...) {
+      if (!error) error = std::current_exception();
+      continue;
+    }
+    // Every tile's counter, then every check (deferred; one that throws, an older finding of its
+    // tile, does not drop the later tiles' checks).
     for (size_t i = 0; i < g.tiles.size(); ++i) g.tiles[i]->take_calls(static_cast<uint64_t>(g.jobs[i].x.size(0)));
-    for (size_t i = 0; i < g.tiles.size(); ++i) g.tiles[i]->run_check(std::move(checks[i]), /*defer=*/true);
+    for (size_t i = 0; i < g.tiles.size(); ++i) {
+      try {
+        g.tiles[i]->run_check(std::move(checks[i]), /*defer=*/true);
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+    }
   }
+  if (error) std::rethrow_exception(error);
 }
 
 void AnalogTileImpl::post_update_step() {

@@ -17,13 +17,6 @@
 
 namespace analog {
 
-/// The two operations of a tile that have device kernels, with cpu::io_mvm_cpu's and
-/// cpu::pulsed_update_cpu's contracts: both check their inputs for NaN/inf before they change
-/// anything. The CPU kernels throw NonFiniteError at once. The CUDA kernels do not make the host
-/// wait for the GPU: they return the check (MvmResult::check, pulsed_update's result), which
-/// throws when called; the tile calls it where the host has synced anyway (AnalogTileImpl::
-/// synchronize). An empty check: checked already. pulsed_update changes w's values in place (the
-/// tile passes its weight parameter itself): a const handle, so that no kernel can re-point it.
 /// One tile's pulsed update: TileKernels::pulsed_update's arguments (the parameters are the
 /// tile's own, which outlive the call).
 struct UpdateJob {
@@ -36,6 +29,13 @@ struct UpdateJob {
   uint64_t key, first_call;
 };
 
+/// The two operations of a tile that have device kernels, with cpu::io_mvm_cpu's and
+/// cpu::pulsed_update_cpu's contracts: both check their inputs for NaN/inf before they change
+/// anything. The CPU kernels throw NonFiniteError at once. The CUDA kernels do not make the host
+/// wait for the GPU: they return the check (MvmResult::check, pulsed_update's result), which
+/// throws when called; the tile calls it where the host has synced anyway (AnalogTileImpl::
+/// synchronize). An empty check: nothing to report. pulsed_update changes w's values in place (the
+/// tile passes its weight parameter itself): a const handle, so that no kernel can re-point it.
 struct TileKernels {
   const char* name;
   cpu::MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed, const IOParameters& io,
@@ -47,8 +47,9 @@ struct TileKernels {
                                          uint64_t first_call);
   /// Several tiles' pulsed updates, each exactly as pulsed_update alone (the same weights, flags
   /// and random streams), in fewer launches: the CUDA kernels run up to 8 tiles of a device in
-  /// four. Returns each job's check. nullptr where there is no gain (the CPU kernels): the
-  /// caller runs pulsed_update per tile.
+  /// four. Returns each job's check, also for a NaN/inf found at once: it throws only for bad
+  /// arguments, before it changes anything. nullptr where there is no gain (the CPU kernels):
+  /// the caller runs pulsed_update per tile.
   std::vector<std::function<void()>> (*pulsed_update_many)(const std::vector<UpdateJob>& jobs);
 };
 

@@ -496,26 +496,37 @@ TEST_F(CudaGlue, TileReportsDeferredChecksAtBackwardAndSynchronize) {
 }
 
 // update_tiles (AnalogSGD's step) runs the tiles of a device in shared launches, with the same
-// results as update() tile by tile: three tiles of their own sizes, the second with an inf in d
-// (left unchanged and reported at its synchronize(), the others pulsed and silent), and the
-// same call counters after. Under the emulation: four launches for the three, not twelve.
+// results as update() tile by tile: eleven tiles of their own sizes, nine with the stochastic
+// update (two launches' worth: eight and one) and two with mean_count (run on a CPU copy); an
+// inf in d of a stochastic tile and a NaN in x of a mean_count tile (both left unchanged and
+// reported at their tile's synchronize(); the others pulsed and silent); the same call counters
+// after. Under the emulation: eight launches for the eleven, not thirty-six.
 TEST_F(CudaGlue, UpdateTilesSharesLaunchesWithTheSameResults) {
 #ifdef ANALOG_CUDA_EMULATION
   const TileKernelsScope route(c10::DeviceType::CPU, &cuda_glue::tile_kernels());
 #endif
-  const std::vector<std::pair<int64_t, int64_t>> shapes = {{12, 40}, {6, 20}, {9, 33}};  // (out, in)
+  constexpr int kTiles = 11;
+  const auto mean_count = [](int k) { return k == 3 || k == 8; };
+  const auto bad = [](int k) { return k == 1 || k == 8; };  // inf in d of 1, NaN in x of 8
   at::manual_seed(5);
   std::vector<at::Tensor> w0, x, d;
-  for (const auto& [out, in] : shapes) {
+  std::vector<RPUConfig> configs;
+  for (int k = 0; k < kTiles; ++k) {
+    const int64_t out = 5 + k, in = 20 + 3 * k;
     w0.push_back(at::rand({out, in}) * 0.2 - 0.1);
-    x.push_back(at::rand({8, in}).to(kernel_device()));
-    d.push_back(((at::rand({8, out}) - 0.5) * 0.1).to(kernel_device()));
+    at::Tensor xk = at::rand({8, in}), dk = (at::rand({8, out}) - 0.5) * 0.1;
+    if (k == 1) dk[3][2] = INFINITY;
+    if (k == 8) xk[6][0] = NAN;
+    x.push_back(xk.to(kernel_device()));
+    d.push_back(dk.to(kernel_device()));
+    RPUConfig rpu;
+    if (mean_count(k)) rpu.update().pulse_type(PulseType::kMeanCount);
+    configs.push_back(rpu);
   }
-  d[1][3][2] = INFINITY;
   const auto make = [&]() {
     std::vector<AnalogTile> tiles;
-    for (size_t k = 0; k < shapes.size(); ++k) {
-      tiles.emplace_back(shapes[k].first, shapes[k].second, RPUConfig(), 7, static_cast<int64_t>(k));
+    for (int k = 0; k < kTiles; ++k) {
+      tiles.emplace_back(w0[k].size(0), w0[k].size(1), configs[k], 7, k);
       tiles.back()->to(kernel_device());
       tiles.back()->set_weights(w0[k].to(kernel_device()));
       tiles.back()->record(x[k], d[k]);
@@ -531,20 +542,20 @@ TEST_F(CudaGlue, UpdateTilesSharesLaunchesWithTheSameResults) {
 #endif
   update_tiles(together, 0.05);
 #ifdef ANALOG_CUDA_EMULATION
-  EXPECT_EQ(cuda::emulation::counters().launches - launches, 4);
+  EXPECT_EQ(cuda::emulation::counters().launches - launches, 8);
 #endif
-  for (size_t k = 0; k < shapes.size(); ++k) {
+  for (int k = 0; k < kTiles; ++k) {
     SCOPED_TRACE(k);
     const at::Tensor w = together[k]->get_weights().cpu();
     EXPECT_TRUE(w.equal(alone[k]->get_weights().cpu()));
     EXPECT_EQ(together[k]->next_call(), alone[k]->next_call());
-    EXPECT_EQ(w.equal(before[k]), k == 1) << "tiles 0 and 2 pulsed, tile 1 (inf in d) not";
+    EXPECT_EQ(w.equal(before[k]), bad(k)) << "a tile with a NaN or inf is left unchanged, the others are pulsed";
+    const std::string error = test::nonfinite_error_of([&] { together[k]->synchronize(); });
+    EXPECT_EQ(error.empty(), !bad(k)) << error;
+    if (k == 1) EXPECT_NE(error.find("expected finite gradients d, got NaN or inf in sample 3"), std::string::npos);
+    if (k == 8) EXPECT_NE(error.find("expected finite inputs x, got NaN or inf in sample 6"), std::string::npos);
+    EXPECT_EQ(test::nonfinite_error_of([&] { alone[k]->synchronize(); }).empty(), !bad(k));
   }
-  EXPECT_NO_THROW(together[0]->synchronize());
-  EXPECT_NO_THROW(together[2]->synchronize());
-  const std::string error = test::nonfinite_error_of([&] { together[1]->synchronize(); });
-  EXPECT_NE(error.find("expected finite gradients d, got NaN or inf in sample 3"), std::string::npos) << error;
-  EXPECT_THROW(alone[1]->synchronize(), NonFiniteError);
 }
 
 #ifdef ANALOG_CUDA_EMULATION

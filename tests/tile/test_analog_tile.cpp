@@ -152,6 +152,30 @@ TEST(AnalogTile, NonFiniteGradientsAreRejectedWithoutChangingWeightsOrStreams) {
   EXPECT_THROW(y.backward(g), NonFiniteError);
 }
 
+// update_tiles (AnalogSGD's step) with the CPU kernels, which report a NaN at once: as tile by
+// tile, the tiles before the bad one are updated, the bad one's pairs are dropped with the
+// error, and the tiles after it are not updated and keep their pairs.
+TEST(AnalogTile, UpdateTilesStopsAtATileThatThrowsAsTileByTile) {
+  std::vector<AnalogTile> tiles;
+  std::vector<at::Tensor> w0;
+  for (int k = 0; k < 3; ++k) {
+    tiles.emplace_back(4, 3, RPUConfig(), 1, k);
+    tiles.back()->set_weights(at::full({4, 3}, 0.1f));
+    w0.push_back(tiles.back()->get_weights());
+    at::Tensor d = at::rand({2, 4}) * 0.5;
+    if (k == 1) d[0][1] = std::nanf("");
+    tiles.back()->record(at::rand({2, 3}), d);
+  }
+  EXPECT_NE(test::nonfinite_error_of([&] { update_tiles(tiles, 0.1); }).find("expected finite gradients d"),
+            std::string::npos);
+  EXPECT_FALSE(tiles[0]->get_weights().equal(w0[0]));
+  EXPECT_EQ(tiles[0]->pending_samples(), 0);
+  EXPECT_TRUE(tiles[1]->get_weights().equal(w0[1]));
+  EXPECT_EQ(tiles[1]->pending_samples(), 0);
+  EXPECT_TRUE(tiles[2]->get_weights().equal(w0[2]));
+  EXPECT_EQ(tiles[2]->pending_samples(), 2);
+}
+
 TEST(AnalogTile, SetWeightsClipsToDeviceBoundsButFloatingPointIsExact) {
   AnalogTile tile(8, 8, RPUConfig(), 1, 0);
   tile->set_weights(at::full({8, 8}, 5.0f));

@@ -22,7 +22,9 @@ struct AnalogSGDOptions : public torch::optim::OptimizerCloneableOptions<AnalogS
 
 /// step(): p -= lr * grad for the digital parameters (biases, digital layers), then, for every
 /// AnalogTile of the model, the update with the (x, d) pairs recorded since the last step and
-/// the tile's per-step device processes. The tiles' weights are not touched by the SGD part.
+/// the tile's per-step device processes (update_tiles: on a GPU the tiles' updates share
+/// launches; the per-step processes run for every tile, also when an update reports a NaN or
+/// inf, which step() then throws). The tiles' weights are not touched by the SGD part.
 /// The optimizer has no state of its own: a checkpoint of the model is a checkpoint of training.
 ///
 /// Example:
