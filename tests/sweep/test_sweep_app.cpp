@@ -133,44 +133,46 @@ TEST(SweepApp, CtrlCStopsCleanlyAndTheSweepResumes) {
   EXPECT_EQ(read_results(out).rows.size(), 14u);
 }
 
+/// The small sweep with `extra` options: its exit code, what it printed to stderr, its results
+/// file's path.
+struct Outcome {
+  int code;
+  std::string text, out;
+};
+Outcome run_with(const std::string& name, const std::vector<std::string>& extra) {
+  const std::string out = tmp(name + ".csv"), err = tmp(name + ".txt");
+  auto args = sweep_args(out);
+  args.insert(args.end(), extra.begin(), extra.end());
+  const int code = wait_exit(spawn(args, err));
+  return {code, read_text(err), out};
+}
+
 // A malformed --shard is refused with a message naming it (std::stoll alone took "1x/3" as 1/3).
 TEST(SweepApp, MalformedShardIsAClearError) {
   for (const std::string shard : {"1x/3", "a/3", "-1/3", "1/", "3/3"}) {
-    const std::string out = tmp("shard_error.csv"), err = tmp("shard_error.txt");
-    auto args = sweep_args(out);
-    args.push_back("--shard");
-    args.push_back(shard);
-    EXPECT_EQ(wait_exit(spawn(args, err)), 2) << shard;
-    const std::string text = read_text(err);
-    EXPECT_NE(text.find("--shard: expected"), std::string::npos) << shard << ": " << text;
-    EXPECT_NE(text.find("'" + shard + "'"), std::string::npos) << shard << ": " << text;
+    const Outcome r = run_with("shard_error", {"--shard", shard});
+    EXPECT_EQ(r.code, 2) << shard;
+    EXPECT_NE(r.text.find("--shard: expected"), std::string::npos) << shard << ": " << r.text;
+    EXPECT_NE(r.text.find("'" + shard + "'"), std::string::npos) << shard << ": " << r.text;
   }
 }
 
 TEST(SweepApp, UnknownCudaWaitIsAClearError) {
-  const std::string out = tmp("wait_error.csv"), err = tmp("wait_error.txt");
-  auto args = sweep_args(out);
-  args.push_back("--cuda-wait");
-  args.push_back("sleep");
-  EXPECT_NE(wait_exit(spawn(args, err)), 0);
-  const std::string text = read_text(err);
-  EXPECT_NE(text.find("--cuda-wait"), std::string::npos) << text;
-  EXPECT_NE(text.find("sleep"), std::string::npos) << text;
-  EXPECT_FALSE(std::ifstream(out).good());  // refused before a results file was made
+  const Outcome r = run_with("wait_error", {"--cuda-wait", "sleep"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.text.find("--cuda-wait"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("sleep"), std::string::npos) << r.text;
+  EXPECT_FALSE(std::ifstream(r.out).good());  // refused before a results file was made
 }
 
 // An error inside a run (here a device that is not there: no CUDA in this build, or no such GPU)
 // stops the sweep with exit code 2 and the error's message, without a C++ backtrace.
 TEST(SweepApp, ErrorInARunIsReportedWithoutABacktrace) {
-  const std::string out = tmp("device_error.csv"), err = tmp("device_error.txt");
-  auto args = sweep_args(out);
-  args.push_back("--device");
-  args.push_back("cuda:99");
-  EXPECT_EQ(wait_exit(spawn(args, err)), 2);
-  const std::string text = read_text(err);
-  EXPECT_NE(text.find("analog-sweep: error: "), std::string::npos) << text;
-  EXPECT_EQ(text.find("frame #"), std::string::npos) << text;
-  EXPECT_TRUE(read_results(out).rows.empty());
+  const Outcome r = run_with("device_error", {"--device", "cuda:99"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.text.find("analog-sweep: error: "), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("frame #"), std::string::npos) << r.text;
+  EXPECT_TRUE(read_results(r.out).rows.empty());
 }
 
 TEST(SweepApp, RefusesAResultsFileOfAnotherSweep) {
