@@ -329,7 +329,7 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
     // flags in one piece of mapped memory.
     const auto aligned = [](int64_t words) { return (words + 63) / 64 * 64; };
     std::vector<cuda::UpdateTile> tiles;
-    std::vector<int64_t> ws_at, flags_at;
+    std::vector<int64_t> ws_at, nf_at, flags_at;  // each job's workspace, its flags there, its host flags
     int64_t words = 0, flag_count = 0;
     for (const size_t k : group) {
       const UpdateJob& j = jobs[k];
@@ -344,8 +344,9 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
       tiles.push_back(t);
       ws_at.push_back(words);
       words += aligned(static_cast<int64_t>(
-                   (cuda::pulsed_update_workspace_bytes(t.samples, t.in_size, t.out_size, t.up) + 3) / 4)) +
-               aligned(2 * t.samples);
+          (cuda::pulsed_update_workspace_bytes(t.samples, t.in_size, t.out_size, t.up) + 3) / 4));
+      nf_at.push_back(words);
+      words += aligned(2 * t.samples);
       flags_at.push_back(flag_count);
       flag_count += 2 * t.samples;
     }
@@ -359,9 +360,7 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
       t.x = j.x.data_ptr<float>();
       t.d = j.d.data_ptr<float>();
       t.workspace = workspace.data_ptr<int32_t>() + ws_at[i];
-      t.non_finite = workspace.data_ptr<int32_t>() + ws_at[i] +
-                     aligned(static_cast<int64_t>(
-                         (cuda::pulsed_update_workspace_bytes(t.samples, t.in_size, t.out_size, t.up) + 3) / 4));
+      t.non_finite = workspace.data_ptr<int32_t>() + nf_at[i];
       t.non_finite_host = host_flags->device() + flags_at[i];
     }
     cuda::launch_pulsed_updates(tiles.data(), static_cast<int>(tiles.size()), current_stream());

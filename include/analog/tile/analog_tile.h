@@ -122,8 +122,8 @@ TORCH_MODULE(AnalogTile);
 /// the pulsed updates of tiles on one device share launches (four for up to eight tiles instead
 /// of four each), as a training step's host work is mostly launches. AnalogSGD's step uses it.
 /// Errors as tile by tile: an update that throws at once (the CPU's NaN/inf check, a bad lr)
-/// leaves that tile and the later ones with their pairs and is rethrown after the earlier
-/// tiles' updates have run.
+/// stops there (the later tiles keep their pairs); the earlier tiles' updates run, then the
+/// error is rethrown.
 void update_tiles(const std::vector<AnalogTile>& tiles, double lr);
 
 }  // namespace analog
