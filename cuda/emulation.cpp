@@ -141,11 +141,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t) {
 
 cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned) {
   ++analog::cuda::emulation::counters().host_allocs;
-  ++analog::cuda::emulation::counters().runtime_calls;
-  *ptr = std::malloc(bytes > 0 ? bytes : 1);
-  if (*ptr == nullptr) return cudaErrorMemoryAllocation;
-  std::memset(*ptr, 0xff, bytes);
-  return cudaSuccess;
+  return cudaMalloc(ptr, bytes);  // (host memory either way here)
 }
 
 cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned) {
@@ -154,11 +150,7 @@ cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned) {
   return cudaSuccess;
 }
 
-cudaError_t cudaFreeHost(void* ptr) {
-  ++analog::cuda::emulation::counters().runtime_calls;
-  std::free(ptr);
-  return cudaSuccess;
-}
+cudaError_t cudaFreeHost(void* ptr) { return cudaFree(ptr); }
 
 cudaError_t cudaGetLastError() { return cudaSuccess; }
 

@@ -59,6 +59,10 @@ cuda::IoSpec io_spec(const IOParameters& io, bool use_bm, bool zero_flag) {
   return s;
 }
 
+/// `words` rounded up to a multiple of 64 (256 bytes, as a separate allocation would be aligned):
+/// where one allocation holds several buffers.
+int64_t aligned_words(int64_t words) { return (words + 63) / 64 * 64; }
+
 cuda::UpdateSpec update_spec(const UpdateParameters& up, const ConstantStepDevice& dev, float lr) {
   cuda::UpdateSpec spec{};
   spec.lr = lr;
@@ -257,10 +261,9 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   // mapped host memory and checked deferred: a bad input is reported after its NaNs flowed into
   // outputs that are thrown away.
   r.y = at::empty({batch, m}, x.options());
-  const auto aligned = [](int64_t words) { return (words + 63) / 64 * 64; };
   const bool analog_io = !io.is_perfect();
-  const int64_t state_words = aligned(3 * batch);
-  const int64_t xq_words = analog_io ? aligned(batch * n) : 0, yq_words = analog_io ? batch * m : 0;
+  const int64_t state_words = aligned_words(3 * batch);
+  const int64_t xq_words = analog_io ? aligned_words(batch * n) : 0, yq_words = analog_io ? batch * m : 0;
   const at::Tensor block = at::empty({state_words + xq_words + yq_words}, x.options().dtype(at::kInt));
   int32_t* active = block.data_ptr<int32_t>();
   auto* alpha = reinterpret_cast<float*>(active + batch);
@@ -327,7 +330,6 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
     // would be), then whether each sample's x holds a NaN or inf ([0, samples)) and whether its
     // d does ([samples, 2 samples)), which the kernels read; the host reads its copy of those
     // flags in one piece of mapped memory.
-    const auto aligned = [](int64_t words) { return (words + 63) / 64 * 64; };
     std::vector<cuda::UpdateTile> tiles;
     std::vector<int64_t> ws_at, nf_at, flags_at;  // each job's workspace, its flags there, its host flags
     int64_t words = 0, flag_count = 0;
@@ -343,10 +345,10 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
       t.first_call = j.first_call;
       tiles.push_back(t);
       ws_at.push_back(words);
-      words += aligned(static_cast<int64_t>(
+      words += aligned_words(static_cast<int64_t>(
           (cuda::pulsed_update_workspace_bytes(t.samples, t.in_size, t.out_size, t.up) + 3) / 4));
       nf_at.push_back(words);
-      words += aligned(2 * t.samples);
+      words += aligned_words(2 * t.samples);
       flags_at.push_back(flag_count);
       flag_count += 2 * t.samples;
     }
