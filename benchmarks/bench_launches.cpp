@@ -3,7 +3,7 @@
 // else on CPU tensors. On a GPU this small model is bound by host work, not arithmetic: each
 // ATen op is a dispatch (many also a kernel launch), each of our kernels a launch, each host
 // sync (item(), a flag read) a stall that empties the GPU's queue. "rt calls" are all our calls
-// of the CUDA runtime (launches, copies, events, syncs), for which the threads of one process
+// of the CUDA runtime (launches, copies, syncs, pinned-memory calls), for which the threads of one process
 // queue (ATen's own are not counted). The counts are exact and do not depend on the machine,
 // so they can be compared between versions; the time they cost is measured on a GPU by
 // scripts/gpu-check (bench_e2e cuda).
@@ -32,7 +32,7 @@ struct Counts {
   double launches = 0;  ///< our kernels
   double memsets = 0;
   double syncs = 0;     ///< item() and stream syncs
-  double calls = 0;     ///< our calls of the CUDA runtime (launches, copies, events, syncs, ...)
+  double calls = 0;     ///< our calls of the CUDA runtime (launches, copies, syncs, pinned-memory calls)
   std::map<std::string, double> top_by_name;  ///< top-level ops by name
 
   Counts operator-(const Counts& o) const {
