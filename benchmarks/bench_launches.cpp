@@ -3,9 +3,9 @@
 // else on CPU tensors. On a GPU this small model is bound by host work, not arithmetic: each
 // ATen op is a dispatch (many also a kernel launch), each of our kernels a launch, each host
 // sync (item(), a flag read) a stall that empties the GPU's queue. "rt calls" are all our calls
-// of the CUDA runtime (launches, copies, syncs, pinned-memory calls), for which the threads of one process
-// queue (ATen's own are not counted). The counts are exact and do not depend on the machine,
-// so they can be compared between versions; the time they cost is measured on a GPU by
+// of the CUDA runtime (launches, copies, syncs, pinned-memory calls), for which the threads of
+// one process queue (ATen's own are not counted). The counts are exact and do not depend on the
+// machine, so they can be compared between versions; the time they cost is measured on a GPU by
 // scripts/gpu-check (bench_e2e cuda).
 //
 // Usage: bench_launches [data_dir] [--by-op]   (--by-op: also the top-level ATen ops by name)
