@@ -1,10 +1,12 @@
-// Results files: CSV / JSON lines, resume with cut-line repair, append + fsync, merge.
+// Results files: CSV / JSON lines, resume with cut-line repair, locked append + fsync, merge.
 #include "analog/sweep/results_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -179,24 +181,36 @@ std::string format_row(const SweepRow& r, ResultsFormat format, const std::vecto
   return line;
 }
 
-ResultsData read_results(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  TORCH_CHECK(in.good(), path, ": cannot open the results file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  ResultsData data;
+namespace {
+
+/// Parses one row line of a file in `format`; throws on a malformed line.
+SweepRow parse_row_line(const std::string& line, ResultsFormat format, const std::vector<std::string>& grid_keys) {
+  if (format == ResultsFormat::kCsv) {
+    const auto fields = split_csv(line);
+    const size_t n_fields = csv_columns(grid_keys).size();
+    TORCH_CHECK(fields.size() == n_fields, "expected ", n_fields, " fields, got ", fields.size());
+    return parse_csv_row(fields, grid_keys.size());
+  }
+  return parse_json_row(nlohmann::json::parse(line), grid_keys);
+}
+
+/// The complete lines of `text` (a last line without newline is not one); `end` becomes the
+/// offset just past the last newline.
+std::vector<std::string> complete_lines(const std::string& text, size_t& end) {
   std::vector<std::string> lines;
   size_t start = 0;
-  while (start < text.size()) {
-    const size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) {
-      data.dropped_partial_line = true;  // cut while being written
-      break;
-    }
+  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
     lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
   }
+  end = start;
+  return lines;
+}
+
+/// A results file's text: header, then rows. `consumed` is the offset past the last whole line.
+ResultsData parse_results(const std::string& text, const std::string& path, size_t& consumed) {
+  ResultsData data;
+  const std::vector<std::string> lines = complete_lines(text, consumed);
+  data.dropped_partial_line = consumed < text.size();  // cut while being written
   TORCH_CHECK(!lines.empty(), path, ": empty results file (no header)");
   std::vector<std::string> grid_keys;
   size_t first_row = 0;
@@ -204,9 +218,8 @@ ResultsData read_results(const std::string& path) {
     data.format = ResultsFormat::kCsv;
     data.fingerprint = lines[0].substr(std::strlen(kCsvMagic));
     grid_keys = SweepSpec::from_fingerprint(data.fingerprint).grid_keys();
-    const auto cols = csv_columns(grid_keys);
     TORCH_CHECK(lines.size() >= 2, path, ": missing the CSV column header");
-    TORCH_CHECK(split_csv(lines[1]) == cols, path, ": line 2: unexpected CSV columns");
+    TORCH_CHECK(split_csv(lines[1]) == csv_columns(grid_keys), path, ": line 2: unexpected CSV columns");
     first_row = 2;
   } else {
     nlohmann::json head;
@@ -225,16 +238,9 @@ ResultsData read_results(const std::string& path) {
     grid_keys = SweepSpec::from_fingerprint(data.fingerprint).grid_keys();
     first_row = 1;
   }
-  const size_t n_fields = csv_columns(grid_keys).size();
   for (size_t k = first_row; k < lines.size(); ++k) {
     try {
-      if (data.format == ResultsFormat::kCsv) {
-        const auto fields = split_csv(lines[k]);
-        TORCH_CHECK(fields.size() == n_fields, "expected ", n_fields, " fields, got ", fields.size());
-        data.rows.push_back(parse_csv_row(fields, grid_keys.size()));
-      } else {
-        data.rows.push_back(parse_json_row(nlohmann::json::parse(lines[k]), grid_keys));
-      }
+      data.rows.push_back(parse_row_line(lines[k], data.format, grid_keys));
     } catch (const std::exception& e) {
       TORCH_CHECK(false, path, ": line ", k + 1, " is malformed: ", e.what());
     }
@@ -242,12 +248,66 @@ ResultsData read_results(const std::string& path) {
   return data;
 }
 
-ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const SweepSpec& spec)
-    : path_(path), format_(format) {
+/// flock() on a file for the lifetime of the object: appends of processes that share a results
+/// file take turns, and readers see whole lines.
+class FileLock {
+ public:
+  FileLock(int fd, int operation, const std::string& path) : fd_(fd) {
+    int rc;
+    while ((rc = ::flock(fd_, operation)) != 0 && errno == EINTR) {
+    }
+    check_io(rc == 0, path, "flock");
+  }
+  ~FileLock() { ::flock(fd_, LOCK_UN); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+/// The bytes of `fd` from `offset` to its end.
+std::string read_from(int fd, off_t offset, const std::string& path) {
   struct stat st {};
-  const bool exists = ::stat(path.c_str(), &st) == 0 && st.st_size > 0;
-  if (exists) {
-    ResultsData data = read_results(path);
+  check_io(::fstat(fd, &st) == 0, path, "fstat");
+  std::string text(static_cast<size_t>(std::max<off_t>(st.st_size - offset, 0)), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::pread(fd, text.data() + got, text.size() - got, offset + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    check_io(n >= 0, path, "read");
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  return text;
+}
+
+}  // namespace
+
+ResultsData read_results(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  TORCH_CHECK(in.good(), path, ": cannot open the results file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  size_t consumed = 0;
+  return parse_results(buffer.str(), path, consumed);
+}
+
+ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const SweepSpec& spec)
+    : path_(path), format_(format), grid_keys_(spec.grid_keys()) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  check_io(fd_ >= 0, path, "open");
+  try {
+    // Exclusive: another process opening the same new file must not write a second header.
+    const FileLock lock(fd_, LOCK_EX, path_);
+    std::string text = read_from(fd_, 0, path_);
+    if (text.empty()) {
+      text = format_header(spec, format);
+      write_all(text);
+    }
+    size_t consumed = 0;
+    ResultsData data = parse_results(text, path, consumed);
     TORCH_CHECK(same_sweep(data.fingerprint, spec.fingerprint()), path,
                 ": this results file belongs to a different sweep (other base config, grid or "
                 "training options); use another --out or the same options");
@@ -256,37 +316,73 @@ ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const Sw
                 ", but the other format was asked for");
     if (data.dropped_partial_line) {
       // Cut the half-written last line so that appends start on a line of their own.
-      std::ifstream in(path, std::ios::binary);
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const size_t keep = text.rfind('\n') + 1;
-      check_io(::truncate(path.c_str(), static_cast<off_t>(keep)) == 0, path, "truncate");
+      check_io(::ftruncate(fd_, static_cast<off_t>(consumed)) == 0, path, "truncate");
       dropped_partial_ = true;
     }
-    for (auto& row : data.rows) {
-      if (done_.insert(row.key()).second) rows_.push_back(std::move(row));
-    }
+    offset_ = static_cast<off_t>(consumed);
+    for (auto& row : data.rows) add(std::move(row));
+  } catch (...) {
+    ::close(fd_);
+    throw;
   }
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  check_io(fd_ >= 0, path, "open");
-  if (!exists) {
-    const std::string header = format_header(spec, format);
-    check_io(::write(fd_, header.data(), header.size()) == static_cast<ssize_t>(header.size()), path, "write");
-    check_io(::fsync(fd_) == 0, path, "fsync");
-  }
-  grid_keys_ = spec.grid_keys();
 }
 
 ResultsFile::~ResultsFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void ResultsFile::append(const SweepRow& row) {
-  TORCH_CHECK(!has(row.key()), path_, ": run ", row.key(), " is already recorded");
-  const std::string line = format_row(row, format_, grid_keys_) + "\n";
-  check_io(::write(fd_, line.data(), line.size()) == static_cast<ssize_t>(line.size()), path_, "write");
+void ResultsFile::add(SweepRow&& row) {
+  if (done_.insert(row.key()).second) rows_.push_back(std::move(row));
+}
+
+void ResultsFile::write_all(const std::string& text) {
+  struct stat st {};
+  check_io(::fstat(fd_, &st) == 0, path_, "fstat");
+  const ssize_t n = ::write(fd_, text.data(), text.size());
+  if (n != static_cast<ssize_t>(text.size())) {
+    const int err = n < 0 ? errno : ENOSPC;  // a short write: the disk is full
+    (void)!::ftruncate(fd_, st.st_size);     // leave no cut line behind
+    errno = err;
+    check_io(false, path_, "write");
+  }
   check_io(::fsync(fd_) == 0, path_, "fsync");
-  done_.insert(row.key());
-  rows_.push_back(row);
+}
+
+size_t ResultsFile::read_appended(bool repair) {
+  const std::string text = read_from(fd_, offset_, path_);
+  size_t consumed = 0;
+  const auto lines = complete_lines(text, consumed);
+  if (repair && consumed < text.size()) {
+    // Appends hold the lock for their whole line, so a cut line is one a killed process left.
+    check_io(::ftruncate(fd_, offset_ + static_cast<off_t>(consumed)) == 0, path_, "truncate");
+  }
+  const size_t before = rows_.size();
+  for (const auto& line : lines) {
+    try {
+      add(parse_row_line(line, format_, grid_keys_));
+    } catch (const std::exception& e) {
+      TORCH_CHECK(false, path_, ": a line appended by another process is malformed: ", e.what());
+    }
+  }
+  offset_ += static_cast<off_t>(consumed);
+  return rows_.size() - before;
+}
+
+size_t ResultsFile::refresh() {
+  const FileLock lock(fd_, LOCK_SH, path_);
+  return read_appended(/*repair=*/false);
+}
+
+bool ResultsFile::append(const SweepRow& row) {
+  TORCH_CHECK(!has(row.key()), path_, ": run ", row.key(), " is already recorded");
+  const FileLock lock(fd_, LOCK_EX, path_);
+  read_appended(/*repair=*/true);
+  if (has(row.key())) return false;  // another process recorded it meanwhile
+  const std::string line = format_row(row, format_, grid_keys_) + "\n";
+  write_all(line);
+  offset_ += static_cast<off_t>(line.size());
+  add(SweepRow(row));
+  return true;
 }
 
 MergeReport merge_results(const std::vector<std::string>& inputs, const std::string& output) {

@@ -6,7 +6,10 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "analog/sweep/grid.h"
 #include "analog/sweep/results_file.h"
@@ -134,6 +137,62 @@ TEST_P(ResultsFileTest, AppendResumeAndCutLastLine) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, ResultsFileTest, ::testing::Values(ResultsFormat::kCsv, ResultsFormat::kJsonl));
+
+// Processes that share a results file (analog-sweep --processes): each open file description
+// stands for one process, as flock() sees it.
+TEST(SharedResultsFile, EachRunOnceWhateverProcessFinishesIt) {
+  const SweepSpec spec = small_spec();
+  const auto jobs = spec.jobs();
+  const std::string path = ::testing::TempDir() + "shared.csv";
+  std::remove(path.c_str());
+  ResultsFile a(path, ResultsFormat::kCsv, spec), b(path, ResultsFormat::kCsv, spec);
+  EXPECT_TRUE(a.append(row_for(jobs[0], spec, 0.1)));
+  EXPECT_FALSE(b.append(row_for(jobs[0], spec, 0.7)));  // a recorded it meanwhile: b writes nothing
+  EXPECT_TRUE(b.has(jobs[0].key()));
+  EXPECT_TRUE(b.append(row_for(jobs[1], spec, 0.2)));
+  EXPECT_EQ(a.refresh(), 1u);
+  EXPECT_TRUE(a.has(jobs[1].key()));
+  EXPECT_EQ(a.refresh(), 0u);
+  // A process killed in the middle of a line leaves it cut; the next append removes it.
+  std::ofstream(path, std::ios::app) << format_row(row_for(jobs[2], spec, 0.3), ResultsFormat::kCsv,
+                                                   spec.grid_keys()).substr(0, 25);
+  EXPECT_EQ(b.refresh(), 0u);  // a cut line is not a row
+  EXPECT_TRUE(b.append(row_for(jobs[3], spec, 0.4)));
+  EXPECT_EQ(a.refresh(), 1u);
+  const ResultsData data = read_results(path);
+  EXPECT_FALSE(data.dropped_partial_line);
+  ASSERT_EQ(data.rows.size(), 3u);
+  EXPECT_EQ(data.rows[0].test_acc, 0.1);
+  EXPECT_EQ(data.rows[2].key(), jobs[3].key());
+}
+
+TEST(SharedResultsFile, ConcurrentWritersOpenOneHeaderAndRecordEveryRunOnce) {
+  const SweepSpec spec = small_spec();
+  const auto jobs = spec.jobs();
+  const std::string path = ::testing::TempDir() + "shared_threads.jsonl";
+  for (int round = 0; round < 5; ++round) {
+    std::remove(path.c_str());
+    // Four writers open the new file at once and each appends every run, in orders of their own.
+    std::vector<std::thread> writers;
+    std::vector<int> written(4, 0);
+    for (int w = 0; w < 4; ++w) {
+      writers.emplace_back([&, w] {
+        ResultsFile f(path, ResultsFormat::kJsonl, spec);
+        for (size_t k = 0; k < jobs.size(); ++k) {
+          const auto& job = jobs[(k * 3 + static_cast<size_t>(w) * 5) % jobs.size()];
+          if (!f.has(job.key()) && f.append(row_for(job, spec, w))) ++written[static_cast<size_t>(w)];
+        }
+      });
+    }
+    for (auto& t : writers) t.join();
+    const ResultsData data = read_results(path);  // one header, no malformed line
+    std::set<std::string> keys;
+    for (const auto& r : data.rows) keys.insert(r.key());
+    EXPECT_EQ(keys.size(), jobs.size());
+    EXPECT_EQ(data.rows.size(), jobs.size()) << "round " << round;
+    EXPECT_EQ(written[0] + written[1] + written[2] + written[3], static_cast<int>(jobs.size()));
+  }
+}
 
 TEST(Merge, ReportsMissingDuplicatedAndConflicting) {
   const SweepSpec spec = small_spec();

@@ -1,5 +1,7 @@
 // Results of a sweep: one row per finished run, appended whole and fsynced, resumable.
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
 #include <set>
 #include <string>
@@ -43,6 +45,11 @@ ResultsData read_results(const std::string& path);
 /// The results file of a running sweep. Opening it resumes: rows already there are kept (a cut
 /// last line is removed from the file), a file of another sweep is refused. append() writes a
 /// row as one write(), then fsync()s, so a finished run is never lost or written twice.
+///
+/// Several processes may share one file (analog-sweep --processes, or shards given the same
+/// --out): opening and appending hold an flock() on it, and append() first reads what the others
+/// appended, so that a run is recorded once even when two processes finished it. One object is
+/// not thread-safe: threads of a process that share it take turns.
 class ResultsFile {
  public:
   ResultsFile(const std::string& path, ResultsFormat format, const SweepSpec& spec);
@@ -50,18 +57,28 @@ class ResultsFile {
   ResultsFile(const ResultsFile&) = delete;
   ResultsFile& operator=(const ResultsFile&) = delete;
 
+  /// The rows read or written so far, each run once, in file order.
   const std::vector<SweepRow>& rows() const { return rows_; }
   bool has(const std::string& key) const { return done_.count(key) > 0; }
   bool dropped_partial_line() const { return dropped_partial_; }
-  void append(const SweepRow& row);
+  /// Appends `row`, unless another process has recorded its run since this object last read
+  /// the file: then it writes nothing and returns false. A run this object already has is an error.
+  bool append(const SweepRow& row);
+  /// Reads the rows other processes appended since; returns how many there were.
+  size_t refresh();
 
  private:
+  void add(SweepRow&& row);
+  void write_all(const std::string& text);
+  size_t read_appended(bool repair);
+
   std::string path_;
   ResultsFormat format_;
+  std::vector<std::string> grid_keys_;
   int fd_ = -1;
+  off_t offset_ = 0;  ///< bytes of the file read so far (whole lines)
   std::vector<SweepRow> rows_;
   std::set<std::string> done_;
-  std::vector<std::string> grid_keys_;
   bool dropped_partial_ = false;
 };
 
