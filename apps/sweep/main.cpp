@@ -1,17 +1,26 @@
 // analog-sweep: trains the MNIST MLP over a grid of analog hardware configurations; resumable,
-// parallel, shardable; merges shards and plots results.
+// parallel (threads and processes), shardable; merges shards and plots results.
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -63,25 +72,73 @@ sweep::SweepRow make_row(const sweep::SweepJob& job, const sweep::SweepSpec& spe
   return row;
 }
 
-int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const std::string& out,
-              bool jsonl, int jobs, int64_t shard_k, int64_t shard_n) {
-  const auto points = spec.points();  // validates every point's config
-  const auto all_jobs = spec.jobs();
-  sweep::ResultsFile results(out, jsonl ? sweep::ResultsFormat::kJsonl : sweep::ResultsFormat::kCsv, spec);
+/// The one-line progress report of a sweep: rewritten in place on a terminal, else a line every
+/// 10 s and at the end.
+class ProgressLine {
+ public:
+  explicit ProgressLine(int64_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
+  void show(int64_t done, const std::string& running, int64_t diverged) {
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total_ - done) : 0;
+    const std::string line = fmt::format("[sweep] {}/{} done, {}, {} diverged, elapsed {}, ETA {}", done, total_,
+                                         running, diverged, duration(elapsed), done > 0 ? duration(eta) : "?");
+    if (tty_) {
+      fmt::print(stderr, "\r{:<90}", line);
+    } else if (std::chrono::duration<double>(now - last_plain_).count() >= 10.0 || (done == total_ && !ended_)) {
+      fmt::print(stderr, "{}\n", line);
+      last_plain_ = now;
+    }
+    ended_ = done == total_;
+  }
+  /// Ends the line on a terminal; returns the seconds since the start.
+  double finish() const {
+    if (tty_) fmt::print(stderr, "\n");
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  int64_t total_;
+  bool tty_, ended_ = false;  // ended_: the line with every run done has been shown
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_plain_ = start_;
+};
+
+/// What a sweep (or one of its shards) has to do.
+struct SweepPlan {
+  std::vector<sweep::GridPoint> points;
+  std::vector<sweep::SweepJob> pending;  ///< runs of the shard not yet in the results file
+};
+
+/// Opens (resumes) the results file and lists the shard's runs that are not in it; prints the
+/// plan unless `quiet`.
+SweepPlan plan_sweep(const sweep::SweepSpec& spec, sweep::ResultsFile& results, const std::string& out,
+                     int64_t shard_k, int64_t shard_n, const std::string& how, bool quiet) {
+  SweepPlan plan;
+  plan.points = spec.points();  // validates every point's config
+  int64_t in_shard = 0;
+  for (const auto& job : spec.jobs()) {
+    if (job.index % shard_n != shard_k) continue;
+    ++in_shard;
+    if (!results.has(job.key())) plan.pending.push_back(job);
+  }
+  if (quiet) return plan;
   if (results.dropped_partial_line()) {
     fmt::print(stderr, "analog-sweep: {}: dropped a half-written last line (run killed mid-write)\n", out);
   }
-  std::vector<sweep::SweepJob> pending;
-  int64_t in_shard = 0;
-  for (const auto& job : all_jobs) {
-    if (job.index % shard_n != shard_k) continue;
-    ++in_shard;
-    if (!results.has(job.key())) pending.push_back(job);
-  }
-  const int64_t already = in_shard - static_cast<int64_t>(pending.size());
-  fmt::print(stderr, "analog-sweep: {} points x {} repeat(s){}; shard {}/{}: {} runs, {} already in {}, {} to do, {} jobs\n",
-             points.size(), spec.repeats, spec.include_digital ? " + digital" : "", shard_k, shard_n,
-             in_shard, already, out, pending.size(), jobs);
+  fmt::print(stderr, "analog-sweep: {} points x {} repeat(s){}; shard {}/{}: {} runs, {} already in {}, {} to do, {}\n",
+             plan.points.size(), spec.repeats, spec.include_digital ? " + digital" : "", shard_k, shard_n,
+             in_shard, in_shard - static_cast<int64_t>(plan.pending.size()), out, plan.pending.size(), how);
+  return plan;
+}
+
+/// A sweep's runs on `jobs` threads of this process. `quiet`: a worker of --processes, whose
+/// parent reports progress.
+int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const std::string& out,
+              sweep::ResultsFormat format, int jobs, int64_t shard_k, int64_t shard_n, bool quiet) {
+  sweep::ResultsFile results(out, format, spec);
+  const SweepPlan plan = plan_sweep(spec, results, out, shard_k, shard_n, fmt::format("{} jobs", jobs), quiet);
+  const auto& points = plan.points;
+  const auto& pending = plan.pending;
   if (pending.empty()) return 0;
 
   auto train = data::load_mnist(data_dir, true, spec.train_samples);
@@ -101,7 +158,6 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
   std::atomic<size_t> next{0};
   int64_t done = 0, running = 0, diverged = 0;
   std::string error;
-  const auto start = std::chrono::steady_clock::now();
   auto worker = [&]() {
     for (;;) {
       const size_t k = next.fetch_add(1);
@@ -122,7 +178,7 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
         });
         const auto row = make_row(job, spec, points, result);
         std::lock_guard<std::mutex> lock(mutex);
-        results.append(row);
+        results.append(row);  // (false only if another process ran it too: it is in the file)
         --running;
         ++done;
         diverged += result.diverged ? 1 : 0;
@@ -144,35 +200,126 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
   std::vector<std::thread> threads;
   for (int t = 0; t < jobs; ++t) threads.emplace_back(worker);
 
-  const bool tty = isatty(STDERR_FILENO) != 0;
-  auto last_plain = start;
+  ProgressLine progress(static_cast<int64_t>(pending.size()));
   {
     std::unique_lock<std::mutex> lock(mutex);
     const auto total = static_cast<int64_t>(pending.size());
     while (done < total && !(g_interrupted.load() && running == 0)) {
       changed.wait_for(lock, std::chrono::milliseconds(500));
-      const auto now = std::chrono::steady_clock::now();
-      const double elapsed = std::chrono::duration<double>(now - start).count();
-      const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total - done) : 0;
-      const std::string line = fmt::format("[sweep] {}/{} done, {} running, {} diverged, elapsed {}, ETA {}",
-                                           done, total, running, diverged, duration(elapsed),
-                                           done > 0 ? duration(eta) : "?");
-      if (tty) {
-        fmt::print(stderr, "\r{:<90}", line);
-      } else if (std::chrono::duration<double>(now - last_plain).count() >= 10.0 || done == total) {
-        fmt::print(stderr, "{}\n", line);
-        last_plain = now;
-      }
+      if (!quiet) progress.show(done, fmt::format("{} running", running), diverged);
     }
   }
   for (auto& t : threads) t.join();
-  if (tty) fmt::print(stderr, "\n");
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double elapsed = quiet ? 0.0 : progress.finish();
   if (!error.empty()) {
-    fmt::print(stderr, "analog-sweep: error: {}\n", error);
+    fmt::print(stderr, "analog-sweep{}: error: {}\n", quiet ? fmt::format(" (shard {}/{})", shard_k, shard_n) : "",
+               error);
     return 2;
   }
   if (g_interrupted.load()) {
+    if (!quiet) {
+      fmt::print(stderr, "analog-sweep: interrupted after {} runs; {} is complete up to them, run the same command to resume\n",
+                 done, out);
+    }
+    return 130;
+  }
+  if (!quiet) {
+    fmt::print(stderr, "analog-sweep: {} runs in {}, {} diverged; results in {}\n", done, duration(elapsed), diverged, out);
+  }
+  return 0;
+}
+
+/// A sweep's runs in `processes` worker processes (this program again, with --worker), which
+/// append to the same results file; this process reports their progress from it. The shard
+/// K/N splits into the workers' shards K + N*p / N*processes.
+int run_in_processes(const sweep::SweepSpec& spec, const std::string& out, sweep::ResultsFormat format, int jobs,
+                     int processes, int64_t shard_k, int64_t shard_n, const std::vector<std::string>& argv) {
+  TORCH_CHECK(processes <= jobs, "--processes: expected at most --jobs (", jobs, ") processes, got ", processes);
+  TORCH_CHECK(shard_n <= std::numeric_limits<int64_t>::max() / processes, "--shard: N (", shard_n,
+              ") times --processes (", processes, ") is too large");
+  sweep::ResultsFile results(out, format, spec);  // made (or repaired) before the workers open it
+  const SweepPlan plan = plan_sweep(spec, results, out, shard_k, shard_n,
+                                    fmt::format("{} jobs in {} processes", jobs, processes), false);
+  if (plan.pending.empty()) return 0;
+  std::set<std::string> pending_keys;
+  for (const auto& job : plan.pending) pending_keys.insert(job.key());
+
+  // Everything a child needs is made before fork(): between fork and exec it calls only
+  // async-signal-safe functions.
+  std::vector<std::vector<std::string>> child_args;
+  for (int p = 0; p < processes; ++p) {
+    auto args = argv;
+    args.insert(args.end(), {"--worker", fmt::format("{}/{}/{}", shard_k + shard_n * p, shard_n * processes,
+                                                     jobs / processes + (p < jobs % processes))});
+    child_args.push_back(std::move(args));
+  }
+  const pid_t parent = getpid();
+  std::vector<pid_t> children;
+  for (auto& args : child_args) {
+    std::vector<char*> child_argv;
+    for (auto& a : args) child_argv.push_back(a.data());
+    child_argv.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+#ifdef __linux__
+      prctl(PR_SET_PDEATHSIG, SIGTERM);  // a parent killed outright takes its workers along
+#endif
+      if (getppid() != parent) _exit(130);  // (it died before the line above)
+      execv("/proc/self/exe", child_argv.data());
+      _exit(127);
+    }
+    if (pid < 0) {
+      fmt::print(stderr, "analog-sweep: error: fork failed: {}\n", std::strerror(errno));
+      g_interrupted.store(true);
+      break;
+    }
+    children.push_back(pid);
+  }
+
+  ProgressLine progress(static_cast<int64_t>(plan.pending.size()));
+  std::vector<int> status(children.size(), -1);  // exit code, 128 + signal, -1 while running
+  std::string failed;
+  bool stopping = false;
+  size_t counted = 0;
+  int64_t done = 0, diverged = 0;
+  for (;;) {
+    size_t live = 0;
+    for (size_t p = 0; p < children.size(); ++p) {
+      int ws = 0;
+      if (status[p] < 0 && waitpid(children[p], &ws, WNOHANG) == children[p]) {
+        status[p] = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        if (status[p] != 0 && !g_interrupted.load() && failed.empty()) {
+          failed = fmt::format("worker {} of {} ({}) {}", p, children.size(), child_args[p].back(),
+                               status[p] > 128 ? fmt::format("was killed by signal {}", status[p] - 128)
+                                               : fmt::format("exited with code {}", status[p]));
+        }
+      }
+      live += status[p] < 0;
+    }
+    results.refresh();
+    for (; counted < results.rows().size(); ++counted) {
+      const auto& row = results.rows()[counted];
+      if (pending_keys.count(row.key()) == 0) continue;
+      ++done;
+      diverged += row.status == "diverged";
+    }
+    progress.show(done, fmt::format("{} processes", live), diverged);
+    if ((g_interrupted.load() || !failed.empty()) && !stopping) {
+      stopping = true;  // (Ctrl-C reaches the workers too; a kill of this process does not)
+      for (size_t p = 0; p < children.size(); ++p) {
+        if (status[p] < 0) kill(children[p], SIGTERM);
+      }
+    }
+    if (live == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const double elapsed = progress.finish();
+  if (!failed.empty()) {
+    fmt::print(stderr, "analog-sweep: error: {}; {} keeps the {} runs finished, run the same command to resume\n",
+               failed, out, done);
+    return 2;
+  }
+  if (g_interrupted.load() || done < static_cast<int64_t>(plan.pending.size())) {
     fmt::print(stderr, "analog-sweep: interrupted after {} runs; {} is complete up to them, run the same command to resume\n",
                done, out);
     return 130;
@@ -181,23 +328,44 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
   return 0;
 }
 
+/// Parses --shard K/N (two whole numbers, 0 <= K < N); `option` names it in errors.
+std::pair<int64_t, int64_t> parse_shard(const std::string& text, const std::string& option) {
+  // std::stoll alone would take "1x/3" and say only "stoll".
+  const auto slash = text.find('/');
+  const auto whole = [](const std::string& t) {
+    return !t.empty() && t.size() <= 18 && t.find_first_not_of("0123456789") == std::string::npos;
+  };
+  TORCH_CHECK(slash != std::string::npos && whole(text.substr(0, slash)) && whole(text.substr(slash + 1)),
+              option, ": expected K/N with whole numbers (e.g. 0/4), got '", text, "'");
+  const int64_t k = std::stoll(text.substr(0, slash)), n = std::stoll(text.substr(slash + 1));
+  TORCH_CHECK(n >= 1 && k < n, option, ": expected 0 <= K < N, got '", text, "'");
+  return {k, n};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"analog-sweep: MNIST MLP over a grid of simulated analog hardware"};
   app.require_subcommand(0, 1);
   std::vector<std::string> grid_specs;
-  std::string grid_file, out = "sweep.csv", shard = "0/1", cuda_wait = "auto";
+  std::string grid_file, out = "sweep.csv", shard = "0/1", cuda_wait = "auto", worker;
   apps::CommonOptions common;
   int64_t repeats = 1;
   bool include_digital = false, jsonl = false;
-  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), processes = 1;
   app.add_option("--grid", grid_specs, "axis: key=start:stop:step or key=v1,v2 (repeatable; default: the seed's 144-point grid)");
   app.add_option("--grid-file", grid_file, "axes as JSON {\"key\": [values] or \"start:stop:step\"}");
   apps::add_common_options(app, common);
   app.add_option("--repeats", repeats, "seeds per point (seed, seed+1, ...)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_flag("--include-digital", include_digital, "add the digital SGD baseline (one row per repeat)");
   app.add_option("--jobs", jobs, "runs at once, each single-threaded")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--processes", processes,
+                 "split the jobs over this many processes, which append to the same --out (on a GPU each has a CUDA "
+                 "context of its own; with MPS their kernels also run side by side)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--worker", worker, "(internal) K/N/J: run shard K/N on J threads for a --processes parent")
+      ->group("");
   app.add_option("--shard", shard, "K/N: run only runs with index = K mod N (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)")->capture_default_str();
   app.add_option("--cuda-wait", cuda_wait,
                  "with --device cuda: how each run's thread waits for its GPU work: auto (CUDA's: spin), spin, yield "
@@ -247,25 +415,34 @@ int main(int argc, char** argv) {
     spec.test_samples = common.test_samples;
     spec.repeats = repeats;
     spec.include_digital = include_digital;
-    // K/N with two whole numbers 0 <= K < N (std::stoll alone would take "1x/3" and say only "stoll").
-    const auto slash = shard.find('/');
-    const auto whole = [](const std::string& t) {
-      return !t.empty() && t.size() <= 18 && t.find_first_not_of("0123456789") == std::string::npos;
-    };
-    TORCH_CHECK(slash != std::string::npos && whole(shard.substr(0, slash)) && whole(shard.substr(slash + 1)),
-                "--shard: expected K/N with whole numbers (e.g. 0/4), got '", shard, "'");
-    const int64_t shard_k = std::stoll(shard.substr(0, slash)), shard_n = std::stoll(shard.substr(slash + 1));
-    TORCH_CHECK(shard_n >= 1 && shard_k < shard_n, "--shard: expected 0 <= K < N, got '", shard, "'");
+    auto [shard_k, shard_n] = parse_shard(shard, "--shard");
+    const bool is_worker = !worker.empty();
+    if (is_worker) {  // K/N/J: this process runs shard K/N on J threads for a parent
+      const auto slash = worker.rfind('/');
+      const std::string j = slash == std::string::npos ? "" : worker.substr(slash + 1);
+      TORCH_CHECK(!j.empty() && j.size() <= 6 && j.find_first_not_of("0123456789") == std::string::npos,
+                  "--worker: expected K/N/J, got '", worker, "'");
+      std::tie(shard_k, shard_n) = parse_shard(worker.substr(0, slash), "--worker");
+      jobs = std::stoi(j);
+      TORCH_CHECK(jobs >= 1, "--worker: expected J >= 1, got '", worker, "'");
+      processes = 1;
+    }
     if (torch::Device(spec.train.device).is_cuda()) {
       // Concurrent runs each have a stream; the driver maps streams onto this many hardware queues
       // (default 8, at most 32), and streams that share a queue wait for each other's kernels.
       // Read when the CUDA context is created, which has not happened yet; a user's value stands.
       setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", /*overwrite=*/0);
-      if (cuda_wait != "auto") train::set_cuda_host_wait(spec.train.device, cuda_wait);
+      // (With --processes the workers set it: this process does not touch the GPU.)
+      if (cuda_wait != "auto" && processes == 1) train::set_cuda_host_wait(spec.train.device, cuda_wait);
     }
     std::signal(SIGINT, on_sigint);
     std::signal(SIGTERM, on_sigint);
-    return run_sweep(spec, common.data_dir, out, jsonl, jobs, shard_k, shard_n);
+    const auto format = jsonl ? sweep::ResultsFormat::kJsonl : sweep::ResultsFormat::kCsv;
+    if (processes > 1) {
+      return run_in_processes(spec, out, format, jobs, processes, shard_k, shard_n,
+                              std::vector<std::string>(argv, argv + argc));
+    }
+    return run_sweep(spec, common.data_dir, out, format, jobs, shard_k, shard_n, is_worker);
   } catch (const c10::Error& e) {
     fmt::print(stderr, "analog-sweep: error: {}\n", e.msg());
   } catch (const std::exception& e) {

@@ -1,15 +1,20 @@
 // analog-sweep as a user runs it: separate processes, SIGKILL at random moments, shards, plot.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,16 +65,50 @@ std::string tmp(const std::string& name) {
   return path;
 }
 
+/// The worker processes (analog-sweep --processes) that write `out`.
+std::vector<pid_t> workers_of(const std::string& out) {
+  std::vector<pid_t> pids;
+  if (DIR* proc = opendir("/proc")) {
+    while (const dirent* entry = readdir(proc)) {
+      if (!std::isdigit(static_cast<unsigned char>(entry->d_name[0]))) continue;
+      std::string cmdline = read_text(std::string("/proc/") + entry->d_name + "/cmdline");
+      std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+      if (cmdline.find(" " + out + " ") != std::string::npos && cmdline.find(" --worker ") != std::string::npos) {
+        pids.push_back(static_cast<pid_t>(std::stol(entry->d_name)));
+      }
+    }
+    closedir(proc);
+  }
+  return pids;
+}
+
+/// Whether the workers that write `out` are gone within `seconds` (polled); kills any left.
+bool workers_gone_within(const std::string& out, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!workers_of(out).empty()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      for (pid_t p : workers_of(out)) kill(p, SIGKILL);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
 TEST(SweepApp, SurvivesSigkillAtRandomMomentsWithEveryRunExactlyOnce) {
   const std::string out = tmp("killed.csv");
   std::mt19937 gen(12345);
   std::uniform_int_distribution<int> delay_ms(100, 900);
   int kills = 0;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    const pid_t pid = spawn(sweep_args(out));
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    auto args = sweep_args(out);
+    // Every other attempt as two processes: their workers must not outlive the killed parent.
+    if (attempt % 2) args.insert(args.end(), {"--processes", "2"});
+    const pid_t pid = spawn(args);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(gen)));
     if (kill(pid, SIGKILL) == 0) ++kills;
     wait_exit(pid);
+    EXPECT_TRUE(workers_gone_within(out, 10)) << "a worker still runs " << out << " after its parent died";
   }
   EXPECT_GE(kills, 3);
   ASSERT_EQ(run(sweep_args(out)), 0);  // resume to the end
@@ -173,6 +212,97 @@ TEST(SweepApp, ErrorInARunIsReportedWithoutABacktrace) {
   EXPECT_NE(r.text.find("analog-sweep: error: "), std::string::npos) << r.text;
   EXPECT_EQ(r.text.find("frame #"), std::string::npos) << r.text;
   EXPECT_TRUE(read_results(r.out).rows.empty());
+}
+
+/// Each run of `file` once, and with the same numbers as in `reference` (same seeds).
+void expect_same_runs(const std::string& file, const std::string& reference, size_t runs) {
+  const auto a = read_results(reference), b = read_results(file);
+  EXPECT_FALSE(b.dropped_partial_line);
+  ASSERT_EQ(b.rows.size(), runs) << file;
+  std::map<std::string, SweepRow> by_key;
+  for (const auto& r : a.rows) by_key[r.key()] = r;
+  std::set<std::string> seen;
+  for (const auto& r : b.rows) {
+    EXPECT_TRUE(seen.insert(r.key()).second) << r.key() << " twice in " << file;
+    ASSERT_TRUE(by_key.count(r.key())) << r.key();
+    EXPECT_TRUE(by_key[r.key()].same_result(r)) << r.key();
+  }
+}
+
+TEST(SweepApp, ProcessesRecordTheSameRunsAsThreads) {
+  const std::string threads = tmp("by_threads.csv");
+  ASSERT_EQ(run(sweep_args(threads)), 0);
+  const Outcome r = run_with("by_processes", {"--processes", "2"});
+  ASSERT_EQ(r.code, 0) << r.text;
+  EXPECT_NE(r.text.find("2 jobs in 2 processes"), std::string::npos) << r.text;
+  expect_same_runs(r.out, threads, 14);
+  // A shard split over processes runs that shard's runs only (index = 1 mod 2: 7 of 14), each once.
+  const Outcome half = run_with("shard_by_processes", {"--shard", "1/2", "--processes", "2"});
+  ASSERT_EQ(half.code, 0) << half.text;
+  expect_same_runs(half.out, threads, 7);
+  for (const auto& job : SweepSpec::from_fingerprint(read_results(half.out).fingerprint).jobs()) {
+    bool found = false;
+    for (const auto& row : read_results(half.out).rows) found = found || row.key() == job.key();
+    EXPECT_EQ(found, job.index % 2 == 1) << job.key();
+  }
+  // Resumed by processes: a file with that shard's runs gets the other 7.
+  auto args = sweep_args(half.out);
+  args.insert(args.end(), {"--processes", "2"});
+  ASSERT_EQ(run(args), 0);
+  expect_same_runs(half.out, threads, 14);
+}
+
+// Runs of 1000 epochs (a minute or more each): the workers outlive a killed parent unless they
+// stop with it.
+TEST(SweepApp, WorkersStopWhenTheirParentIsKilled) {
+  const std::string out = tmp("orphans.csv");
+  auto args = sweep_args(out);
+  args[4] = "1000";  // --epochs
+  args.insert(args.end(), {"--processes", "2"});
+  const pid_t pid = spawn(args);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (workers_of(out).size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(workers_of(out).size(), 2u);
+  kill(pid, SIGKILL);
+  EXPECT_EQ(wait_exit(pid), -SIGKILL);
+  EXPECT_TRUE(workers_gone_within(out, 20));
+  EXPECT_TRUE(read_results(out).rows.empty());
+}
+
+TEST(SweepApp, CtrlCStopsProcessesCleanlyAndTheSweepResumes) {
+  const std::string out = tmp("interrupted_processes.csv");
+  auto args = sweep_args(out);
+  args.insert(args.end(), {"--processes", "2"});
+  const pid_t pid = spawn(args);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  kill(pid, SIGINT);  // the parent alone (a terminal's Ctrl-C would reach the workers too)
+  const int code = wait_exit(pid);
+  EXPECT_TRUE(code == 130 || code == 0) << code;
+  EXPECT_TRUE(workers_gone_within(out, 10));
+  EXPECT_LE(read_results(out).rows.size(), 14u);
+  ASSERT_EQ(run(args), 0);
+  EXPECT_EQ(read_results(out).rows.size(), 14u);
+}
+
+TEST(SweepApp, AFailingWorkerStopsTheSweepWithItsError) {
+  const Outcome r = run_with("worker_error", {"--device", "cuda:99", "--processes", "2"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.text.find("analog-sweep (shard "), std::string::npos) << r.text;  // the worker's own error
+  EXPECT_NE(r.text.find("analog-sweep: error: worker "), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("frame #"), std::string::npos) << r.text;
+  EXPECT_TRUE(read_results(r.out).rows.empty());
+  EXPECT_TRUE(workers_gone_within(r.out, 10));
+}
+
+TEST(SweepApp, MoreProcessesThanJobsIsAClearError) {
+  const Outcome r = run_with("too_many_processes", {"--processes", "3"});  // with --jobs 2
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.text.find("--processes: expected at most --jobs (2) processes, got 3"), std::string::npos) << r.text;
+  const Outcome w = run_with("bad_worker", {"--worker", "1/2/x"});
+  EXPECT_EQ(w.code, 2);
+  EXPECT_NE(w.text.find("--worker: expected K/N/J, got '1/2/x'"), std::string::npos) << w.text;
 }
 
 TEST(SweepApp, RefusesAResultsFileOfAnotherSweep) {
