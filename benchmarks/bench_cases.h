@@ -1,8 +1,12 @@
 // The runs the end-to-end benchmarks compare: digital SGD, analog training at the default
 // sweep's seed point, and a harsh point.
 #pragma once
+#include <cstdio>
+#include <exception>
 #include <optional>
 #include <vector>
+
+#include <c10/util/Exception.h>
 
 #include "analog/config/rpu_config.h"
 
@@ -24,6 +28,20 @@ inline std::vector<Case> e2e_cases() {
   return {{"digital", "digital", std::nullopt},
           {"analog (0.06, BL 7)", "analog", seed_point},
           {"analog harsh (0.5, BL 3)", "harsh", harsh}};
+}
+
+/// Runs a benchmark program's body: a missing data file or a bad argument ends it with its message
+/// and exit code 2, not with an uncaught exception's backtrace.
+template <class Body>
+int guarded_main(const char* program, Body&& body) {
+  try {
+    return body();
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "%s: error: %s\n", program, e.msg().c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s (usage: see benchmarks/README.md)\n", program, e.what());
+  }
+  return 2;
 }
 
 }  // namespace analog::bench

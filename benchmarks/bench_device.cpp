@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "analog/analog.h"
+#include "bench_cases.h"
 
 namespace {
 
@@ -64,10 +65,8 @@ std::vector<double> time_ops(const Shape& s, const torch::Device& device, int it
   return t;
 }
 
-}  // namespace
-
 // Usage: bench_device [iterations per repetition, default 20]
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   const int iters = argc > 1 ? std::stoi(argv[1]) : 20;
   at::set_num_threads(1);
   const bool gpu = torch::cuda::is_available();
@@ -96,4 +95,10 @@ int main(int argc, char** argv) {
   }
   if (!gpu) std::printf("no CUDA device: CUDA columns skipped\n");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return analog::bench::guarded_main("bench_device", [&] { return run(argc, argv); });
 }

@@ -27,10 +27,8 @@ double peak_rss_mib() {
 
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
-}  // namespace
-
 // Usage: bench_e2e [data_dir] [train_samples (0: all)] [device: cpu | cuda]
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   const std::string data_dir = argc > 1 ? argv[1] : "data/mnist";
   const int64_t samples = argc > 2 ? std::stoll(argv[2]) : 0;
   const std::string device = argc > 3 ? argv[3] : "cpu";
@@ -85,4 +83,10 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return analog::bench::guarded_main("bench_e2e", [&] { return run(argc, argv); });
 }

@@ -95,9 +95,7 @@ Counts per_batch(const analog::data::MnistSplit& train, const std::optional<anal
   return (count_training(train, kLong, rpu) - count_training(train, kShort, rpu)) / (kLong - kShort);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   const std::string data_dir = argc > 1 ? argv[1] : "data/mnist";
   const bool by_op = argc > 2 && std::string(argv[2]) == "--by-op";
   at::set_num_threads(1);
@@ -121,4 +119,10 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return analog::bench::guarded_main("bench_launches", [&] { return run(argc, argv); });
 }
