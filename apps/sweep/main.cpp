@@ -229,72 +229,117 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
   return 0;
 }
 
+/// The GPUs that --processes workers of `device` spread over: with a plain "cuda" and several
+/// GPUs visible, the entries of CUDA_VISIBLE_DEVICES (or 0 .. count - 1); else none (each worker
+/// uses `device` as given).
+std::vector<std::string> gpus_to_spread_over(const std::string& device) {
+  if (device != "cuda") return {};
+  std::vector<std::string> gpus;
+  if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) {
+    std::string entry;
+    for (const char* c = visible;; ++c) {
+      if (*c == ',' || *c == '\0') {
+        if (!entry.empty()) gpus.push_back(entry);
+        entry.clear();
+        if (*c == '\0') break;
+      } else if (*c != ' ') {
+        entry += *c;
+      }
+    }
+  } else {
+    for (int k = 0; k < static_cast<int>(torch::cuda::device_count()); ++k) gpus.push_back(std::to_string(k));
+  }
+  if (gpus.size() < 2) gpus.clear();
+  return gpus;
+}
+
 /// A sweep's runs in `processes` worker processes (this program again, with --worker), which
 /// append to the same results file; this process reports their progress from it. The shard
-/// K/N splits into the workers' shards K + N*p / N*processes.
+/// K/N splits into the workers' shards K + N*p / N*processes. With `--device cuda` and several
+/// GPUs, worker p sees only GPU p mod G.
 int run_in_processes(const sweep::SweepSpec& spec, const std::string& out, sweep::ResultsFormat format, int jobs,
                      int processes, int64_t shard_k, int64_t shard_n, const std::vector<std::string>& argv) {
   TORCH_CHECK(processes <= jobs, "--processes: expected at most --jobs (", jobs, ") processes, got ", processes);
   TORCH_CHECK(shard_n <= std::numeric_limits<int64_t>::max() / processes, "--shard: N (", shard_n,
               ") times --processes (", processes, ") is too large");
+  const std::vector<std::string> gpus = gpus_to_spread_over(spec.train.device);
+  std::string over_gpus;
+  for (const auto& g : gpus) over_gpus += (over_gpus.empty() ? " over GPUs " : ",") + g;
   sweep::ResultsFile results(out, format, spec);  // made (or repaired) before the workers open it
   const SweepPlan plan = plan_sweep(spec, results, out, shard_k, shard_n,
-                                    fmt::format("{} jobs in {} processes", jobs, processes), false);
+                                    fmt::format("{} jobs in {} processes{}", jobs, processes, over_gpus), false);
   if (plan.pending.empty()) return 0;
   std::set<std::string> pending_keys;
   for (const auto& job : plan.pending) pending_keys.insert(job.key());
 
   // Everything a child needs is made before fork(): between fork and exec it calls only
   // async-signal-safe functions.
-  std::vector<std::vector<std::string>> child_args;
+  struct Worker {
+    std::string name;  ///< for messages: its --worker value (and GPU)
+    std::vector<std::string> args, env;
+    pid_t pid = -1;
+    int status = -1;  ///< exit code, 128 + signal; -1 while it runs
+  };
+  std::vector<Worker> workers(static_cast<size_t>(processes));
   for (int p = 0; p < processes; ++p) {
-    auto args = argv;
-    args.insert(args.end(), {"--worker", fmt::format("{}/{}/{}", shard_k + shard_n * p, shard_n * processes,
-                                                     jobs / processes + (p < jobs % processes))});
-    child_args.push_back(std::move(args));
+    auto& w = workers[static_cast<size_t>(p)];
+    const std::string share = fmt::format("{}/{}/{}", shard_k + shard_n * p, shard_n * processes,
+                                          jobs / processes + (p < jobs % processes));
+    w.name = "--worker " + share;
+    w.args = argv;
+    w.args.insert(w.args.end(), {"--worker", share});
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (gpus.empty() || std::strncmp(*e, "CUDA_VISIBLE_DEVICES=", 21) != 0) w.env.emplace_back(*e);
+    }
+    if (!gpus.empty()) {
+      const std::string& gpu = gpus[static_cast<size_t>(p) % gpus.size()];
+      w.env.push_back("CUDA_VISIBLE_DEVICES=" + gpu);
+      w.name += ", GPU " + gpu;
+    }
   }
   const pid_t parent = getpid();
-  std::vector<pid_t> children;
-  for (auto& args : child_args) {
-    std::vector<char*> child_argv;
-    for (auto& a : args) child_argv.push_back(a.data());
-    child_argv.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
+  std::string failed;
+  for (auto& w : workers) {
+    const auto pointers = [](std::vector<std::string>& strings) {
+      std::vector<char*> v;
+      for (auto& a : strings) v.push_back(a.data());
+      v.push_back(nullptr);
+      return v;
+    };
+    std::vector<char*> child_argv = pointers(w.args), child_env = pointers(w.env);
+    w.pid = fork();
+    if (w.pid == 0) {
 #ifdef __linux__
       prctl(PR_SET_PDEATHSIG, SIGTERM);  // a parent killed outright takes its workers along
 #endif
       if (getppid() != parent) _exit(130);  // (it died before the line above)
-      execv("/proc/self/exe", child_argv.data());
+      execve("/proc/self/exe", child_argv.data(), child_env.data());
       _exit(127);
     }
-    if (pid < 0) {
-      fmt::print(stderr, "analog-sweep: error: fork failed: {}\n", std::strerror(errno));
-      g_interrupted.store(true);
+    if (w.pid < 0) {
+      failed = fmt::format("cannot start a worker process: fork failed: {}", std::strerror(errno));
+      w.status = 127;
       break;
     }
-    children.push_back(pid);
   }
 
   ProgressLine progress(static_cast<int64_t>(plan.pending.size()));
-  std::vector<int> status(children.size(), -1);  // exit code, 128 + signal, -1 while running
-  std::string failed;
   bool stopping = false;
   size_t counted = 0;
   int64_t done = 0, diverged = 0;
   for (;;) {
     size_t live = 0;
-    for (size_t p = 0; p < children.size(); ++p) {
+    for (auto& w : workers) {
       int ws = 0;
-      if (status[p] < 0 && waitpid(children[p], &ws, WNOHANG) == children[p]) {
-        status[p] = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-        if (status[p] != 0 && !g_interrupted.load() && failed.empty()) {
-          failed = fmt::format("worker {} of {} ({}) {}", p, children.size(), child_args[p].back(),
-                               status[p] > 128 ? fmt::format("was killed by signal {}", status[p] - 128)
-                                               : fmt::format("exited with code {}", status[p]));
+      if (w.pid > 0 && w.status < 0 && waitpid(w.pid, &ws, WNOHANG) == w.pid) {
+        w.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        if (w.status != 0 && !g_interrupted.load() && failed.empty()) {
+          failed = fmt::format("worker ({}) {}", w.name,
+                               WIFEXITED(ws) ? fmt::format("exited with code {}", w.status)
+                                             : fmt::format("was killed by signal {}", w.status - 128));
         }
       }
-      live += status[p] < 0;
+      live += w.pid > 0 && w.status < 0;
     }
     results.refresh();
     for (; counted < results.rows().size(); ++counted) {
@@ -306,8 +351,8 @@ int run_in_processes(const sweep::SweepSpec& spec, const std::string& out, sweep
     progress.show(done, fmt::format("{} processes", live), diverged);
     if ((g_interrupted.load() || !failed.empty()) && !stopping) {
       stopping = true;  // (Ctrl-C reaches the workers too; a kill of this process does not)
-      for (size_t p = 0; p < children.size(); ++p) {
-        if (status[p] < 0) kill(children[p], SIGTERM);
+      for (const auto& w : workers) {
+        if (w.pid > 0 && w.status < 0) kill(w.pid, SIGTERM);
       }
     }
     if (live == 0) break;

@@ -296,6 +296,25 @@ TEST(SweepApp, AFailingWorkerStopsTheSweepWithItsError) {
   EXPECT_TRUE(workers_gone_within(r.out, 10));
 }
 
+// With a plain --device cuda and several GPUs visible, worker p gets GPU p mod G as its only one.
+// (In a build or on a machine without CUDA the workers then fail, naming their GPU.)
+TEST(SweepApp, ProcessesSpreadOverTheVisibleGpus) {
+  setenv("CUDA_VISIBLE_DEVICES", "3, 5", 1);
+  const Outcome r = run_with("spread", {"--device", "cuda", "--processes", "2"});
+  unsetenv("CUDA_VISIBLE_DEVICES");
+  EXPECT_NE(r.text.find("2 jobs in 2 processes over GPUs 3,5"), std::string::npos) << r.text;
+  if (r.code != 0) {
+    EXPECT_TRUE(r.text.find("--worker 0/2/1, GPU 3)") != std::string::npos ||
+                r.text.find("--worker 1/2/1, GPU 5)") != std::string::npos)
+        << r.text;
+  }
+  // A GPU named by index is every worker's.
+  setenv("CUDA_VISIBLE_DEVICES", "3,5", 1);
+  const Outcome one = run_with("spread_one", {"--device", "cuda:0", "--processes", "2"});
+  unsetenv("CUDA_VISIBLE_DEVICES");
+  EXPECT_NE(one.text.find("2 jobs in 2 processes\n"), std::string::npos) << one.text;
+}
+
 TEST(SweepApp, MoreProcessesThanJobsIsAClearError) {
   const Outcome r = run_with("too_many_processes", {"--processes", "3"});  // with --jobs 2
   EXPECT_EQ(r.code, 2);
