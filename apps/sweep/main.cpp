@@ -14,7 +14,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -131,6 +130,23 @@ SweepPlan plan_sweep(const sweep::SweepSpec& spec, sweep::ResultsFile& results, 
   return plan;
 }
 
+/// The last line of a sweep and its exit code: 2 after `error`, 130 when interrupted, else 0.
+int report_end(const std::string& error, bool interrupted, int64_t done, int64_t diverged, double elapsed,
+               const std::string& out) {
+  if (!error.empty()) {
+    fmt::print(stderr, "analog-sweep: error: {}; {} keeps the {} runs finished, run the same command to resume\n",
+               error, out, done);
+    return 2;
+  }
+  if (interrupted) {
+    fmt::print(stderr, "analog-sweep: interrupted after {} runs; {} is complete up to them, run the same command to resume\n",
+               done, out);
+    return 130;
+  }
+  fmt::print(stderr, "analog-sweep: {} runs in {}, {} diverged; results in {}\n", done, duration(elapsed), diverged, out);
+  return 0;
+}
+
 /// A sweep's runs on `jobs` threads of this process. `quiet`: a worker of --processes, whose
 /// parent reports progress.
 int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const std::string& out,
@@ -210,23 +226,38 @@ int run_sweep(const sweep::SweepSpec& spec, const std::string& data_dir, const s
     }
   }
   for (auto& t : threads) t.join();
-  const double elapsed = quiet ? 0.0 : progress.finish();
-  if (!error.empty()) {
-    fmt::print(stderr, "analog-sweep{}: error: {}\n", quiet ? fmt::format(" (shard {}/{})", shard_k, shard_n) : "",
-               error);
-    return 2;
+  if (quiet) {  // a worker: its parent reports the rest
+    if (!error.empty()) fmt::print(stderr, "analog-sweep (shard {}/{}): error: {}\n", shard_k, shard_n, error);
+    return !error.empty() ? 2 : g_interrupted.load() ? 130 : 0;
   }
-  if (g_interrupted.load()) {
-    if (!quiet) {
-      fmt::print(stderr, "analog-sweep: interrupted after {} runs; {} is complete up to them, run the same command to resume\n",
-                 done, out);
-    }
-    return 130;
+  return report_end(error, g_interrupted.load(), done, diverged, progress.finish(), out);
+}
+
+/// The largest whole number the options take (18 digits).
+constexpr int64_t kMaxWhole = 999999999999999999;
+
+/// Parses `count` whole numbers separated by '/' (std::stoll alone would take "1x/3" and say only
+/// "stoll"); errors name `option`, the expected `form` and the text.
+std::vector<int64_t> parse_whole_numbers(const std::string& text, const std::string& option, const char* form,
+                                         size_t count) {
+  std::vector<int64_t> numbers;
+  size_t start = 0;
+  for (size_t k = 0; k < count; ++k) {
+    const size_t end = k + 1 < count ? text.find('/', start) : text.size();
+    const std::string part = end == std::string::npos ? "" : text.substr(start, end - start);
+    TORCH_CHECK(!part.empty() && part.size() <= 18 && part.find_first_not_of("0123456789") == std::string::npos,
+                option, ": expected ", form, " with whole numbers, got '", text, "'");
+    numbers.push_back(std::stoll(part));
+    start = end + 1;
   }
-  if (!quiet) {
-    fmt::print(stderr, "analog-sweep: {} runs in {}, {} diverged; results in {}\n", done, duration(elapsed), diverged, out);
-  }
-  return 0;
+  return numbers;
+}
+
+/// Parses --shard K/N (0 <= K < N).
+std::pair<int64_t, int64_t> parse_shard(const std::string& text) {
+  const auto v = parse_whole_numbers(text, "--shard", "K/N (e.g. 0/4)", 2);
+  TORCH_CHECK(v[1] >= 1 && v[0] < v[1], "--shard: expected 0 <= K < N, got '", text, "'");
+  return {v[0], v[1]};
 }
 
 /// The GPUs that --processes workers of `device` spread over: with a plain "cuda" and several
@@ -260,8 +291,8 @@ std::vector<std::string> gpus_to_spread_over(const std::string& device) {
 int run_in_processes(const sweep::SweepSpec& spec, const std::string& out, sweep::ResultsFormat format, int jobs,
                      int processes, int64_t shard_k, int64_t shard_n, const std::vector<std::string>& argv) {
   TORCH_CHECK(processes <= jobs, "--processes: expected at most --jobs (", jobs, ") processes, got ", processes);
-  TORCH_CHECK(shard_n <= std::numeric_limits<int64_t>::max() / processes, "--shard: N (", shard_n,
-              ") times --processes (", processes, ") is too large");
+  TORCH_CHECK(shard_n <= kMaxWhole / processes, "--shard: expected N times --processes at most ", kMaxWhole,
+              ", got ", shard_n, " x ", processes);
   const std::vector<std::string> gpus = gpus_to_spread_over(spec.train.device);
   std::string over_gpus;
   for (const auto& g : gpus) over_gpus += (over_gpus.empty() ? " over GPUs " : ",") + g;
@@ -278,9 +309,22 @@ int run_in_processes(const sweep::SweepSpec& spec, const std::string& out, sweep
     std::string name;  ///< for messages: its --worker value (and GPU)
     std::vector<std::string> args, env;
     pid_t pid = -1;
-    int status = -1;  ///< exit code, 128 + signal; -1 while it runs
+    bool running = false;
   };
   std::vector<Worker> workers(static_cast<size_t>(processes));
+  // On the way out, an error here included, no worker is left running or unreaped.
+  struct StopAll {
+    std::vector<Worker>& workers;
+    ~StopAll() {
+      for (auto& w : workers) {
+        if (w.running) kill(w.pid, SIGTERM);
+      }
+      for (auto& w : workers) {
+        if (w.running) waitpid(w.pid, nullptr, 0);
+      }
+    }
+  } stop_all{workers};
+  std::signal(SIGCHLD, SIG_DFL);  // (inherited as ignored, the workers would reap themselves)
   for (int p = 0; p < processes; ++p) {
     auto& w = workers[static_cast<size_t>(p)];
     const std::string share = fmt::format("{}/{}/{}", shard_k + shard_n * p, shard_n * processes,
@@ -309,6 +353,8 @@ int run_in_processes(const sweep::SweepSpec& spec, const std::string& out, sweep
     std::vector<char*> child_argv = pointers(w.args), child_env = pointers(w.env);
     w.pid = fork();
     if (w.pid == 0) {
+      std::signal(SIGINT, SIG_DFL);  // (until exec, a caught signal would only set a flag of this copy)
+      std::signal(SIGTERM, SIG_DFL);
 #ifdef __linux__
       prctl(PR_SET_PDEATHSIG, SIGTERM);  // a parent killed outright takes its workers along
 #endif
@@ -318,9 +364,9 @@ int run_in_processes(const sweep::SweepSpec& spec, const std::string& out, sweep
     }
     if (w.pid < 0) {
       failed = fmt::format("cannot start a worker process: fork failed: {}", std::strerror(errno));
-      w.status = 127;
       break;
     }
+    w.running = true;
   }
 
   ProgressLine progress(static_cast<int64_t>(plan.pending.size()));
@@ -331,15 +377,21 @@ int run_in_processes(const sweep::SweepSpec& spec, const std::string& out, sweep
     size_t live = 0;
     for (auto& w : workers) {
       int ws = 0;
-      if (w.pid > 0 && w.status < 0 && waitpid(w.pid, &ws, WNOHANG) == w.pid) {
-        w.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-        if (w.status != 0 && !g_interrupted.load() && failed.empty()) {
-          failed = fmt::format("worker ({}) {}", w.name,
-                               WIFEXITED(ws) ? fmt::format("exited with code {}", w.status)
-                                             : fmt::format("was killed by signal {}", w.status - 128));
-        }
+      const pid_t reaped = w.running ? waitpid(w.pid, &ws, WNOHANG) : 0;
+      if (reaped == 0 || (reaped < 0 && errno == EINTR)) {
+        live += w.running;
+        continue;
       }
-      live += w.pid > 0 && w.status < 0;
+      w.running = false;
+      std::string how;
+      if (reaped < 0) {
+        how = fmt::format("could not be waited for: {}", std::strerror(errno));
+      } else if (WIFSIGNALED(ws)) {
+        how = fmt::format("was killed by signal {}", WTERMSIG(ws));
+      } else if (WEXITSTATUS(ws) != 0) {
+        how = fmt::format("exited with code {}", WEXITSTATUS(ws));
+      }
+      if (!how.empty() && !g_interrupted.load() && failed.empty()) failed = fmt::format("worker ({}) {}", w.name, how);
     }
     results.refresh();
     for (; counted < results.rows().size(); ++counted) {
@@ -352,39 +404,17 @@ int run_in_processes(const sweep::SweepSpec& spec, const std::string& out, sweep
     if ((g_interrupted.load() || !failed.empty()) && !stopping) {
       stopping = true;  // (Ctrl-C reaches the workers too; a kill of this process does not)
       for (const auto& w : workers) {
-        if (w.pid > 0 && w.status < 0) kill(w.pid, SIGTERM);
+        if (w.running) kill(w.pid, SIGTERM);
       }
     }
     if (live == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   const double elapsed = progress.finish();
-  if (!failed.empty()) {
-    fmt::print(stderr, "analog-sweep: error: {}; {} keeps the {} runs finished, run the same command to resume\n",
-               failed, out, done);
-    return 2;
+  if (failed.empty() && !g_interrupted.load() && done < static_cast<int64_t>(plan.pending.size())) {
+    failed = fmt::format("the workers ended with {} of the {} runs to do recorded", done, plan.pending.size());
   }
-  if (g_interrupted.load() || done < static_cast<int64_t>(plan.pending.size())) {
-    fmt::print(stderr, "analog-sweep: interrupted after {} runs; {} is complete up to them, run the same command to resume\n",
-               done, out);
-    return 130;
-  }
-  fmt::print(stderr, "analog-sweep: {} runs in {}, {} diverged; results in {}\n", done, duration(elapsed), diverged, out);
-  return 0;
-}
-
-/// Parses --shard K/N (two whole numbers, 0 <= K < N); `option` names it in errors.
-std::pair<int64_t, int64_t> parse_shard(const std::string& text, const std::string& option) {
-  // std::stoll alone would take "1x/3" and say only "stoll".
-  const auto slash = text.find('/');
-  const auto whole = [](const std::string& t) {
-    return !t.empty() && t.size() <= 18 && t.find_first_not_of("0123456789") == std::string::npos;
-  };
-  TORCH_CHECK(slash != std::string::npos && whole(text.substr(0, slash)) && whole(text.substr(slash + 1)),
-              option, ": expected K/N with whole numbers (e.g. 0/4), got '", text, "'");
-  const int64_t k = std::stoll(text.substr(0, slash)), n = std::stoll(text.substr(slash + 1));
-  TORCH_CHECK(n >= 1 && k < n, option, ": expected 0 <= K < N, got '", text, "'");
-  return {k, n};
+  return report_end(failed, g_interrupted.load(), done, diverged, elapsed, out);
 }
 
 }  // namespace
@@ -460,16 +490,14 @@ int main(int argc, char** argv) {
     spec.test_samples = common.test_samples;
     spec.repeats = repeats;
     spec.include_digital = include_digital;
-    auto [shard_k, shard_n] = parse_shard(shard, "--shard");
+    auto [shard_k, shard_n] = parse_shard(shard);
     const bool is_worker = !worker.empty();
-    if (is_worker) {  // K/N/J: this process runs shard K/N on J threads for a parent
-      const auto slash = worker.rfind('/');
-      const std::string j = slash == std::string::npos ? "" : worker.substr(slash + 1);
-      TORCH_CHECK(!j.empty() && j.size() <= 6 && j.find_first_not_of("0123456789") == std::string::npos,
-                  "--worker: expected K/N/J, got '", worker, "'");
-      std::tie(shard_k, shard_n) = parse_shard(worker.substr(0, slash), "--worker");
-      jobs = std::stoi(j);
-      TORCH_CHECK(jobs >= 1, "--worker: expected J >= 1, got '", worker, "'");
+    if (is_worker) {  // this process runs shard K/N on J threads for a --processes parent
+      const auto v = parse_whole_numbers(worker, "--worker", "K/N/J", 3);
+      TORCH_CHECK(v[1] >= 1 && v[0] < v[1] && v[2] >= 1 && v[2] <= 100000,
+                  "--worker: expected 0 <= K < N and 1 <= J <= 100000, got '", worker, "'");
+      std::tie(shard_k, shard_n) = std::make_pair(v[0], v[1]);
+      jobs = static_cast<int>(v[2]);
       processes = 1;
     }
     if (torch::Device(spec.train.device).is_cuda()) {

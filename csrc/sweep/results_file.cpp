@@ -338,12 +338,16 @@ void ResultsFile::add(SweepRow&& row) {
 void ResultsFile::write_all(const std::string& text) {
   struct stat st {};
   check_io(::fstat(fd_, &st) == 0, path_, "fstat");
-  const ssize_t n = ::write(fd_, text.data(), text.size());
-  if (n != static_cast<ssize_t>(text.size())) {
-    const int err = n < 0 ? errno : ENOSPC;  // a short write: the disk is full
-    (void)!::ftruncate(fd_, st.st_size);     // leave no cut line behind
-    errno = err;
-    check_io(false, path_, "write");
+  for (size_t written = 0; written < text.size();) {
+    const ssize_t n = ::write(fd_, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      (void)!::ftruncate(fd_, st.st_size);  // leave no cut line behind
+      errno = err;
+      check_io(false, path_, "write");
+    }
+    written += static_cast<size_t>(n);
   }
   check_io(::fsync(fd_) == 0, path_, "fsync");
 }
@@ -374,7 +378,7 @@ size_t ResultsFile::refresh() {
 }
 
 bool ResultsFile::append(const SweepRow& row) {
-  TORCH_CHECK(!has(row.key()), path_, ": run ", row.key(), " is already recorded");
+  if (has(row.key())) return false;
   const FileLock lock(fd_, LOCK_EX, path_);
   read_appended(/*repair=*/true);
   if (has(row.key())) return false;  // another process recorded it meanwhile

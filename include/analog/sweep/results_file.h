@@ -61,8 +61,8 @@ class ResultsFile {
   const std::vector<SweepRow>& rows() const { return rows_; }
   bool has(const std::string& key) const { return done_.count(key) > 0; }
   bool dropped_partial_line() const { return dropped_partial_; }
-  /// Appends `row`, unless another process has recorded its run since this object last read
-  /// the file: then it writes nothing and returns false. A run this object already has is an error.
+  /// Appends `row` unless its run is in the file already (recorded by this object, or by another
+  /// process, whose rows it reads first): then it writes nothing and returns false.
   bool append(const SweepRow& row);
   /// Reads the rows other processes appended since; returns how many there were.
   size_t refresh();
