@@ -19,7 +19,6 @@
 #include <set>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -496,7 +495,8 @@ int main(int argc, char** argv) {
       const auto v = parse_whole_numbers(worker, "--worker", "K/N/J", 3);
       TORCH_CHECK(v[1] >= 1 && v[0] < v[1] && v[2] >= 1 && v[2] <= 100000,
                   "--worker: expected 0 <= K < N and 1 <= J <= 100000, got '", worker, "'");
-      std::tie(shard_k, shard_n) = std::make_pair(v[0], v[1]);
+      shard_k = v[0];
+      shard_n = v[1];
       jobs = static_cast<int>(v[2]);
       processes = 1;
     }

@@ -65,6 +65,21 @@ std::string tmp(const std::string& name) {
   return path;
 }
 
+/// Each run of `file` once, and with the same numbers as in `reference` (same seeds).
+void expect_same_runs(const std::string& file, const std::string& reference, size_t runs) {
+  const auto a = read_results(reference), b = read_results(file);
+  EXPECT_FALSE(b.dropped_partial_line);
+  ASSERT_EQ(b.rows.size(), runs) << file;
+  std::map<std::string, SweepRow> by_key;
+  for (const auto& r : a.rows) by_key[r.key()] = r;
+  std::set<std::string> seen;
+  for (const auto& r : b.rows) {
+    EXPECT_TRUE(seen.insert(r.key()).second) << r.key() << " twice in " << file;
+    ASSERT_TRUE(by_key.count(r.key())) << r.key();
+    EXPECT_TRUE(by_key[r.key()].same_result(r)) << r.key();
+  }
+}
+
 /// The worker processes (analog-sweep --processes) that write `out`.
 std::vector<pid_t> workers_of(const std::string& out) {
   std::vector<pid_t> pids;
@@ -141,14 +156,7 @@ TEST(SweepApp, ShardsAsSeparateProcessesMergeToTheUnshardedSweep) {
   merge_args.insert(merge_args.end(), shards.begin(), shards.end());
   merge_args.insert(merge_args.end(), {"-o", merged});
   ASSERT_EQ(run(merge_args), 0);
-  const auto a = read_results(whole), b = read_results(merged);
-  ASSERT_EQ(a.rows.size(), b.rows.size());
-  std::map<std::string, SweepRow> by_key;
-  for (const auto& r : a.rows) by_key[r.key()] = r;
-  for (const auto& r : b.rows) {
-    ASSERT_TRUE(by_key.count(r.key())) << r.key();
-    EXPECT_TRUE(by_key[r.key()].same_result(r)) << r.key();  // same seeds, identical numbers
-  }
+  expect_same_runs(merged, whole, read_results(whole).rows.size());  // same seeds, identical numbers
   // And the plot of it.
   const std::string svg = tmp("merged.svg");
   ASSERT_EQ(run({ANALOG_SWEEP_BIN, "plot", merged, "-o", svg}), 0);
@@ -214,21 +222,6 @@ TEST(SweepApp, ErrorInARunIsReportedWithoutABacktrace) {
   EXPECT_TRUE(read_results(r.out).rows.empty());
 }
 
-/// Each run of `file` once, and with the same numbers as in `reference` (same seeds).
-void expect_same_runs(const std::string& file, const std::string& reference, size_t runs) {
-  const auto a = read_results(reference), b = read_results(file);
-  EXPECT_FALSE(b.dropped_partial_line);
-  ASSERT_EQ(b.rows.size(), runs) << file;
-  std::map<std::string, SweepRow> by_key;
-  for (const auto& r : a.rows) by_key[r.key()] = r;
-  std::set<std::string> seen;
-  for (const auto& r : b.rows) {
-    EXPECT_TRUE(seen.insert(r.key()).second) << r.key() << " twice in " << file;
-    ASSERT_TRUE(by_key.count(r.key())) << r.key();
-    EXPECT_TRUE(by_key[r.key()].same_result(r)) << r.key();
-  }
-}
-
 TEST(SweepApp, ProcessesRecordTheSameRunsAsThreads) {
   const std::string threads = tmp("by_threads.csv");
   ASSERT_EQ(run(sweep_args(threads)), 0);
@@ -240,10 +233,11 @@ TEST(SweepApp, ProcessesRecordTheSameRunsAsThreads) {
   const Outcome half = run_with("shard_by_processes", {"--shard", "1/2", "--processes", "2"});
   ASSERT_EQ(half.code, 0) << half.text;
   expect_same_runs(half.out, threads, 7);
-  for (const auto& job : SweepSpec::from_fingerprint(read_results(half.out).fingerprint).jobs()) {
-    bool found = false;
-    for (const auto& row : read_results(half.out).rows) found = found || row.key() == job.key();
-    EXPECT_EQ(found, job.index % 2 == 1) << job.key();
+  const ResultsData shard = read_results(half.out);
+  std::set<std::string> keys;
+  for (const auto& row : shard.rows) keys.insert(row.key());
+  for (const auto& job : SweepSpec::from_fingerprint(shard.fingerprint).jobs()) {
+    EXPECT_EQ(keys.count(job.key()) == 1, job.index % 2 == 1) << job.key();
   }
   // Resumed by processes: a file with that shard's runs gets the other 7.
   auto args = sweep_args(half.out);
