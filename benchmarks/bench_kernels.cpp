@@ -101,7 +101,7 @@ void BM_PulsedUpdate(benchmark::State& state) {
   const bool sparse = state.range(1) != 0;
   const at::Tensor x = make_x(sparse), d = make_d();
   at::Tensor w = make_w();
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   const auto arrays = cpu::sample_devices_cpu(dev, kOut, kIn, false, 5);
   UpdateParameters up;
   up.desired_bl(bl).update_bl_management(bl == 1);  // fixed BL to measure the slot cost
@@ -118,7 +118,7 @@ BENCHMARK(BM_PulsedUpdate)
     ->Unit(benchmark::kMicrosecond);
 
 void BM_DeviceSampling(benchmark::State& state) {
-  const ConstantStepDevice dev;
+  const PulsedDevice dev;
   uint64_t key = 1;
   for (auto _ : state) {
     auto a = cpu::sample_devices_cpu(dev, kOut, kIn, false, key++);
@@ -139,7 +139,7 @@ void BM_LargeTile(benchmark::State& state) {
   const at::Tensor x = at::rand({kBatch, kLarge});
   const at::Tensor d = (at::rand({kBatch, kLarge}) * 2 - 1) * 2e-3;
   at::Tensor w = (at::rand({kLarge, kLarge}) * 2 - 1) * 0.05;
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   const auto arrays = cpu::sample_devices_cpu(dev, kLarge, kLarge, false, 5);
   UpdateParameters up;
   up.desired_bl(7).update_bl_management(false);

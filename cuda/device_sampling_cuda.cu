@@ -8,12 +8,12 @@
 namespace analog::cuda {
 namespace {
 
-__global__ void sample_kernel(kernels::ConstantStepSpec spec, int64_t out_size, int64_t in_size,
+__global__ void sample_kernel(kernels::DeviceSpec spec, int64_t out_size, int64_t in_size,
                               bool bias_column, uint64_t key, float* params) {
   const int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (e >= out_size * in_size) return;
   const bool bias_device = bias_column && (e % in_size) == in_size - 1;
-  const auto d = kernels::sample_constant_step(spec, key, static_cast<uint64_t>(e), bias_device);
+  const auto d = kernels::sample_device(spec, key, static_cast<uint64_t>(e), bias_device);
   params[4 * e] = d.w_min;
   params[4 * e + 1] = d.w_max;
   params[4 * e + 2] = d.dw_up;
@@ -30,7 +30,7 @@ __global__ void normals_kernel(uint64_t key, uint64_t call, uint32_t domain, uin
 
 }  // namespace
 
-void launch_sample_devices(const kernels::ConstantStepSpec& spec, int64_t out_size, int64_t in_size,
+void launch_sample_devices(const kernels::DeviceSpec& spec, int64_t out_size, int64_t in_size,
                            bool bias_column, uint64_t key, float* params, void* stream) {
   const int64_t n = out_size * in_size;
   if (n == 0) return;

@@ -264,7 +264,8 @@ __device__ uint32_t rank_of(const uint32_t* bits, const uint32_t* prefix, int64_
   return prefix[j >> 5] + static_cast<uint32_t>(__popc(bits[j >> 5] & ((1u << (j & 31)) - 1u)));
 }
 
-/// One thread per device: its pulses, in sample and slot order.
+/// One thread per device: its pulses, in sample and slot order, by the rule of model M.
+template <DeviceModel M>
 __device__ void apply_block(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
                             const Layout& L, const UpdateSpec& up, uint64_t key, uint64_t first_call,
                             const uint32_t* ws, const int32_t* non_finite, int64_t block) {
@@ -296,7 +297,7 @@ __device__ void apply_block(float* w, const float* devices, const float* x, int6
                                                       Domain::kPulseNoise, static_cast<uint32_t>(t), k)
                              : 0.0f;
         const bool down = (d[s * L.out + i] > 0.0f) == (x[s * ldx + j] > 0.0f);
-        value = kernels::constant_step_pulse(value, down, dev[2], dev[3], up.dw_min_std, xi, dev[0], dev[1]);
+        value = kernels::device_pulse<M>(value, down, dev[2], dev[3], up.dw_min_std, xi, dev[0], dev[1]);
       }
     }
   }
@@ -363,11 +364,33 @@ __global__ void prefix_kernel(const __grid_constant__ Batch batch) {
   prefix_block(a.L, a.ws, block);
 }
 
-// (Four blocks of kThreads per multiprocessor: at most 64 registers, which it fits without spills.)
+// (Four blocks of kThreads per multiprocessor: at most 64 registers, which it fits without spills.
+// One kernel per device model: with both rules in one kernel it spilled.)
+template <DeviceModel M>
 __global__ void __launch_bounds__(kThreads, 4) apply_kernel(const __grid_constant__ Batch batch) {
   int64_t block = 0;
   const TileArgs& a = tile_of(batch, kApply, block);
-  apply_block(a.w, a.devices, a.x, a.ldx, a.d, a.L, a.up, a.key, a.first_call, a.ws, a.non_finite, block);
+  apply_block<M>(a.w, a.devices, a.x, a.ldx, a.d, a.L, a.up, a.key, a.first_call, a.ws, a.non_finite, block);
+}
+
+/// Blocks of the apply stage for a tile: a thread per device.
+int64_t apply_blocks(const Layout& L) { return (L.in * L.out + kThreads - 1) / kThreads; }
+
+/// The apply stage of the batch's tiles of model M, in one launch (none if there are none).
+template <DeviceModel M>
+void launch_apply(const Batch& batch, cudaStream_t stream) {
+  Batch part{};
+  int64_t blocks = 0;
+  for (int k = 0; k < batch.count; ++k) {
+    if (batch.t[k].up.model != M) continue;
+    TileArgs& a = part.t[part.count++];
+    a = batch.t[k];
+    a.begin[kApply] = blocks;
+    blocks += apply_blocks(a.L);
+  }
+  if (part.count == 0) return;
+  ANALOG_LAUNCH(apply_kernel<M>, static_cast<unsigned>(blocks), kStageThreads[kApply], stream)(part);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace
@@ -402,7 +425,7 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
     a.dense_blocks = (u.samples * ((u.in_size + 3) / 4 + (u.out_size + 3) / 4) + kTrainThreads - 1) / kTrainThreads;
     const int64_t stage_blocks[4] = {u.samples, a.dense_blocks + u.samples * a.L.bl * 2,
                                      (u.samples * a.L.bl * 2 + 127) / 128,
-                                     (u.in_size * u.out_size + kThreads - 1) / kThreads};
+                                     apply_blocks(a.L)};
     for (int stage = 0; stage < 4; ++stage) {
       a.begin[stage] = blocks[stage];
       blocks[stage] += stage_blocks[stage];
@@ -420,8 +443,9 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
   ANALOG_CUDA_CHECK(cudaGetLastError());
   ANALOG_LAUNCH(prefix_kernel, grid(kPrefix), kStageThreads[kPrefix], st)(batch);
   ANALOG_CUDA_CHECK(cudaGetLastError());
-  ANALOG_LAUNCH(apply_kernel, grid(kApply), kStageThreads[kApply], st)(batch);
-  ANALOG_CUDA_CHECK(cudaGetLastError());
+  // One launch per device model present (one when every tile has the same model).
+  launch_apply<DeviceModel::kConstantStep>(batch, st);
+  launch_apply<DeviceModel::kSoftBounds>(batch, st);
 }
 
 void launch_pulsed_update(float* w, const float* devices, const float* x, int64_t ldx, const float* d,

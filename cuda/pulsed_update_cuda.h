@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "analog/config/device_model.h"
+
 namespace analog::cuda {
 
 /// UpdateParameters and device fields the kernels need.
@@ -10,6 +12,7 @@ struct UpdateSpec {
   float lr, dw_min, um_grad_scale, dw_min_std, res_step;
   int desired_bl;
   bool fixed_bl, ublm, um, sto_round;
+  DeviceModel model;  ///< the pulse rule (kernels::device_pulse)
 };
 
 /// Bytes of workspace for `samples` rows of x [samples, in] and d [samples, out]
@@ -53,7 +56,7 @@ struct UpdateTile {
 constexpr int kMaxUpdateTiles = 8;
 
 /// launch_pulsed_update for each of `count` (at most kMaxUpdateTiles) tiles, in four launches
-/// in all instead of four each: the same results, flags and random streams as one call per
+/// in all (five when the tiles mix device models) instead of four each: the same results, flags and random streams as one call per
 /// tile (the tiles must not share W, workspace or flags). A tile with no samples or no devices
 /// is left out; throws std::invalid_argument for more than kMaxUpdateTiles tiles.
 void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream);

@@ -49,6 +49,11 @@ struct EnumTable<PulseType> {
       {PulseType::kDeterministicImplicit, "deterministic_implicit"}};
 };
 template <>
+struct EnumTable<DeviceModel> {
+  static constexpr std::pair<DeviceModel, const char*> kEntries[] = {
+      {DeviceModel::kConstantStep, "constant_step"}, {DeviceModel::kSoftBounds, "soft_bounds"}};
+};
+template <>
 struct EnumTable<TileType> {
   static constexpr std::pair<TileType, const char*> kEntries[] = {
       {TileType::kSingleDevice, "single_device"}, {TileType::kFloatingPoint, "floating_point"}};
@@ -268,6 +273,13 @@ void RPUConfig::validate() const {
   }
   TORCH_CHECK(device().w_min() < device().w_max(), "config key 'device.w_min': got ",
               device().w_min(), ", expected less than device.w_max = ", device().w_max());
+  if (device().model() == DeviceModel::kSoftBounds) {
+    // Its steps scale with 1 - w / bound: a bound on the wrong side of 0 would reverse them.
+    TORCH_CHECK(device().w_max() > 0.0, "config key 'device.w_max': got ", device().w_max(),
+                ", expected a value > 0 for a soft_bounds device");
+    TORCH_CHECK(device().w_min() < 0.0, "config key 'device.w_min': got ", device().w_min(),
+                ", expected a value < 0 for a soft_bounds device");
+  }
 }
 
 void RPUConfig::set(const std::string& dotted_key, const std::string& value) {

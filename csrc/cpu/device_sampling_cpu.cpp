@@ -8,8 +8,8 @@
 
 namespace analog::cpu {
 
-kernels::ConstantStepSpec constant_step_spec(const ConstantStepDevice& dev) {
-  kernels::ConstantStepSpec p{};
+kernels::DeviceSpec device_spec(const PulsedDevice& dev) {
+  kernels::DeviceSpec p{};
   p.w_max = static_cast<float>(dev.w_max());
   p.w_min = static_cast<float>(dev.w_min());
   p.w_max_dtod = static_cast<float>(dev.w_max_dtod());
@@ -32,7 +32,7 @@ kernels::ConstantStepSpec constant_step_spec(const ConstantStepDevice& dev) {
   return p;
 }
 
-DeviceArrays sample_devices_cpu(const ConstantStepDevice& dev, int64_t out_size, int64_t in_size,
+DeviceArrays sample_devices_cpu(const PulsedDevice& dev, int64_t out_size, int64_t in_size,
                                 bool bias_column, uint64_t key) {
   const auto opts = at::TensorOptions().dtype(at::kFloat);
   const bool diffusion = dev.diffusion() > 0.0;
@@ -42,7 +42,7 @@ DeviceArrays sample_devices_cpu(const ConstantStepDevice& dev, int64_t out_size,
   a.diffusion_rate = at::empty({diffusion ? out_size : 0, diffusion ? in_size : 0}, opts);
   a.decay_scale = at::empty({decay ? out_size : 0, decay ? in_size : 0}, opts);
   a.reset_bias = at::empty({decay ? out_size : 0, decay ? in_size : 0}, opts);
-  const kernels::ConstantStepSpec spec = constant_step_spec(dev);
+  const kernels::DeviceSpec spec = device_spec(dev);
   float* params = a.params.data_ptr<float>();
   float* rate = diffusion ? a.diffusion_rate.data_ptr<float>() : nullptr;
   float* scale = decay ? a.decay_scale.data_ptr<float>() : nullptr;
@@ -51,7 +51,7 @@ DeviceArrays sample_devices_cpu(const ConstantStepDevice& dev, int64_t out_size,
     for (int64_t e = begin; e < end; ++e) {
       const bool bias_device = bias_column && (e % in_size) == in_size - 1;
       const kernels::SampledDevice d =
-          kernels::sample_constant_step(spec, key, static_cast<uint64_t>(e), bias_device);
+          kernels::sample_device(spec, key, static_cast<uint64_t>(e), bias_device);
       float* p = params + 4 * e;
       p[DeviceArrays::kWMin] = d.w_min;
       p[DeviceArrays::kWMax] = d.w_max;

@@ -25,12 +25,12 @@ struct DeviceArrays {
 };
 
 /// The construction parameters of a device as the shared kernel math takes them.
-kernels::ConstantStepSpec constant_step_spec(const ConstantStepDevice& dev);
+kernels::DeviceSpec device_spec(const PulsedDevice& dev);
 
 /// Draws the devices of an [out, in] tile from the stream `key` (aihwkit PulsedDevice::populate,
 /// with our Philox stream instead of a clock-seeded one). With `bias_column`, the last column is
 /// the analog bias and, with device.perfect_bias, made ideal.
-DeviceArrays sample_devices_cpu(const ConstantStepDevice& dev, int64_t out_size, int64_t in_size,
+DeviceArrays sample_devices_cpu(const PulsedDevice& dev, int64_t out_size, int64_t in_size,
                                 bool bias_column, uint64_t key);
 
 }  // namespace analog::cpu

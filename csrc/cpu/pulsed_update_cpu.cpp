@@ -2,6 +2,7 @@
 #include "cpu/pulsed_update_cpu.h"
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #if defined(__AVX512F__)
@@ -38,12 +39,16 @@ struct TileView {
   float dw_min_std;
 };
 
+/// The device model as a type, so that the pulse loops are compiled once per model.
+template <DeviceModel M>
+using Model = std::integral_constant<DeviceModel, M>;
+
 /// One pulse on device e with cycle-to-cycle noise xi.
+template <DeviceModel M>
 inline void pulse(const TileView& t, int64_t e, bool down, float xi) {
   const float* d = t.dev + 4 * e;
-  t.w[e] = kernels::constant_step_pulse(t.w[e], down, d[DeviceArrays::kDwUp], d[DeviceArrays::kDwDown],
-                                        t.dw_min_std, xi, d[DeviceArrays::kWMin],
-                                        d[DeviceArrays::kWMax]);
+  t.w[e] = kernels::device_pulse<M>(t.w[e], down, d[DeviceArrays::kDwUp], d[DeviceArrays::kDwDown],
+                                    t.dw_min_std, xi, d[DeviceArrays::kWMin], d[DeviceArrays::kWMax]);
 }
 
 /// One entry of an active list: the index in bits 0-30, bit 31 set when the driving value is
@@ -56,6 +61,7 @@ inline Active make_active(int64_t index, float value) {
 }
 
 /// `count` pulses on device (i, j); each has its own cycle-to-cycle noise (round = pulse number).
+template <DeviceModel M>
 inline void apply_pulses(const TileView& t, int64_t i, int64_t j, bool down, int count,
                          uint64_t key, uint64_t call, uint32_t first_round) {
   const int64_t e = i * t.in_size + j;
@@ -65,7 +71,7 @@ inline void apply_pulses(const TileView& t, int64_t i, int64_t j, bool down, int
                                                   first_round + static_cast<uint32_t>(p),
                                                   static_cast<uint64_t>(e))
                          : 0.0f;
-    pulse(t, e, down, xi);
+    pulse<M>(t, e, down, xi);
   }
 }
 
@@ -227,9 +233,10 @@ size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale,
 /// columns inner; pulse k takes xi[k] (or no noise). Branch-free, so that the out-of-order core
 /// keeps many of the scattered weight and device loads in flight: the step is read at
 /// kDwUp + down (kDwDown = kDwUp + 1) and its sign flipped for a down pulse, which gives the floats
-/// of kernels::constant_step_pulse (w + (-s) = w - s exactly, the same clip).
+/// of kernels::constant_step_pulse (w + (-s) = w - s exactly, the same clip). Soft-bounds devices
+/// take kernels::soft_bounds_pulse as it is.
 /// Rows [r0, r1) of the slot; xi holds the noise of those rows' pulses.
-template <bool kNoisy>
+template <bool kNoisy, DeviceModel M>
 void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, const Active* cols,
                 size_t n_cols, const float* xi) {
   static_assert(DeviceArrays::kDwDown == DeviceArrays::kDwUp + 1, "device record order");
@@ -259,15 +266,21 @@ void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, con
       const float* rec = drow + 4 * j;
       // Same signs: the weight goes down (W -= lr d x^T).
       const uint32_t down = row_positive == positive_of(cols[c]) ? 1u : 0u;
-      const float noise = kNoisy ? 1.0f + std_dev * xi[c] : 1.0f;
-      const float step = rec[DeviceArrays::kDwUp + down] * noise;
-      const float delta = kernels::bits_float(kernels::float_bits(step) ^ (down << 31));
-      const float w = wrow[j] + delta;
-      // kernels::constant_step_pulse's clip, w > w_max ? w_max : (w < w_min ? w_min : w),
-      // as two selects on w (the same result for any bounds; compiled without branches).
       const float w_max = rec[DeviceArrays::kWMax], w_min = rec[DeviceArrays::kWMin];
-      const float low_clipped = w < w_min ? w_min : w;
-      wrow[j] = w > w_max ? w_max : low_clipped;
+      if constexpr (M == DeviceModel::kSoftBounds) {
+        wrow[j] = kernels::soft_bounds_pulse(wrow[j], down != 0u, rec[DeviceArrays::kDwUp],
+                                             rec[DeviceArrays::kDwDown], std_dev, kNoisy ? xi[c] : 0.0f,
+                                             w_min, w_max);
+      } else {
+        const float noise = kNoisy ? 1.0f + std_dev * xi[c] : 1.0f;
+        const float step = rec[DeviceArrays::kDwUp + down] * noise;
+        const float delta = kernels::bits_float(kernels::float_bits(step) ^ (down << 31));
+        const float w = wrow[j] + delta;
+        // kernels::constant_step_pulse's clip, w > w_max ? w_max : (w < w_min ? w_min : w),
+        // as two selects on w (the same result for any bounds; compiled without branches).
+        const float low_clipped = w < w_min ? w_min : w;
+        wrow[j] = w > w_max ? w_max : low_clipped;
+      }
     }
     if (kNoisy) xi += n_cols;
   }
@@ -276,6 +289,7 @@ void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, con
 /// Pulses per thread task when a slot is split over threads.
 constexpr int64_t kPulsesPerTask = 16384;
 
+template <DeviceModel M>
 void stochastic_sample(const TileView& t, const float* x, const float* d, int64_t out_size,
                        const kernels::PulsePlan& plan, float res_step, bool sto, uint64_t key,
                        uint64_t call, float x_max, float d_max, Active* cols, Active* rows,
@@ -304,15 +318,16 @@ void stochastic_sample(const TileView& t, const float* x, const float* d, int64_
       if (noisy) {
         float* xi = noise.data() + a * n_cols;
         fill_normals({key, call, Domain::kPulseNoise, s}, a * n_cols, static_cast<int64_t>((b - a) * n_cols), xi);
-        apply_slot<true>(t, rows, a, b, cols, n_cols, xi);
+        apply_slot<true, M>(t, rows, a, b, cols, n_cols, xi);
       } else {
-        apply_slot<false>(t, rows, a, b, cols, n_cols, nullptr);
+        apply_slot<false, M>(t, rows, a, b, cols, n_cols, nullptr);
       }
     });
   }
 }
 
 /// mean_count and deterministic_implicit: deterministic coincidence counts per device.
+template <DeviceModel M>
 void deterministic_sample(const TileView& t, const float* x, const float* d, int64_t out_size,
                           const kernels::PulsePlan& plan, const UpdateParameters& up, uint64_t key,
                           uint64_t call) {
@@ -342,7 +357,7 @@ void deterministic_sample(const TileView& t, const float* x, const float* d, int
       if (x[j] == 0.0f || px[j] == 0.0f) continue;
       const float c = mean_count ? std::rint(pd * px[j] / bl) : std::rint(bl * pd * px[j]);
       if (c <= 0.0f) continue;
-      apply_pulses(t, i, j, (d[i] > 0.0f) == (x[j] > 0.0f), static_cast<int>(c), key, call, 0);
+      apply_pulses<M>(t, i, j, (d[i] > 0.0f) == (x[j] > 0.0f), static_cast<int>(c), key, call, 0);
     }
   }
 }
@@ -367,7 +382,7 @@ void float_sample_with_bounds(const TileView& t, const float* x, const float* d,
 
 void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
                        const at::Tensor& d, const UpdateParameters& up,
-                       const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
+                       const PulsedDevice& dev, float lr, uint64_t key, uint64_t first_call) {
   TORCH_INTERNAL_ASSERT(w.is_contiguous() && has_contiguous_rows(x) && d.is_contiguous());
   const int64_t samples = x.size(0);
   const int64_t in_size = x.size(1);
@@ -401,26 +416,34 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
   Nonzeros x_nonzeros(in_size), d_nonzeros(out_size);
   std::vector<float> noise;
   std::vector<uint32_t> words;
-  for (int64_t s = 0; s < samples; ++s) {
-    const float* xs = xp + s * ldx;
-    const float* ds = dp + s * out_size;
-    const uint64_t call = first_call + static_cast<uint64_t>(s);
-    if (up.pulse_type() == PulseType::kNoneWithDevice) {
-      float_sample_with_bounds(t, xs, ds, out_size, lr);
-      continue;
+  const auto samples_of_model = [&](auto model) {
+    constexpr DeviceModel M = decltype(model)::value;
+    for (int64_t s = 0; s < samples; ++s) {
+      const float* xs = xp + s * ldx;
+      const float* ds = dp + s * out_size;
+      const uint64_t call = first_call + static_cast<uint64_t>(s);
+      if (up.pulse_type() == PulseType::kNoneWithDevice) {
+        float_sample_with_bounds(t, xs, ds, out_size, lr);
+        continue;
+      }
+      const kernels::PulsePlan plan = kernels::plan_pulses(
+          lr, dw_min, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
+          static_cast<int>(up.desired_bl()), up.fixed_bl(), up.update_bl_management(),
+          up.update_management(), static_cast<float>(up.um_grad_scale()));
+      if (plan.bl <= 0) continue;
+      if (up.pulse_type() == PulseType::kStochasticCompressed) {
+        stochastic_sample<M>(t, xs, ds, out_size, plan, res_step, up.sto_round(), key, call,
+                             x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)], cols.data(),
+                             rows.data(), x_nonzeros, d_nonzeros, noise, words);
+      } else {
+        deterministic_sample<M>(t, xs, ds, out_size, plan, up, key, call);
+      }
     }
-    const kernels::PulsePlan plan = kernels::plan_pulses(
-        lr, dw_min, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
-        static_cast<int>(up.desired_bl()), up.fixed_bl(), up.update_bl_management(),
-        up.update_management(), static_cast<float>(up.um_grad_scale()));
-    if (plan.bl <= 0) continue;
-    if (up.pulse_type() == PulseType::kStochasticCompressed) {
-      stochastic_sample(t, xs, ds, out_size, plan, res_step, up.sto_round(), key, call,
-                        x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)], cols.data(),
-                        rows.data(), x_nonzeros, d_nonzeros, noise, words);
-    } else {
-      deterministic_sample(t, xs, ds, out_size, plan, up, key, call);
-    }
+  };
+  if (dev.model() == DeviceModel::kSoftBounds) {
+    samples_of_model(Model<DeviceModel::kSoftBounds>{});
+  } else {
+    samples_of_model(Model<DeviceModel::kConstantStep>{});
   }
 }
 

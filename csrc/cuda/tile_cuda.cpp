@@ -63,7 +63,7 @@ cuda::IoSpec io_spec(const IOParameters& io, bool use_bm, bool zero_flag) {
 /// where one allocation holds several buffers.
 int64_t aligned_words(int64_t words) { return (words + 63) / 64 * 64; }
 
-cuda::UpdateSpec update_spec(const UpdateParameters& up, const ConstantStepDevice& dev, float lr) {
+cuda::UpdateSpec update_spec(const UpdateParameters& up, const PulsedDevice& dev, float lr) {
   cuda::UpdateSpec spec{};
   spec.lr = lr;
   spec.dw_min = static_cast<float>(dev.dw_min());
@@ -75,6 +75,7 @@ cuda::UpdateSpec update_spec(const UpdateParameters& up, const ConstantStepDevic
   spec.ublm = up.update_bl_management();
   spec.um = up.update_management();
   spec.sto_round = up.sto_round();
+  spec.model = dev.model();
   return spec;
 }
 
@@ -312,7 +313,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
 
 std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
-                        const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
+                        const PulsedDevice& dev, float lr, uint64_t key, uint64_t first_call) {
   cpu::DeviceArrays arrays;
   arrays.params = devices;
   return pulsed_update_cuda_many({UpdateJob{w, arrays, x, d, &up, &dev, lr, key, first_call}}).front();
@@ -427,7 +428,7 @@ const TileKernels& tile_kernels() {
   static const TileKernels kernels{
       "cuda", &io_mvm_cuda,
       [](const at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
-         const UpdateParameters& up, const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call) {
+         const UpdateParameters& up, const PulsedDevice& dev, float lr, uint64_t key, uint64_t first_call) {
         // Only the device records: diffusion and decay run in the tile's post_update_step.
         return pulsed_update_cuda(w, devices.params, x, d, up, dev, lr, key, first_call);
       },

@@ -29,7 +29,7 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
 /// GPU here; empty when there is nothing to report) throws NonFiniteError when called.
 std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
                         const at::Tensor& d, const UpdateParameters& up,
-                        const ConstantStepDevice& dev, float lr, uint64_t key, uint64_t first_call);
+                        const PulsedDevice& dev, float lr, uint64_t key, uint64_t first_call);
 
 /// pulsed_update_cuda for several tiles (TileKernels::pulsed_update_many): jobs in a row on one
 /// device share launches (up to cuda::kMaxUpdateTiles in four), with one workspace and one piece

@@ -16,7 +16,7 @@ namespace {
 const TileKernels kCpuKernels{
     "cpu", &cpu::io_mvm_cpu,
     [](const at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
-       const UpdateParameters& up, const ConstantStepDevice& dev, float lr, uint64_t key,
+       const UpdateParameters& up, const PulsedDevice& dev, float lr, uint64_t key,
        uint64_t first_call) -> std::function<void()> {
       cpu::pulsed_update_cpu(w, devices, x, d, up, dev, lr, key, first_call);
       return {};  // checked at once

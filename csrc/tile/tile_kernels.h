@@ -24,7 +24,7 @@ struct UpdateJob {
   cpu::DeviceArrays devices;
   at::Tensor x, d;
   const UpdateParameters* up;
-  const ConstantStepDevice* dev;
+  const PulsedDevice* dev;
   float lr;
   uint64_t key, first_call;
 };
@@ -43,7 +43,7 @@ struct TileKernels {
                            const char* what, float mask_bound);
   std::function<void()> (*pulsed_update)(const at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x,
                                          const at::Tensor& d, const UpdateParameters& up,
-                                         const ConstantStepDevice& dev, float lr, uint64_t key,
+                                         const PulsedDevice& dev, float lr, uint64_t key,
                                          uint64_t first_call);
   /// Several tiles' pulsed updates, each exactly as pulsed_update alone (the same weights, flags
   /// and random streams), in fewer launches: the CUDA kernels run up to 8 tiles of a device in

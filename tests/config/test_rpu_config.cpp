@@ -29,6 +29,7 @@ TEST(RPUConfig, DefaultsAreAihwkits) {
   EXPECT_EQ(c.update().desired_bl(), 31);
   EXPECT_TRUE(c.update().update_bl_management());
   EXPECT_EQ(c.update().pulse_type(), PulseType::kStochasticCompressed);
+  EXPECT_EQ(c.device().model(), DeviceModel::kConstantStep);
   EXPECT_DOUBLE_EQ(c.device().dw_min(), 0.001);
   EXPECT_DOUBLE_EQ(c.device().dw_min_dtod(), 0.3);
   EXPECT_DOUBLE_EQ(c.device().dw_min_std(), 0.3);
@@ -48,12 +49,15 @@ TEST(RPUConfig, SetAndGetByDottedName) {
   c.set("forward.noise_management", "max");
   c.set("update.fixed_bl", "false");
   c.set("type", "floating_point");
+  c.set("device.model", "soft_bounds");
   EXPECT_DOUBLE_EQ(c.forward().out_noise(), 0.25);
   EXPECT_DOUBLE_EQ(c.backward().out_noise(), 0.06);
   EXPECT_EQ(c.update().desired_bl(), 4);
   EXPECT_EQ(c.forward().noise_management(), NoiseManagement::kMax);
   EXPECT_FALSE(c.update().fixed_bl());
   EXPECT_EQ(c.type(), TileType::kFloatingPoint);
+  EXPECT_EQ(c.device().model(), DeviceModel::kSoftBounds);
+  EXPECT_EQ(c.get("device.model"), "soft_bounds");
   EXPECT_EQ(c.get("update.desired_bl"), "4");
   EXPECT_EQ(c.get("forward.noise_management"), "max");
   const auto keys = RPUConfig::keys();
@@ -67,13 +71,14 @@ TEST(RPUConfig, JsonRoundTripKeepsEveryField) {
   c.forward().out_noise(0.5).w_noise_type(WeightNoiseType::kPcmRead).w_noise(0.01);
   c.backward().bound_management(BoundManagement::kNone);
   c.update().desired_bl(3).pulse_type(PulseType::kMeanCount).res(0.01);
-  c.device().dw_min(0.002).up_down(-0.1).construction_seed(17);
+  c.device().model(DeviceModel::kSoftBounds).dw_min(0.002).up_down(-0.1).construction_seed(17);
   c.mapping().max_input_size(256).digital_bias(false);
   const RPUConfig back = RPUConfig::from_json(c.to_json());
   EXPECT_EQ(back.to_json(), c.to_json());
   EXPECT_DOUBLE_EQ(back.forward().out_noise(), 0.5);
   EXPECT_EQ(back.update().pulse_type(), PulseType::kMeanCount);
   EXPECT_EQ(back.device().construction_seed(), 17);
+  EXPECT_EQ(back.device().model(), DeviceModel::kSoftBounds);
   EXPECT_FALSE(back.mapping().digital_bias());
   // Partial JSON keeps the other defaults.
   const RPUConfig partial = RPUConfig::from_json(R"({"forward": {"out_noise": 0.2}})");
@@ -108,6 +113,19 @@ TEST(RPUConfig, BadKeysTypesAndValuesNameTheKey) {
   RPUConfig bounds;
   bounds.device().w_min(0.7);
   EXPECT_NE(error_of([&] { bounds.validate(); }).find("device.w_min"), std::string::npos);
+  EXPECT_NE(error_of([] { RPUConfig().set("device.model", "hard_bounds"); })
+                .find("'device.model': got 'hard_bounds', expected one of constant_step | soft_bounds"),
+            std::string::npos);
+  // A soft-bounds step scales with 1 - w / bound: each bound must lie on its own side of 0.
+  RPUConfig soft;
+  soft.device().model(DeviceModel::kSoftBounds).w_min(0.1).w_max(0.5);
+  const std::string w_min = error_of([&] { soft.validate(); });
+  EXPECT_NE(w_min.find("'device.w_min': got 0.1, expected a value < 0 for a soft_bounds device"), std::string::npos)
+      << w_min;
+  soft.device().w_min(-0.5).w_max(0.0);
+  EXPECT_NE(error_of([&] { soft.validate(); }).find("'device.w_max': got 0, expected a value > 0"), std::string::npos);
+  soft.device().w_max(0.5);
+  EXPECT_NO_THROW(soft.validate());
 }
 
 TEST(RPUConfig, FromFileNamesTheFile) {

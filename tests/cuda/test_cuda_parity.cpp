@@ -55,11 +55,11 @@ TEST_F(CudaParity, NormalStreamsAreBitIdentical) {
 }
 
 TEST_F(CudaParity, DeviceSamplingIsBitIdentical) {
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   dev.corrupt_devices_prob(0.01);
   const auto cpu_arrays = cpu::sample_devices_cpu(dev, 64, 100, true, 1234);
   Buffer out(64 * 100 * 4 * sizeof(float));
-  cuda::launch_sample_devices(cpu::constant_step_spec(dev), 64, 100, true, 1234, out.as<float>(), nullptr);
+  cuda::launch_sample_devices(cpu::device_spec(dev), 64, 100, true, 1234, out.as<float>(), nullptr);
   EXPECT_TRUE(out.to_tensor({64, 100, 4}).equal(cpu_arrays.params));
 }
 
@@ -116,6 +116,7 @@ struct UpdateCase {
   double res;
   bool sto_round;
   int64_t in = 123, out = 41;  // neither a multiple of 4 (dense trains: 4 entries a thread)
+  DeviceModel model = DeviceModel::kConstantStep;
 };
 
 void PrintTo(const UpdateCase& c, std::ostream* os) { *os << c.name; }
@@ -132,7 +133,8 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   const int64_t samples = 64, in = c.in, out = c.out;
   const at::Tensor x = at::rand({samples, in}) * (at::rand({samples, in}) < 0.3).to(at::kFloat);
   const at::Tensor d = (at::rand({samples, out}) * 2 - 1) * 0.05;
-  ConstantStepDevice dev;
+  PulsedDevice dev;
+  dev.model(c.model);
   UpdateParameters up;
   up.desired_bl(7).fixed_bl(c.fixed_bl).update_bl_management(c.ublm).res(c.res).sto_round(c.sto_round);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 55);
@@ -150,6 +152,7 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   spec.ublm = c.ublm;
   spec.um = true;
   spec.sto_round = c.sto_round;
+  spec.model = c.model;
   Buffer dw(w0.data_ptr<float>(), out * in * 4), ddev(arrays.params.data_ptr<float>(), out * in * 16),
       dx(x.data_ptr<float>(), samples * in * 4), dd(d.data_ptr<float>(), samples * out * 4),
       ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flags(2 * samples * 4),
@@ -167,19 +170,26 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   EXPECT_TRUE(w_gpu.equal(w_cpu)) << (w_gpu - w_cpu).abs().max().item<float>();
 }
 
-// Several tiles in one launch_pulsed_updates call (four launches) end as each alone: dense,
-// thinned and unmanaged trains, a tile whose d holds a NaN (left unchanged and flagged, while
-// the others are pulsed), an empty tile (left out), all with their own sizes, keys and calls.
+// Several tiles in one launch_pulsed_updates call (five launches) end as each alone: dense,
+// thinned and unmanaged trains, soft-bounds devices, a tile whose d holds a NaN (left unchanged
+// and flagged, while the others are pulsed), an empty tile (left out), all with their own sizes,
+// keys and calls.
 TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
   struct Tile {
     float lr;
     bool fixed_bl, ublm;
     int64_t samples, in, out;
     bool nan_in_d;
+    DeviceModel model;
     std::vector<float> w0, dev, x, d;
   };
-  std::vector<Tile> tiles = {{0.05f, true, true, 64, 123, 41, false},  {0.001f, true, true, 64, 300, 17, false},
-                             {0.05f, false, false, 32, 57, 70, false}, {0.05f, true, true, 16, 40, 9, true},
+  // Soft-bounds tiles among constant-step ones: their apply stage is a launch of its own.
+  std::vector<Tile> tiles = {{0.05f, true, true, 64, 123, 41, false},
+                             {0.05f, true, true, 48, 90, 33, false, DeviceModel::kSoftBounds},
+                             {0.001f, true, true, 64, 300, 17, false},
+                             {0.05f, false, false, 32, 57, 70, false},
+                             {0.05f, true, true, 16, 40, 9, true},
+                             {0.001f, true, true, 24, 200, 12, false, DeviceModel::kSoftBounds},
                              {0.05f, true, true, 0, 40, 9, false}};
   at::manual_seed(8);
   const auto host = [](const at::Tensor& t) {
@@ -192,7 +202,7 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
     at::Tensor d = (at::rand({t.samples, t.out}) * 2 - 1) * 0.05;
     if (t.nan_in_d) d[t.samples / 2][3] = std::nanf("");
     t.w0 = host(at::rand({t.out, t.in}) * 0.2 - 0.1);
-    t.dev = host(cpu::sample_devices_cpu(ConstantStepDevice(), t.out, t.in, false, 55 + k).params);
+    t.dev = host(cpu::sample_devices_cpu(PulsedDevice(), t.out, t.in, false, 55 + k).params);
     t.x = host(at::rand({t.samples, t.in}) * (at::rand({t.samples, t.in}) < 0.3).to(at::kFloat));
     t.d = host(d);
     cuda::UpdateSpec spec{};
@@ -204,6 +214,7 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
     spec.fixed_bl = t.fixed_bl;
     spec.ublm = t.ublm;
     spec.um = true;
+    spec.model = t.model;
     specs.push_back(spec);
   }
   // Each tile's buffers; run(batched) launches them in one call or one call each.
@@ -265,7 +276,8 @@ INSTANTIATE_TEST_SUITE_P(
                       UpdateCase{"thinned", 0.001f, true, true, 0.0, false},
                       UpdateCase{"no_bl_management", 0.05f, false, false, 0.0, false},
                       UpdateCase{"discretised", 0.05f, true, true, 0.1, true},
-                      UpdateCase{"thinned_long", 0.001f, true, true, 0.0, false, 1000, 300}),
+                      UpdateCase{"thinned_long", 0.001f, true, true, 0.0, false, 1000, 300},
+                      UpdateCase{"soft_bounds", 0.05f, true, true, 0.0, false, 123, 41, DeviceModel::kSoftBounds}),
     [](const ::testing::TestParamInfo<UpdateCase>& info) { return std::string(info.param.name); });
 
 }  // namespace

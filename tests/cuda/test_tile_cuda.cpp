@@ -275,7 +275,7 @@ TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
   EXPECT_TRUE(at::allclose(exact.y.cpu(), copy.cpu().mm(w.cpu().t()), 1e-5, 1e-6));
   exact.check();
 
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   const auto arrays = cpu::sample_devices_cpu(dev, 12, 40, false, 6);
   const at::Tensor d = (at::rand({24, 12}) * 2 - 1) * 0.1;
   const at::Tensor signed_wide = at::rand({24, 100}) * 2 - 1;  // both signs: a pulse's direction reads x
@@ -297,7 +297,7 @@ TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
 // NonFiniteError naming the first bad sample (x before d, as the CPU path).
 TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
   at::manual_seed(2);
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   const auto arrays = cpu::sample_devices_cpu(dev, 12, 20, false, 4);
   const at::Tensor params = arrays.params.to(kernel_device());
   struct Case {
@@ -330,7 +330,7 @@ TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
 
 struct UpdateGlueCase {
   const char* name;
-  std::function<void(UpdateParameters&, ConstantStepDevice&)> set;
+  std::function<void(UpdateParameters&, PulsedDevice&)> set;
   float lr;
 };
 
@@ -339,7 +339,7 @@ void PrintTo(const UpdateGlueCase& c, std::ostream* os) { *os << c.name; }
 class CudaGlueUpdate : public cuda_test::NeedsGpu<::testing::TestWithParam<UpdateGlueCase>> {};
 
 // pulsed_update_cuda against pulsed_update_cpu: the same pulses, so the same weights bit for bit
-// (the pulse arithmetic is kernels::constant_step_pulse on both, with FMA contraction off).
+// (the pulse arithmetic is kernels::device_pulse on both, with FMA contraction off).
 TEST_P(CudaGlueUpdate, SameWeightsAsCpu) {
   const UpdateGlueCase c = GetParam();
   at::manual_seed(8);
@@ -347,7 +347,7 @@ TEST_P(CudaGlueUpdate, SameWeightsAsCpu) {
   const at::Tensor x = at::rand({samples, in}) * (at::rand({samples, in}) < 0.4).to(at::kFloat);
   const at::Tensor d = (at::rand({samples, out}) * 2 - 1) * 0.1;
   UpdateParameters up;
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   c.set(up, dev);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 77);
   at::Tensor w_cpu = at::rand({out, in}) * 0.4 - 0.2;
@@ -364,25 +364,33 @@ TEST_P(CudaGlueUpdate, SameWeightsAsCpu) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, CudaGlueUpdate,
     ::testing::Values(
-        UpdateGlueCase{"defaults", [](UpdateParameters&, ConstantStepDevice&) {}, 0.01f},
-        UpdateGlueCase{"thinned", [](UpdateParameters&, ConstantStepDevice&) {}, 0.001f},
+        UpdateGlueCase{"defaults", [](UpdateParameters&, PulsedDevice&) {}, 0.01f},
+        UpdateGlueCase{"thinned", [](UpdateParameters&, PulsedDevice&) {}, 0.001f},
         UpdateGlueCase{"no_update_management",
-                       [](UpdateParameters& up, ConstantStepDevice&) { up.update_management(false).desired_bl(10); },
+                       [](UpdateParameters& up, PulsedDevice&) { up.update_management(false).desired_bl(10); },
                        0.01f},
         UpdateGlueCase{"discretised_sto_round",
-                       [](UpdateParameters& up, ConstantStepDevice&) { up.res(0.05).sto_round(true); }, 0.01f},
+                       [](UpdateParameters& up, PulsedDevice&) { up.res(0.05).sto_round(true); }, 0.01f},
         UpdateGlueCase{"no_bl_management",
-                       [](UpdateParameters& up, ConstantStepDevice&) {
+                       [](UpdateParameters& up, PulsedDevice&) {
                          up.update_bl_management(false).fixed_bl(false);
                        },
                        0.02f},
         UpdateGlueCase{"no_cycle_noise_asymmetric",
-                       [](UpdateParameters&, ConstantStepDevice& dev) { dev.dw_min_std(0).up_down(0.2); }, 0.01f},
+                       [](UpdateParameters&, PulsedDevice& dev) { dev.dw_min_std(0).up_down(0.2); }, 0.01f},
+        UpdateGlueCase{"soft_bounds",
+                       [](UpdateParameters&, PulsedDevice& dev) { dev.model(DeviceModel::kSoftBounds); }, 0.01f},
+        UpdateGlueCase{"soft_bounds_mean_count_on_cpu_copy",
+                       [](UpdateParameters& up, PulsedDevice& dev) {
+                         up.pulse_type(PulseType::kMeanCount);
+                         dev.model(DeviceModel::kSoftBounds);
+                       },
+                       0.01f},
         UpdateGlueCase{"mean_count_on_cpu_copy",
-                       [](UpdateParameters& up, ConstantStepDevice&) { up.pulse_type(PulseType::kMeanCount); },
+                       [](UpdateParameters& up, PulsedDevice&) { up.pulse_type(PulseType::kMeanCount); },
                        0.01f},
         UpdateGlueCase{"deterministic_implicit_on_cpu_copy",
-                       [](UpdateParameters& up, ConstantStepDevice&) {
+                       [](UpdateParameters& up, PulsedDevice&) {
                          up.pulse_type(PulseType::kDeterministicImplicit);
                        },
                        0.01f}),
@@ -633,7 +641,7 @@ TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
     r.check();
     EXPECT_EQ(other_calls(before), 0);
   }
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   const auto arrays = cpu::sample_devices_cpu(dev, 20, 60, false, 4);
   at::Tensor w_update = w.clone();
   const auto before = counters;

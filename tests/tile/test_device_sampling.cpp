@@ -17,7 +17,7 @@ std::pair<double, double> moments(const at::Tensor& t) {
 }
 
 TEST(DeviceSampling, SpreadsMatchDtodParameters) {
-  const ConstantStepDevice dev;  // dw_min 1e-3, dw_min_dtod 0.3, up_down_dtod 0.01, bounds +-0.6 (0.3)
+  const PulsedDevice dev;  // dw_min 1e-3, dw_min_dtod 0.3, up_down_dtod 0.01, bounds +-0.6 (0.3)
   const int64_t out = 200, in = 200;
   const double n = out * in;
   const auto a = cpu::sample_devices_cpu(dev, out, in, false, kernels::stream_key(5, 0));
@@ -48,7 +48,7 @@ TEST(DeviceSampling, SpreadsMatchDtodParameters) {
 }
 
 TEST(DeviceSampling, UpDownAsymmetryShrinksTheDownStep) {
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   dev.up_down(0.2).dw_min_dtod(0).up_down_dtod(0);
   const auto a = cpu::sample_devices_cpu(dev, 4, 4, false, kernels::stream_key(1, 0));
   EXPECT_TRUE(at::allclose(a.dw_up(), at::full({4, 4}, 0.001f)));
@@ -56,7 +56,7 @@ TEST(DeviceSampling, UpDownAsymmetryShrinksTheDownStep) {
 }
 
 TEST(DeviceSampling, SameKeySameDevicesOtherKeyOthers) {
-  const ConstantStepDevice dev;
+  const PulsedDevice dev;
   const auto a = cpu::sample_devices_cpu(dev, 8, 8, false, kernels::stream_key(1, 0));
   const auto b = cpu::sample_devices_cpu(dev, 8, 8, false, kernels::stream_key(1, 0));
   const auto c = cpu::sample_devices_cpu(dev, 8, 8, false, kernels::stream_key(1, 1));
@@ -65,7 +65,7 @@ TEST(DeviceSampling, SameKeySameDevicesOtherKeyOthers) {
 }
 
 TEST(DeviceSampling, CorruptDevicesAreStuck) {
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   dev.corrupt_devices_prob(0.5).corrupt_devices_range(0.1);
   const auto a = cpu::sample_devices_cpu(dev, 100, 100, false, kernels::stream_key(2, 0));
   const at::Tensor stuck = a.dw_up().eq(0);

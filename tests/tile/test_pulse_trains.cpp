@@ -141,7 +141,7 @@ TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
   const at::Tensor x = at::rand({samples, in}) * (at::rand({samples, in}) < 0.3).to(at::kFloat);
   const at::Tensor d =
       (at::rand({samples, out}) * 2 - 1) * 0.05 * (at::rand({samples, out}) < 0.5).to(at::kFloat);
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   UpdateParameters up;
   up.desired_bl(7).update_bl_management(GetParam().ublm);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 55);
@@ -179,7 +179,7 @@ TEST(CpuUpdateThreads, LargeSlotsSplitOverThreadsGiveTheSameWeights) {
   const int64_t samples = 3, in = 256, out = 256;
   const at::Tensor x = at::rand({samples, in}) * 0.5 + 0.5;
   const at::Tensor d = (at::rand({samples, out}) * 2 - 1) * 0.5;
-  ConstantStepDevice dev;
+  PulsedDevice dev;
   UpdateParameters up;
   up.desired_bl(7);
   const float lr = 1.0f;  // k = lr max|x| max|d| / dw_min >> 7: BL 7, p up to 1

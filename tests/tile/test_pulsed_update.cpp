@@ -189,6 +189,75 @@ TEST(PulsedUpdate, TooManySlotsWithoutBlManagementIsAClearError) {
   EXPECT_THROW(RPUConfig().set("update.desired_bl", "129"), c10::Error);
 }
 
+TEST(SoftBoundsPulse, StepShrinksTowardsTheBoundItMovesTo) {
+  // up: dw_up (1 - w / w_max); down: dw_down (1 - w / w_min); noise multiplies the step.
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, false, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f), 0.305f);
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f), 0.27f);
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.3f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f), -0.31f);
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.0f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.6f), 0.013f);
+  // At its bound a device does not move towards it, and a pulse never crosses it.
+  EXPECT_EQ(kernels::soft_bounds_pulse(0.6f, false, 0.01f, 0.02f, 0.3f, 2.0f, -0.6f, 0.6f), 0.6f);
+  EXPECT_EQ(kernels::soft_bounds_pulse(-0.6f, true, 0.01f, 0.02f, 0.3f, 2.0f, -0.6f, 0.6f), -0.6f);
+  EXPECT_EQ(kernels::soft_bounds_pulse(0.59f, false, 0.5f, 0.5f, 0.0f, 0.0f, -0.6f, 0.6f), 0.59f + 0.5f * (1.0f - 0.59f / 0.6f));
+  // A bound of 0: no step towards it (not NaN or inf); the step away is the usual one.
+  EXPECT_EQ(kernels::soft_bounds_pulse(-0.1f, false, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.0f), -0.1f);
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.1f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.0f),
+                  -0.1f - 0.02f * (1.0f - 0.1f / 0.6f));
+}
+
+/// Soft-bounds devices with bounds +-0.6 and no spread or cycle noise: every pulse is the
+/// closed-form step.
+RPUConfig exact_soft_bounds_config() {
+  RPUConfig c = ideal_spread_config();
+  c.device().model(DeviceModel::kSoftBounds).w_max(0.6).w_min(-0.6).dw_min_std(0);
+  return c;
+}
+
+// n pulses towards a bound b from w0 leave w_n = b - (b - w0) (1 - dw / |b|)^n, where a constant
+// step would walk w0 + n dw. x = (1, 1, 1), d = (-1, 1) at lr 1: k = 1000 > desired_bl 31, so
+// p = 1 for every x and d entry and every crossing fires in each of the 31 slots: 310 pulses in
+// 10 samples, up on row 0 and down on row 1 (the stochastic path). Each pulse adds a step to w
+// with at most half an ulp of |w| < 1 (3e-8) of rounding: 310 of them stay below 1e-5.
+TEST(PulsedUpdate, SoftBoundsStepsShrinkGeometricallyTowardsTheBound) {
+  const int64_t samples = 10, n = samples * 31;
+  AnalogTile tile(2, 3, exact_soft_bounds_config(), 4, 0);
+  tile->set_weights(at::full({2, 3}, 0.1f));
+  tile->record(at::ones({samples, 3}), at::tensor({-1.0f, 1.0f}).expand({samples, 2}).contiguous());
+  tile->update(1.0);
+  const at::Tensor w = tile->get_weights().to(at::kDouble);
+  const double q = std::pow(1.0 - 0.001 / 0.6, double(n));
+  const double up = 0.6 - (0.6 - 0.1) * q, down = -0.6 + (0.1 + 0.6) * q;
+  for (int64_t j = 0; j < 3; ++j) {
+    EXPECT_NEAR(w[0][j].item<double>(), up, 2e-5) << "column " << j;
+    EXPECT_NEAR(w[1][j].item<double>(), down, 2e-5) << "column " << j;
+  }
+}
+
+// An asymmetric soft-bounds device (up step u = dw, down step v = 0.8 dw from up_down 0.2) under
+// alternating up and down pulses settles where the two steps are equal: the symmetry point
+// w* = (u - v) / (u / w_max - v / w_min) = 0.0667, where a constant-step device would drift
+// (u - v) a pair into its upper bound. One pulse a sample (mean_count, desired_bl 1: the
+// deterministic path). Both pulses are affine in w, so after a pair w -> a w + c with
+// a = (1 - u / w_max)(1 + v / w_min) and the pairs converge to c / (1 - a), one down step below w*.
+// 3000 pairs leave a^3000 = 1.2e-4 of the start (8e-6); rounding (half an ulp of 0.07, 4e-9, per
+// pulse, damped by a each pair) adds at most 2 * 4e-9 / (1 - a) = 3e-6.
+TEST(PulsedUpdate, AsymmetricSoftBoundsSettleAtTheirSymmetryPoint) {
+  RPUConfig cfg = exact_soft_bounds_config();
+  cfg.device().up_down(0.2);
+  cfg.update().pulse_type(PulseType::kMeanCount).desired_bl(1);
+  const int64_t pairs = 3000;
+  AnalogTile tile(1, 1, cfg, 6, 0);
+  tile->set_weights(at::zeros({1, 1}));
+  const at::Tensor d = at::tensor({-1.0f, 1.0f}).repeat({pairs}).reshape({2 * pairs, 1});
+  tile->record(at::ones({2 * pairs, 1}), d);
+  tile->update(1.0);
+  const double u = 0.001, v = 0.0008, b_max = 0.6, b_min = -0.6;
+  const double a = (1 - u / b_max) * (1 + v / b_min), c = u * (1 + v / b_min) - v;
+  const double w = tile->get_weights().item<double>();
+  EXPECT_NEAR(w, c / (1 - a), 2e-5);
+  EXPECT_NEAR(w, (u - v) / (u / b_max - v / b_min), v);
+}
+
 TEST(PulsedUpdate, UpdateRejectsNegativeOrNanLearningRate) {
   AnalogTile tile(2, 2, RPUConfig(), 1, 0);
   EXPECT_THROW(tile->update(-0.1), c10::Error);

@@ -65,6 +65,26 @@ TEST_F(MnistSlice, AnalogTrainingFollowsDigital) {
   }
 }
 
+// Soft-bounds devices learn too: the weights start within +-0.07 of bounds +-0.6, where a step
+// is within 12% of the constant one, so the run must reach what digital SGD reaches here
+// (> 0.55; a broken update stays near chance), and its loss must differ from the constant-step
+// run's with the same streams (the device model reaches the pulses).
+TEST_F(MnistSlice, SoftBoundsDevicesLearnToo) {
+  TrainOptions opt;
+  opt.epochs = 1;
+  opt.seed = 1;
+  RPUConfig cfg;
+  cfg.forward().out_noise(0);
+  cfg.backward().out_noise(0);
+  cfg.update().desired_bl(7);
+  const auto constant = train_mlp(*train_, *test_, opt, cfg);
+  cfg.device().model(DeviceModel::kSoftBounds);
+  const auto soft = train_mlp(*train_, *test_, opt, cfg);
+  ASSERT_FALSE(constant.diverged || soft.diverged);
+  EXPECT_GT(soft.final().test_acc, 0.55);
+  EXPECT_NE(soft.final().train_loss, constant.final().train_loss);
+}
+
 TEST_F(MnistSlice, FloatingPointTileMatchesDigitalRun) {
   TrainOptions opt;
   opt.epochs = 1;

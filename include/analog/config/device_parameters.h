@@ -1,19 +1,23 @@
-// ConstantStepDevice: a resistive device with a constant step and hard, device-specific bounds.
+// PulsedDevice: a resistive device driven by pulses, with device-specific bounds and steps.
 #pragma once
 #include <cstdint>
 #include <limits>
 
 #include <torch/arg.h>
 
+#include "analog/config/device_model.h"
+
 namespace analog {
 
-/// PulsedDevice fields with the ConstantStep pulse rule. Defaults are aihwkit 1.1.0's.
-/// Relative spreads (*_dtod) are device-to-device, drawn once per device at tile construction;
-/// dw_min_std is cycle-to-cycle, drawn per pulse.
+/// aihwkit's PulsedDevice fields, with the pulse rule of `model` (ConstantStep by default).
+/// Defaults are aihwkit 1.1.0's. Relative spreads (*_dtod) are device-to-device, drawn once per
+/// device at tile construction; dw_min_std is cycle-to-cycle, drawn per pulse.
 ///
 /// Example:
-///   auto dev = analog::ConstantStepDevice().dw_min(0.002).w_max_dtod(0.0).w_min_dtod(0.0);
-struct ConstantStepDevice {
+///   auto dev = analog::PulsedDevice().model(analog::DeviceModel::kSoftBounds).dw_min(0.002);
+struct PulsedDevice {
+  /// The pulse rule: constant_step or soft_bounds.
+  TORCH_ARG(DeviceModel, model) = DeviceModel::kConstantStep;
   /// Seed of the device-to-device draws; 0 uses the tile's own stream.
   TORCH_ARG(int64_t, construction_seed) = 0;
   /// Probability that a device is stuck at a value in +-corrupt_devices_range.
@@ -50,6 +54,7 @@ struct ConstantStepDevice {
   template <class V>
   void visit(V& v) {
     constexpr double kInf = std::numeric_limits<double>::infinity();
+    v("model", model_);
     v("construction_seed", construction_seed_, 0.0, 9.0e15);
     v("corrupt_devices_prob", corrupt_devices_prob_, 0.0, 1.0);
     v("corrupt_devices_range", corrupt_devices_range_, 0.0, kInf);

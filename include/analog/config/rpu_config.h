@@ -31,7 +31,7 @@ struct RPUConfig {
   TORCH_ARG(IOParameters, forward) = IOParameters();
   TORCH_ARG(IOParameters, backward) = IOParameters();
   TORCH_ARG(UpdateParameters, update) = UpdateParameters();
-  TORCH_ARG(ConstantStepDevice, device) = ConstantStepDevice();
+  TORCH_ARG(PulsedDevice, device) = PulsedDevice();
   TORCH_ARG(MappingParameters, mapping) = MappingParameters();
 
  public:

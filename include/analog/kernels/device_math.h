@@ -9,8 +9,8 @@
 
 namespace analog::kernels {
 
-/// The fields of ConstantStepDevice that construction uses, as floats.
-struct ConstantStepSpec {
+/// The fields of PulsedDevice that construction uses, as floats.
+struct DeviceSpec {
   float w_max, w_min, w_max_dtod, w_min_dtod;
   float dw_min, dw_min_dtod, up_down, up_down_dtod;
   float corrupt_prob, corrupt_range;
@@ -28,7 +28,7 @@ struct SampledDevice {
 /// multiplicative spreads of the bounds, gain and up/down asymmetry of the step, consistency,
 /// stuck devices, an ideal bias column. Normals come from blocks (call 0, round 0) 2e and 2e+1
 /// of the device-init domain, the reset bias from call 1.
-ANALOG_HOST_DEVICE inline SampledDevice sample_constant_step(const ConstantStepSpec& p, uint64_t key,
+ANALOG_HOST_DEVICE inline SampledDevice sample_device(const DeviceSpec& p, uint64_t key,
                                                              uint64_t e, bool bias_device) {
   const Philox4 b0 = stream_block(key, 0, Domain::kDeviceInit, 0, 2 * e);
   const Philox4 b1 = stream_block(key, 0, Domain::kDeviceInit, 0, 2 * e + 1);

@@ -2,6 +2,7 @@
 #pragma once
 #include <cmath>
 
+#include "analog/config/device_model.h"
 #include "analog/kernels/macros.h"
 
 namespace analog::kernels {
@@ -77,6 +78,37 @@ ANALOG_HOST_DEVICE inline float constant_step_pulse(float w, bool down, float dw
   const float noise = 1.0f + dw_min_std * xi;
   w = down ? w - dw_down * noise : w + dw_up * noise;
   return w > w_max ? w_max : (w < w_min ? w_min : w);
+}
+
+/// The relative size 1 - w / bound of a soft-bounds step towards `bound`: 1 at w = 0, 0 at the
+/// bound. A device whose bound is 0 does not step towards it (the step would divide by zero;
+/// with enforce_consistency that needs a mean bound of 0 or a draw exactly at -1 / w_*_dtod).
+ANALOG_HOST_DEVICE inline float soft_bound_factor(float w, float bound) {
+  return bound != 0.0f ? 1.0f - w / bound : 0.0f;
+}
+
+/// Soft-bounds device pulse (aihwkit SoftBoundsDevice: LinearStep with gamma 1 and the device's
+/// own bounds, multiplicative noise): up w + dw_up (1 - w / w_max)(1 + std xi), down
+/// w - dw_down (1 - w / w_min)(1 + std xi), clipped to the bounds.
+ANALOG_HOST_DEVICE inline float soft_bounds_pulse(float w, bool down, float dw_up, float dw_down,
+                                                  float dw_min_std, float xi, float w_min,
+                                                  float w_max) {
+  const float noise = 1.0f + dw_min_std * xi;
+  const float step = down ? dw_down * soft_bound_factor(w, w_min) : dw_up * soft_bound_factor(w, w_max);
+  w = down ? w - step * noise : w + step * noise;
+  return w > w_max ? w_max : (w < w_min ? w_min : w);
+}
+
+/// One pulse of a device of model M (chosen at compile time, so that the loops over pulses hold
+/// no per-pulse switch).
+template <DeviceModel M>
+ANALOG_HOST_DEVICE inline float device_pulse(float w, bool down, float dw_up, float dw_down,
+                                             float dw_min_std, float xi, float w_min, float w_max) {
+  if constexpr (M == DeviceModel::kSoftBounds) {
+    return soft_bounds_pulse(w, down, dw_up, dw_down, dw_min_std, xi, w_min, w_max);
+  } else {
+    return constant_step_pulse(w, down, dw_up, dw_down, dw_min_std, xi, w_min, w_max);
+  }
 }
 
 }  // namespace analog::kernels

@@ -1,0 +1,16 @@
+// DeviceModel: the pulse rule of a pulsed device (torch-free: the CUDA kernels use it too).
+#pragma once
+
+namespace analog {
+
+/// How the step of one pulse depends on the weight (aihwkit's device classes). Both models draw
+/// the same device-to-device bounds and steps; see kernels::device_pulse.
+enum class DeviceModel : int {
+  /// ConstantStepDevice: w +/- dw (1 + dw_min_std xi), clipped to the device's hard bounds.
+  kConstantStep = 0,
+  /// SoftBoundsDevice: the step shrinks linearly with the weight and is zero at the bound the
+  /// pulse moves towards: up dw_up (1 - w / w_max), down dw_down (1 - w / w_min).
+  kSoftBounds = 1,
+};
+
+}  // namespace analog
