@@ -123,9 +123,16 @@ SweepRow parse_json_row(const nlohmann::json& j, const std::vector<std::string>&
   return r;
 }
 
-/// Two fingerprints describe the same sweep (same JSON, whatever the key order).
+/// Two fingerprints describe the same sweep: the same options once read back, whatever the key
+/// order, and with a field that a file from an earlier version lacks at its default (the config
+/// keys added since, such as device.model, keep their old behaviour at their defaults).
 bool same_sweep(const std::string& a, const std::string& b) {
-  return a == b || nlohmann::json::parse(a) == nlohmann::json::parse(b);
+  return a == b || SweepSpec::from_fingerprint(a).fingerprint() == SweepSpec::from_fingerprint(b).fingerprint();
+}
+
+/// Two rows' configs are the same config (compared as same_sweep compares the base config).
+bool same_config(const std::string& a, const std::string& b) {
+  return a == b || (!a.empty() && !b.empty() && RPUConfig::from_json(a) == RPUConfig::from_json(b));
 }
 
 void check_io(bool ok, const std::string& path, const char* what) {
@@ -143,7 +150,7 @@ bool SweepRow::same_result(const SweepRow& o) const {
   const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
   return key() == o.key() && values == o.values && same(train_loss, o.train_loss) &&
          same(train_acc, o.train_acc) && same(test_loss, o.test_loss) && same(test_acc, o.test_acc) &&
-         status == o.status && diverged_epoch == o.diverged_epoch && config == o.config;
+         status == o.status && diverged_epoch == o.diverged_epoch && same_config(config, o.config);
 }
 
 std::string format_header(const SweepSpec& spec, ResultsFormat format) {

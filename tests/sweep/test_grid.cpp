@@ -227,5 +227,42 @@ TEST(Merge, ReportsMissingDuplicatedAndConflicting) {
   EXPECT_NE(error_of([&] { merge_results({a, c}, out); }).find("different sweep"), std::string::npos);
 }
 
+// A file written before a config key existed (device.model here) lacks that key in its header
+// and rows: it resumes and merges with the key at its default, its runs neither redone nor
+// called conflicting.
+TEST(ResultsFile, AFileFromBeforeANewConfigKeyResumesAndMerges) {
+  const SweepSpec spec = small_spec();
+  const auto jobs = spec.jobs();
+  const std::string old_file = ::testing::TempDir() + "before_model.csv";
+  const std::string new_file = ::testing::TempDir() + "after_model.csv";
+  std::remove(old_file.c_str());
+  std::remove(new_file.c_str());
+  { ResultsFile(old_file, ResultsFormat::kCsv, spec).append(row_for(jobs[2], spec, 0.5)); }
+  { ResultsFile(new_file, ResultsFormat::kCsv, spec).append(row_for(jobs[2], spec, 0.5)); }
+  std::stringstream text;
+  text << std::ifstream(old_file).rdbuf();
+  std::string old_text = text.str();
+  int removed = 0;
+  for (const std::string key : {"\"model\":\"constant_step\",", "\"\"model\"\":\"\"constant_step\"\","}) {
+    for (size_t at = old_text.find(key); at != std::string::npos; at = old_text.find(key)) {
+      old_text.erase(at, key.size());
+      ++removed;
+    }
+  }
+  ASSERT_EQ(removed, 2) << "the key in the header and in the row";
+  std::ofstream(old_file, std::ios::trunc) << old_text;
+  {
+    ResultsFile f(old_file, ResultsFormat::kCsv, spec);
+    EXPECT_TRUE(f.has(jobs[2].key()));
+    EXPECT_FALSE(f.append(row_for(jobs[2], spec, 0.5)));
+    EXPECT_TRUE(f.append(row_for(jobs[3], spec, 0.6)));
+  }
+  const std::string out = ::testing::TempDir() + "merged_versions.csv";
+  const auto report = merge_results({old_file, new_file}, out);
+  EXPECT_EQ(report.rows, 2);
+  EXPECT_EQ(report.duplicated, (std::vector<std::string>{jobs[2].key()}));
+  EXPECT_TRUE(report.conflicting.empty());
+}
+
 }  // namespace
 }  // namespace analog::sweep
