@@ -1,5 +1,5 @@
 // The runs the end-to-end benchmarks compare: digital SGD, analog training at the default
-// sweep's seed point, and a harsh point.
+// sweep's seed point, a harsh point, and the seed point with soft-bounds devices.
 #pragma once
 #include <cstdio>
 #include <exception>
@@ -14,7 +14,7 @@ namespace analog::bench {
 
 struct Case {
   const char* name;  ///< for tables
-  const char* key;   ///< for summary lines (scripts/gpu-check reads them): digital, analog, harsh
+  const char* key;   ///< for summary lines (scripts/gpu-check reads them): digital, analog, harsh, soft
   std::optional<RPUConfig> rpu;  ///< none: digital SGD
 };
 
@@ -25,9 +25,12 @@ inline std::vector<Case> e2e_cases() {
   harsh.forward().out_noise(0.5);
   harsh.backward().out_noise(0.5);
   harsh.update().desired_bl(3);
+  RPUConfig soft = seed_point;
+  soft.device().model(DeviceModel::kSoftBounds);
   return {{"digital", "digital", std::nullopt},
           {"analog (0.06, BL 7)", "analog", seed_point},
-          {"analog harsh (0.5, BL 3)", "harsh", harsh}};
+          {"analog harsh (0.5, BL 3)", "harsh", harsh},
+          {"soft bounds (0.06, BL 7)", "soft", soft}};
 }
 
 /// Runs a benchmark program's body: a missing data file or a bad argument ends it with its message
