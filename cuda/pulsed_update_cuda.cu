@@ -1,6 +1,6 @@
 // CUDA pulsed update: per-sample plans, trains drawn in parallel (4 entries a thread for dense
 // trains, 32 candidates at a time for thinned ones), one thread per device applying its pulses;
-// the updates of several tiles in the same four launches.
+// the updates of several tiles in the same four launches (five when they mix device models).
 #include "cuda/pulsed_update_cuda.h"
 
 #include <stdexcept>
@@ -408,6 +408,11 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
   int64_t blocks[4] = {0, 0, 0, 0};
   for (int k = 0; k < count; ++k) {
     const UpdateTile& u = tiles[k];
+    if (u.up.model != DeviceModel::kConstantStep && u.up.model != DeviceModel::kSoftBounds) {
+      // Its apply stage would be in no launch: its weights would silently stay as they are.
+      throw std::invalid_argument("launch_pulsed_updates: tile " + std::to_string(k) + " has an unknown device model " +
+                                  std::to_string(static_cast<int>(u.up.model)));
+    }
     if (u.samples == 0 || u.in_size * u.out_size == 0) continue;  // nothing to pulse, nothing to check
     TileArgs& a = batch.t[batch.count++];
     a.w = u.w;

@@ -275,6 +275,8 @@ void RPUConfig::validate() const {
               device().w_min(), ", expected less than device.w_max = ", device().w_max());
   if (device().model() == DeviceModel::kSoftBounds) {
     // Its steps scale with 1 - w / bound: a bound on the wrong side of 0 would reverse them.
+    // This checks the mean bounds; with enforce_consistency = false a device whose drawn bound
+    // crosses 0 (z < -1 / w_*_dtod) still has reversed steps, as in aihwkit.
     TORCH_CHECK(device().w_max() > 0.0, "config key 'device.w_max': got ", device().w_max(),
                 ", expected a value > 0 for a soft_bounds device");
     TORCH_CHECK(device().w_min() < 0.0, "config key 'device.w_min': got ", device().w_min(),

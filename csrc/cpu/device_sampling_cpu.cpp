@@ -1,4 +1,4 @@
-// CPU sampling of the device-to-device spreads of a ConstantStep tile.
+// CPU sampling of the device-to-device spreads of a tile's pulsed devices.
 #include "cpu/device_sampling_cpu.h"
 
 #include <ATen/ATen.h>

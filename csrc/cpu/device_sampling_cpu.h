@@ -1,4 +1,4 @@
-// Device-to-device parameters of a ConstantStep tile, drawn once at construction.
+// Device-to-device parameters of a tile's pulsed devices, drawn once at construction.
 #pragma once
 #include <cstdint>
 

@@ -32,7 +32,7 @@ std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& 
                         const PulsedDevice& dev, float lr, uint64_t key, uint64_t first_call);
 
 /// pulsed_update_cuda for several tiles (TileKernels::pulsed_update_many): jobs in a row on one
-/// device share launches (up to cuda::kMaxUpdateTiles in four), with one workspace and one piece
+/// device share launches (up to cuda::kMaxUpdateTiles in four; five with two device models), with one workspace and one piece
 /// of mapped memory for their flags; each job gets the check pulsed_update_cuda returns. Throws
 /// for bad arguments before it changes anything; after that, errors come back in the checks.
 std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<UpdateJob>& jobs);

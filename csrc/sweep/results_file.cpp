@@ -130,7 +130,8 @@ bool same_sweep(const std::string& a, const std::string& b) {
   return a == b || SweepSpec::from_fingerprint(a).fingerprint() == SweepSpec::from_fingerprint(b).fingerprint();
 }
 
-/// Two rows' configs are the same config (compared as same_sweep compares the base config).
+/// Two rows' configs are the same config (compared as same_sweep compares the base config). A
+/// config that no longer validates is an error here, not a conflict.
 bool same_config(const std::string& a, const std::string& b) {
   return a == b || (!a.empty() && !b.empty() && RPUConfig::from_json(a) == RPUConfig::from_json(b));
 }

@@ -237,7 +237,13 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
           static_cast<int32_t*>(buffer({}, flag_bytes)), static_cast<int32_t*>(buffer({}, flag_bytes))});
     }
     if (batched) {
+#ifdef ANALOG_CUDA_EMULATION
+      const int64_t launches = cuda::emulation::counters().launches;
+#endif
       cuda::launch_pulsed_updates(launch.data(), static_cast<int>(launch.size()), nullptr);
+#ifdef ANALOG_CUDA_EMULATION
+      EXPECT_EQ(cuda::emulation::counters().launches - launches, 5) << "four stages, the last once per model";
+#endif
     } else {
       for (const auto& u : launch) cuda::launch_pulsed_updates(&u, 1, nullptr);
     }
@@ -261,6 +267,18 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
     EXPECT_EQ(pulsed, tiles[k].samples > 0 && !tiles[k].nan_in_d);
     const auto set = std::count(flags_single[k].begin(), flags_single[k].end(), 1);
     EXPECT_EQ(set, tiles[k].nan_in_d ? 1 : 0);
+  }
+}
+
+// A tile of an unknown device model would be in no apply launch: an error, not unchanged weights.
+TEST(CudaUpdateBatch, AnUnknownDeviceModelIsAnError) {
+  std::vector<cuda::UpdateTile> tiles(2);
+  tiles[1].up.model = static_cast<DeviceModel>(7);
+  try {
+    cuda::launch_pulsed_updates(tiles.data(), 2, nullptr);
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("tile 1 has an unknown device model 7"), std::string::npos) << e.what();
   }
 }
 

@@ -87,7 +87,8 @@ std::vector<int64_t> reference_train(const float* v, int64_t size, float scale, 
 /// The pulsed update (stochastic_compressed, no discretisation) written with kernels:: only.
 at::Tensor reference_update(const at::Tensor& w0, const cpu::DeviceArrays& dev, const at::Tensor& x,
                             const at::Tensor& d, const UpdateParameters& up, float lr, float dw_min,
-                            float dw_min_std, uint64_t key, uint64_t first_call) {
+                            float dw_min_std, uint64_t key, uint64_t first_call,
+                            DeviceModel model = DeviceModel::kConstantStep) {
   at::Tensor w = w0.clone();
   float* W = w.data_ptr<float>();
   const float* P = dev.params.data_ptr<float>();
@@ -111,8 +112,11 @@ at::Tensor reference_update(const at::Tensor& w0, const cpu::DeviceArrays& dev, 
           const int64_t e = i * in + j;
           const float xi = kernels::stream_normal(key, call, Domain::kPulseNoise, slot, k++);
           const bool down = (ds[i] > 0.0f) == (xs[j] > 0.0f);
-          W[e] = kernels::constant_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi,
-                                              P[4 * e], P[4 * e + 1]);
+          W[e] = model == DeviceModel::kSoftBounds
+                     ? kernels::soft_bounds_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi,
+                                                  P[4 * e], P[4 * e + 1])
+                     : kernels::constant_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi,
+                                                    P[4 * e], P[4 * e + 1]);
         }
       }
     }
@@ -126,6 +130,7 @@ struct ReferenceCase {
   bool ublm;      // update BL management
   int bl;         // the pulse slots of sample 0
   bool thinned;   // whether sample 0's x train is thinned
+  DeviceModel model = DeviceModel::kConstantStep;
 };
 
 class CpuUpdateMatchesReference : public ::testing::TestWithParam<ReferenceCase> {};
@@ -142,6 +147,7 @@ TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
   const at::Tensor d =
       (at::rand({samples, out}) * 2 - 1) * 0.05 * (at::rand({samples, out}) < 0.5).to(at::kFloat);
   PulsedDevice dev;
+  dev.model(GetParam().model);
   UpdateParameters up;
   up.desired_bl(7).update_bl_management(GetParam().ublm);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 55);
@@ -153,7 +159,7 @@ TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
   at::Tensor w = at::rand({out, in}) * 0.2 - 0.1;
   const at::Tensor w0 = w.clone();
   cpu::pulsed_update_cpu(w, arrays, x, d, up, dev, lr, 11, 1000);
-  const at::Tensor expected = reference_update(w0, arrays, x, d, up, lr, 0.001f, 0.3f, 11, 1000);
+  const at::Tensor expected = reference_update(w0, arrays, x, d, up, lr, 0.001f, 0.3f, 11, 1000, GetParam().model);
   EXPECT_FALSE(w.equal(w0));
   EXPECT_TRUE(w.equal(expected)) << "max difference " << (w - expected).abs().max().item<float>();
 }
@@ -162,7 +168,9 @@ INSTANTIATE_TEST_SUITE_P(
     Trains, CpuUpdateMatchesReference,
     ::testing::Values(ReferenceCase{"thinned", 0.001f, true, 1, true},
                       ReferenceCase{"thinned_bl7", 0.001f, false, 7, true},
-                      ReferenceCase{"dense", 0.05f, true, 3, false}),
+                      ReferenceCase{"dense", 0.05f, true, 3, false},
+                      ReferenceCase{"soft_bounds_thinned", 0.001f, true, 1, true, DeviceModel::kSoftBounds},
+                      ReferenceCase{"soft_bounds_dense", 0.05f, true, 3, false, DeviceModel::kSoftBounds}),
     [](const ::testing::TestParamInfo<ReferenceCase>& info) { return std::string(info.param.name); });
 
 // A large slot (dense 256 x 256 trains: tens of thousands of pulses) is split over threads by

@@ -198,7 +198,10 @@ TEST(SoftBoundsPulse, StepShrinksTowardsTheBoundItMovesTo) {
   // At its bound a device does not move towards it, and a pulse never crosses it.
   EXPECT_EQ(kernels::soft_bounds_pulse(0.6f, false, 0.01f, 0.02f, 0.3f, 2.0f, -0.6f, 0.6f), 0.6f);
   EXPECT_EQ(kernels::soft_bounds_pulse(-0.6f, true, 0.01f, 0.02f, 0.3f, 2.0f, -0.6f, 0.6f), -0.6f);
-  EXPECT_EQ(kernels::soft_bounds_pulse(0.59f, false, 0.5f, 0.5f, 0.0f, 0.0f, -0.6f, 0.6f), 0.59f + 0.5f * (1.0f - 0.59f / 0.6f));
+  // A step that noise makes larger than the distance to the bound (0.5 * 0.5 * (1 + 0.3 * 10)
+  // = 1.0 from 0.3) ends at the bound.
+  EXPECT_EQ(kernels::soft_bounds_pulse(0.3f, false, 0.5f, 0.5f, 0.3f, 10.0f, -0.6f, 0.6f), 0.6f);
+  EXPECT_EQ(kernels::soft_bounds_pulse(-0.3f, true, 0.5f, 0.5f, 0.3f, 10.0f, -0.6f, 0.6f), -0.6f);
   // A bound of 0: no step towards it (not NaN or inf); the step away is the usual one.
   EXPECT_EQ(kernels::soft_bounds_pulse(-0.1f, false, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.0f), -0.1f);
   EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.1f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.0f),

@@ -82,7 +82,7 @@ ANALOG_HOST_DEVICE inline float constant_step_pulse(float w, bool down, float dw
 
 /// The relative size 1 - w / bound of a soft-bounds step towards `bound`: 1 at w = 0, 0 at the
 /// bound. A device whose bound is 0 does not step towards it (the step would divide by zero;
-/// with enforce_consistency that needs a mean bound of 0 or a draw exactly at -1 / w_*_dtod).
+/// it takes a device stuck at 0, whose steps are 0 anyway, or a draw exactly at -1 / w_*_dtod).
 ANALOG_HOST_DEVICE inline float soft_bound_factor(float w, float bound) {
   return bound != 0.0f ? 1.0f - w / bound : 0.0f;
 }

@@ -119,8 +119,8 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
 TORCH_MODULE(AnalogTile);
 
 /// update(lr) of each tile, in order, with the same results; where the kernels allow it (CUDA),
-/// the pulsed updates of tiles on one device share launches (four for up to eight tiles instead
-/// of four each), as a training step's host work is mostly launches. AnalogSGD's step uses it.
+/// the pulsed updates of tiles on one device share launches (four for up to eight tiles, five
+/// if they mix device models, instead of four each), as a training step's host work is mostly launches. AnalogSGD's step uses it.
 /// Errors as tile by tile: an update that throws at once (the CPU's NaN/inf check, a bad lr)
 /// stops there (the later tiles keep their pairs); the earlier tiles' updates run, then the
 /// error is rethrown.
