@@ -169,7 +169,14 @@ TEST(SweepApp, ShardsAsSeparateProcessesMergeToTheUnshardedSweep) {
 TEST(SweepApp, CtrlCStopsCleanlyAndTheSweepResumes) {
   const std::string out = tmp("interrupted.csv");
   const pid_t pid = spawn(sweep_args(out));
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // Its handler is set before the results file is made: a signal before then (a cold start can
+  // take longer than any fixed delay) would kill it instead of testing the handler.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!std::ifstream(out).good() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(std::ifstream(out).good()) << "no results file after 30 s";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // into the runs
   kill(pid, SIGINT);
   const int code = wait_exit(pid);
   EXPECT_TRUE(code == 130 || code == 0) << code;  // 0 if it had already finished
