@@ -1,5 +1,6 @@
 // The runs the end-to-end benchmarks compare: digital SGD, analog training at the default
-// sweep's seed point, a harsh point, and the seed point with soft-bounds devices.
+// sweep's seed point, a harsh point, and the seed point with soft-bounds and with linear-step
+// devices.
 #pragma once
 #include <cstdio>
 #include <exception>
@@ -14,7 +15,7 @@ namespace analog::bench {
 
 struct Case {
   const char* name;  ///< for tables
-  const char* key;   ///< for summary lines (scripts/gpu-check reads them): digital, analog, harsh, soft
+  const char* key;   ///< for summary lines (scripts/gpu-check reads them): digital, analog, harsh, soft, linear
   std::optional<RPUConfig> rpu;  ///< none: digital SGD
 };
 
@@ -27,10 +28,13 @@ inline std::vector<Case> e2e_cases() {
   harsh.update().desired_bl(3);
   RPUConfig soft = seed_point;
   soft.device().model(DeviceModel::kSoftBounds);
+  RPUConfig linear = seed_point;
+  linear.device().model(DeviceModel::kLinearStep).gamma_up(0.3).gamma_down(0.3);
   return {{"digital", "digital", std::nullopt},
           {"analog (0.06, BL 7)", "analog", seed_point},
           {"analog harsh (0.5, BL 3)", "harsh", harsh},
-          {"soft bounds (0.06, BL 7)", "soft", soft}};
+          {"soft bounds (0.06, BL 7)", "soft", soft},
+          {"linear step (g 0.3, BL 7)", "linear", linear}};
 }
 
 /// Runs a benchmark program's body: a missing data file or a bad argument ends it with its message

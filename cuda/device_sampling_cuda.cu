@@ -9,7 +9,7 @@ namespace analog::cuda {
 namespace {
 
 __global__ void sample_kernel(kernels::DeviceSpec spec, int64_t out_size, int64_t in_size,
-                              bool bias_column, uint64_t key, float* params) {
+                              bool bias_column, uint64_t key, float* params, float* slopes) {
   const int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (e >= out_size * in_size) return;
   const bool bias_device = bias_column && (e % in_size) == in_size - 1;
@@ -18,6 +18,10 @@ __global__ void sample_kernel(kernels::DeviceSpec spec, int64_t out_size, int64_
   params[4 * e + 1] = d.w_max;
   params[4 * e + 2] = d.dw_up;
   params[4 * e + 3] = d.dw_down;
+  if (slopes != nullptr) {
+    slopes[2 * e] = d.slope_up;
+    slopes[2 * e + 1] = d.slope_down;
+  }
 }
 
 __global__ void normals_kernel(uint64_t key, uint64_t call, uint32_t domain, uint32_t round,
@@ -31,11 +35,11 @@ __global__ void normals_kernel(uint64_t key, uint64_t call, uint32_t domain, uin
 }  // namespace
 
 void launch_sample_devices(const kernels::DeviceSpec& spec, int64_t out_size, int64_t in_size,
-                           bool bias_column, uint64_t key, float* params, void* stream) {
+                           bool bias_column, uint64_t key, float* params, float* slopes, void* stream) {
   const int64_t n = out_size * in_size;
   if (n == 0) return;
   ANALOG_LAUNCH(sample_kernel, static_cast<unsigned>((n + 255) / 256), 256, static_cast<cudaStream_t>(stream))(
-      spec, out_size, in_size, bias_column, key, params);
+      spec, out_size, in_size, bias_column, key, params, slopes);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 

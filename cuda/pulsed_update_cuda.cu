@@ -266,8 +266,8 @@ __device__ uint32_t rank_of(const uint32_t* bits, const uint32_t* prefix, int64_
 
 /// One thread per device: its pulses, in sample and slot order, by the rule of model M.
 template <DeviceModel M>
-__device__ void apply_block(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
-                            const Layout& L, const UpdateSpec& up, uint64_t key, uint64_t first_call,
+__device__ void apply_block(float* w, const float* devices, const float* slopes, const float* x, int64_t ldx,
+                            const float* d, const Layout& L, const UpdateSpec& up, uint64_t key, uint64_t first_call,
                             const uint32_t* ws, const int32_t* non_finite, int64_t block) {
   __shared__ int skip;  // a NaN or inf in any sample changes nothing
   if (threadIdx.x == 0) skip = any_non_finite(non_finite, L.samples) ? 1 : 0;
@@ -275,7 +275,7 @@ __device__ void apply_block(float* w, const float* devices, const float* x, int6
   const int64_t e = block * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (skip != 0 || e >= L.in * L.out) return;
   const int64_t i = e / L.in, j = e % L.in;
-  const float* dev = devices + 4 * e;
+  const float* rec = devices + 4 * e;
   const float* plans = reinterpret_cast<const float*>(ws + L.plans());
   float value = w[e];
   for (int64_t s = 0; s < L.samples; ++s) {
@@ -297,7 +297,13 @@ __device__ void apply_block(float* w, const float* devices, const float* x, int6
                                                       Domain::kPulseNoise, static_cast<uint32_t>(t), k)
                              : 0.0f;
         const bool down = (d[s * L.out + i] > 0.0f) == (x[s * ldx + j] > 0.0f);
-        value = kernels::device_pulse<M>(value, down, dev[2], dev[3], up.dw_min_std, xi, dev[0], dev[1]);
+        // The device is read at each pulse (from the cache): held over the loop it spilled.
+        kernels::PulseDevice dev{rec[0], rec[1], rec[2], rec[3]};
+        if constexpr (M == DeviceModel::kLinearStep) {
+          dev.slope_up = slopes[2 * e];
+          dev.slope_down = slopes[2 * e + 1];
+        }
+        value = kernels::device_pulse<M>(value, down, dev, up.dw_min_std, up.mult_noise, xi);
       }
     }
   }
@@ -317,6 +323,7 @@ constexpr int kStageThreads[4] = {kThreads, kTrainThreads, 128, kThreads};
 struct TileArgs {
   float* w;
   const float* devices;
+  const float* slopes;
   const float* x;
   const float* d;
   int64_t ldx;
@@ -370,7 +377,8 @@ template <DeviceModel M>
 __global__ void __launch_bounds__(kThreads, 4) apply_kernel(const __grid_constant__ Batch batch) {
   int64_t block = 0;
   const TileArgs& a = tile_of(batch, kApply, block);
-  apply_block<M>(a.w, a.devices, a.x, a.ldx, a.d, a.L, a.up, a.key, a.first_call, a.ws, a.non_finite, block);
+  apply_block<M>(a.w, a.devices, a.slopes, a.x, a.ldx, a.d, a.L, a.up, a.key, a.first_call, a.ws, a.non_finite,
+                 block);
 }
 
 /// Blocks of the apply stage for a tile: a thread per device.
@@ -408,15 +416,21 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
   int64_t blocks[4] = {0, 0, 0, 0};
   for (int k = 0; k < count; ++k) {
     const UpdateTile& u = tiles[k];
-    if (u.up.model != DeviceModel::kConstantStep && u.up.model != DeviceModel::kSoftBounds) {
+    if (u.up.model != DeviceModel::kConstantStep && u.up.model != DeviceModel::kSoftBounds &&
+        u.up.model != DeviceModel::kLinearStep) {
       // Its apply stage would be in no launch: its weights would silently stay as they are.
       throw std::invalid_argument("launch_pulsed_updates: tile " + std::to_string(k) + " has an unknown device model " +
                                   std::to_string(static_cast<int>(u.up.model)));
+    }
+    if (u.up.model == DeviceModel::kLinearStep && u.slopes == nullptr && u.in_size * u.out_size > 0) {
+      throw std::invalid_argument("launch_pulsed_updates: tile " + std::to_string(k) +
+                                  " has linear_step devices but no slopes");
     }
     if (u.samples == 0 || u.in_size * u.out_size == 0) continue;  // nothing to pulse, nothing to check
     TileArgs& a = batch.t[batch.count++];
     a.w = u.w;
     a.devices = u.devices;
+    a.slopes = u.slopes;
     a.x = u.x;
     a.d = u.d;
     a.ldx = u.ldx;
@@ -451,14 +465,15 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
   // One launch per device model present (one when every tile has the same model).
   launch_apply<DeviceModel::kConstantStep>(batch, st);
   launch_apply<DeviceModel::kSoftBounds>(batch, st);
+  launch_apply<DeviceModel::kLinearStep>(batch, st);
 }
 
-void launch_pulsed_update(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
-                          int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
+void launch_pulsed_update(float* w, const float* devices, const float* slopes, const float* x, int64_t ldx,
+                          const float* d, int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
                           uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
                           int32_t* non_finite_host, void* stream) {
-  const UpdateTile tile{w,   devices,    x,         ldx,        d,           samples,        in_size, out_size,
-                        up,  key,        first_call, workspace, non_finite, non_finite_host};
+  const UpdateTile tile{w,   devices, slopes,     x,         ldx,        d,           samples,        in_size,
+                        out_size, up,  key,     first_call, workspace, non_finite, non_finite_host};
   launch_pulsed_updates(&tile, 1, stream);
 }
 

@@ -13,6 +13,7 @@ struct UpdateSpec {
   int desired_bl;
   bool fixed_bl, ublm, um, sto_round;
   DeviceModel model;  ///< the pulse rule (kernels::device_pulse)
+  bool mult_noise;    ///< LinearStep: the cycle noise multiplies the whole step
 };
 
 /// Bytes of workspace for `samples` rows of x [samples, in] and d [samples, out]
@@ -23,8 +24,10 @@ size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t o
 /// first_call + s; its trains follow kernels::thinned_train / dense_fires; pulse k of a slot
 /// (rows outer, columns inner, in index order) takes normal k of the slot's noise stream; each
 /// device applies its pulses in sample and slot order. `devices` is [out, in, 4] (w_min, w_max,
-/// dw_up, dw_down). Row s of x is at x + s * ldx (ldx >= in: a column slice of a wider matrix is
-/// read in place); W and d are contiguous. The workspace (device memory) must have the size given
+/// dw_up, dw_down); `slopes` [out, in, 2] (slope_up, slope_down) is read for LinearStep devices
+/// only (nullptr for the others; without it a LinearStep tile is std::invalid_argument). Row s of
+/// x is at x + s * ldx (ldx >= in: a column slice of a wider matrix is read in place); W and d
+/// are contiguous. The workspace (device memory) must have the size given
 /// above.
 /// non_finite (2 * samples ints of device memory) receives per-sample flags: non_finite[s] = 1
 /// if x[s] holds a NaN or inf, non_finite[samples + s] = 1 if d[s] does, else 0; if any is set,
@@ -32,8 +35,8 @@ size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t o
 /// host memory mapped into the device's address space: the caller reads them there, once the
 /// launch has run, instead of checking x and d before it. Every buffer is written by the
 /// kernels: nothing needs zeroing before a launch.
-void launch_pulsed_update(float* w, const float* devices, const float* x, int64_t ldx, const float* d,
-                          int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
+void launch_pulsed_update(float* w, const float* devices, const float* slopes, const float* x, int64_t ldx,
+                          const float* d, int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
                           uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
                           int32_t* non_finite_host, void* stream);
 
@@ -41,6 +44,7 @@ void launch_pulsed_update(float* w, const float* devices, const float* x, int64_
 struct UpdateTile {
   float* w;
   const float* devices;
+  const float* slopes;  ///< LinearStep only (else nullptr)
   const float* x;
   int64_t ldx;
   const float* d;

@@ -51,7 +51,9 @@ struct EnumTable<PulseType> {
 template <>
 struct EnumTable<DeviceModel> {
   static constexpr std::pair<DeviceModel, const char*> kEntries[] = {
-      {DeviceModel::kConstantStep, "constant_step"}, {DeviceModel::kSoftBounds, "soft_bounds"}};
+      {DeviceModel::kConstantStep, "constant_step"},
+      {DeviceModel::kSoftBounds, "soft_bounds"},
+      {DeviceModel::kLinearStep, "linear_step"}};
 };
 template <>
 struct EnumTable<TileType> {
@@ -273,14 +275,15 @@ void RPUConfig::validate() const {
   }
   TORCH_CHECK(device().w_min() < device().w_max(), "config key 'device.w_min': got ",
               device().w_min(), ", expected less than device.w_max = ", device().w_max());
-  if (device().model() == DeviceModel::kSoftBounds) {
-    // Its steps scale with 1 - w / bound: a bound on the wrong side of 0 would reverse them.
+  if (device().model() != DeviceModel::kConstantStep) {
+    // Its steps scale with 1 - g w / bound: a bound on the wrong side of 0 would reverse them.
     // This checks the mean bounds; with enforce_consistency = false a device whose drawn bound
     // crosses 0 (z < -1 / w_*_dtod) still has reversed steps, as in aihwkit.
+    const std::string model = get("device.model");
     TORCH_CHECK(device().w_max() > 0.0, "config key 'device.w_max': got ", device().w_max(),
-                ", expected a value > 0 for a soft_bounds device");
+                ", expected a value > 0 for a ", model, " device");
     TORCH_CHECK(device().w_min() < 0.0, "config key 'device.w_min': got ", device().w_min(),
-                ", expected a value < 0 for a soft_bounds device");
+                ", expected a value < 0 for a ", model, " device");
   }
 }
 

@@ -29,6 +29,13 @@ kernels::DeviceSpec device_spec(const PulsedDevice& dev) {
   p.dw_min_dtod_log_normal = dev.dw_min_dtod_log_normal();
   p.enforce_consistency = dev.enforce_consistency();
   p.perfect_bias = dev.perfect_bias();
+  p.model = dev.model();
+  p.gamma_up = static_cast<float>(dev.gamma_up());
+  p.gamma_down = static_cast<float>(dev.gamma_down());
+  p.gamma_up_dtod = static_cast<float>(dev.gamma_up_dtod());
+  p.gamma_down_dtod = static_cast<float>(dev.gamma_down_dtod());
+  p.allow_increasing = dev.allow_increasing();
+  p.mean_bound_reference = dev.mean_bound_reference();
   return p;
 }
 
@@ -37,16 +44,19 @@ DeviceArrays sample_devices_cpu(const PulsedDevice& dev, int64_t out_size, int64
   const auto opts = at::TensorOptions().dtype(at::kFloat);
   const bool diffusion = dev.diffusion() > 0.0;
   const bool decay = dev.lifetime() > 0.0;
+  const bool linear = dev.model() == DeviceModel::kLinearStep;
   DeviceArrays a;
   a.params = at::empty({out_size, in_size, 4}, opts);
   a.diffusion_rate = at::empty({diffusion ? out_size : 0, diffusion ? in_size : 0}, opts);
   a.decay_scale = at::empty({decay ? out_size : 0, decay ? in_size : 0}, opts);
   a.reset_bias = at::empty({decay ? out_size : 0, decay ? in_size : 0}, opts);
+  a.slopes = at::empty({linear ? out_size : 0, linear ? in_size : 0, 2}, opts);
   const kernels::DeviceSpec spec = device_spec(dev);
   float* params = a.params.data_ptr<float>();
   float* rate = diffusion ? a.diffusion_rate.data_ptr<float>() : nullptr;
   float* scale = decay ? a.decay_scale.data_ptr<float>() : nullptr;
   float* reset = decay ? a.reset_bias.data_ptr<float>() : nullptr;
+  float* slopes = linear ? a.slopes.data_ptr<float>() : nullptr;
   at::parallel_for(0, out_size * in_size, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t e = begin; e < end; ++e) {
       const bool bias_device = bias_column && (e % in_size) == in_size - 1;
@@ -61,6 +71,10 @@ DeviceArrays sample_devices_cpu(const PulsedDevice& dev, int64_t out_size, int64
       if (scale) {
         scale[e] = d.decay_scale;
         reset[e] = d.reset_bias;
+      }
+      if (slopes) {
+        slopes[2 * e] = d.slope_up;
+        slopes[2 * e + 1] = d.slope_down;
       }
     }
   });

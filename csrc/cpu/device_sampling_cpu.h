@@ -17,6 +17,8 @@ struct DeviceArrays {
   at::Tensor diffusion_rate;    ///< per-step diffusion std (empty unless device.diffusion > 0)
   at::Tensor decay_scale;       ///< per-step decay factor (empty unless device.lifetime > 0)
   at::Tensor reset_bias;        ///< decay target (empty unless device.lifetime > 0)
+  /// [out, in, 2] (slope_up, slope_down) of LinearStep devices (empty for the other models).
+  at::Tensor slopes;
 
   at::Tensor w_min() const { return params.select(2, kWMin); }
   at::Tensor w_max() const { return params.select(2, kWMax); }

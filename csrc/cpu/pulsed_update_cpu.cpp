@@ -31,12 +31,27 @@ namespace {
 
 using kernels::Domain;
 
-/// Raw views of a tile's weights and devices (4 packed floats per device, DeviceArrays order).
+/// Raw views of a tile's weights and devices (4 packed floats per device, DeviceArrays order;
+/// LinearStep: 2 slopes per device).
 struct TileView {
   float* w;
   const float* dev;
+  const float* slopes;  // nullptr unless LinearStep
   int64_t in_size;
   float dw_min_std;
+  bool mult_noise;
+
+  /// What a pulse on device e reads.
+  kernels::PulseDevice device(int64_t e) const {
+    const float* d = dev + 4 * e;
+    kernels::PulseDevice p{d[DeviceArrays::kWMin], d[DeviceArrays::kWMax], d[DeviceArrays::kDwUp],
+                           d[DeviceArrays::kDwDown]};
+    if (slopes) {
+      p.slope_up = slopes[2 * e];
+      p.slope_down = slopes[2 * e + 1];
+    }
+    return p;
+  }
 };
 
 /// The device model as a type, so that the pulse loops are compiled once per model.
@@ -46,9 +61,7 @@ using Model = std::integral_constant<DeviceModel, M>;
 /// One pulse on device e with cycle-to-cycle noise xi.
 template <DeviceModel M>
 inline void pulse(const TileView& t, int64_t e, bool down, float xi) {
-  const float* d = t.dev + 4 * e;
-  t.w[e] = kernels::device_pulse<M>(t.w[e], down, d[DeviceArrays::kDwUp], d[DeviceArrays::kDwDown],
-                                    t.dw_min_std, xi, d[DeviceArrays::kWMin], d[DeviceArrays::kWMax]);
+  t.w[e] = kernels::device_pulse<M>(t.w[e], down, t.device(e), t.dw_min_std, t.mult_noise, xi);
 }
 
 /// One entry of an active list: the index in bits 0-30, bit 31 set when the driving value is
@@ -233,8 +246,8 @@ size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale,
 /// columns inner; pulse k takes xi[k] (or no noise). Branch-free, so that the out-of-order core
 /// keeps many of the scattered weight and device loads in flight: the step is read at
 /// kDwUp + down (kDwDown = kDwUp + 1) and its sign flipped for a down pulse, which gives the floats
-/// of kernels::constant_step_pulse (w + (-s) = w - s exactly, the same clip). Soft-bounds devices
-/// take kernels::soft_bounds_pulse as it is.
+/// of kernels::constant_step_pulse (w + (-s) = w - s exactly, the same clip). The other models
+/// take kernels::device_pulse as it is.
 /// Rows [r0, r1) of the slot; xi holds the noise of those rows' pulses.
 template <bool kNoisy, DeviceModel M>
 void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, const Active* cols,
@@ -263,15 +276,14 @@ void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, con
     }
     for (size_t c = 0; c < n_cols; ++c) {
       const int64_t j = index_of(cols[c]);
-      const float* rec = drow + 4 * j;
       // Same signs: the weight goes down (W -= lr d x^T).
       const uint32_t down = row_positive == positive_of(cols[c]) ? 1u : 0u;
-      const float w_max = rec[DeviceArrays::kWMax], w_min = rec[DeviceArrays::kWMin];
-      if constexpr (M == DeviceModel::kSoftBounds) {
-        wrow[j] = kernels::soft_bounds_pulse(wrow[j], down != 0u, rec[DeviceArrays::kDwUp],
-                                             rec[DeviceArrays::kDwDown], std_dev, kNoisy ? xi[c] : 0.0f,
-                                             w_min, w_max);
+      if constexpr (M != DeviceModel::kConstantStep) {
+        wrow[j] = kernels::device_pulse<M>(wrow[j], down != 0u, t.device(base + j), std_dev, t.mult_noise,
+                                           kNoisy ? xi[c] : 0.0f);
       } else {
+        const float* rec = drow + 4 * j;
+        const float w_max = rec[DeviceArrays::kWMax], w_min = rec[DeviceArrays::kWMin];
         const float noise = kNoisy ? 1.0f + std_dev * xi[c] : 1.0f;
         const float step = rec[DeviceArrays::kDwUp + down] * noise;
         const float delta = kernels::bits_float(kernels::float_bits(step) ^ (down << 31));
@@ -393,8 +405,13 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
   TORCH_CHECK(in_size < (int64_t{1} << 31) && out_size < (int64_t{1} << 31),
               "pulsed update: expected tile sizes below 2^31, got ", out_size, " x ", in_size);
   TORCH_INTERNAL_ASSERT(devices.params.is_contiguous() && devices.params.size(2) == 4);
-  const TileView t{w.data_ptr<float>(), devices.params.data_ptr<float>(), in_size,
-                   static_cast<float>(dev.dw_min_std())};
+  const bool linear = dev.model() == DeviceModel::kLinearStep;
+  TORCH_CHECK(!linear || (devices.slopes.defined() && devices.slopes.is_contiguous() &&
+                          devices.slopes.numel() == 2 * w.numel()),
+              "pulsed update: a linear_step device needs its slopes [", out_size, ", ", in_size, ", 2]");
+  const TileView t{w.data_ptr<float>(), devices.params.data_ptr<float>(),
+                   linear ? devices.slopes.data_ptr<float>() : nullptr, in_size,
+                   static_cast<float>(dev.dw_min_std()), dev.mult_noise()};
   const float* xp = x.data_ptr<float>();
   const float* dp = d.data_ptr<float>();
   const float dw_min = static_cast<float>(dev.dw_min());
@@ -442,6 +459,8 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
   };
   if (dev.model() == DeviceModel::kSoftBounds) {
     samples_of_model(Model<DeviceModel::kSoftBounds>{});
+  } else if (linear) {
+    samples_of_model(Model<DeviceModel::kLinearStep>{});
   } else {
     samples_of_model(Model<DeviceModel::kConstantStep>{});
   }

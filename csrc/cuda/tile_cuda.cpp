@@ -76,6 +76,7 @@ cuda::UpdateSpec update_spec(const UpdateParameters& up, const PulsedDevice& dev
   spec.um = up.update_management();
   spec.sto_round = up.sto_round();
   spec.model = dev.model();
+  spec.mult_noise = dev.mult_noise();
   return spec;
 }
 
@@ -311,12 +312,10 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
   return r;
 }
 
-std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
-                        const at::Tensor& d, const UpdateParameters& up,
-                        const PulsedDevice& dev, float lr, uint64_t key, uint64_t first_call) {
-  cpu::DeviceArrays arrays;
-  arrays.params = devices;
-  return pulsed_update_cuda_many({UpdateJob{w, arrays, x, d, &up, &dev, lr, key, first_call}}).front();
+std::function<void()> pulsed_update_cuda(const at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x,
+                                         const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
+                                         float lr, uint64_t key, uint64_t first_call) {
+  return pulsed_update_cuda_many({UpdateJob{w, devices, x, d, &up, &dev, lr, key, first_call}}).front();
 }
 
 std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<UpdateJob>& jobs) {
@@ -360,6 +359,7 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
       cuda::UpdateTile& t = tiles[i];
       t.w = j.w.data_ptr<float>();
       t.devices = j.devices.params.data_ptr<float>();
+      t.slopes = t.up.model == DeviceModel::kLinearStep ? j.devices.slopes.data_ptr<float>() : nullptr;
       t.x = j.x.data_ptr<float>();
       t.d = j.d.data_ptr<float>();
       t.workspace = workspace.data_ptr<int32_t>() + ws_at[i];
@@ -391,6 +391,12 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
                     on_kernel_device(w) && j.x.device() == w.device() && j.d.device() == w.device() &&
                     devices.device() == w.device(),
                 "AnalogTile.update: expected tensors on ", w.device(), ", contiguous (x: contiguous rows)");
+    const at::Tensor& slopes = j.devices.slopes;
+    TORCH_CHECK(j.dev->model() != DeviceModel::kLinearStep ||
+                    (slopes.defined() && slopes.is_contiguous() && slopes.device() == w.device() &&
+                     slopes.numel() == 2 * w.numel()),
+                "AnalogTile.update: a linear_step device needs its slopes [", w.size(0), ", ", w.size(1),
+                ", 2] on ", w.device());
     TORCH_CHECK(j.x.size(0) <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", j.x.size(0));
   }
   for (size_t k = 0; k < jobs.size(); ++k) {
@@ -403,6 +409,7 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
       at::Tensor w_cpu = w.cpu();
       cpu::DeviceArrays arrays;
       arrays.params = j.devices.params.cpu();
+      if (j.devices.slopes.defined()) arrays.slopes = j.devices.slopes.cpu();
       try {
         cpu::pulsed_update_cpu(w_cpu, arrays, j.x.cpu(), j.d.cpu(), *j.up, *j.dev, j.lr, j.key, j.first_call);
       } catch (const NonFiniteError&) {
@@ -429,8 +436,8 @@ const TileKernels& tile_kernels() {
       "cuda", &io_mvm_cuda,
       [](const at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
          const UpdateParameters& up, const PulsedDevice& dev, float lr, uint64_t key, uint64_t first_call) {
-        // Only the device records: diffusion and decay run in the tile's post_update_step.
-        return pulsed_update_cuda(w, devices.params, x, d, up, dev, lr, key, first_call);
+        // Diffusion and decay run in the tile's post_update_step.
+        return pulsed_update_cuda(w, devices, x, d, up, dev, lr, key, first_call);
       },
       &pulsed_update_cuda_many};
   return kernels;

@@ -27,13 +27,14 @@ cpu::MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transp
 /// pulse types and none_with_device run on the CPU copy and are written back). A NaN or inf in
 /// x or d leaves w unchanged, and the returned check (deferred: the host does not wait for the
 /// GPU here; empty when there is nothing to report) throws NonFiniteError when called.
-std::function<void()> pulsed_update_cuda(const at::Tensor& w, const at::Tensor& devices, const at::Tensor& x,
-                        const at::Tensor& d, const UpdateParameters& up,
-                        const PulsedDevice& dev, float lr, uint64_t key, uint64_t first_call);
+/// `devices`: its params (and slopes for linear_step devices) on w's device.
+std::function<void()> pulsed_update_cuda(const at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x,
+                                         const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
+                                         float lr, uint64_t key, uint64_t first_call);
 
 /// pulsed_update_cuda for several tiles (TileKernels::pulsed_update_many): jobs in a row on one
-/// device share launches (up to cuda::kMaxUpdateTiles in four; five with two device models), with one workspace and one piece
-/// of mapped memory for their flags; each job gets the check pulsed_update_cuda returns. Throws
+/// device share launches (up to cuda::kMaxUpdateTiles in four, one more for each further device
+/// model among them), with one workspace and one piece of mapped memory for their flags; each job gets the check pulsed_update_cuda returns. Throws
 /// for bad arguments before it changes anything; after that, errors come back in the checks.
 std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<UpdateJob>& jobs);
 

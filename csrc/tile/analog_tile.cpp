@@ -96,7 +96,7 @@ void AnalogTileImpl::reset() {
   cpu::DeviceArrays dev;
   if (is_floating_point()) {
     const auto empty = at::empty({0, 0}, opts);
-    dev = {at::empty({0, 0, 4}, opts), empty, empty, empty};
+    dev = {at::empty({0, 0, 4}, opts), empty, empty, empty, at::empty({0, 0, 2}, opts)};
   } else {
     const int64_t cs = config_.device().construction_seed();
     const uint64_t dev_key =
@@ -108,6 +108,9 @@ void AnalogTileImpl::reset() {
   diffusion_rate = register_buffer("diffusion_rate", dev.diffusion_rate);
   decay_scale = register_buffer("decay_scale", dev.decay_scale);
   reset_bias = register_buffer("reset_bias", dev.reset_bias);
+  // Only LinearStep tiles have slopes: the state of the other tiles stays as it was (their
+  // checkpoints from before device models load as they are).
+  slopes = dev.slopes.numel() > 0 ? register_buffer("slopes", dev.slopes) : dev.slopes;
   pending_x_.clear();
   pending_d_.clear();
   deferred_checks_.clear();
@@ -304,7 +307,7 @@ bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
   // check is deferred, it advances: the run has diverged either way). The kernels write the
   // weights through their data (no autograd op: no detach() needed, which would be a dispatch;
   // under the no-grad guard a CPU copy's copy_ back is allowed too).
-  job = UpdateJob{weight, cpu::DeviceArrays{devices, diffusion_rate, decay_scale, reset_bias}, x, d, &up,
+  job = UpdateJob{weight, cpu::DeviceArrays{devices, diffusion_rate, decay_scale, reset_bias, slopes}, x, d, &up,
                   &config_.device(), static_cast<float>(lr), key(), next_call()};
   return true;
 }

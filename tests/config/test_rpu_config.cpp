@@ -114,7 +114,7 @@ TEST(RPUConfig, BadKeysTypesAndValuesNameTheKey) {
   bounds.device().w_min(0.7);
   EXPECT_NE(error_of([&] { bounds.validate(); }).find("device.w_min"), std::string::npos);
   EXPECT_NE(error_of([] { RPUConfig().set("device.model", "hard_bounds"); })
-                .find("'device.model': got 'hard_bounds', expected one of constant_step | soft_bounds"),
+                .find("'device.model': got 'hard_bounds', expected one of constant_step | soft_bounds | linear_step"),
             std::string::npos);
   // A soft-bounds step scales with 1 - w / bound: each bound must lie on its own side of 0.
   RPUConfig soft;
@@ -126,6 +126,25 @@ TEST(RPUConfig, BadKeysTypesAndValuesNameTheKey) {
   EXPECT_NE(error_of([&] { soft.validate(); }).find("'device.w_max': got 0, expected a value > 0"), std::string::npos);
   soft.device().w_max(0.5);
   EXPECT_NO_THROW(soft.validate());
+  // So does a linear-step one's (its slopes refer to the bounds), and its slope spreads are stds.
+  RPUConfig linear;
+  linear.set("device.model", "linear_step");
+  linear.set("device.w_min", "0.2");
+  EXPECT_NE(error_of([&] { linear.validate(); }).find("expected a value < 0 for a linear_step device"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { linear.set("device.gamma_up_dtod", "-0.1"); }).find("device.gamma_up_dtod"),
+            std::string::npos);
+  linear.set("device.w_min", "-0.6");
+  linear.set("device.gamma_down", "-0.3");  // a negative slope is allowed (with allow_increasing it grows steps)
+  linear.set("device.allow_increasing", "true");
+  EXPECT_NO_THROW(linear.validate());
+  const RPUConfig back = RPUConfig::from_json(linear.to_json());
+  EXPECT_EQ(back.device().model(), DeviceModel::kLinearStep);
+  EXPECT_DOUBLE_EQ(back.device().gamma_down(), -0.3);
+  EXPECT_TRUE(back.device().allow_increasing());
+  EXPECT_TRUE(back.device().mult_noise());  // the defaults of the others (aihwkit's)
+  EXPECT_TRUE(back.device().mean_bound_reference());
+  EXPECT_DOUBLE_EQ(back.device().gamma_up_dtod(), 0.05);
 }
 
 TEST(RPUConfig, FromFileNamesTheFile) {

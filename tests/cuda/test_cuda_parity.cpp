@@ -57,10 +57,16 @@ TEST_F(CudaParity, NormalStreamsAreBitIdentical) {
 TEST_F(CudaParity, DeviceSamplingIsBitIdentical) {
   PulsedDevice dev;
   dev.corrupt_devices_prob(0.01);
-  const auto cpu_arrays = cpu::sample_devices_cpu(dev, 64, 100, true, 1234);
-  Buffer out(64 * 100 * 4 * sizeof(float));
-  cuda::launch_sample_devices(cpu::device_spec(dev), 64, 100, true, 1234, out.as<float>(), nullptr);
-  EXPECT_TRUE(out.to_tensor({64, 100, 4}).equal(cpu_arrays.params));
+  for (const bool linear : {false, true}) {
+    SCOPED_TRACE(linear ? "linear_step (slopes)" : "constant_step");
+    if (linear) dev.model(DeviceModel::kLinearStep).gamma_up(0.5).mean_bound_reference(false);
+    const auto cpu_arrays = cpu::sample_devices_cpu(dev, 64, 100, true, 1234);
+    Buffer out(64 * 100 * 4 * sizeof(float)), slopes(64 * 100 * 2 * sizeof(float));
+    cuda::launch_sample_devices(cpu::device_spec(dev), 64, 100, true, 1234, out.as<float>(),
+                                linear ? slopes.as<float>() : nullptr, nullptr);
+    EXPECT_TRUE(out.to_tensor({64, 100, 4}).equal(cpu_arrays.params));
+    if (linear) EXPECT_TRUE(slopes.to_tensor({64, 100, 2}).equal(cpu_arrays.slopes));
+  }
 }
 
 // The whole forward pipeline with bound-management re-runs; round 0's GEMM is done on the host
@@ -134,7 +140,7 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   const at::Tensor x = at::rand({samples, in}) * (at::rand({samples, in}) < 0.3).to(at::kFloat);
   const at::Tensor d = (at::rand({samples, out}) * 2 - 1) * 0.05;
   PulsedDevice dev;
-  dev.model(c.model);
+  dev.model(c.model).gamma_up(0.5).gamma_down(0.8);  // (the slopes of linear_step devices)
   UpdateParameters up;
   up.desired_bl(7).fixed_bl(c.fixed_bl).update_bl_management(c.ublm).res(c.res).sto_round(c.sto_round);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 55);
@@ -153,13 +159,16 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   spec.um = true;
   spec.sto_round = c.sto_round;
   spec.model = c.model;
+  spec.mult_noise = true;
+  const bool linear = c.model == DeviceModel::kLinearStep;
+  Buffer dslopes(linear ? arrays.slopes.data_ptr<float>() : w0.data_ptr<float>(), out * in * (linear ? 8 : 4));
   Buffer dw(w0.data_ptr<float>(), out * in * 4), ddev(arrays.params.data_ptr<float>(), out * in * 16),
       dx(x.data_ptr<float>(), samples * in * 4), dd(d.data_ptr<float>(), samples * out * 4),
       ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flags(2 * samples * 4),
       host_flags(2 * samples * 4);  // the copy for the host (mapped host memory in the glue)
   cudaMemset(host_flags.ptr, 0xff, 2 * samples * 4);  // -1: unwritten
-  cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(), dx.as<float>(), in, dd.as<float>(), samples, in,
-                             out, spec, 11, 1000, ws.ptr, flags.as<int32_t>(), host_flags.as<int32_t>(), nullptr);
+  cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(), linear ? dslopes.as<float>() : nullptr, dx.as<float>(),
+                             in, dd.as<float>(), samples, in, out, spec, 11, 1000, ws.ptr, flags.as<int32_t>(), host_flags.as<int32_t>(), nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
   std::vector<int32_t> non_finite(2 * samples, -1), non_finite_copy(2 * samples, -1);
   cudaMemcpy(non_finite.data(), flags.ptr, 2 * samples * 4, cudaMemcpyDeviceToHost);
@@ -170,8 +179,8 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   EXPECT_TRUE(w_gpu.equal(w_cpu)) << (w_gpu - w_cpu).abs().max().item<float>();
 }
 
-// Several tiles in one launch_pulsed_updates call (five launches) end as each alone: dense,
-// thinned and unmanaged trains, soft-bounds devices, a tile whose d holds a NaN (left unchanged
+// Several tiles in one launch_pulsed_updates call (six launches) end as each alone: dense,
+// thinned and unmanaged trains, soft-bounds and linear-step devices, a tile whose d holds a NaN (left unchanged
 // and flagged, while the others are pulsed), an empty tile (left out), all with their own sizes,
 // keys and calls.
 TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
@@ -181,15 +190,17 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
     int64_t samples, in, out;
     bool nan_in_d;
     DeviceModel model;
-    std::vector<float> w0, dev, x, d;
+    std::vector<float> w0, dev, slopes, x, d;
   };
-  // Soft-bounds tiles among constant-step ones: their apply stage is a launch of its own.
+  // Soft-bounds and linear-step tiles among constant-step ones: each model's apply stage is a
+  // launch of its own.
   std::vector<Tile> tiles = {{0.05f, true, true, 64, 123, 41, false},
                              {0.05f, true, true, 48, 90, 33, false, DeviceModel::kSoftBounds},
                              {0.001f, true, true, 64, 300, 17, false},
                              {0.05f, false, false, 32, 57, 70, false},
                              {0.05f, true, true, 16, 40, 9, true},
                              {0.001f, true, true, 24, 200, 12, false, DeviceModel::kSoftBounds},
+                             {0.05f, true, true, 40, 70, 20, false, DeviceModel::kLinearStep},
                              {0.05f, true, true, 0, 40, 9, false}};
   at::manual_seed(8);
   const auto host = [](const at::Tensor& t) {
@@ -202,7 +213,10 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
     at::Tensor d = (at::rand({t.samples, t.out}) * 2 - 1) * 0.05;
     if (t.nan_in_d) d[t.samples / 2][3] = std::nanf("");
     t.w0 = host(at::rand({t.out, t.in}) * 0.2 - 0.1);
-    t.dev = host(cpu::sample_devices_cpu(PulsedDevice(), t.out, t.in, false, 55 + k).params);
+    const auto arrays =
+        cpu::sample_devices_cpu(PulsedDevice().model(t.model).gamma_up(0.5), t.out, t.in, false, 55 + k);
+    t.dev = host(arrays.params);
+    t.slopes = host(arrays.slopes);
     t.x = host(at::rand({t.samples, t.in}) * (at::rand({t.samples, t.in}) < 0.3).to(at::kFloat));
     t.d = host(d);
     cuda::UpdateSpec spec{};
@@ -215,6 +229,7 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
     spec.ublm = t.ublm;
     spec.um = true;
     spec.model = t.model;
+    spec.mult_noise = true;
     specs.push_back(spec);
   }
   // Each tile's buffers; run(batched) launches them in one call or one call each.
@@ -230,6 +245,7 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
       const size_t flag_bytes = std::max<size_t>(4, 2 * t.samples * 4);
       launch.push_back(cuda::UpdateTile{
           static_cast<float*>(buffer(t.w0, t.w0.size() * 4)), static_cast<float*>(buffer(t.dev, t.dev.size() * 4)),
+          t.slopes.empty() ? nullptr : static_cast<float*>(buffer(t.slopes, t.slopes.size() * 4)),
           static_cast<float*>(buffer(t.x, std::max<size_t>(4, t.x.size() * 4))), t.in,
           static_cast<float*>(buffer(t.d, std::max<size_t>(4, t.d.size() * 4))), t.samples, t.in, t.out, specs[k],
           11 + k, 1000 + 100 * k,
@@ -242,7 +258,7 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
 #endif
       cuda::launch_pulsed_updates(launch.data(), static_cast<int>(launch.size()), nullptr);
 #ifdef ANALOG_CUDA_EMULATION
-      EXPECT_EQ(cuda::emulation::counters().launches - launches, 5) << "four stages, the last once per model";
+      EXPECT_EQ(cuda::emulation::counters().launches - launches, 6) << "four stages, the last once per model";
 #endif
     } else {
       for (const auto& u : launch) cuda::launch_pulsed_updates(&u, 1, nullptr);
@@ -282,6 +298,19 @@ TEST(CudaUpdateBatch, AnUnknownDeviceModelIsAnError) {
   }
 }
 
+TEST(CudaUpdateBatch, ALinearStepTileWithoutSlopesIsAnError) {
+  std::vector<cuda::UpdateTile> tiles(2);
+  tiles[0].up.model = DeviceModel::kLinearStep;
+  tiles[0].in_size = tiles[0].out_size = 2;  // (slopes == nullptr)
+  try {
+    cuda::launch_pulsed_updates(tiles.data(), 2, nullptr);
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("tile 0 has linear_step devices but no slopes"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(CudaUpdateBatch, MoreTilesThanALaunchTakesIsAnError) {
   std::vector<cuda::UpdateTile> tiles(cuda::kMaxUpdateTiles + 1);
   EXPECT_THROW(cuda::launch_pulsed_updates(tiles.data(), static_cast<int>(tiles.size()), nullptr),
@@ -295,7 +324,8 @@ INSTANTIATE_TEST_SUITE_P(
                       UpdateCase{"no_bl_management", 0.05f, false, false, 0.0, false},
                       UpdateCase{"discretised", 0.05f, true, true, 0.1, true},
                       UpdateCase{"thinned_long", 0.001f, true, true, 0.0, false, 1000, 300},
-                      UpdateCase{"soft_bounds", 0.05f, true, true, 0.0, false, 123, 41, DeviceModel::kSoftBounds}),
+                      UpdateCase{"soft_bounds", 0.05f, true, true, 0.0, false, 123, 41, DeviceModel::kSoftBounds},
+                      UpdateCase{"linear_step", 0.05f, true, true, 0.0, false, 123, 41, DeviceModel::kLinearStep}),
     [](const ::testing::TestParamInfo<UpdateCase>& info) { return std::string(info.param.name); });
 
 }  // namespace

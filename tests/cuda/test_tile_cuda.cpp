@@ -42,6 +42,14 @@ namespace {
 
 using cuda_test::kernel_device;
 
+/// A tile's device arrays on the kernel device (what pulsed_update_cuda reads: params, slopes).
+cpu::DeviceArrays on_kernel_device(const cpu::DeviceArrays& a) {
+  cpu::DeviceArrays moved;
+  moved.params = a.params.to(kernel_device());
+  if (a.slopes.defined()) moved.slopes = a.slopes.to(kernel_device());
+  return moved;
+}
+
 #ifdef ANALOG_CUDA_EMULATION
 class JunkFill : public ::testing::Environment {
  public:
@@ -285,7 +293,7 @@ TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
   cpu::pulsed_update_cpu(w_cpu, arrays, signed_wide.narrow(1, 30, 40).contiguous(), d, UpdateParameters(), dev,
                          0.05f, 3, 77);
   const auto check =
-      cuda_glue::pulsed_update_cuda(w_dev, arrays.params.to(kernel_device()),
+      cuda_glue::pulsed_update_cuda(w_dev, on_kernel_device(arrays),
                                     signed_wide.to(kernel_device()).narrow(1, 30, 40), d.to(kernel_device()),
                                     UpdateParameters(), dev, 0.05f, 3, 77);
   EXPECT_FALSE(w_cpu.equal(w0)) << "the update changed nothing: the test tests nothing";
@@ -299,7 +307,7 @@ TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
   at::manual_seed(2);
   PulsedDevice dev;
   const auto arrays = cpu::sample_devices_cpu(dev, 12, 20, false, 4);
-  const at::Tensor params = arrays.params.to(kernel_device());
+  const cpu::DeviceArrays params = on_kernel_device(arrays);
   struct Case {
     int64_t x_row, d_row;  // -1: none
     const char* expected;
@@ -354,7 +362,7 @@ TEST_P(CudaGlueUpdate, SameWeightsAsCpu) {
   at::Tensor w_dev = w_cpu.clone().to(kernel_device());  // a copy also where the kernel device is the CPU
   const at::Tensor w0 = w_cpu.clone();
   cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 3, 500);
-  cuda_glue::pulsed_update_cuda(w_dev, arrays.params.to(kernel_device()), x.to(kernel_device()),
+  cuda_glue::pulsed_update_cuda(w_dev, on_kernel_device(arrays), x.to(kernel_device()),
                                 d.to(kernel_device()), up, dev, c.lr, 3, 500);
   EXPECT_FALSE(w_cpu.equal(w0)) << "the update changed nothing: the case tests nothing";
   const at::Tensor got = w_dev.cpu();
@@ -380,6 +388,22 @@ INSTANTIATE_TEST_SUITE_P(
                        [](UpdateParameters&, PulsedDevice& dev) { dev.dw_min_std(0).up_down(0.2); }, 0.01f},
         UpdateGlueCase{"soft_bounds",
                        [](UpdateParameters&, PulsedDevice& dev) { dev.model(DeviceModel::kSoftBounds); }, 0.01f},
+        UpdateGlueCase{"linear_step",
+                       [](UpdateParameters&, PulsedDevice& dev) {
+                         dev.model(DeviceModel::kLinearStep).gamma_up(0.5).gamma_down(0.8);
+                       },
+                       0.01f},
+        UpdateGlueCase{"linear_step_additive_noise_own_bounds",
+                       [](UpdateParameters&, PulsedDevice& dev) {
+                         dev.model(DeviceModel::kLinearStep).gamma_up(0.5).mult_noise(false).mean_bound_reference(false);
+                       },
+                       0.01f},
+        UpdateGlueCase{"linear_step_mean_count_on_cpu_copy",
+                       [](UpdateParameters& up, PulsedDevice& dev) {
+                         up.pulse_type(PulseType::kMeanCount);
+                         dev.model(DeviceModel::kLinearStep).gamma_up(0.5);
+                       },
+                       0.01f},
         UpdateGlueCase{"soft_bounds_mean_count_on_cpu_copy",
                        [](UpdateParameters& up, PulsedDevice& dev) {
                          up.pulse_type(PulseType::kMeanCount);
@@ -645,7 +669,7 @@ TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
   const auto arrays = cpu::sample_devices_cpu(dev, 20, 60, false, 4);
   at::Tensor w_update = w.clone();
   const auto before = counters;
-  const auto check = cuda_glue::pulsed_update_cuda(w_update, arrays.params, x, at::rand({16, 20}) * 0.1,
+  const auto check = cuda_glue::pulsed_update_cuda(w_update, arrays, x, at::rand({16, 20}) * 0.1,
                                                    UpdateParameters(), dev, 0.01f, 1, 1);
   EXPECT_FALSE(w_update.equal(w));
   EXPECT_EQ(counters.launches - before.launches, 4);

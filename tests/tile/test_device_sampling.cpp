@@ -75,5 +75,54 @@ TEST(DeviceSampling, CorruptDevicesAreStuck) {
   EXPECT_LE(a.w_max().masked_select(stuck).abs().max().item<float>(), 0.1f);
 }
 
+// LinearStep slopes are -g dw / R: g = gamma + gamma_dtod z per device and direction (|g| unless
+// allow_increasing), R the mean bound w_max (up) or w_min (down), or the device's own.
+TEST(DeviceSampling, LinearStepSlopesFollowTheirGammas) {
+  PulsedDevice dev;
+  dev.model(DeviceModel::kLinearStep).gamma_up(0.3).gamma_down(0.6).gamma_up_dtod(0.05).gamma_down_dtod(0.1);
+  const int64_t out = 200, in = 200;
+  const double n = out * in;
+  const auto a = cpu::sample_devices_cpu(dev, out, in, false, kernels::stream_key(8, 0));
+  ASSERT_EQ(a.slopes.sizes(), (at::IntArrayRef{out, in, 2}));
+  const at::Tensor g_up = -a.slopes.select(2, 0) * 0.6 / a.dw_up();
+  const at::Tensor g_down = -a.slopes.select(2, 1) * -0.6 / a.dw_down();
+  // |.| changes only draws 6 sigma below the mean (both directions): none in 40000.
+  auto [m_up, s_up] = moments(g_up);
+  EXPECT_NEAR(m_up, 0.3, 3 * 0.05 / std::sqrt(n));
+  EXPECT_NEAR(s_up, 0.05, 3 * 0.05 / std::sqrt(2 * n));
+  auto [m_down, s_down] = moments(g_down);
+  EXPECT_NEAR(m_down, 0.6, 3 * 0.1 / std::sqrt(n));
+  EXPECT_NEAR(s_down, 0.1, 3 * 0.1 / std::sqrt(2 * n));
+  // Independent draws: the sample correlation of independent normals has SE 1 / sqrt(n).
+  const auto corr = [&](const at::Tensor& u, const at::Tensor& v) {
+    const at::Tensor su = u.to(at::kDouble).flatten() - u.to(at::kDouble).mean();
+    const at::Tensor sv = v.to(at::kDouble).flatten() - v.to(at::kDouble).mean();
+    return ((su * sv).sum() / (su.norm() * sv.norm())).item<double>();
+  };
+  EXPECT_LT(std::fabs(corr(g_up, g_down)), 3 / std::sqrt(n));
+  EXPECT_LT(std::fabs(corr(g_up, a.dw_up())), 3 / std::sqrt(n));
+  EXPECT_LT(std::fabs(corr(g_up, a.w_max())), 3 / std::sqrt(n));
+  // The device's own bounds as reference: the same g, divided by its own bound instead.
+  dev.mean_bound_reference(false);
+  const auto own = cpu::sample_devices_cpu(dev, out, in, false, kernels::stream_key(8, 0));
+  EXPECT_TRUE(own.params.equal(a.params));
+  EXPECT_TRUE(at::allclose(own.slopes.select(2, 0) * own.w_max(), a.slopes.select(2, 0) * 0.6, 1e-5, 1e-9));
+  EXPECT_TRUE(at::allclose(own.slopes.select(2, 1) * own.w_min(), a.slopes.select(2, 1) * -0.6, 1e-5, 1e-9));
+}
+
+TEST(DeviceSampling, NegativeGammaIncreasesStepsOnlyWhenAllowed) {
+  PulsedDevice dev;
+  dev.model(DeviceModel::kLinearStep).gamma_up(-0.5).gamma_down(0.2).gamma_up_dtod(0).gamma_down_dtod(0);
+  const auto kept = cpu::sample_devices_cpu(dev, 4, 4, false, kernels::stream_key(3, 0));
+  EXPECT_TRUE(at::allclose(kept.slopes.select(2, 0), -0.5 * kept.dw_up() / 0.6));  // |g|: shrinking steps
+  dev.allow_increasing(true);
+  const auto grow = cpu::sample_devices_cpu(dev, 4, 4, false, kernels::stream_key(3, 0));
+  EXPECT_TRUE(at::allclose(grow.slopes.select(2, 0), 0.5 * grow.dw_up() / 0.6));
+  EXPECT_TRUE(at::allclose(grow.slopes.select(2, 1), 0.2 * grow.dw_down() / 0.6));
+  // The other models draw no slopes.
+  EXPECT_EQ(cpu::sample_devices_cpu(PulsedDevice(), 4, 4, false, 1).slopes.numel(), 0);
+  EXPECT_EQ(cpu::sample_devices_cpu(PulsedDevice().model(DeviceModel::kSoftBounds), 4, 4, false, 1).slopes.numel(), 0);
+}
+
 }  // namespace
 }  // namespace analog

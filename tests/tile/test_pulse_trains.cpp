@@ -112,11 +112,17 @@ at::Tensor reference_update(const at::Tensor& w0, const cpu::DeviceArrays& dev, 
           const int64_t e = i * in + j;
           const float xi = kernels::stream_normal(key, call, Domain::kPulseNoise, slot, k++);
           const bool down = (ds[i] > 0.0f) == (xs[j] > 0.0f);
-          W[e] = model == DeviceModel::kSoftBounds
-                     ? kernels::soft_bounds_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi,
-                                                  P[4 * e], P[4 * e + 1])
-                     : kernels::constant_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi,
-                                                    P[4 * e], P[4 * e + 1]);
+          if (model == DeviceModel::kLinearStep) {
+            const float* S = dev.slopes.data_ptr<float>();
+            W[e] = kernels::linear_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], S[2 * e], S[2 * e + 1],
+                                              dw_min_std, true, xi, P[4 * e], P[4 * e + 1]);
+          } else if (model == DeviceModel::kSoftBounds) {
+            W[e] = kernels::soft_bounds_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi, P[4 * e],
+                                              P[4 * e + 1]);
+          } else {
+            W[e] = kernels::constant_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi,
+                                                P[4 * e], P[4 * e + 1]);
+          }
         }
       }
     }
@@ -147,7 +153,7 @@ TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
   const at::Tensor d =
       (at::rand({samples, out}) * 2 - 1) * 0.05 * (at::rand({samples, out}) < 0.5).to(at::kFloat);
   PulsedDevice dev;
-  dev.model(GetParam().model);
+  dev.model(GetParam().model).gamma_up(0.5).gamma_down(0.3);  // the gammas act on linear_step only
   UpdateParameters up;
   up.desired_bl(7).update_bl_management(GetParam().ublm);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 55);
@@ -170,8 +176,24 @@ INSTANTIATE_TEST_SUITE_P(
                       ReferenceCase{"thinned_bl7", 0.001f, false, 7, true},
                       ReferenceCase{"dense", 0.05f, true, 3, false},
                       ReferenceCase{"soft_bounds_thinned", 0.001f, true, 1, true, DeviceModel::kSoftBounds},
-                      ReferenceCase{"soft_bounds_dense", 0.05f, true, 3, false, DeviceModel::kSoftBounds}),
+                      ReferenceCase{"soft_bounds_dense", 0.05f, true, 3, false, DeviceModel::kSoftBounds},
+                      ReferenceCase{"linear_step_thinned", 0.001f, true, 1, true, DeviceModel::kLinearStep},
+                      ReferenceCase{"linear_step_dense", 0.05f, true, 3, false, DeviceModel::kLinearStep}),
     [](const ::testing::TestParamInfo<ReferenceCase>& info) { return std::string(info.param.name); });
+
+TEST(CpuUpdate, LinearStepDevicesWithoutSlopesAreAnError) {
+  PulsedDevice dev;
+  const auto arrays = cpu::sample_devices_cpu(dev, 3, 4, false, 1);  // constant_step: no slopes
+  dev.model(DeviceModel::kLinearStep);
+  at::Tensor w = at::zeros({3, 4});
+  try {
+    cpu::pulsed_update_cpu(w, arrays, at::ones({1, 4}), at::ones({1, 3}), UpdateParameters(), dev, 0.01f, 1, 0);
+    FAIL() << "no error";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.msg()).find("a linear_step device needs its slopes [3, 4, 2]"), std::string::npos)
+        << e.msg();
+  }
+}
 
 // A large slot (dense 256 x 256 trains: tens of thousands of pulses) is split over threads by
 // rows: the weights equal the serial reference with 1 and with 2 threads.

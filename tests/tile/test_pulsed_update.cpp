@@ -261,6 +261,59 @@ TEST(PulsedUpdate, AsymmetricSoftBoundsSettleAtTheirSymmetryPoint) {
   EXPECT_NEAR(w, (u - v) / (u / b_max - v / b_min), v);
 }
 
+TEST(LinearStepPulse, StepIsLinearInTheWeight) {
+  // Slopes as sampled for g = 0.5 and mean bounds +-0.6: up -g dw_up / 0.6, down -g dw_down / -0.6.
+  const float su = -0.5f * 0.01f / 0.6f, sd = -0.5f * 0.02f / -0.6f;
+  const auto pulse = [&](float w, bool down, float std, bool mult, float xi) {
+    return kernels::linear_step_pulse(w, down, 0.01f, 0.02f, su, sd, std, mult, xi, -0.6f, 0.6f);
+  };
+  // up from 0.3: 0.01 (1 - 0.5 * 0.3 / 0.6) = 0.0075; down from -0.3: 0.02 (1 - 0.5 * 0.3 / 0.6) = 0.015.
+  EXPECT_FLOAT_EQ(pulse(0.3f, false, 0.0f, true, 0.0f), 0.3075f);
+  EXPECT_FLOAT_EQ(pulse(-0.3f, true, 0.0f, true, 0.0f), -0.315f);
+  // Moving away from the bound the step grows: up from -0.3 by 0.0125, down from 0.3 by 0.025.
+  EXPECT_FLOAT_EQ(pulse(-0.3f, false, 0.0f, true, 0.0f), -0.2875f);
+  EXPECT_FLOAT_EQ(pulse(0.3f, true, 0.0f, true, 0.0f), 0.275f);
+  // Cycle noise (1 + 0.3 * 1) multiplies the whole step, or with mult_noise off only dw:
+  // 0.0075 * 1.3 = 0.00975; -0.0025 + 0.01 * 1.3 = 0.0105.
+  EXPECT_FLOAT_EQ(pulse(0.3f, false, 0.3f, true, 1.0f), 0.30975f);
+  EXPECT_FLOAT_EQ(pulse(0.3f, false, 0.3f, false, 1.0f), 0.3105f);
+  // A step past the bound ends at it.
+  EXPECT_EQ(kernels::linear_step_pulse(0.59f, false, 0.05f, 0.05f, 0.0f, 0.0f, 0.0f, true, 0.0f, -0.6f, 0.6f), 0.6f);
+  EXPECT_EQ(kernels::linear_step_pulse(-0.59f, true, 0.05f, 0.05f, 0.0f, 0.0f, 0.0f, true, 0.0f, -0.6f, 0.6f), -0.6f);
+  // Zero slopes are a constant-step device; g = 1 with the bounds as reference a soft-bounds one.
+  for (float w : {-0.5f, -0.1f, 0.0f, 0.2f, 0.55f}) {
+    for (bool down : {false, true}) {
+      EXPECT_EQ(kernels::linear_step_pulse(w, down, 0.01f, 0.02f, 0.0f, 0.0f, 0.3f, true, 0.7f, -0.6f, 0.6f),
+                kernels::constant_step_pulse(w, down, 0.01f, 0.02f, 0.3f, 0.7f, -0.6f, 0.6f));
+      EXPECT_FLOAT_EQ(
+          kernels::linear_step_pulse(w, down, 0.01f, 0.02f, -0.01f / 0.6f, 0.02f / 0.6f, 0.3f, true, 0.7f, -0.6f, 0.6f),
+          kernels::soft_bounds_pulse(w, down, 0.01f, 0.02f, 0.3f, 0.7f, -0.6f, 0.6f));
+    }
+  }
+}
+
+// A linear-step device of slope g relative to the mean bound R = 0.6 has its fixed points at
+// R / g = 1.2 (up) and -1.2 (down), beyond the hard bounds +-0.6: n pulses leave
+// w_n = 1.2 - (1.2 - w0) q^n up and -1.2 + (w0 + 1.2) q^n down, q = 1 - g dw / R (a constant step
+// would walk w0 +- n dw). The same all-firing setup as the soft-bounds test: 310 pulses each way.
+TEST(PulsedUpdate, LinearStepStepsShrinkGeometricallyTowardsTheirFixedPoints) {
+  const int64_t samples = 10, n = samples * 31;
+  RPUConfig cfg = ideal_spread_config();
+  cfg.device().model(DeviceModel::kLinearStep).gamma_up(0.5).gamma_down(0.5).gamma_up_dtod(0).gamma_down_dtod(0);
+  cfg.device().w_max(0.6).w_min(-0.6).dw_min_std(0);
+  AnalogTile tile(2, 3, cfg, 4, 0);
+  tile->set_weights(at::full({2, 3}, 0.1f));
+  tile->record(at::ones({samples, 3}), at::tensor({-1.0f, 1.0f}).expand({samples, 2}).contiguous());
+  tile->update(1.0);
+  const at::Tensor w = tile->get_weights().to(at::kDouble);
+  const double q = std::pow(1.0 - 0.5 * 0.001 / 0.6, double(n));
+  const double up = 1.2 - (1.2 - 0.1) * q, down = -1.2 + (0.1 + 1.2) * q;
+  for (int64_t j = 0; j < 3; ++j) {
+    EXPECT_NEAR(w[0][j].item<double>(), up, 2e-5) << "column " << j;
+    EXPECT_NEAR(w[1][j].item<double>(), down, 2e-5) << "column " << j;
+  }
+}
+
 TEST(PulsedUpdate, UpdateRejectsNegativeOrNanLearningRate) {
   AnalogTile tile(2, 2, RPUConfig(), 1, 0);
   EXPECT_THROW(tile->update(-0.1), c10::Error);

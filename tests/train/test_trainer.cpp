@@ -56,15 +56,21 @@ TEST_F(MnistSlice, AnalogTrainingFollowsDigital) {
   RPUConfig soft_bounds = clean;
   soft_bounds.device().model(DeviceModel::kSoftBounds);
   const auto soft = train_mlp(*train_, *test_, opt, soft_bounds);
-  ASSERT_FALSE(digital.diverged || analog.diverged || noisy.diverged || soft.diverged);
+  RPUConfig linear_step = clean;
+  linear_step.device().model(DeviceModel::kLinearStep).gamma_up(0.3).gamma_down(0.3);
+  const auto linear = train_mlp(*train_, *test_, opt, linear_step);
+  ASSERT_FALSE(digital.diverged || analog.diverged || noisy.diverged || soft.diverged || linear.diverged);
   EXPECT_GT(digital.final().test_acc, 0.55);
   EXPECT_GT(analog.final().test_acc, digital.final().test_acc - 0.06);
   EXPECT_GT(soft.final().test_acc, digital.final().test_acc - 0.06);
   EXPECT_NE(soft.final().train_loss, analog.final().train_loss);
+  EXPECT_GT(linear.final().test_acc, digital.final().test_acc - 0.06);
+  EXPECT_NE(linear.final().train_loss, analog.final().train_loss);
+  EXPECT_NE(linear.final().train_loss, soft.final().train_loss);
   EXPECT_GT(noisy.final().test_acc, digital.final().test_acc - 0.10);
   EXPECT_LT(analog.final().test_loss, 2.0);
   // The phase split covers part of the epoch's training time, each phase a share of it.
-  for (const auto* r : {&digital, &analog, &noisy, &soft}) {
+  for (const auto* r : {&digital, &analog, &noisy, &soft, &linear}) {
     const auto& e = r->final();
     EXPECT_GT(e.forward_seconds, 0.0);
     EXPECT_GT(e.backward_seconds, 0.0);

@@ -16,8 +16,20 @@ namespace analog {
 /// Example:
 ///   auto dev = analog::PulsedDevice().model(analog::DeviceModel::kSoftBounds).dw_min(0.002);
 struct PulsedDevice {
-  /// The pulse rule: constant_step or soft_bounds.
+  /// The pulse rule: constant_step, soft_bounds or linear_step.
   TORCH_ARG(DeviceModel, model) = DeviceModel::kConstantStep;
+  /// linear_step only: the relative slopes g of the up and down steps (0: constant steps; 1 with
+  /// the device's own bounds: soft bounds), their device-to-device spreads (absolute), whether a
+  /// negative g may stay negative (steps that grow towards the bound), whether the slopes refer
+  /// to the mean bounds w_max / w_min (else to each device's own), and whether the cycle noise
+  /// multiplies the whole step (else only its constant part dw).
+  TORCH_ARG(double, gamma_up) = 0.0;
+  TORCH_ARG(double, gamma_down) = 0.0;
+  TORCH_ARG(double, gamma_up_dtod) = 0.05;
+  TORCH_ARG(double, gamma_down_dtod) = 0.05;
+  TORCH_ARG(bool, allow_increasing) = false;
+  TORCH_ARG(bool, mean_bound_reference) = true;
+  TORCH_ARG(bool, mult_noise) = true;
   /// Seed of the device-to-device draws; 0 uses the tile's own stream.
   TORCH_ARG(int64_t, construction_seed) = 0;
   /// Probability that a device is stuck at a value in +-corrupt_devices_range.
@@ -55,6 +67,13 @@ struct PulsedDevice {
   void visit(V& v) {
     constexpr double kInf = std::numeric_limits<double>::infinity();
     v("model", model_);
+    v("gamma_up", gamma_up_, -kInf, kInf);
+    v("gamma_down", gamma_down_, -kInf, kInf);
+    v("gamma_up_dtod", gamma_up_dtod_, 0.0, kInf);
+    v("gamma_down_dtod", gamma_down_dtod_, 0.0, kInf);
+    v("allow_increasing", allow_increasing_);
+    v("mean_bound_reference", mean_bound_reference_);
+    v("mult_noise", mult_noise_);
     v("construction_seed", construction_seed_, 0.0, 9.0e15);
     v("corrupt_devices_prob", corrupt_devices_prob_, 0.0, 1.0);
     v("corrupt_devices_range", corrupt_devices_range_, 0.0, kInf);

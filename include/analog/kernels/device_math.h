@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "analog/config/device_model.h"
 #include "analog/kernels/macros.h"
 #include "analog/kernels/rng.h"
 
@@ -17,18 +18,31 @@ struct DeviceSpec {
   float corrupt_prob, corrupt_range;
   float diffusion, diffusion_dtod, lifetime, lifetime_dtod, reset, reset_dtod;
   bool dw_min_dtod_log_normal, enforce_consistency, perfect_bias;
+  DeviceModel model;  ///< LinearStep also draws slopes
+  float gamma_up, gamma_down, gamma_up_dtod, gamma_down_dtod;
+  bool allow_increasing, mean_bound_reference;
 };
 
 /// One device's parameters.
 struct SampledDevice {
   float w_min, w_max, dw_up, dw_down;
   float diffusion_rate, decay_scale, reset_bias;
+  float slope_up, slope_down;  ///< LinearStep: the steps are dw_up + slope_up w, dw_down + slope_down w
 };
+
+/// LinearStep slopes (aihwkit LinearStepDevice): g = gamma + gamma_dtod z (|g| unless
+/// allow_increasing), slope = -g dw / R with R the mean bound or the device's own (0 when R = 0).
+ANALOG_HOST_DEVICE inline float linear_step_slope(float gamma, float gamma_dtod, float z, bool allow_increasing,
+                                                  float dw, float reference) {
+  const float g = allow_increasing ? gamma + gamma_dtod * z : fabsf(gamma + gamma_dtod * z);
+  return reference != 0.0f ? -g * dw / reference : 0.0f;
+}
 
 /// Draws device `e` (row-major index) from the stream `key` as aihwkit's PulsedDevice::populate:
 /// multiplicative spreads of the bounds, gain and up/down asymmetry of the step, consistency,
 /// stuck devices, an ideal bias column. Normals come from blocks (call 0, round 0) 2e and 2e+1
-/// of the device-init domain, the reset bias from call 1.
+/// of the device-init domain, the reset bias from call 1, LinearStep's slopes from block e of
+/// call 2.
 ANALOG_HOST_DEVICE inline SampledDevice sample_device(const DeviceSpec& p, uint64_t key,
                                                              uint64_t e, bool bias_device) {
   const Philox4 b0 = stream_block(key, 0, Domain::kDeviceInit, 0, 2 * e);
@@ -81,6 +95,15 @@ ANALOG_HOST_DEVICE inline SampledDevice sample_device(const DeviceSpec& p, uint6
   float zr[4];
   normals_from_block(stream_block(key, 1, Domain::kDeviceInit, 0, e >> 2), zr);
   d.reset_bias = p.reset + p.reset_dtod * zr[e & 3u];
+  d.slope_up = d.slope_down = 0.0f;
+  if (p.model == DeviceModel::kLinearStep) {
+    float zg[4];
+    normals_from_block(stream_block(key, 2, Domain::kDeviceInit, 0, e), zg);
+    d.slope_up = linear_step_slope(p.gamma_up, p.gamma_up_dtod, zg[0], p.allow_increasing, s_up,
+                                   p.mean_bound_reference ? p.w_max : bmax);
+    d.slope_down = linear_step_slope(p.gamma_down, p.gamma_down_dtod, zg[1], p.allow_increasing, s_down,
+                                     p.mean_bound_reference ? p.w_min : bmin);
+  }
   return d;
 }
 

@@ -99,15 +99,38 @@ ANALOG_HOST_DEVICE inline float soft_bounds_pulse(float w, bool down, float dw_u
   return w > w_max ? w_max : (w < w_min ? w_min : w);
 }
 
+/// Linear-step device pulse (aihwkit LinearStepDevice): up w + (dw_up + slope_up w)(1 + std xi),
+/// down w - (dw_down + slope_down w)(1 + std xi), clipped; with mult_noise false the noise
+/// multiplies only dw: up w + slope_up w + dw_up (1 + std xi).
+ANALOG_HOST_DEVICE inline float linear_step_pulse(float w, bool down, float dw_up, float dw_down,
+                                                  float slope_up, float slope_down, float dw_min_std,
+                                                  bool mult_noise, float xi, float w_min, float w_max) {
+  const float noise = 1.0f + dw_min_std * xi;
+  const float dw = down ? dw_down : dw_up;
+  const float sloped = (down ? slope_down : slope_up) * w;
+  const float step = mult_noise ? (sloped + dw) * noise : sloped + dw * noise;
+  w = down ? w - step : w + step;
+  return w > w_max ? w_max : (w < w_min ? w_min : w);
+}
+
+/// What a pulse reads of its device: the DeviceArrays record and, for LinearStep, the slopes.
+struct PulseDevice {
+  float w_min, w_max, dw_up, dw_down;
+  float slope_up = 0.0f, slope_down = 0.0f;
+};
+
 /// One pulse of a device of model M (chosen at compile time, so that the loops over pulses hold
 /// no per-pulse switch).
 template <DeviceModel M>
-ANALOG_HOST_DEVICE inline float device_pulse(float w, bool down, float dw_up, float dw_down,
-                                             float dw_min_std, float xi, float w_min, float w_max) {
-  if constexpr (M == DeviceModel::kSoftBounds) {
-    return soft_bounds_pulse(w, down, dw_up, dw_down, dw_min_std, xi, w_min, w_max);
+ANALOG_HOST_DEVICE inline float device_pulse(float w, bool down, const PulseDevice& d, float dw_min_std,
+                                             bool mult_noise, float xi) {
+  if constexpr (M == DeviceModel::kLinearStep) {
+    return linear_step_pulse(w, down, d.dw_up, d.dw_down, d.slope_up, d.slope_down, dw_min_std, mult_noise, xi,
+                             d.w_min, d.w_max);
+  } else if constexpr (M == DeviceModel::kSoftBounds) {
+    return soft_bounds_pulse(w, down, d.dw_up, d.dw_down, dw_min_std, xi, d.w_min, d.w_max);
   } else {
-    return constant_step_pulse(w, down, dw_up, dw_down, dw_min_std, xi, w_min, w_max);
+    return constant_step_pulse(w, down, d.dw_up, d.dw_down, dw_min_std, xi, d.w_min, d.w_max);
   }
 }
 

@@ -19,7 +19,8 @@ struct UpdateJob;
 /// State (all saved by torch::save): the `weight` parameter [out, in]; the per-device buffer
 /// `devices` [out, in, 4] = (w_min, w_max, dw_up, dw_down) per device (packed: one pulse reads
 /// one 16-byte record), plus `diffusion_rate`, `decay_scale`, `reset_bias` [out, in] when the
-/// device uses them; `rng_state` = {seed, tile id, next call}.
+/// device uses them and, for LinearStep devices only, `slopes` [out, in, 2] = (slope_up,
+/// slope_down); `rng_state` = {seed, tile id, next call}.
 /// Every random number is Philox(key(seed, tile id), call, domain, element), so a tile replays
 /// bit for bit from its state, on any thread count.
 class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
@@ -89,6 +90,7 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
 
   at::Tensor weight;
   at::Tensor devices, diffusion_rate, decay_scale, reset_bias;
+  at::Tensor slopes;  ///< registered (and saved) for LinearStep tiles only; else empty
   at::Tensor rng_state;
 
  private:
