@@ -60,8 +60,8 @@ struct UpdateTile {
 constexpr int kMaxUpdateTiles = 8;
 
 /// launch_pulsed_update for each of `count` (at most kMaxUpdateTiles) tiles, in four launches
-/// in all (five when the tiles mix device models) instead of four each: the same results, flags and random streams as one call per
-/// tile (the tiles must not share W, workspace or flags). A tile with no samples or no devices
+/// in all (one more for each further device model among the tiles) instead of four each: the
+/// same results, flags and random streams as one call per tile (the tiles must not share W, workspace or flags). A tile with no samples or no devices
 /// is left out; throws std::invalid_argument for more than kMaxUpdateTiles tiles.
 void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream);
 

@@ -134,6 +134,8 @@ TEST(RPUConfig, BadKeysTypesAndValuesNameTheKey) {
             std::string::npos);
   EXPECT_NE(error_of([&] { linear.set("device.gamma_up_dtod", "-0.1"); }).find("device.gamma_up_dtod"),
             std::string::npos);
+  EXPECT_NE(error_of([&] { linear.set("device.gamma_up", "inf"); }).find("'device.gamma_up': got inf, expected a finite"),
+            std::string::npos);
   linear.set("device.w_min", "-0.6");
   linear.set("device.gamma_down", "-0.3");  // a negative slope is allowed (with allow_increasing it grows steps)
   linear.set("device.allow_increasing", "true");

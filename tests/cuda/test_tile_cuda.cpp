@@ -398,6 +398,11 @@ INSTANTIATE_TEST_SUITE_P(
                          dev.model(DeviceModel::kLinearStep).gamma_up(0.5).mult_noise(false).mean_bound_reference(false);
                        },
                        0.01f},
+        UpdateGlueCase{"soft_bounds_additive_noise",
+                       [](UpdateParameters&, PulsedDevice& dev) {
+                         dev.model(DeviceModel::kSoftBounds).mult_noise(false);
+                       },
+                       0.01f},
         UpdateGlueCase{"linear_step_mean_count_on_cpu_copy",
                        [](UpdateParameters& up, PulsedDevice& dev) {
                          up.pulse_type(PulseType::kMeanCount);

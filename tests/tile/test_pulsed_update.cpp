@@ -206,6 +206,11 @@ TEST(SoftBoundsPulse, StepShrinksTowardsTheBoundItMovesTo) {
   EXPECT_EQ(kernels::soft_bounds_pulse(-0.1f, false, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.0f), -0.1f);
   EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.1f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.0f),
                   -0.1f - 0.02f * (1.0f - 0.1f / 0.6f));
+  // Additive cycle noise (mult_noise false): dw (1 - w / bound) + dw std xi, 0.005 + 0.003 up from
+  // 0.3 (xi = 1) and 0.01 - 0.006 down from -0.3 (xi = -1); towards a bound of 0 still no step.
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.6f, false), 0.308f);
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.3f, true, 0.01f, 0.02f, 0.3f, -1.0f, -0.6f, 0.6f, false), -0.304f);
+  EXPECT_EQ(kernels::soft_bounds_pulse(-0.1f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.0f, false), -0.1f);
 }
 
 /// Soft-bounds devices with bounds +-0.6 and no spread or cycle noise: every pulse is the
@@ -285,11 +290,19 @@ TEST(LinearStepPulse, StepIsLinearInTheWeight) {
     for (bool down : {false, true}) {
       EXPECT_EQ(kernels::linear_step_pulse(w, down, 0.01f, 0.02f, 0.0f, 0.0f, 0.3f, true, 0.7f, -0.6f, 0.6f),
                 kernels::constant_step_pulse(w, down, 0.01f, 0.02f, 0.3f, 0.7f, -0.6f, 0.6f));
-      EXPECT_FLOAT_EQ(
-          kernels::linear_step_pulse(w, down, 0.01f, 0.02f, -0.01f / 0.6f, 0.02f / 0.6f, 0.3f, true, 0.7f, -0.6f, 0.6f),
-          kernels::soft_bounds_pulse(w, down, 0.01f, 0.02f, 0.3f, 0.7f, -0.6f, 0.6f));
+      for (bool mult : {true, false}) {
+        EXPECT_FLOAT_EQ(kernels::linear_step_pulse(w, down, 0.01f, 0.02f, -0.01f / 0.6f, 0.02f / 0.6f, 0.3f, mult,
+                                                   0.7f, -0.6f, 0.6f),
+                        kernels::soft_bounds_pulse(w, down, 0.01f, 0.02f, 0.3f, 0.7f, -0.6f, 0.6f, mult))
+            << w << (down ? " down" : " up") << (mult ? "" : " additive");
+      }
     }
   }
+  // g = 2: beyond R / g = 0.3 an up pulse moves the weight down (as in aihwkit, which does not
+  // clamp the step): 0.01 (1 - 2 * 0.45 / 0.6) = -0.005.
+  EXPECT_FLOAT_EQ(kernels::linear_step_pulse(0.45f, false, 0.01f, 0.01f, -2.0f * 0.01f / 0.6f, 0.0f, 0.0f, true, 0.0f,
+                                             -0.6f, 0.6f),
+                  0.445f);
 }
 
 // A linear-step device of slope g relative to the mean bound R = 0.6 has its fixed points at

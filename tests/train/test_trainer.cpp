@@ -66,7 +66,6 @@ TEST_F(MnistSlice, AnalogTrainingFollowsDigital) {
   EXPECT_NE(soft.final().train_loss, analog.final().train_loss);
   EXPECT_GT(linear.final().test_acc, digital.final().test_acc - 0.06);
   EXPECT_NE(linear.final().train_loss, analog.final().train_loss);
-  EXPECT_NE(linear.final().train_loss, soft.final().train_loss);
   EXPECT_GT(noisy.final().test_acc, digital.final().test_acc - 0.10);
   EXPECT_LT(analog.final().test_loss, 2.0);
   // The phase split covers part of the epoch's training time, each phase a share of it.

@@ -21,8 +21,9 @@ struct PulsedDevice {
   /// linear_step only: the relative slopes g of the up and down steps (0: constant steps; 1 with
   /// the device's own bounds: soft bounds), their device-to-device spreads (absolute), whether a
   /// negative g may stay negative (steps that grow towards the bound), whether the slopes refer
-  /// to the mean bounds w_max / w_min (else to each device's own), and whether the cycle noise
-  /// multiplies the whole step (else only its constant part dw).
+  /// to the mean bounds w_max / w_min (else to each device's own; with the mean bounds the ideal
+  /// bias column of perfect_bias has slopes too, as in aihwkit). linear_step and soft_bounds:
+  /// whether the cycle noise multiplies the whole step (else it is added as dw std xi).
   TORCH_ARG(double, gamma_up) = 0.0;
   TORCH_ARG(double, gamma_down) = 0.0;
   TORCH_ARG(double, gamma_up_dtod) = 0.05;
@@ -67,10 +68,11 @@ struct PulsedDevice {
   void visit(V& v) {
     constexpr double kInf = std::numeric_limits<double>::infinity();
     v("model", model_);
-    v("gamma_up", gamma_up_, -kInf, kInf);
-    v("gamma_down", gamma_down_, -kInf, kInf);
-    v("gamma_up_dtod", gamma_up_dtod_, 0.0, kInf);
-    v("gamma_down_dtod", gamma_down_dtod_, 0.0, kInf);
+    // (finite: an infinite slope would turn a stuck device's 0 step into NaN)
+    v("gamma_up", gamma_up_, -1.0e6, 1.0e6);
+    v("gamma_down", gamma_down_, -1.0e6, 1.0e6);
+    v("gamma_up_dtod", gamma_up_dtod_, 0.0, 1.0e6);
+    v("gamma_down_dtod", gamma_down_dtod_, 0.0, 1.0e6);
     v("allow_increasing", allow_increasing_);
     v("mean_bound_reference", mean_bound_reference_);
     v("mult_noise", mult_noise_);

@@ -88,14 +88,18 @@ ANALOG_HOST_DEVICE inline float soft_bound_factor(float w, float bound) {
 }
 
 /// Soft-bounds device pulse (aihwkit SoftBoundsDevice: LinearStep with gamma 1 and the device's
-/// own bounds, multiplicative noise): up w + dw_up (1 - w / w_max)(1 + std xi), down
-/// w - dw_down (1 - w / w_min)(1 + std xi), clipped to the bounds.
+/// own bounds): up w + dw_up (1 - w / w_max)(1 + std xi), down w - dw_down (1 - w / w_min)(1 +
+/// std xi), clipped to the bounds; with mult_noise false the noise is added to the step instead,
+/// dw (1 - w / bound) + dw std xi (no step towards a bound of 0 either way).
 ANALOG_HOST_DEVICE inline float soft_bounds_pulse(float w, bool down, float dw_up, float dw_down,
                                                   float dw_min_std, float xi, float w_min,
-                                                  float w_max) {
-  const float noise = 1.0f + dw_min_std * xi;
-  const float step = down ? dw_down * soft_bound_factor(w, w_min) : dw_up * soft_bound_factor(w, w_max);
-  w = down ? w - step * noise : w + step * noise;
+                                                  float w_max, bool mult_noise = true) {
+  const float dw = down ? dw_down : dw_up;
+  const float bound = down ? w_min : w_max;
+  const float step = dw * soft_bound_factor(w, bound);
+  const float noisy = mult_noise ? step * (1.0f + dw_min_std * xi)
+                                 : (bound != 0.0f ? step + dw * (dw_min_std * xi) : 0.0f);
+  w = down ? w - noisy : w + noisy;
   return w > w_max ? w_max : (w < w_min ? w_min : w);
 }
 
@@ -128,7 +132,7 @@ ANALOG_HOST_DEVICE inline float device_pulse(float w, bool down, const PulseDevi
     return linear_step_pulse(w, down, d.dw_up, d.dw_down, d.slope_up, d.slope_down, dw_min_std, mult_noise, xi,
                              d.w_min, d.w_max);
   } else if constexpr (M == DeviceModel::kSoftBounds) {
-    return soft_bounds_pulse(w, down, d.dw_up, d.dw_down, dw_min_std, xi, d.w_min, d.w_max);
+    return soft_bounds_pulse(w, down, d.dw_up, d.dw_down, dw_min_std, xi, d.w_min, d.w_max, mult_noise);
   } else {
     return constant_step_pulse(w, down, d.dw_up, d.dw_down, dw_min_std, xi, d.w_min, d.w_max);
   }
