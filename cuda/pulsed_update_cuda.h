@@ -27,8 +27,7 @@ size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t o
 /// dw_up, dw_down); `slopes` [out, in, 2] (slope_up, slope_down) is read for LinearStep devices
 /// only (nullptr for the others; without it a LinearStep tile is std::invalid_argument). Row s of
 /// x is at x + s * ldx (ldx >= in: a column slice of a wider matrix is read in place); W and d
-/// are contiguous. The workspace (device memory) must have the size given
-/// above.
+/// are contiguous. The workspace (device memory) must have the size given above.
 /// non_finite (2 * samples ints of device memory) receives per-sample flags: non_finite[s] = 1
 /// if x[s] holds a NaN or inf, non_finite[samples + s] = 1 if d[s] does, else 0; if any is set,
 /// W is left unchanged. The same flags also go to non_finite_host (nullptr: not), which may be
@@ -61,8 +60,9 @@ constexpr int kMaxUpdateTiles = 8;
 
 /// launch_pulsed_update for each of `count` (at most kMaxUpdateTiles) tiles, in four launches
 /// in all (one more for each further device model among the tiles) instead of four each: the
-/// same results, flags and random streams as one call per tile (the tiles must not share W, workspace or flags). A tile with no samples or no devices
-/// is left out; throws std::invalid_argument for more than kMaxUpdateTiles tiles.
+/// same results, flags and random streams as one call per tile (the tiles must not share W,
+/// workspace or flags). A tile with no samples or no devices is left out; throws
+/// std::invalid_argument for more than kMaxUpdateTiles tiles.
 void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream);
 
 }  // namespace analog::cuda

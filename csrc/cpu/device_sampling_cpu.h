@@ -20,6 +20,13 @@ struct DeviceArrays {
   /// [out, in, 2] (slope_up, slope_down) of LinearStep devices (empty for the other models).
   at::Tensor slopes;
 
+  /// Whether `slopes` is what an update of the weights `w` reads for LinearStep devices:
+  /// [out, in, 2] worth of contiguous floats on w's device.
+  bool slopes_fit(const at::Tensor& w) const {
+    return slopes.defined() && slopes.is_contiguous() && slopes.device() == w.device() &&
+           slopes.numel() == 2 * w.numel();
+  }
+
   at::Tensor w_min() const { return params.select(2, kWMin); }
   at::Tensor w_max() const { return params.select(2, kWMax); }
   at::Tensor dw_up() const { return params.select(2, kDwUp); }

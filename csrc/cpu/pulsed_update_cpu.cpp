@@ -41,12 +41,13 @@ struct TileView {
   float dw_min_std;
   bool mult_noise;
 
-  /// What a pulse on device e reads.
+  /// What a pulse of model M on device e reads (the slopes for LinearStep only, as on CUDA).
+  template <DeviceModel M>
   kernels::PulseDevice device(int64_t e) const {
     const float* d = dev + 4 * e;
     kernels::PulseDevice p{d[DeviceArrays::kWMin], d[DeviceArrays::kWMax], d[DeviceArrays::kDwUp],
                            d[DeviceArrays::kDwDown]};
-    if (slopes) {
+    if constexpr (M == DeviceModel::kLinearStep) {
       p.slope_up = slopes[2 * e];
       p.slope_down = slopes[2 * e + 1];
     }
@@ -61,7 +62,7 @@ using Model = std::integral_constant<DeviceModel, M>;
 /// One pulse on device e with cycle-to-cycle noise xi.
 template <DeviceModel M>
 inline void pulse(const TileView& t, int64_t e, bool down, float xi) {
-  t.w[e] = kernels::device_pulse<M>(t.w[e], down, t.device(e), t.dw_min_std, t.mult_noise, xi);
+  t.w[e] = kernels::device_pulse<M>(t.w[e], down, t.device<M>(e), t.dw_min_std, t.mult_noise, xi);
 }
 
 /// One entry of an active list: the index in bits 0-30, bit 31 set when the driving value is
@@ -279,7 +280,7 @@ void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, con
       // Same signs: the weight goes down (W -= lr d x^T).
       const uint32_t down = row_positive == positive_of(cols[c]) ? 1u : 0u;
       if constexpr (M != DeviceModel::kConstantStep) {
-        wrow[j] = kernels::device_pulse<M>(wrow[j], down != 0u, t.device(base + j), std_dev, t.mult_noise,
+        wrow[j] = kernels::device_pulse<M>(wrow[j], down != 0u, t.device<M>(base + j), std_dev, t.mult_noise,
                                            kNoisy ? xi[c] : 0.0f);
       } else {
         const float* rec = drow + 4 * j;
@@ -406,8 +407,7 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
               "pulsed update: expected tile sizes below 2^31, got ", out_size, " x ", in_size);
   TORCH_INTERNAL_ASSERT(devices.params.is_contiguous() && devices.params.size(2) == 4);
   const bool linear = dev.model() == DeviceModel::kLinearStep;
-  TORCH_CHECK(!linear || (devices.slopes.defined() && devices.slopes.is_contiguous() &&
-                          devices.slopes.numel() == 2 * w.numel()),
+  TORCH_CHECK(!linear || devices.slopes_fit(w),
               "pulsed update: a linear_step device needs its slopes [", out_size, ", ", in_size, ", 2]");
   const TileView t{w.data_ptr<float>(), devices.params.data_ptr<float>(),
                    linear ? devices.slopes.data_ptr<float>() : nullptr, in_size,

@@ -391,10 +391,7 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
                     on_kernel_device(w) && j.x.device() == w.device() && j.d.device() == w.device() &&
                     devices.device() == w.device(),
                 "AnalogTile.update: expected tensors on ", w.device(), ", contiguous (x: contiguous rows)");
-    const at::Tensor& slopes = j.devices.slopes;
-    TORCH_CHECK(j.dev->model() != DeviceModel::kLinearStep ||
-                    (slopes.defined() && slopes.is_contiguous() && slopes.device() == w.device() &&
-                     slopes.numel() == 2 * w.numel()),
+    TORCH_CHECK(j.dev->model() != DeviceModel::kLinearStep || j.devices.slopes_fit(w),
                 "AnalogTile.update: a linear_step device needs its slopes [", w.size(0), ", ", w.size(1),
                 ", 2] on ", w.device());
     TORCH_CHECK(j.x.size(0) <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", j.x.size(0));

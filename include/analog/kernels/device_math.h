@@ -1,7 +1,6 @@
 // Device-to-device sampling of pulsed devices (every DeviceModel draws the same parameters;
-// LinearStep also its slopes): one
-// pure function of (spec, key, device),
-// shared by the CPU loop and the CUDA kernel so both draw the same devices.
+// LinearStep also its slopes): one pure function of (spec, key, device), shared by the CPU loop
+// and the CUDA kernel so both draw the same devices.
 #pragma once
 #include <cmath>
 #include <cstdint>
