@@ -11,6 +11,7 @@
 #include "analog/kernels/rng.h"
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
+#include "tile/kernel_specs.h"
 #include "cpu/pulsed_update_cpu.h"
 
 namespace {
@@ -58,7 +59,7 @@ void BM_TileForward(benchmark::State& state) {
   uint64_t call = 1;
   double passes = 0;
   for (auto _ : state) {
-    auto r = cpu::io_mvm_cpu(x, w, false, io, true, false, 7, call++, "bench");
+    auto r = cpu::io_mvm_cpu(x, w, false, io_spec(io, true, false), 7, call++, "bench");
     passes += r.reduction.log2().mean().item<double>() + 1;
     benchmark::DoNotOptimize(r.y.data_ptr<float>());
   }
@@ -70,7 +71,7 @@ void BM_TileBackward(benchmark::State& state) {
   const at::Tensor d = make_d(), w = make_w();
   uint64_t call = 1;
   for (auto _ : state) {
-    auto r = cpu::io_mvm_cpu(d, w, true, IOParameters(), false, true, 7, call++, "bench");
+    auto r = cpu::io_mvm_cpu(d, w, true, io_spec(IOParameters(), false, true), 7, call++, "bench");
     benchmark::DoNotOptimize(r.y.data_ptr<float>());
   }
 }
@@ -150,7 +151,7 @@ void BM_LargeTile(benchmark::State& state) {
     if (op == 0) {
       at::mm_out(y, x, w.t());
     } else if (op == 1) {
-      y = cpu::io_mvm_cpu(x, w, false, io, true, false, 7, call++, "bench").y;
+      y = cpu::io_mvm_cpu(x, w, false, io_spec(io, true, false), 7, call++, "bench").y;
     } else {
       cpu::pulsed_update_cpu(w, arrays, x, d, up, dev, 0.5f, 9, call);
       call += kBatch;

@@ -21,7 +21,7 @@
 #include "analog/analog.h"
 #include "bench_cases.h"
 #include "cuda/runtime.h"
-#include "cuda/tile_cuda.h"
+#include "cuda/tile_kernels_cuda.h"
 #include "tile/tile_kernels.h"
 
 namespace {

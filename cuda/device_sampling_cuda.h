@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdint>
 
-#include "analog/kernels/device_math.h"
+#include "analog/kernels/device_sampling_math.h"
 
 namespace analog::cuda {
 

@@ -4,7 +4,7 @@
 #include <cfloat>
 #include <cmath>
 
-#include "analog/kernels/io_math.h"
+#include "analog/kernels/io_pipeline_math.h"
 #include "analog/kernels/rng.h"
 #include "cuda/block_reduce.cuh"
 #include "cuda/cuda_check.h"
@@ -14,22 +14,19 @@ namespace analog::cuda {
 namespace {
 
 using kernels::Domain;
+using kernels::Rounding;
 constexpr int kThreads = kBlockThreads;
 
-/// The DAC of one element e = b * n + j of row b in round `round`: x / (alpha r), quantised,
-/// clipped, plus input noise (the CPU kernel's order of operations and random streams).
-__device__ inline float dac_value(float v, float alpha, float r, const IoSpec& io, uint64_t key,
-                                  uint64_t call, uint32_t round, int64_t e) {
-  const bool nm_on = io.noise_management != 0;
-  // Division, not a reciprocal that overflows for tiny alpha (see the CPU kernel).
-  float q = v / ((nm_on ? alpha : 1.0f) * r);
-  if (io.in_sto) {
-    q = kernels::quantize(q, io.in_step, true,
-                          kernels::stream_uniform(key, call, Domain::kInputRound, round, e));
-  } else if (io.in_step > 0.0f) {
-    q = kernels::quantize(q, io.in_step, false, 0.0f);
-  }
-  q = kernels::clip(q, io.inp_bound);
+/// The DAC of one element e = b * n + j of row b in round `round` (kernels::dac_element, then
+/// the input noise), with the CPU kernel's random streams.
+__device__ inline float dac_value(float v, float scale, const IoSpec& io, uint64_t key, uint64_t call, uint32_t round,
+                                  int64_t e) {
+  float q = 0.0f;
+  kernels::with_rounding(kernels::rounding_of(io.in_step, io.in_sto), [&](auto tag) {
+    constexpr Rounding R = decltype(tag)::value;
+    const float u = R == Rounding::kStochastic ? kernels::stream_uniform(key, call, Domain::kInputRound, round, e) : 0.0f;
+    q = kernels::dac_element<R>(v, scale, io.in_step, io.inp_bound, u);
+  });
   if (io.inp_noise > 0.0f) {
     q += io.inp_noise * kernels::stream_normal(key, call, Domain::kInputNoise, round, e);
   }
@@ -57,14 +54,8 @@ __global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io
   amax = block_reduce_max(row_bad ? INFINITY : amax, shared);
   smax = block_reduce_max(smax, shared);
   // Every thread has the reductions: each computes alpha, thread 0 writes the row's state.
-  float a = 1.0f;
-  switch (io.noise_management) {
-    case 1: a = io.nm_thres > 0.0f ? fminf(amax, io.nm_thres) : amax; break;
-    case 2: a = io.nm_thres > 0.0f ? fminf(smax, io.nm_thres) : smax; break;
-    case 3: a = io.nm_thres > 0.0f ? io.nm_thres : 1.0f; break;
-    default: a = 1.0f;
-  }
-  const bool zero = kernels::zero_shortcut(io.noise_management != 0, a, io.inp_noise,
+  const float a = kernels::noise_management_alpha(io.noise_management, io.nm_thres, amax, smax);
+  const bool zero = kernels::zero_shortcut(io.noise_management != NoiseManagement::kNone, a, io.inp_noise,
                                            io.zero_shortcut_needs_no_inp_noise);
   if (threadIdx.x == 0) {
     alpha[b] = a;
@@ -74,37 +65,38 @@ __global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io
   }
   if (xq == nullptr) return;
   for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-    xq[b * n + j] = zero ? 0.0f : dac_value(row[j], a, 1.0f, io, key, call, 0, b * n + j);
+    xq[b * n + j] = zero ? 0.0f : dac_value(row[j], kernels::row_scale(io, a, 1.0f), io, key, call, 0, b * n + j);
   }
 }
 
 /// The ADC of row b in round `round`, this thread's outputs (i = threadIdx.x, + blockDim.x, ...):
-/// y = clip(Q(yq + noise)) alpha r and the mask; vmax / vmin of the quantised values (before
+/// y = adc_output(Q(yq + noise)) and the mask; vmax / vmin of the rounded values (before
 /// clipping) for the bound test.
-__device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, int64_t m, float digital,
+__device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, int64_t m, float scale,
                                    const IoSpec& io, uint64_t key, uint64_t call, uint32_t round, float* y,
                                    uint8_t* mask, float mask_bound, float& vmax, float& vmin) {
   vmax = -INFINITY;
   vmin = INFINITY;
-  for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
-    const int64_t e = b * m + i;
-    const float z = io.out_noise > 0.0f
-                        ? kernels::stream_normal(key, call, Domain::kOutputNoise, round, e)
-                        : 0.0f;
-    float v = yq[e] + io.out_noise * z;
-    if (wn) v += io.w_noise * wn[e] * kernels::stream_normal(key, call, Domain::kWeightNoise, round, e);
-    if (io.out_sto) {
-      v = kernels::quantize(v, io.out_step, true,
-                            kernels::stream_uniform(key, call, Domain::kOutputRound, round, e));
-    } else if (io.out_step > 0.0f) {
-      v = kernels::quantize(v, io.out_step, false, 0.0f);
+  kernels::with_rounding(kernels::rounding_of(io.out_step, io.out_sto), [&](auto tag) {
+    constexpr Rounding R = decltype(tag)::value;
+    for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
+      const int64_t e = b * m + i;
+      const float z = io.out_noise > 0.0f ? kernels::stream_normal(key, call, Domain::kOutputNoise, round, e) : 0.0f;
+      float v = kernels::with_output_noise(yq[e], io.out_noise, z);
+      if (wn) {
+        v = kernels::with_weight_noise(v, io.w_noise, wn[e],
+                                       kernels::stream_normal(key, call, Domain::kWeightNoise, round, e));
+      }
+      const float u = R == Rounding::kStochastic ? kernels::stream_uniform(key, call, Domain::kOutputRound, round, e)
+                                                 : 0.0f;
+      v = kernels::round_to<R>(v, io.out_step, u);
+      vmax = fmaxf(vmax, v);
+      vmin = fminf(vmin, v);
+      const float out = kernels::adc_output(v, io.out_bound, scale);
+      y[e] = out;
+      if (mask) mask[e] = kernels::masked(out, mask_bound) ? 1 : 0;
     }
-    vmax = fmaxf(vmax, v);
-    vmin = fminf(vmin, v);
-    const float out = kernels::clip(v, io.out_bound) * digital;
-    y[e] = out;
-    if (mask) mask[e] = fabsf(out) >= mask_bound ? 1 : 0;
-  }
+  });
 }
 
 /// One block per row: the ADC of round 0 (yq from the caller's GEMM, wn its weight-noise scales
@@ -125,19 +117,17 @@ __global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool tra
     }
     return;
   }
-  const bool nm_on = io.noise_management != 0;
-  const float a = nm_on ? alpha[b] : 1.0f;
   float r = 1.0f;
   for (uint32_t round = 0;; ++round) {
     if (round > 0) {
       r *= 2.0f;
       for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-        xq[b * n + j] = dac_value(x[b * ldx + j], alpha[b], r, io, key, call, round, b * n + j);
+        xq[b * n + j] = dac_value(x[b * ldx + j], kernels::row_scale(io, alpha[b], r), io, key, call, round, b * n + j);
       }
       __syncthreads();  // the whole row of xq before the MVM
       const float* q = xq + b * n;
       float norm = 0.0f;  // additive weight noise: |xq|_2, as the caller's round 0
-      if (io.w_noise_type == 1) {
+      if (io.w_noise_type == WeightNoiseType::kAdditiveConstant) {
         float sq = 0.0f;
         for (int64_t j = threadIdx.x; j < n; j += blockDim.x) sq += q[j] * q[j];
         norm = sqrtf(block_reduce_sum(sq, shared));
@@ -147,19 +137,18 @@ __global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool tra
         for (int64_t j = 0; j < n; ++j) {
           const float wji = transposed ? w[j * m + i] : w[i * n + j];
           acc += q[j] * wji;
-          if (io.w_noise_type == 2) acc_sq += q[j] * q[j] * fabsf(wji);
+          if (io.w_noise_type == WeightNoiseType::kPcmRead) acc_sq += q[j] * q[j] * fabsf(wji);
         }
         yq[b * m + i] = acc;
-        if (wn) wn[b * m + i] = io.w_noise_type == 2 ? sqrtf(acc_sq) : norm;
+        if (wn) wn[b * m + i] = io.w_noise_type == WeightNoiseType::kPcmRead ? sqrtf(acc_sq) : norm;
       }
     }
     float vmax, vmin;
-    adc_outputs(yq, wn, b, m, a * r, io, key, call, round, y, mask, mask_bound, vmax, vmin);
+    adc_outputs(yq, wn, b, m, kernels::row_scale(io, alpha[b], r), io, key, call, round, y, mask, mask_bound, vmax, vmin);
     // The reductions end with a barrier: xq's row may be rewritten by the next round.
     vmax = block_reduce_max(vmax, shared);
     vmin = -block_reduce_max(-vmin, shared);
-    const bool hit = vmax > io.out_bound || (io.neg_hit && vmin < -io.out_bound);
-    if (!(hit && io.bm_on && kernels::bm_may_continue(r, io.max_bm_factor, io.max_bm_res, io.in_step))) break;
+    if (!kernels::bm_rerun(io, kernels::saturated(vmax > io.out_bound, vmin < -io.out_bound, io.neg_hit), r)) break;
   }
   if (threadIdx.x == 0) reduction[b] = r;
 }

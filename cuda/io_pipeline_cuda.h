@@ -4,20 +4,11 @@
 #pragma once
 #include <cstdint>
 
+#include "analog/kernels/io_pipeline_math.h"
+
 namespace analog::cuda {
 
-/// IOParameters as the kernels take them (steps and bounds already resolved; inf = unbounded).
-struct IoSpec {
-  int noise_management;  ///< 0 none, 1 abs_max, 2 max, 3 constant
-  float nm_thres;
-  float inp_bound, in_step, inp_noise;
-  float out_bound, out_step, out_noise;
-  float w_noise;         ///< 0 when weight noise is off
-  int w_noise_type;      ///< 0 none, 1 additive constant (scale |xq|_2), 2 PCM read (sqrt(xq^2 |W|))
-  float max_bm_factor, max_bm_res;
-  bool in_sto, out_sto, neg_hit, bm_on;
-  bool zero_shortcut_needs_no_inp_noise;
-};
+using kernels::IoSpec;
 
 /// Per row b of x [batch, n] (row b at x + b * ldx, ldx >= n: a column slice of a wider matrix is
 /// read in place): alpha[b] (noise management), reduction[b] = 1, active[b] (0 for rows that give

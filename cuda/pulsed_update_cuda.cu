@@ -6,9 +6,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "analog/kernels/io_math.h"
-#include "analog/kernels/pulse_math.h"
-#include "analog/kernels/pulse_train.h"
+#include "analog/kernels/io_pipeline_math.h"
+#include "analog/kernels/pulsed_update_math.h"
 #include "analog/kernels/rng.h"
 #include "cuda/block_reduce.cuh"
 #include "cuda/cuda_check.h"

@@ -3,18 +3,11 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "analog/config/device_model.h"
+#include "analog/kernels/pulsed_update_math.h"
 
 namespace analog::cuda {
 
-/// UpdateParameters and device fields the kernels need.
-struct UpdateSpec {
-  float lr, dw_min, um_grad_scale, dw_min_std, res_step;
-  int desired_bl;
-  bool fixed_bl, ublm, um, sto_round;
-  DeviceModel model;  ///< the pulse rule (kernels::device_pulse)
-  bool mult_noise;    ///< LinearStep: the cycle noise multiplies the whole step
-};
+using kernels::UpdateSpec;
 
 /// Bytes of workspace for `samples` rows of x [samples, in] and d [samples, out]
 /// (room for kernels::max_pulse_slots slots per sample).

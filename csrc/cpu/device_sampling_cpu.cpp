@@ -4,40 +4,10 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include "analog/kernels/device_math.h"
+#include "analog/kernels/device_sampling_math.h"
+#include "tile/kernel_specs.h"
 
 namespace analog::cpu {
-
-kernels::DeviceSpec device_spec(const PulsedDevice& dev) {
-  kernels::DeviceSpec p{};
-  p.w_max = static_cast<float>(dev.w_max());
-  p.w_min = static_cast<float>(dev.w_min());
-  p.w_max_dtod = static_cast<float>(dev.w_max_dtod());
-  p.w_min_dtod = static_cast<float>(dev.w_min_dtod());
-  p.dw_min = static_cast<float>(dev.dw_min());
-  p.dw_min_dtod = static_cast<float>(dev.dw_min_dtod());
-  p.up_down = static_cast<float>(dev.up_down());
-  p.up_down_dtod = static_cast<float>(dev.up_down_dtod());
-  p.corrupt_prob = static_cast<float>(dev.corrupt_devices_prob());
-  p.corrupt_range = static_cast<float>(dev.corrupt_devices_range());
-  p.diffusion = static_cast<float>(dev.diffusion());
-  p.diffusion_dtod = static_cast<float>(dev.diffusion_dtod());
-  p.lifetime = static_cast<float>(dev.lifetime());
-  p.lifetime_dtod = static_cast<float>(dev.lifetime_dtod());
-  p.reset = static_cast<float>(dev.reset());
-  p.reset_dtod = static_cast<float>(dev.reset_dtod());
-  p.dw_min_dtod_log_normal = dev.dw_min_dtod_log_normal();
-  p.enforce_consistency = dev.enforce_consistency();
-  p.perfect_bias = dev.perfect_bias();
-  p.model = dev.model();
-  p.gamma_up = static_cast<float>(dev.gamma_up());
-  p.gamma_down = static_cast<float>(dev.gamma_down());
-  p.gamma_up_dtod = static_cast<float>(dev.gamma_up_dtod());
-  p.gamma_down_dtod = static_cast<float>(dev.gamma_down_dtod());
-  p.allow_increasing = dev.allow_increasing();
-  p.mean_bound_reference = dev.mean_bound_reference();
-  return p;
-}
 
 DeviceArrays sample_devices_cpu(const PulsedDevice& dev, int64_t out_size, int64_t in_size,
                                 bool bias_column, uint64_t key) {

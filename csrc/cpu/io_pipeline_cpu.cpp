@@ -11,7 +11,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include "analog/kernels/io_math.h"
+#include "analog/kernels/io_pipeline_math.h"
 #include "analog/kernels/rng.h"
 #include "analog/nonfinite_error.h"
 #include "cpu/max_abs.h"
@@ -22,54 +22,40 @@ namespace analog::cpu {
 namespace {
 
 using kernels::Domain;
+using kernels::Rounding;
+using kernels::RoundingTag;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-/// Noise-management scale alpha of one input row (1 when noise management is off); `abs_max`
-/// is the row's max |x_j|, already known from the finite check.
-float noise_management_alpha(const float* x, int64_t n, float abs_max, const IOParameters& io) {
-  const float thres = static_cast<float>(io.nm_thres());
-  switch (io.noise_management()) {
-    case NoiseManagement::kNone:
-      return 1.0f;
-    case NoiseManagement::kConstant:
-      return thres > 0.0f ? thres : 1.0f;
-    case NoiseManagement::kAbsMax:
-      return thres > 0.0f ? std::min(abs_max, thres) : abs_max;
-    case NoiseManagement::kMax: {
-      float a = -kInf;
-      for (int64_t j = 0; j < n; ++j) a = std::max(a, x[j]);
-      return thres > 0.0f ? std::min(a, thres) : a;
-    }
+/// Noise-management scale alpha of one input row; `abs_max` is the row's max |x_j|, already
+/// known from the finite check (its max x_j is computed only where the mode reads it).
+float row_alpha(const float* x, int64_t n, float abs_max, const kernels::IoSpec& io) {
+  float max = -kInf;
+  if (io.noise_management == NoiseManagement::kMax) {
+    for (int64_t j = 0; j < n; ++j) max = std::max(max, x[j]);
   }
-  return 1.0f;
+  return kernels::noise_management_alpha(io.noise_management, io.nm_thres, abs_max, max);
 }
 
-/// DAC of one row without stochastic rounding: q = clip(Q(x / denom)).
-void dac_row(const float* __restrict row, float* __restrict q, int64_t n, float denom, float step,
-             float bound) {
-  if (step > 0.0f) {
-    for (int64_t j = 0; j < n; ++j) q[j] = kernels::clip(kernels::quantize_step(row[j] / denom, step), bound);
-  } else {
-    for (int64_t j = 0; j < n; ++j) q[j] = kernels::clip(row[j] / denom, bound);
+/// DAC of one row before input noise: q_j = dac_element(x_j) (u: the stochastic shifts).
+template <Rounding R>
+void dac_row(const float* __restrict row, float* __restrict q, int64_t n, float scale, float step,
+             float bound, const float* __restrict u) {
+  for (int64_t j = 0; j < n; ++j) {
+    q[j] = kernels::dac_element<R>(row[j], scale, step, bound, R == Rounding::kStochastic ? u[j] : 0.0f);
   }
 }
 
-/// ADC of one row without stochastic rounding, in place; returns (any > bound, any < -bound).
-std::pair<bool, bool> adc_row(float* __restrict v, int64_t m, float step, float bound) {
+/// ADC rounding of one row in place; returns (any > bound, any < -bound), as flags (not a float
+/// max: the loop is vectorised).
+template <Rounding R>
+std::pair<bool, bool> adc_row(float* __restrict v, int64_t m, float step, float bound, const float* __restrict u) {
   int32_t over = 0, under = 0;
-  if (step > 0.0f) {
-    for (int64_t i = 0; i < m; ++i) {
-      const float q = kernels::quantize_step(v[i], step);
-      v[i] = q;
-      over |= q > bound;
-      under |= q < -bound;
-    }
-  } else {
-    for (int64_t i = 0; i < m; ++i) {
-      over |= v[i] > bound;
-      under |= v[i] < -bound;
-    }
+  for (int64_t i = 0; i < m; ++i) {
+    const float q = kernels::round_to<R>(v[i], step, R == Rounding::kStochastic ? u[i] : 0.0f);
+    v[i] = q;
+    over |= q > bound;
+    under |= q < -bound;
   }
   return {over != 0, under != 0};
 }
@@ -78,8 +64,7 @@ int64_t grain_for(int64_t width) { return std::max<int64_t>(1, 32768 / std::max<
 
 }  // namespace
 
-MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
-                     const IOParameters& io, bool use_bm, bool zero_shortcut_needs_no_inp_noise,
+MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed, const kernels::IoSpec& io,
                      uint64_t key, uint64_t call, const char* what, float mask_bound) {
   TORCH_INTERNAL_ASSERT(has_contiguous_rows(x) && x.scalar_type() == at::kFloat);
   const int64_t batch = x.size(0);
@@ -110,7 +95,7 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
         }
         return;
       }
-      alpha[b] = noise_management_alpha(row, n, kernels::bits_float(abs_max_bits), io);
+      alpha[b] = row_alpha(row, n, kernels::bits_float(abs_max_bits), io);
     }
   });
   if (bad_row.load() >= 0) {
@@ -119,7 +104,7 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
                         " of a [", batch, ", ", n, "] input");
   }
 
-  if (io.is_perfect()) {
+  if (io.is_perfect) {
     at::mm_out(result.y, x, op);
     if (mask_bound > 0.0f) result.mask = result.y.abs() >= mask_bound;
     return result;
@@ -130,32 +115,22 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
     mp = result.mask.data_ptr<bool>();
   }
 
-  const bool nm_on = io.noise_management() != NoiseManagement::kNone;
-  const bool bm_on = use_bm && io.bound_management() == BoundManagement::kIterative;
-  const float inp_bound = io.inp_bound() > 0 ? static_cast<float>(io.inp_bound()) : kInf;
-  const float out_bound = io.out_bound() > 0 ? static_cast<float>(io.out_bound()) : kInf;
-  const float in_step = kernels::converter_step(static_cast<float>(io.inp_res()), inp_bound);
-  const float out_step = kernels::converter_step(static_cast<float>(io.out_res()), out_bound);
-  const float inp_noise = static_cast<float>(io.inp_noise());
-  const float out_noise = static_cast<float>(io.out_noise());
-  const float w_noise = io.w_noise_type() == WeightNoiseType::kNone ? 0.0f
-                                                                   : static_cast<float>(io.w_noise());
-  const bool in_sto = io.inp_sto_round();
-  const bool out_sto = io.out_sto_round();
-  const bool neg_hit = io.bm_test_negative_bound();
-  const float max_bm_factor = static_cast<float>(io.max_bm_factor());
-  const float max_bm_res = static_cast<float>(io.max_bm_res());
+  const bool nm_on = io.noise_management != NoiseManagement::kNone;
+  const Rounding dac_rounding = kernels::rounding_of(io.in_step, io.in_sto);
+  const Rounding adc_rounding = kernels::rounding_of(io.out_step, io.out_sto);
 
   // Samples that go through the converters: the others (alpha = 0) give exactly 0.
   std::vector<int64_t> active;
   active.reserve(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) {
-    if (!kernels::zero_shortcut(nm_on, alpha[b], inp_noise, zero_shortcut_needs_no_inp_noise)) active.push_back(b);
+    if (!kernels::zero_shortcut(nm_on, alpha[b], io.inp_noise, io.zero_shortcut_needs_no_inp_noise)) {
+      active.push_back(b);
+    }
   }
   float* rp = result.reduction.data_ptr<float>();
   float* yp = result.y.data_ptr<float>();
   at::Tensor abs_op;
-  if (w_noise > 0.0f && io.w_noise_type() == WeightNoiseType::kPcmRead) abs_op = op.abs();
+  if (io.w_noise_type == WeightNoiseType::kPcmRead) abs_op = op.abs();
 
   uint32_t round = 0;
   while (!active.empty()) {
@@ -164,35 +139,25 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
     float* xqp = xq.data_ptr<float>();
     // DAC: scale, quantise, clip, input noise.
     at::parallel_for(0, rows, grain_for(n), [&](int64_t begin, int64_t end) {
-      std::vector<float> u(static_cast<size_t>(in_sto ? n : 0));
-      std::vector<float> z(static_cast<size_t>(inp_noise > 0.0f ? n : 0));
-      for (int64_t k = begin; k < end; ++k) {
-        const int64_t b = active[k];
-        const float* row = xp + b * ldx;
-        float* q = xqp + k * n;
-        // NB: divide, not multiply by 1 / (alpha r): for a tiny alpha (a confident network's
-        // max|d| can be subnormal) the reciprocal overflows to inf and 0 * inf is NaN, the
-        // division of aihwkit's that turns its runs to NaN. x / (alpha r) stays in [-1, 1].
-        const float denom = (nm_on ? alpha[b] : 1.0f) * rp[b];
-        if (in_sto) {
-          fill_uniforms({key, call, Domain::kInputRound, round}, b * n, n, u.data());
-          for (int64_t j = 0; j < n; ++j) q[j] = kernels::quantize(row[j] / denom, in_step, true, u[j]);
-          for (int64_t j = 0; j < n; ++j) q[j] = kernels::clip(q[j], inp_bound);
-        } else {
-          dac_row(row, q, n, denom, in_step, inp_bound);
+      std::vector<float> u(static_cast<size_t>(dac_rounding == Rounding::kStochastic ? n : 0));
+      std::vector<float> z(static_cast<size_t>(io.inp_noise > 0.0f ? n : 0));
+      kernels::with_rounding(dac_rounding, [&](auto tag) {
+        constexpr Rounding R = decltype(tag)::value;
+        for (int64_t k = begin; k < end; ++k) {
+          const int64_t b = active[k];
+          float* q = xqp + k * n;
+          if (R == Rounding::kStochastic) fill_uniforms({key, call, Domain::kInputRound, round}, b * n, n, u.data());
+          dac_row<R>(xp + b * ldx, q, n, kernels::row_scale(io, alpha[b], rp[b]), io.in_step, io.inp_bound, u.data());
+          if (io.inp_noise > 0.0f) {
+            fill_normals({key, call, Domain::kInputNoise, round}, b * n, n, z.data());
+            for (int64_t j = 0; j < n; ++j) q[j] += io.inp_noise * z[j];
+          }
         }
-        if (inp_noise > 0.0f) {
-          fill_normals({key, call, Domain::kInputNoise, round}, b * n, n, z.data());
-          for (int64_t j = 0; j < n; ++j) q[j] += inp_noise * z[j];
-        }
-      }
+      });
     });
     at::Tensor yq = xq.mm(op);
     at::Tensor wn;
-    if (w_noise > 0.0f) {
-      wn = io.w_noise_type() == WeightNoiseType::kPcmRead ? (xq * xq).mm(abs_op).sqrt_()
-                                                          : xq.norm(2, {1}, true).expand({rows, m}).contiguous();
-    }
+    if (io.w_noise_type != WeightNoiseType::kNone) wn = weight_noise_scales(xq, op, io.w_noise_type, abs_op);
     const float* yqp = yq.data_ptr<float>();
     const float* wnp = wn.defined() ? wn.data_ptr<float>() : nullptr;
     std::vector<uint8_t> again(static_cast<size_t>(rows), 0);
@@ -201,49 +166,38 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
     at::parallel_for(0, rows, grain_for(m), [&](int64_t begin, int64_t end) {
       std::vector<float> z(static_cast<size_t>(m), 0.0f);
       std::vector<float> zw(static_cast<size_t>(wnp ? m : 0));
-      std::vector<float> u(static_cast<size_t>(out_sto ? m : 0));
+      std::vector<float> u(static_cast<size_t>(adc_rounding == Rounding::kStochastic ? m : 0));
       std::vector<float> v(static_cast<size_t>(m));
-      for (int64_t k = begin; k < end; ++k) {
-        const int64_t b = active[k];
-        const float* in = yqp + k * m;
-        float* out = yp + b * m;
-        if (out_noise > 0.0f) fill_normals({key, call, Domain::kOutputNoise, round}, b * m, m, z.data());
-        float* vp = v.data();
-        const float* zp = z.data();
-        if (wnp) {
-          fill_normals({key, call, Domain::kWeightNoise, round}, b * m, m, zw.data());
-          for (int64_t i = 0; i < m; ++i) vp[i] = in[i] + out_noise * zp[i] + w_noise * wnp[k * m + i] * zw[i];
-        } else {
-          for (int64_t i = 0; i < m; ++i) vp[i] = in[i] + out_noise * zp[i];
-        }
-        if (out_sto) fill_uniforms({key, call, Domain::kOutputRound, round}, b * m, m, u.data());
-        // ADC and the saturation test in one pass (flags, not a float max: vectorised).
-        bool over = false, under = false;
-        if (out_sto) {
-          for (int64_t i = 0; i < m; ++i) {
-            const float q = kernels::quantize(vp[i], out_step, true, u[i]);
-            vp[i] = q;
-            over = over || q > out_bound;
-            under = under || q < -out_bound;
+      kernels::with_rounding(adc_rounding, [&](auto tag) {
+        constexpr Rounding R = decltype(tag)::value;
+        for (int64_t k = begin; k < end; ++k) {
+          const int64_t b = active[k];
+          const float* in = yqp + k * m;
+          float* out = yp + b * m;
+          if (io.out_noise > 0.0f) fill_normals({key, call, Domain::kOutputNoise, round}, b * m, m, z.data());
+          float* vp = v.data();
+          const float* zp = z.data();
+          for (int64_t i = 0; i < m; ++i) vp[i] = kernels::with_output_noise(in[i], io.out_noise, zp[i]);
+          if (wnp) {
+            fill_normals({key, call, Domain::kWeightNoise, round}, b * m, m, zw.data());
+            const float* scales = wnp + k * m;
+            for (int64_t i = 0; i < m; ++i) vp[i] = kernels::with_weight_noise(vp[i], io.w_noise, scales[i], zw[i]);
           }
-        } else {
-          std::tie(over, under) = adc_row(vp, m, out_step, out_bound);
+          if (R == Rounding::kStochastic) fill_uniforms({key, call, Domain::kOutputRound, round}, b * m, m, u.data());
+          const auto [over, under] = adc_row<R>(vp, m, io.out_step, io.out_bound, u.data());
+          const float scale = kernels::row_scale(io, alpha[b], rp[b]);
+          {
+            float* __restrict o = out;
+            const float* __restrict src = vp;
+            for (int64_t i = 0; i < m; ++i) o[i] = kernels::adc_output(src[i], io.out_bound, scale);
+          }
+          if (mp) {
+            bool* mrow = mp + b * m;
+            for (int64_t i = 0; i < m; ++i) mrow[i] = kernels::masked(out[i], mask_bound);
+          }
+          if (kernels::bm_rerun(io, kernels::saturated(over, under, io.neg_hit), rp[b])) again[k] = 1;
         }
-        const bool hit = over || (neg_hit && under);
-        const float digital = (nm_on ? alpha[b] : 1.0f) * rp[b];
-        {
-          float* __restrict o = out;
-          const float* __restrict src = vp;
-          for (int64_t i = 0; i < m; ++i) o[i] = kernels::clip(src[i], out_bound) * digital;
-        }
-        if (mp) {
-          bool* mrow = mp + b * m;
-          for (int64_t i = 0; i < m; ++i) mrow[i] = std::fabs(out[i]) >= mask_bound;
-        }
-        if (hit && bm_on && kernels::bm_may_continue(rp[b], max_bm_factor, max_bm_res, in_step)) {
-          again[k] = 1;
-        }
-      }
+      });
     });
     std::vector<int64_t> next;
     for (int64_t k = 0; k < rows; ++k) {

@@ -17,14 +17,14 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include "analog/kernels/io_math.h"
-#include "analog/kernels/pulse_math.h"
-#include "analog/kernels/pulse_train.h"
+#include "analog/kernels/io_pipeline_math.h"
+#include "analog/kernels/pulsed_update_math.h"
 #include "analog/kernels/rng.h"
 #include "analog/nonfinite_error.h"
 #include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
 #include "tile/contiguous_rows.h"
+#include "tile/kernel_specs.h"
 
 namespace analog::cpu {
 namespace {
@@ -409,14 +409,11 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
   const bool linear = dev.model() == DeviceModel::kLinearStep;
   TORCH_CHECK(!linear || devices.slopes_fit(w),
               "pulsed update: a linear_step device needs its slopes [", out_size, ", ", in_size, ", 2]");
+  const kernels::UpdateSpec spec = update_spec(up, dev, lr);
   const TileView t{w.data_ptr<float>(), devices.params.data_ptr<float>(),
-                   linear ? devices.slopes.data_ptr<float>() : nullptr, in_size,
-                   static_cast<float>(dev.dw_min_std()), dev.mult_noise()};
+                   linear ? devices.slopes.data_ptr<float>() : nullptr, in_size, spec.dw_min_std, spec.mult_noise};
   const float* xp = x.data_ptr<float>();
   const float* dp = d.data_ptr<float>();
-  const float dw_min = static_cast<float>(dev.dw_min());
-  const float res_step = up.res() > 0.0 ? kernels::converter_step(static_cast<float>(up.res()), 0.5f)
-                                        : 0.0f;
   // Finite check first, so that a bad batch changes no weight; the row maxima are reused.
   std::vector<float> x_max(static_cast<size_t>(samples)), d_max(static_cast<size_t>(samples));
   for (int64_t s = 0; s < samples; ++s) {
@@ -443,13 +440,12 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
         float_sample_with_bounds(t, xs, ds, out_size, lr);
         continue;
       }
-      const kernels::PulsePlan plan = kernels::plan_pulses(
-          lr, dw_min, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
-          static_cast<int>(up.desired_bl()), up.fixed_bl(), up.update_bl_management(),
-          up.update_management(), static_cast<float>(up.um_grad_scale()));
+      const kernels::PulsePlan plan =
+          kernels::plan_pulses(spec.lr, spec.dw_min, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
+                               spec.desired_bl, spec.fixed_bl, spec.ublm, spec.um, spec.um_grad_scale);
       if (plan.bl <= 0) continue;
       if (up.pulse_type() == PulseType::kStochasticCompressed) {
-        stochastic_sample<M>(t, xs, ds, out_size, plan, res_step, up.sto_round(), key, call,
+        stochastic_sample<M>(t, xs, ds, out_size, plan, spec.res_step, spec.sto_round, key, call,
                              x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)], cols.data(),
                              rows.data(), x_nonzeros, d_nonzeros, noise, words);
       } else {
@@ -457,7 +453,7 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
       }
     }
   };
-  if (dev.model() == DeviceModel::kSoftBounds) {
+  if (spec.model == DeviceModel::kSoftBounds) {
     samples_of_model(Model<DeviceModel::kSoftBounds>{});
   } else if (linear) {
     samples_of_model(Model<DeviceModel::kLinearStep>{});

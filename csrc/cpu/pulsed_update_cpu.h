@@ -6,7 +6,7 @@
 
 #include "analog/config/device_parameters.h"
 #include "analog/config/update_parameters.h"
-#include "cpu/device_sampling_cpu.h"
+#include "tile/device_arrays.h"
 
 namespace analog::cpu {
 

@@ -8,14 +8,14 @@
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
 
-#include "analog/kernels/pulse_math.h"
+#include "analog/kernels/pulsed_update_math.h"
 #include "analog/kernels/rng.h"
 #include "analog/nonfinite_error.h"
 #include "cpu/device_sampling_cpu.h"
-#include "cpu/io_pipeline_cpu.h"
 #include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
 #include "tile/contiguous_rows.h"
+#include "tile/kernel_specs.h"
 #include "tile/tile_kernels.h"
 
 namespace analog {
@@ -86,6 +86,8 @@ AnalogTileImpl::AnalogTileImpl(int64_t out_size, int64_t in_size, RPUConfig conf
   TORCH_CHECK(out_size > 0 && in_size > 0, "AnalogTile: expected positive sizes, got out_size=",
               out_size, ", in_size=", in_size);
   config_.validate();
+  forward_spec_ = io_spec(config_.forward(), /*use_bm=*/true, /*zero_shortcut_needs_no_inp_noise=*/false);
+  backward_spec_ = io_spec(config_.backward(), /*use_bm=*/false, /*zero_shortcut_needs_no_inp_noise=*/true);
   reset();
 }
 
@@ -93,7 +95,7 @@ void AnalogTileImpl::reset() {
   const auto opts = at::TensorOptions().dtype(at::kFloat);
   weight = register_parameter("weight", at::zeros({out_size_, in_size_}, opts));
   rng_state = register_buffer("rng_state", at::tensor({seed_, tile_id_, int64_t{1}}, at::kLong));
-  cpu::DeviceArrays dev;
+  DeviceArrays dev;
   if (is_floating_point()) {
     const auto empty = at::empty({0, 0}, opts);
     dev = {at::empty({0, 0, 4}, opts), empty, empty, empty, at::empty({0, 0, 2}, opts)};
@@ -182,10 +184,9 @@ const TileKernels& kernels_on(const at::Device& device, const char* what) {
 }
 
 /// The IO pipeline on the tensors' device.
-cpu::MvmResult io_mvm(const at::Tensor& x, const at::Tensor& w, bool transposed,
-                      const IOParameters& io, bool use_bm, bool zero_flag, uint64_t key,
-                      uint64_t call, const char* what, float mask_bound = 0.0f) {
-  return kernels_on(x.device(), what).io_mvm(x, w, transposed, io, use_bm, zero_flag, key, call, what, mask_bound);
+MvmResult io_mvm(const at::Tensor& x, const at::Tensor& w, bool transposed, const kernels::IoSpec& io, uint64_t key,
+                 uint64_t call, const char* what, float mask_bound = 0.0f) {
+  return kernels_on(x.device(), what).io_mvm(x, w, transposed, io, key, call, what, mask_bound);
 }
 }  // namespace
 
@@ -225,9 +226,7 @@ at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_
   const uint64_t call = take_calls(1);
   const float mask_bound =
       mask_out && io.out_bound() > 0 ? static_cast<float>(kMaskFraction * io.out_bound()) : 0.0f;
-  cpu::MvmResult r = io_mvm(x, weight, /*transposed=*/false, io, /*use_bm=*/true,
-                            /*zero_shortcut_needs_no_inp_noise=*/false, key(), call,
-                            "AnalogTile.forward", mask_bound);
+  MvmResult r = io_mvm(x, weight, /*transposed=*/false, forward_spec_, key(), call, "AnalogTile.forward", mask_bound);
   run_check(std::move(r.check), defer_check);
   if (mask_out) *mask_out = r.mask;
   return r.y;
@@ -239,8 +238,7 @@ at::Tensor AnalogTileImpl::backward_mvm(const at::Tensor& d_in, bool defer_check
   const at::Tensor d = d_in.contiguous();
   if (is_floating_point()) return d.mm(weight);
   const uint64_t call = take_calls(1);
-  cpu::MvmResult r = io_mvm(d, weight, /*transposed=*/true, config_.backward(), /*use_bm=*/false,
-                            /*zero_shortcut_needs_no_inp_noise=*/true, key(), call, "AnalogTile.backward");
+  MvmResult r = io_mvm(d, weight, /*transposed=*/true, backward_spec_, key(), call, "AnalogTile.backward");
   run_check(std::move(r.check), defer_check);
   return r.y;
 }
@@ -307,7 +305,7 @@ bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
   // check is deferred, it advances: the run has diverged either way). The kernels write the
   // weights through their data (no autograd op: no detach() needed, which would be a dispatch;
   // under the no-grad guard a CPU copy's copy_ back is allowed too).
-  job = UpdateJob{weight, cpu::DeviceArrays{devices, diffusion_rate, decay_scale, reset_bias, slopes}, x, d, &up,
+  job = UpdateJob{weight, DeviceArrays{devices, diffusion_rate, decay_scale, reset_bias, slopes}, x, d, &up,
                   &config_.device(), static_cast<float>(lr), key(), next_call()};
   return true;
 }

@@ -5,9 +5,10 @@
 
 #include <c10/util/Exception.h>
 
+#include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
-#include "cuda/tile_cuda.h"
+#include "cuda/tile_kernels_cuda.h"
 #endif
 
 namespace analog {
@@ -15,7 +16,7 @@ namespace {
 
 const TileKernels kCpuKernels{
     "cpu", &cpu::io_mvm_cpu,
-    [](const at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
+    [](const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
        const UpdateParameters& up, const PulsedDevice& dev, float lr, uint64_t key,
        uint64_t first_call) -> std::function<void()> {
       cpu::pulsed_update_cpu(w, devices, x, d, up, dev, lr, key, first_call);

@@ -10,10 +10,10 @@
 #include <c10/core/DeviceType.h>
 
 #include "analog/config/device_parameters.h"
-#include "analog/config/io_parameters.h"
 #include "analog/config/update_parameters.h"
-#include "cpu/device_sampling_cpu.h"
-#include "cpu/io_pipeline_cpu.h"
+#include "analog/kernels/io_pipeline_math.h"
+#include "tile/device_arrays.h"
+#include "tile/io_pipeline.h"
 
 namespace analog {
 
@@ -21,7 +21,7 @@ namespace analog {
 /// tile's own, which outlive the call).
 struct UpdateJob {
   at::Tensor w;
-  cpu::DeviceArrays devices;
+  DeviceArrays devices;
   at::Tensor x, d;
   const UpdateParameters* up;
   const PulsedDevice* dev;
@@ -38,10 +38,9 @@ struct UpdateJob {
 /// tile passes its weight parameter itself): a const handle, so that no kernel can re-point it.
 struct TileKernels {
   const char* name;
-  cpu::MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed, const IOParameters& io,
-                           bool use_bm, bool zero_shortcut_needs_no_inp_noise, uint64_t key, uint64_t call,
-                           const char* what, float mask_bound);
-  std::function<void()> (*pulsed_update)(const at::Tensor& w, const cpu::DeviceArrays& devices, const at::Tensor& x,
+  MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed, const kernels::IoSpec& io,
+                      uint64_t key, uint64_t call, const char* what, float mask_bound);
+  std::function<void()> (*pulsed_update)(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
                                          const at::Tensor& d, const UpdateParameters& up,
                                          const PulsedDevice& dev, float lr, uint64_t key,
                                          uint64_t first_call);

@@ -18,7 +18,7 @@
 #include "analog/optim/analog_sgd.h"
 #include "analog/tile/analog_tile.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
-#include "cuda/tile_cuda.h"
+#include "cuda/stream_scope.h"
 #endif
 
 namespace analog::train {

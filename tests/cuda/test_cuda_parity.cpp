@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "analog/config/rpu_config.h"
-#include "analog/kernels/io_math.h"
+#include "analog/kernels/io_pipeline_math.h"
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
@@ -21,6 +21,7 @@
 #include "cuda/io_pipeline_cuda.h"
 #include "cuda/pulsed_update_cuda.h"
 #include "cuda/cuda_test_support.h"
+#include "tile/kernel_specs.h"
 
 namespace analog {
 namespace {
@@ -62,7 +63,7 @@ TEST_F(CudaParity, DeviceSamplingIsBitIdentical) {
     if (linear) dev.model(DeviceModel::kLinearStep).gamma_up(0.5).mean_bound_reference(false);
     const auto cpu_arrays = cpu::sample_devices_cpu(dev, 64, 100, true, 1234);
     Buffer out(64 * 100 * 4 * sizeof(float)), slopes(64 * 100 * 2 * sizeof(float));
-    cuda::launch_sample_devices(cpu::device_spec(dev), 64, 100, true, 1234, out.as<float>(),
+    cuda::launch_sample_devices(device_spec(dev), 64, 100, true, 1234, out.as<float>(),
                                 linear ? slopes.as<float>() : nullptr, nullptr);
     EXPECT_TRUE(out.to_tensor({64, 100, 4}).equal(cpu_arrays.params));
     if (linear) EXPECT_TRUE(slopes.to_tensor({64, 100, 2}).equal(cpu_arrays.slopes));
@@ -78,18 +79,8 @@ TEST_F(CudaParity, ForwardPipelineMatchesCpu) {
   const at::Tensor w = at::rand({m, n}) * 0.3;  // positive: outputs saturate, BM re-runs
   IOParameters io;
   io.out_noise(0.1);
-  const auto ref = cpu::io_mvm_cpu(x, w, false, io, true, false, 99, 7, "parity");
-  cuda::IoSpec spec{};
-  spec.noise_management = 1;
-  spec.inp_bound = 1.0f;
-  spec.in_step = kernels::converter_step(1.0f / 126, 1.0f);
-  spec.out_bound = 12.0f;
-  spec.out_step = kernels::converter_step(1.0f / 510, 12.0f);
-  spec.out_noise = 0.1f;
-  spec.max_bm_factor = 1000;
-  spec.max_bm_res = 0.25f;
-  spec.neg_hit = true;
-  spec.bm_on = true;
+  const auto ref = cpu::io_mvm_cpu(x, w, false, io_spec(io, true, false), 99, 7, "parity");
+  const cuda::IoSpec spec = io_spec(io, /*use_bm=*/true, /*zero_shortcut_needs_no_inp_noise=*/false);
   Buffer dx(x.data_ptr<float>(), batch * n * 4), dw(w.data_ptr<float>(), m * n * 4), alpha(batch * 4),
       red(batch * 4), active(batch * 4), bad(batch * 4), xq(batch * n * 4), yq(batch * m * 4), y(batch * m * 4);
   cuda::launch_io_prepare(dx.as<float>(), n, batch, n, spec, 99, 7, alpha.as<float>(), red.as<float>(),
@@ -147,19 +138,7 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   at::Tensor w_cpu = at::rand({out, in}) * 0.2 - 0.1;
   const at::Tensor w0 = w_cpu.clone();
   cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 11, 1000);
-  cuda::UpdateSpec spec{};
-  spec.lr = c.lr;
-  spec.dw_min = 0.001f;
-  spec.um_grad_scale = 1.0f;
-  spec.dw_min_std = 0.3f;
-  spec.res_step = c.res > 0 ? kernels::converter_step(static_cast<float>(c.res), 0.5f) : 0.0f;
-  spec.desired_bl = 7;
-  spec.fixed_bl = c.fixed_bl;
-  spec.ublm = c.ublm;
-  spec.um = true;
-  spec.sto_round = c.sto_round;
-  spec.model = c.model;
-  spec.mult_noise = true;
+  const cuda::UpdateSpec spec = update_spec(up, dev, c.lr);
   const bool linear = c.model == DeviceModel::kLinearStep;
   Buffer dslopes(linear ? arrays.slopes.data_ptr<float>() : w0.data_ptr<float>(), out * in * (linear ? 8 : 4));
   Buffer dw(w0.data_ptr<float>(), out * in * 4), ddev(arrays.params.data_ptr<float>(), out * in * 16),
@@ -219,17 +198,9 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
     t.slopes = host(arrays.slopes);
     t.x = host(at::rand({t.samples, t.in}) * (at::rand({t.samples, t.in}) < 0.3).to(at::kFloat));
     t.d = host(d);
-    cuda::UpdateSpec spec{};
-    spec.lr = t.lr;
-    spec.dw_min = 0.001f;
-    spec.um_grad_scale = 1.0f;
-    spec.dw_min_std = 0.3f;
-    spec.desired_bl = 7;
-    spec.fixed_bl = t.fixed_bl;
-    spec.ublm = t.ublm;
-    spec.um = true;
-    spec.model = t.model;
-    spec.mult_noise = true;
+    const cuda::UpdateSpec spec =
+        update_spec(UpdateParameters().desired_bl(7).fixed_bl(t.fixed_bl).update_bl_management(t.ublm),
+                    PulsedDevice().model(t.model).gamma_up(0.5), t.lr);
     specs.push_back(spec);
   }
   // Each tile's buffers; run(batched) launches them in one call or one call each.

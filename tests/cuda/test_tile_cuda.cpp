@@ -1,4 +1,4 @@
-// The torch glue of the CUDA kernels (csrc/cuda/tile_cuda.cpp: parameter mapping, the bound-
+// The torch glue of the CUDA kernels (csrc/cuda/: parameter mapping, the bound-
 // management loop, weight noise, the update's workspace, errors) against the CPU path on the same
 // inputs and seeds, and a layer trained through it. On a GPU build the tensors live on the GPU;
 // in the emulated build (ANALOG_CUDA_EMULATION) the same glue runs on CPU tensors and the kernels
@@ -25,8 +25,10 @@
 #include "cpu/pulsed_update_cpu.h"
 #include "cuda/cuda_test_support.h"
 #include "cuda/runtime.h"
-#include "cuda/tile_cuda.h"
+#include "cuda/mapped_flags.h"
+#include "cuda/tile_kernels_cuda.h"
 #include "support/test_support.h"
+#include "tile/kernel_specs.h"
 #include "tile/tile_kernels.h"
 
 #ifdef ANALOG_CUDA_EMULATION
@@ -43,8 +45,8 @@ namespace {
 using cuda_test::kernel_device;
 
 /// A tile's device arrays on the kernel device (what pulsed_update_cuda reads: params, slopes).
-cpu::DeviceArrays on_kernel_device(const cpu::DeviceArrays& a) {
-  cpu::DeviceArrays moved;
+DeviceArrays on_kernel_device(const DeviceArrays& a) {
+  DeviceArrays moved;
   moved.params = a.params.to(kernel_device());
   if (a.slopes.defined()) moved.slopes = a.slopes.to(kernel_device());
   return moved;
@@ -112,9 +114,8 @@ TEST_P(CudaGlueIo, MvmMatchesCpu) {
   // inside the range of these outputs, so that the mask has both values.
   const float mask_bound = 1.0f;
   const auto ref =
-      cpu::io_mvm_cpu(xin, w, c.transposed, io, c.use_bm, c.zero_flag, 5, 9, "glue test", mask_bound);
-  const auto got = cuda_glue::io_mvm_cuda(xin.to(kernel_device()), w.to(kernel_device()), c.transposed, io,
-                                          c.use_bm, c.zero_flag, 5, 9, "glue test", mask_bound);
+      cpu::io_mvm_cpu(xin, w, c.transposed, io_spec(io, c.use_bm, c.zero_flag), 5, 9, "glue test", mask_bound);
+  const auto got = cuda_glue::io_mvm_cuda(xin.to(kernel_device()), w.to(kernel_device()), c.transposed, io_spec(io, c.use_bm, c.zero_flag), 5, 9, "glue test", mask_bound);
   const at::Tensor y = got.y.cpu(), r = got.reduction.cpu();
   ASSERT_EQ(y.sizes(), ref.y.sizes());
   const at::Tensor same_r = r.eq(ref.reduction);
@@ -189,8 +190,7 @@ TEST_F(CudaGlue, NonFiniteInputIsReportedWithItsFirstRow) {
   x[2][1] = -INFINITY;
   const at::Tensor w = at::rand({5, 20});
   // The host does not wait for the GPU in the call: the check comes back, deferred.
-  const auto r = cuda_glue::io_mvm_cuda(x.to(kernel_device()), w.to(kernel_device()), false, IOParameters(), true,
-                                        false, 1, 1, "glue test");
+  const auto r = cuda_glue::io_mvm_cuda(x.to(kernel_device()), w.to(kernel_device()), false, io_spec(IOParameters(), true, false), 1, 1, "glue test");
   ASSERT_TRUE(static_cast<bool>(r.check));
   const std::string error = test::nonfinite_error_of([&] { r.check(); });
   EXPECT_NE(error.find("row 2 "), std::string::npos) << error;
@@ -268,8 +268,8 @@ TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
   const at::Tensor w = (at::rand({12, 40}) * 0.2).to(kernel_device());  // W x/max|x| above 2: re-runs
   IOParameters io;
   io.inp_noise(0.05).inp_sto_round(true).out_bound(2.0);
-  const auto got = cuda_glue::io_mvm_cuda(slice, w, false, io, true, false, 5, 9, "glue test", 1.0f);
-  const auto ref = cuda_glue::io_mvm_cuda(copy, w, false, io, true, false, 5, 9, "glue test", 1.0f);
+  const auto got = cuda_glue::io_mvm_cuda(slice, w, false, io_spec(io, true, false), 5, 9, "glue test", 1.0f);
+  const auto ref = cuda_glue::io_mvm_cuda(copy, w, false, io_spec(io, true, false), 5, 9, "glue test", 1.0f);
   EXPECT_TRUE(got.y.cpu().equal(ref.y.cpu()));
   EXPECT_TRUE(got.reduction.cpu().equal(ref.reduction.cpu()));
   EXPECT_TRUE(got.mask.cpu().equal(ref.mask.cpu()));
@@ -279,7 +279,7 @@ TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
   // Perfect IO: the GEMM reads the slice itself (ATen, with its row stride).
   IOParameters perfect;
   perfect.is_perfect(true);
-  const auto exact = cuda_glue::io_mvm_cuda(slice, w, false, perfect, true, false, 5, 10, "glue test");
+  const auto exact = cuda_glue::io_mvm_cuda(slice, w, false, io_spec(perfect, true, false), 5, 10, "glue test");
   EXPECT_TRUE(at::allclose(exact.y.cpu(), copy.cpu().mm(w.cpu().t()), 1e-5, 1e-6));
   exact.check();
 
@@ -307,7 +307,7 @@ TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
   at::manual_seed(2);
   PulsedDevice dev;
   const auto arrays = cpu::sample_devices_cpu(dev, 12, 20, false, 4);
-  const cpu::DeviceArrays params = on_kernel_device(arrays);
+  const DeviceArrays params = on_kernel_device(arrays);
   struct Case {
     int64_t x_row, d_row;  // -1: none
     const char* expected;
@@ -616,9 +616,9 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
   counter = &reruns;
   static const TileKernels glue = cuda_glue::tile_kernels();
   static const TileKernels counting{"cuda",
-                                    [](const at::Tensor& x, const at::Tensor& w, bool t, const IOParameters& io,
-                                       bool bm, bool zf, uint64_t key, uint64_t call, const char* what, float mb) {
-                                      auto r = glue.io_mvm(x, w, t, io, bm, zf, key, call, what, mb);
+                                    [](const at::Tensor& x, const at::Tensor& w, bool t, const kernels::IoSpec& io,
+                                       uint64_t key, uint64_t call, const char* what, float mb) {
+                                      auto r = glue.io_mvm(x, w, t, io, key, call, what, mb);
                                       *counter += static_cast<int>(r.reduction.gt(1.0f).sum().item<int64_t>());
                                       return r;
                                     },
@@ -663,7 +663,7 @@ TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
   io.out_bound(2.0);
   for (const bool use_bm : {true, false}) {
     const auto before = counters;
-    const auto r = cuda_glue::io_mvm_cuda(x, w, false, io, use_bm, false, 3, 4, "count test", 1.0f);
+    const auto r = cuda_glue::io_mvm_cuda(x, w, false, io_spec(io, use_bm, false), 3, 4, "count test", 1.0f);
     EXPECT_EQ(r.reduction.max().item<float>() > 1.0f, use_bm)
         << "the case must re-run rows exactly when bound management is on";
     EXPECT_EQ(counters.launches - before.launches, 2);

@@ -279,10 +279,10 @@ TEST(TileKernels, ReplacementIsUsedAndRestored) {
   static const TileKernels* inner;
   inner = cpu;
   static const TileKernels counting{"counting",
-                                    [](const at::Tensor& x, const at::Tensor& w, bool t, const IOParameters& io,
-                                       bool bm, bool zf, uint64_t key, uint64_t call, const char* what, float mb) {
+                                    [](const at::Tensor& x, const at::Tensor& w, bool t, const kernels::IoSpec& io,
+                                       uint64_t key, uint64_t call, const char* what, float mb) {
                                       ++calls;
-                                      return inner->io_mvm(x, w, t, io, bm, zf, key, call, what, mb);
+                                      return inner->io_mvm(x, w, t, io, key, call, what, mb);
                                     },
                                     cpu->pulsed_update};
   AnalogTile tile(4, 6, RPUConfig(), 1, 0);

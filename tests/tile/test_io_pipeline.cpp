@@ -6,9 +6,10 @@
 #include <cmath>
 #include <vector>
 
-#include "analog/kernels/io_math.h"
+#include "analog/kernels/io_pipeline_math.h"
 #include "analog/kernels/rng.h"
 #include "cpu/io_pipeline_cpu.h"
+#include "tile/kernel_specs.h"
 #include "support/test_support.h"
 
 namespace analog {
@@ -16,9 +17,9 @@ namespace {
 
 constexpr uint64_t kKey = 0x1234;
 
-cpu::MvmResult run(const at::Tensor& x, const at::Tensor& w, const IOParameters& io,
+MvmResult run(const at::Tensor& x, const at::Tensor& w, const IOParameters& io,
                    bool use_bm = true, uint64_t call = 1) {
-  return cpu::io_mvm_cpu(x.contiguous(), w.contiguous(), false, io, use_bm, false, kKey, call, "test");
+  return cpu::io_mvm_cpu(x.contiguous(), w.contiguous(), false, io_spec(io, use_bm, false), kKey, call, "test");
 }
 
 TEST(IoPipeline, InputQuantisationHas127LevelsOfOneSixtyThird) {
@@ -174,7 +175,7 @@ TEST(IoPipeline, BackwardHasNoBoundManagement) {
   io.out_noise(0);
   const at::Tensor w = at::full({392, 1}, 0.6f);  // tile [out=392, in=1]; backward W^T d
   const at::Tensor d = at::ones({1, 392});
-  const auto r = cpu::io_mvm_cpu(d, w, true, io, /*use_bm=*/false, true, kKey, 1, "test");
+  const auto r = cpu::io_mvm_cpu(d, w, true, io_spec(io, /*use_bm=*/false, true), kKey, 1, "test");
   EXPECT_FLOAT_EQ(r.reduction.item<float>(), 1.0f);
   EXPECT_FLOAT_EQ(r.y.item<float>(), 12.0f);  // clipped, times alpha = 1
 }
@@ -195,7 +196,7 @@ TEST(IoPipeline, SubnormalInputScaleGivesFiniteOutputs) {
   at::Tensor d = at::zeros({2, 64});
   d[0][3] = 1e-40f;  // subnormal
   d[1][5] = -3e-39f;
-  const auto r = cpu::io_mvm_cpu(d, at::rand({64, 16}) - 0.5, true, IOParameters(), false, true, kKey, 1, "test");
+  const auto r = cpu::io_mvm_cpu(d, at::rand({64, 16}) - 0.5, true, io_spec(IOParameters(), false, true), kKey, 1, "test");
   EXPECT_TRUE(at::isfinite(r.y).all().item<bool>());
   EXPECT_LT(r.y.abs().max().item<float>(), 1e-36f);
 }
@@ -230,14 +231,14 @@ TEST(IoPipeline, ColumnSliceGivesTheResultsOfItsCopy) {
   const at::Tensor w = at::rand({12, 40}) * 0.2;  // W x / max|x| above out_bound 2: re-runs
   IOParameters io;
   io.inp_noise(0.05).inp_sto_round(true).out_sto_round(true).out_bound(2.0);
-  const auto got = cpu::io_mvm_cpu(slice, w, false, io, true, false, kKey, 3, "test", 1.0f);
-  const auto ref = cpu::io_mvm_cpu(slice.contiguous(), w, false, io, true, false, kKey, 3, "test", 1.0f);
+  const auto got = cpu::io_mvm_cpu(slice, w, false, io_spec(io, true, false), kKey, 3, "test", 1.0f);
+  const auto ref = cpu::io_mvm_cpu(slice.contiguous(), w, false, io_spec(io, true, false), kKey, 3, "test", 1.0f);
   EXPECT_TRUE(got.y.equal(ref.y));
   EXPECT_TRUE(got.reduction.equal(ref.reduction));
   EXPECT_TRUE(got.mask.equal(ref.mask));
   EXPECT_GT(ref.reduction.max().item<float>(), 1.0f) << "no row re-ran";
   // And the exact pipeline reads the slice's values, not its neighbours: y = W x.
-  const auto exact = cpu::io_mvm_cpu(slice, w, false, test::exact_io(), true, false, kKey, 4, "test");
+  const auto exact = cpu::io_mvm_cpu(slice, w, false, io_spec(test::exact_io(), true, false), kKey, 4, "test");
   EXPECT_TRUE(at::allclose(exact.y, slice.mm(w.t()), 1e-5, 1e-6));
 }
 

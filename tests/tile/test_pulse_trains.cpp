@@ -9,8 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "analog/kernels/pulse_math.h"
-#include "analog/kernels/pulse_train.h"
+#include "analog/kernels/pulsed_update_math.h"
 #include "analog/kernels/rng.h"
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
@@ -85,7 +84,7 @@ std::vector<int64_t> reference_train(const float* v, int64_t size, float scale, 
 }
 
 /// The pulsed update (stochastic_compressed, no discretisation) written with kernels:: only.
-at::Tensor reference_update(const at::Tensor& w0, const cpu::DeviceArrays& dev, const at::Tensor& x,
+at::Tensor reference_update(const at::Tensor& w0, const DeviceArrays& dev, const at::Tensor& x,
                             const at::Tensor& d, const UpdateParameters& up, float lr, float dw_min,
                             float dw_min_std, uint64_t key, uint64_t first_call,
                             DeviceModel model = DeviceModel::kConstantStep) {

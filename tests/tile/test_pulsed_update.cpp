@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "analog/kernels/pulse_math.h"
+#include "analog/kernels/pulsed_update_math.h"
 #include "analog/tile/analog_tile.h"
 
 namespace analog {

@@ -4,14 +4,9 @@
 
 #include <torch/arg.h>
 
-namespace analog {
+#include "analog/config/io_modes.h"
 
-/// How the input is scaled before the DAC (aihwkit NoiseManagementType).
-enum class NoiseManagement { kNone, kAbsMax, kMax, kConstant };
-/// Whether a saturated output is re-run with a smaller input (aihwkit BoundManagementType).
-enum class BoundManagement { kNone, kIterative };
-/// Output-referred weight read noise (aihwkit WeightNoiseType).
-enum class WeightNoiseType { kNone, kAdditiveConstant, kPcmRead };
+namespace analog {
 
 /// Periphery of the forward or backward pass of a tile. Defaults are aihwkit 1.1.0's.
 ///

@@ -8,6 +8,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "analog/config/rpu_config.h"
+#include "analog/kernels/io_pipeline_math.h"
 
 namespace analog {
 
@@ -106,6 +107,7 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   bool is_floating_point() const { return config_.type() == TileType::kFloatingPoint; }
 
   RPUConfig config_;
+  kernels::IoSpec forward_spec_{}, backward_spec_{};  ///< config_'s forward and backward IO
   int64_t out_size_;
   int64_t in_size_;
   int64_t seed_;
