@@ -11,11 +11,15 @@
 namespace analog::optim {
 
 /// Options of AnalogSGD (aihwkit's AnalogSGD with torch.optim.SGD defaults: no momentum).
+/// Comparable and serialisable like torch::optim::SGDOptions.
 struct AnalogSGDOptions : public torch::optim::OptimizerCloneableOptions<AnalogSGDOptions> {
   AnalogSGDOptions(double lr = 0.01) : lr_(lr) {}  // NOLINT: implicit like torch's options
   TORCH_ARG(double, lr);
 
  public:
+  void serialize(torch::serialize::InputArchive& archive) override;
+  void serialize(torch::serialize::OutputArchive& archive) const override;
+  friend bool operator==(const AnalogSGDOptions& lhs, const AnalogSGDOptions& rhs) { return lhs.lr() == rhs.lr(); }
   double get_lr() const override { return lr(); }
   void set_lr(const double lr) override { this->lr(lr); }
 };
@@ -25,7 +29,10 @@ struct AnalogSGDOptions : public torch::optim::OptimizerCloneableOptions<AnalogS
 /// the tile's per-step device processes (update_tiles: on a GPU the tiles' updates share
 /// launches; the per-step processes run for every tile, also when an update reports a NaN or
 /// inf, which step() then throws). The tiles' weights are not touched by the SGD part.
-/// The optimizer has no state of its own: a checkpoint of the model is a checkpoint of training.
+/// Its state is its options (the defaults and each parameter group's, which a scheduler may have
+/// changed): torch::save(optimizer, path) and torch::load(optimizer, path) keep them. The tiles'
+/// state (weights, devices, random-stream counters) is the model's: a checkpoint of the model and
+/// of the optimizer is a checkpoint of training.
 ///
 /// Example:
 ///   analog::optim::AnalogSGD opt(*model, analog::optim::AnalogSGDOptions(0.01));
