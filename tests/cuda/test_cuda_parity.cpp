@@ -22,6 +22,7 @@
 #include "cuda/pulsed_update_cuda.h"
 #include "cuda/cuda_test_support.h"
 #include "tile/kernel_specs.h"
+#include "support/test_support.h"
 
 namespace analog {
 namespace {
@@ -265,7 +266,7 @@ TEST(CudaUpdateBatch, AnUnknownDeviceModelIsAnError) {
     cuda::launch_pulsed_updates(tiles.data(), 2, nullptr);
     FAIL() << "no error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("tile 1 has an unknown device model 7"), std::string::npos) << e.what();
+    EXPECT_THAT(std::string(e.what()), HasSubstr("tile 1 has an unknown device model 7")) << e.what();
   }
 }
 
@@ -277,7 +278,7 @@ TEST(CudaUpdateBatch, ALinearStepTileWithoutSlopesIsAnError) {
     cuda::launch_pulsed_updates(tiles.data(), 2, nullptr);
     FAIL() << "no error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("tile 0 has linear_step devices but no slopes"), std::string::npos)
+    EXPECT_THAT(std::string(e.what()), HasSubstr("tile 0 has linear_step devices but no slopes"))
         << e.what();
   }
 }

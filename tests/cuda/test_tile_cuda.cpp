@@ -193,7 +193,7 @@ TEST_F(CudaGlue, NonFiniteInputIsReportedWithItsFirstRow) {
   const auto r = cuda_glue::io_mvm_cuda(x.to(kernel_device()), w.to(kernel_device()), false, io_spec(IOParameters(), true, false), 1, 1, "glue test");
   ASSERT_TRUE(static_cast<bool>(r.check));
   const std::string error = test::nonfinite_error_of([&] { r.check(); });
-  EXPECT_NE(error.find("row 2 "), std::string::npos) << error;
+  EXPECT_THAT(error, HasSubstr("row 2 "));
 }
 
 
@@ -254,7 +254,7 @@ TEST_F(CudaGlue, UnwrittenFlagsAreAnError) {
   const auto check =
       cuda_glue::defer_check(std::move(flags), [](const int32_t*) { FAIL() << "decoded unwritten flags"; });
   const std::string error = test::error_of([&] { check(); });
-  EXPECT_NE(error.find("3 NaN/inf flags were not all written"), std::string::npos) << error;
+  EXPECT_THAT(error, HasSubstr("3 NaN/inf flags were not all written"));
 }
 
 // A column slice of a wider matrix on the device (a tile's part of a layer's input) is read in
@@ -326,13 +326,13 @@ TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
     EXPECT_TRUE(w.equal(w0));
     ASSERT_TRUE(static_cast<bool>(check));
     const std::string error = test::nonfinite_error_of([&] { check(); });
-    EXPECT_NE(error.find(c.expected), std::string::npos) << "expected an error for " << c.expected << ", got '"
+    EXPECT_THAT(error, HasSubstr(c.expected)) << "expected an error for " << c.expected << ", got '"
                                                          << error << "'";
     // The CPU path says the same.
     at::Tensor w_cpu = w0.cpu();
     const std::string cpu_error = test::nonfinite_error_of(
         [&] { cpu::pulsed_update_cpu(w_cpu, arrays, x, d, UpdateParameters(), dev, 0.01f, 1, 1); });
-    EXPECT_NE(cpu_error.find(c.expected), std::string::npos) << "the CPU path: '" << cpu_error << "'";
+    EXPECT_THAT(cpu_error, HasSubstr(c.expected)) << "the CPU path: '" << cpu_error << "'";
   }
 }
 
@@ -499,8 +499,7 @@ TEST_F(CudaGlue, TileReportsDeferredChecksAtBackwardAndSynchronize) {
   x = x.to(kernel_device());
   const at::Tensor loss = layer->forward(x).sum();  // no error yet: the check is deferred
   const std::string at_backward = test::nonfinite_error_of([&] { loss.backward(); });
-  EXPECT_NE(at_backward.find("AnalogTile.forward: expected finite inputs, got a non-finite value in row 2"),
-            std::string::npos)
+  EXPECT_THAT(at_backward, HasSubstr("AnalogTile.forward: expected finite inputs, got a non-finite value in row 2"))
       << "expected the error at backward, got '" << at_backward << "'";
   {
     at::NoGradGuard no_grad;
@@ -514,7 +513,7 @@ TEST_F(CudaGlue, TileReportsDeferredChecksAtBackwardAndSynchronize) {
   tile->update(0.01);
   EXPECT_TRUE(tile->get_weights().equal(w0));
   const std::string at_sync = test::nonfinite_error_of([&] { layer->synchronize(); });
-  EXPECT_NE(at_sync.find("expected finite gradients d, got NaN or inf in sample 1"), std::string::npos)
+  EXPECT_THAT(at_sync, HasSubstr("expected finite gradients d, got NaN or inf in sample 1"))
       << "expected the error at synchronize(), got '" << at_sync << "'";
   layer->synchronize();  // reported once
   // A forward pass without autograd on finite inputs reports an earlier update's finding (as the
@@ -589,8 +588,8 @@ TEST_F(CudaGlue, UpdateTilesSharesLaunchesWithTheSameResults) {
     EXPECT_EQ(w.equal(before[k]), bad(k)) << "a tile with a NaN or inf is left unchanged, the others are pulsed";
     const std::string error = test::nonfinite_error_of([&] { together[k]->synchronize(); });
     EXPECT_EQ(error.empty(), !bad(k)) << error;
-    if (k == 1) EXPECT_NE(error.find("expected finite gradients d, got NaN or inf in sample 3"), std::string::npos);
-    if (k == 8) EXPECT_NE(error.find("expected finite inputs x, got NaN or inf in sample 6"), std::string::npos);
+    if (k == 1) EXPECT_THAT(error, HasSubstr("expected finite gradients d, got NaN or inf in sample 3"));
+    if (k == 8) EXPECT_THAT(error, HasSubstr("expected finite inputs x, got NaN or inf in sample 6"));
     EXPECT_EQ(test::nonfinite_error_of([&] { alone[k]->synchronize(); }).empty(), !bad(k));
   }
 }

@@ -10,6 +10,7 @@
 
 #include "analog/data/idx.h"
 #include "analog/data/mnist.h"
+#include "support/test_support.h"
 
 namespace analog::data {
 namespace {
@@ -48,23 +49,22 @@ TEST(Idx, ReadsAnyRank) {
 }
 
 TEST(Idx, EveryDefectIsNamed) {
-  EXPECT_NE(error_of("/nonexistent/file").find("cannot open"), std::string::npos);
+  EXPECT_THAT(error_of("/nonexistent/file"), HasSubstr("cannot open"));
   auto truncated = idx_bytes({10, 28, 28}, 7840 - 5);
   const auto t_path = write_file("truncated.idx", truncated);
   const std::string t_msg = error_of(t_path);
-  EXPECT_NE(t_msg.find(t_path), std::string::npos) << t_msg;
-  EXPECT_NE(t_msg.find("truncated"), std::string::npos) << t_msg;
+  EXPECT_THAT(t_msg, HasSubstr(t_path));
+  EXPECT_THAT(t_msg, HasSubstr("truncated"));
   auto trailing = idx_bytes({4}, 5);
-  EXPECT_NE(error_of(write_file("trailing.idx", trailing)).find("trailing"), std::string::npos);
+  EXPECT_THAT(error_of(write_file("trailing.idx", trailing)), HasSubstr("trailing"));
   auto magic = idx_bytes({4}, 4);
   magic[0] = 0x1f;
-  EXPECT_NE(error_of(write_file("magic.idx", magic)).find("bad magic"), std::string::npos);
+  EXPECT_THAT(error_of(write_file("magic.idx", magic)), HasSubstr("bad magic"));
   auto type = idx_bytes({4}, 4);
   type[2] = 0x0D;  // float
-  EXPECT_NE(error_of(write_file("type.idx", type)).find("element type"), std::string::npos);
-  EXPECT_NE(error_of(write_file("rank.idx", idx_bytes({4}, 4)), 3).find("expected rank 3"),
-            std::string::npos);
-  EXPECT_NE(error_of(write_file("short.idx", {0, 0})).find("too short"), std::string::npos);
+  EXPECT_THAT(error_of(write_file("type.idx", type)), HasSubstr("element type"));
+  EXPECT_THAT(error_of(write_file("rank.idx", idx_bytes({4}, 4)), 3), HasSubstr("expected rank 3"));
+  EXPECT_THAT(error_of(write_file("short.idx", {0, 0})), HasSubstr("too short"));
 }
 
 TEST(Mnist, LoaderChecksCountsAgree) {
@@ -80,7 +80,7 @@ TEST(Mnist, LoaderChecksCountsAgree) {
     load_mnist(dir, false);
     FAIL();
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.msg()).find("has 3 images but"), std::string::npos) << e.msg();
+    EXPECT_THAT(std::string(e.msg()), HasSubstr("has 3 images but")) << e.msg();
   }
 }
 

@@ -69,7 +69,7 @@ TEST(AnalogLinear, WrongShapeOrDtypeIsAClearError) {
     layer->forward(at::rand({4, 9}));
     FAIL();
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.msg()).find("expected input [*, 8], got [4, 9]"), std::string::npos)
+    EXPECT_THAT(std::string(e.msg()), HasSubstr("expected input [*, 8], got [4, 9]"))
         << e.msg();
   }
   EXPECT_THROW(layer->forward(at::rand({4, 8}, at::kDouble)), c10::Error);
@@ -79,7 +79,7 @@ TEST(AnalogLinear, WrongShapeOrDtypeIsAClearError) {
     layer->forward(bad);
     FAIL();
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.msg()).find("finite"), std::string::npos) << e.msg();
+    EXPECT_THAT(std::string(e.msg()), HasSubstr("finite")) << e.msg();
   }
 }
 

@@ -1,6 +1,9 @@
-// Helpers shared by the tests: configs with the noise switched off, statistics.
+// Helpers shared by the tests: configs with the noise switched off, error messages, statistics,
+// and the matchers the tests use on messages (EXPECT_THAT(message, HasSubstr("...")): the
+// message is printed when it does not match).
 #pragma once
 #include <c10/util/Exception.h>
+#include <gmock/gmock.h>
 
 #include <cmath>
 #include <functional>
@@ -9,6 +12,12 @@
 
 #include "analog/config/rpu_config.h"
 #include "analog/nonfinite_error.h"
+
+namespace analog {
+using ::testing::AnyOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+}  // namespace analog
 
 namespace analog::test {
 

@@ -30,15 +30,12 @@ TEST(Grid, RangesAreInclusiveWithoutFloatDrift) {
 }
 
 TEST(Grid, BadSpecsNameTheProblem) {
-  EXPECT_NE(error_of([] { parse_axis("forward.out_nose=0,1"); }).find("unknown key 'forward.out_nose'"),
-            std::string::npos);
-  EXPECT_NE(error_of([] { parse_axis("update.desired_bl=0,1"); }).find("update.desired_bl"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_axis("forward.out_noise=0:1"); }).find("start:stop:step"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_axis("forward.out_noise=0:1:0"); }).find("step > 0"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_axis("forward.out_noise"); }).find("expected key="), std::string::npos);
-  EXPECT_NE(error_of([] { expand_grid(RPUConfig(), {parse_axis("update.desired_bl=1"), parse_axis("update.desired_bl=2")}); })
-                .find("appears twice"),
-            std::string::npos);
+  EXPECT_THAT(error_of([] { parse_axis("forward.out_nose=0,1"); }), HasSubstr("unknown key 'forward.out_nose'"));
+  EXPECT_THAT(error_of([] { parse_axis("update.desired_bl=0,1"); }), HasSubstr("update.desired_bl"));
+  EXPECT_THAT(error_of([] { parse_axis("forward.out_noise=0:1"); }), HasSubstr("start:stop:step"));
+  EXPECT_THAT(error_of([] { parse_axis("forward.out_noise=0:1:0"); }), HasSubstr("step > 0"));
+  EXPECT_THAT(error_of([] { parse_axis("forward.out_noise"); }), HasSubstr("expected key="));
+  EXPECT_THAT(error_of([] { expand_grid(RPUConfig(), {parse_axis("update.desired_bl=1"), parse_axis("update.desired_bl=2")}); }), HasSubstr("appears twice"));
 }
 
 TEST(Grid, DefaultGridIsTheSeedStudys144Points) {
@@ -133,7 +130,7 @@ TEST_P(ResultsFileTest, AppendResumeAndCutLastLine) {
   // A different sweep is refused.
   SweepSpec other = spec;
   other.train.epochs = 2;
-  EXPECT_NE(error_of([&] { ResultsFile f(path, GetParam(), other); }).find("different sweep"), std::string::npos);
+  EXPECT_THAT(error_of([&] { ResultsFile f(path, GetParam(), other); }), HasSubstr("different sweep"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, ResultsFileTest, ::testing::Values(ResultsFormat::kCsv, ResultsFormat::kJsonl));
@@ -224,7 +221,7 @@ TEST(Merge, ReportsMissingDuplicatedAndConflicting) {
   const std::string c = ::testing::TempDir() + "shard_c.csv";
   std::remove(c.c_str());
   { ResultsFile fc(c, ResultsFormat::kCsv, other); }
-  EXPECT_NE(error_of([&] { merge_results({a, c}, out); }).find("different sweep"), std::string::npos);
+  EXPECT_THAT(error_of([&] { merge_results({a, c}, out); }), HasSubstr("different sweep"));
 }
 
 // A file written before a config key existed (device.model here) lacks that key in its header

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "analog/sweep/results_file.h"
+#include "support/test_support.h"
 
 namespace analog::sweep {
 namespace {
@@ -161,9 +162,9 @@ TEST(SweepApp, ShardsAsSeparateProcessesMergeToTheUnshardedSweep) {
   const std::string svg = tmp("merged.svg");
   ASSERT_EQ(run({ANALOG_SWEEP_BIN, "plot", merged, "-o", svg}), 0);
   const std::string text = read_text(svg);
-  EXPECT_NE(text.find("<svg"), std::string::npos);
-  EXPECT_NE(text.find("update.desired_bl = 3"), std::string::npos);
-  EXPECT_NE(text.find("digital"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("<svg"));
+  EXPECT_THAT(text, HasSubstr("update.desired_bl = 3"));
+  EXPECT_THAT(text, HasSubstr("digital"));
 }
 
 TEST(SweepApp, CtrlCStopsCleanlyAndTheSweepResumes) {
@@ -206,16 +207,16 @@ TEST(SweepApp, MalformedShardIsAClearError) {
   for (const std::string shard : {"1x/3", "a/3", "-1/3", "1/", "3/3"}) {
     const Outcome r = run_with("shard_error", {"--shard", shard});
     EXPECT_EQ(r.code, 2) << shard;
-    EXPECT_NE(r.text.find("--shard: expected"), std::string::npos) << shard << ": " << r.text;
-    EXPECT_NE(r.text.find("'" + shard + "'"), std::string::npos) << shard << ": " << r.text;
+    EXPECT_THAT(r.text, HasSubstr("--shard: expected")) << shard << ": " << r.text;
+    EXPECT_THAT(r.text, HasSubstr("'" + shard + "'")) << shard << ": " << r.text;
   }
 }
 
 TEST(SweepApp, UnknownCudaWaitIsAClearError) {
   const Outcome r = run_with("wait_error", {"--cuda-wait", "sleep"});
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.text.find("--cuda-wait"), std::string::npos) << r.text;
-  EXPECT_NE(r.text.find("sleep"), std::string::npos) << r.text;
+  EXPECT_THAT(r.text, HasSubstr("--cuda-wait"));
+  EXPECT_THAT(r.text, HasSubstr("sleep"));
   EXPECT_FALSE(std::ifstream(r.out).good());  // refused before a results file was made
 }
 
@@ -224,8 +225,8 @@ TEST(SweepApp, UnknownCudaWaitIsAClearError) {
 TEST(SweepApp, ErrorInARunIsReportedWithoutABacktrace) {
   const Outcome r = run_with("device_error", {"--device", "cuda:99"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.text.find("analog-sweep: error: "), std::string::npos) << r.text;
-  EXPECT_EQ(r.text.find("frame #"), std::string::npos) << r.text;
+  EXPECT_THAT(r.text, HasSubstr("analog-sweep: error: "));
+  EXPECT_THAT(r.text, Not(HasSubstr("frame #")));
   EXPECT_TRUE(read_results(r.out).rows.empty());
 }
 
@@ -234,7 +235,7 @@ TEST(SweepApp, ProcessesRecordTheSameRunsAsThreads) {
   ASSERT_EQ(run(sweep_args(threads)), 0);
   const Outcome r = run_with("by_processes", {"--processes", "2"});
   ASSERT_EQ(r.code, 0) << r.text;
-  EXPECT_NE(r.text.find("2 jobs in 2 processes"), std::string::npos) << r.text;
+  EXPECT_THAT(r.text, HasSubstr("2 jobs in 2 processes"));
   expect_same_runs(r.out, threads, 14);
   // A shard split over processes runs that shard's runs only (index = 1 mod 2: 7 of 14), each once.
   const Outcome half = run_with("shard_by_processes", {"--shard", "1/2", "--processes", "2"});
@@ -292,7 +293,7 @@ TEST(SweepApp, CtrlCStopsProcessesCleanly) {
   kill(pid, SIGINT);
   EXPECT_EQ(wait_exit(pid), 130);
   EXPECT_TRUE(workers_gone_within(out, 0));  // the parent waited for them
-  EXPECT_NE(read_text(out + ".txt").find("interrupted after 0 runs"), std::string::npos) << read_text(out + ".txt");
+  EXPECT_THAT(read_text(out + ".txt"), HasSubstr("interrupted after 0 runs"));
   EXPECT_TRUE(read_results(out).rows.empty());
 }
 
@@ -305,14 +306,14 @@ TEST(SweepApp, AFailingWorkerStopsTheSweepWithItsError) {
   EXPECT_EQ(wait_exit(pid), 2);
   EXPECT_TRUE(workers_gone_within(out, 0));
   const std::string text = read_text(out + ".txt");
-  EXPECT_NE(text.find("analog-sweep: error: worker (--worker "), std::string::npos) << text;
-  EXPECT_NE(text.find(") was killed by signal 9;"), std::string::npos) << text;
+  EXPECT_THAT(text, HasSubstr("analog-sweep: error: worker (--worker "));
+  EXPECT_THAT(text, HasSubstr(") was killed by signal 9;")) << text;
   // An error inside a worker's run: its own message, then the parent's, without a backtrace.
   const Outcome r = run_with("worker_error", {"--device", "cuda:99", "--processes", "2"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.text.find("analog-sweep (shard "), std::string::npos) << r.text;
-  EXPECT_NE(r.text.find("analog-sweep: error: worker (--worker "), std::string::npos) << r.text;
-  EXPECT_EQ(r.text.find("frame #"), std::string::npos) << r.text;
+  EXPECT_THAT(r.text, HasSubstr("analog-sweep (shard "));
+  EXPECT_THAT(r.text, HasSubstr("analog-sweep: error: worker (--worker "));
+  EXPECT_THAT(r.text, Not(HasSubstr("frame #")));
   EXPECT_TRUE(read_results(r.out).rows.empty());
   EXPECT_TRUE(workers_gone_within(r.out, 0));
 }
@@ -323,30 +324,28 @@ TEST(SweepApp, ProcessesSpreadOverTheVisibleGpus) {
   setenv("CUDA_VISIBLE_DEVICES", "3, 5", 1);
   const Outcome r = run_with("spread", {"--device", "cuda", "--processes", "2"});
   unsetenv("CUDA_VISIBLE_DEVICES");
-  EXPECT_NE(r.text.find("2 jobs in 2 processes over GPUs 3,5"), std::string::npos) << r.text;
+  EXPECT_THAT(r.text, HasSubstr("2 jobs in 2 processes over GPUs 3,5"));
   if (r.code != 0) {
-    EXPECT_TRUE(r.text.find("--worker 0/2/1, GPU 3)") != std::string::npos ||
-                r.text.find("--worker 1/2/1, GPU 5)") != std::string::npos)
-        << r.text;
+    EXPECT_THAT(r.text, AnyOf(HasSubstr("--worker 0/2/1, GPU 3)"), HasSubstr("--worker 1/2/1, GPU 5)")));
   }
   // A GPU named by index is every worker's.
   setenv("CUDA_VISIBLE_DEVICES", "3,5", 1);
   const Outcome one = run_with("spread_one", {"--device", "cuda:0", "--processes", "2"});
   unsetenv("CUDA_VISIBLE_DEVICES");
-  EXPECT_NE(one.text.find("2 jobs in 2 processes\n"), std::string::npos) << one.text;
+  EXPECT_THAT(one.text, HasSubstr("2 jobs in 2 processes\n"));
 }
 
 TEST(SweepApp, MoreProcessesThanJobsIsAClearError) {
   const Outcome r = run_with("too_many_processes", {"--processes", "3"});  // with --jobs 2
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.text.find("--processes: expected at most --jobs (2) processes, got 3"), std::string::npos) << r.text;
+  EXPECT_THAT(r.text, HasSubstr("--processes: expected at most --jobs (2) processes, got 3"));
   for (const std::string bad : {"1/2/x", "1/2", "1/2/3/4"}) {
     const Outcome w = run_with("bad_worker", {"--worker", bad});
     EXPECT_EQ(w.code, 2);
-    EXPECT_NE(w.text.find("--worker: expected K/N/J with whole numbers, got '" + bad + "'"), std::string::npos) << w.text;
+    EXPECT_THAT(w.text, HasSubstr("--worker: expected K/N/J with whole numbers, got '" + bad + "'"));
   }
   const Outcome w = run_with("bad_worker", {"--worker", "2/2/1"});
-  EXPECT_NE(w.text.find("--worker: expected 0 <= K < N and 1 <= J <= 100000, got '2/2/1'"), std::string::npos) << w.text;
+  EXPECT_THAT(w.text, HasSubstr("--worker: expected 0 <= K < N and 1 <= J <= 100000, got '2/2/1'"));
 }
 
 TEST(SweepApp, RefusesAResultsFileOfAnotherSweep) {

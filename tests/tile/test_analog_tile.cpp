@@ -92,7 +92,7 @@ TEST(AnalogTile, InputChangedInPlaceBeforeBackwardIsAnError) {
   const at::Tensor y = tile->forward(wide.narrow(1, 2, 3));
   wide.add_(1.0);
   const std::string error = test::error_of([&] { y.sum().backward(); });
-  EXPECT_NE(error.find("modified by an inplace operation"), std::string::npos) << error;
+  EXPECT_THAT(error, HasSubstr("modified by an inplace operation"));
 }
 
 TEST(AnalogTile, EvalWithoutGradRecordsNothing) {
@@ -108,7 +108,7 @@ TEST(AnalogTile, BadInputsGiveClearErrors) {
     tile->forward(at::rand({2, 5}));
     FAIL();
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.msg()).find("expected in_size = 3"), std::string::npos) << e.msg();
+    EXPECT_THAT(std::string(e.msg()), HasSubstr("expected in_size = 3")) << e.msg();
   }
   EXPECT_THROW(tile->forward(at::rand({2, 3}, at::kDouble)), c10::Error);
   EXPECT_THROW(tile->forward(at::rand({3})), c10::Error);
@@ -128,8 +128,8 @@ TEST(AnalogTile, NonFiniteGradientsAreRejectedWithoutChangingWeightsOrStreams) {
   d[1][2] = std::nanf("");
   tile->record(at::rand({2, 3}), d);
   const std::string msg = test::nonfinite_error_of([&] { tile->update(0.01); });
-  EXPECT_NE(msg.find("expected finite gradients d"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("sample 1"), std::string::npos) << msg;
+  EXPECT_THAT(msg, HasSubstr("expected finite gradients d"));
+  EXPECT_THAT(msg, HasSubstr("sample 1"));
   EXPECT_TRUE(tile->get_weights().equal(w0));
   EXPECT_EQ(tile->next_call(), before);  // the rejected batch drew no random numbers
   EXPECT_EQ(tile->pending_samples(), 0);
@@ -168,8 +168,7 @@ TEST(AnalogTile, UpdateTilesStopsAtATileThatThrowsAsTileByTile) {
     if (k == 1) d[0][1] = std::nanf("");
     tiles.back()->record(at::rand({2, 3}), d);
   }
-  EXPECT_NE(test::nonfinite_error_of([&] { update_tiles(tiles, 0.1); }).find("expected finite gradients d"),
-            std::string::npos);
+  EXPECT_THAT(test::nonfinite_error_of([&] { update_tiles(tiles, 0.1); }), HasSubstr("expected finite gradients d"));
   EXPECT_FALSE(tiles[0]->get_weights().equal(w0[0]));
   EXPECT_EQ(tiles[0]->pending_samples(), 0);
   EXPECT_TRUE(tiles[1]->get_weights().equal(w0[1]));

@@ -208,8 +208,8 @@ TEST(IoPipeline, NonFiniteInputIsAClearError) {
     run(x, at::rand({3, 4}), IOParameters());
     FAIL() << "expected an error";
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.msg()).find("expected finite inputs"), std::string::npos) << e.msg();
-    EXPECT_NE(std::string(e.msg()).find("row 1"), std::string::npos) << e.msg();
+    EXPECT_THAT(std::string(e.msg()), HasSubstr("expected finite inputs")) << e.msg();
+    EXPECT_THAT(std::string(e.msg()), HasSubstr("row 1")) << e.msg();
   }
 }
 

@@ -13,6 +13,7 @@
 #include "analog/kernels/rng.h"
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
+#include "support/test_support.h"
 
 namespace analog {
 namespace {
@@ -189,7 +190,7 @@ TEST(CpuUpdate, LinearStepDevicesWithoutSlopesAreAnError) {
     cpu::pulsed_update_cpu(w, arrays, at::ones({1, 4}), at::ones({1, 3}), UpdateParameters(), dev, 0.01f, 1, 0);
     FAIL() << "no error";
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.msg()).find("a linear_step device needs its slopes [3, 4, 2]"), std::string::npos)
+    EXPECT_THAT(std::string(e.msg()), HasSubstr("a linear_step device needs its slopes [3, 4, 2]"))
         << e.msg();
   }
 }

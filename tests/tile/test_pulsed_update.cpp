@@ -7,6 +7,7 @@
 
 #include "analog/kernels/pulsed_update_math.h"
 #include "analog/tile/analog_tile.h"
+#include "support/test_support.h"
 
 namespace analog {
 namespace {
@@ -184,7 +185,7 @@ TEST(PulsedUpdate, TooManySlotsWithoutBlManagementIsAClearError) {
     tile->update(0.5);  // 500 slots
     FAIL();
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.msg()).find("500 pulse slots"), std::string::npos) << e.msg();
+    EXPECT_THAT(std::string(e.msg()), HasSubstr("500 pulse slots")) << e.msg();
   }
   EXPECT_THROW(RPUConfig().set("update.desired_bl", "129"), c10::Error);
 }

@@ -139,15 +139,11 @@ TEST_F(MnistSlice, SameSeedSameResult) {
 
 TEST(CudaHostWait, BadModeOrDeviceIsAClearError) {
   using test::error_of;
-  EXPECT_NE(error_of([] { set_cuda_host_wait("cuda", "sleep"); }).find("expected mode auto, spin, yield or block, got 'sleep'"),
-            std::string::npos);
-  EXPECT_NE(error_of([] { set_cuda_host_wait("cpu", "block"); }).find("expected a CUDA device, got 'cpu'"),
-            std::string::npos);
+  EXPECT_THAT(error_of([] { set_cuda_host_wait("cuda", "sleep"); }), HasSubstr("expected mode auto, spin, yield or block, got 'sleep'"));
+  EXPECT_THAT(error_of([] { set_cuda_host_wait("cpu", "block"); }), HasSubstr("expected a CUDA device, got 'cpu'"));
   if (!torch::cuda::is_available()) {  // a CPU build, or no GPU: says which
     const std::string e = error_of([] { set_cuda_host_wait("cuda", "block"); });
-    EXPECT_TRUE(e.find("built without CUDA support") != std::string::npos ||
-                e.find("no CUDA device is available") != std::string::npos)
-        << e;
+    EXPECT_THAT(e, AnyOf(HasSubstr("built without CUDA support"), HasSubstr("no CUDA device is available")));
   }
 }
 
