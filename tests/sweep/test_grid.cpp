@@ -13,6 +13,7 @@
 
 #include "analog/sweep/grid.h"
 #include "analog/sweep/results_file.h"
+#include "analog/sweep/results_merge.h"
 #include "analog/sweep/sweep_spec.h"
 
 namespace analog::sweep {

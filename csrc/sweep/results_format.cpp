@@ -1,0 +1,245 @@
+// The results file's format: CSV or JSON lines, their header and row codec, and the comparisons
+// of sweeps and rows that resuming and merging need.
+#include "analog/sweep/results_format.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <c10/util/Exception.h>
+#include <nlohmann/json.hpp>
+
+namespace analog::sweep {
+namespace {
+
+constexpr const char* kCsvMagic = "# analog-sweep ";
+const std::vector<std::string> kMetricColumns = {"seed",       "train_loss", "train_acc",
+                                                 "test_loss",  "test_acc",   "train_time_sec",
+                                                 "status",     "diverged_epoch", "config"};
+
+std::string number(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+double parse_number(const std::string& text) {
+  if (text == "nan") return std::nan("");
+  return std::stod(text);
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> fields;
+  std::string cur;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cur += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cur += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  fields.push_back(cur);
+  return fields;
+}
+
+std::vector<std::string> csv_columns(const std::vector<std::string>& grid_keys) {
+  std::vector<std::string> cols = {"kind", "point"};
+  cols.insert(cols.end(), grid_keys.begin(), grid_keys.end());
+  cols.insert(cols.end(), kMetricColumns.begin(), kMetricColumns.end());
+  return cols;
+}
+
+SweepRow parse_csv_row(const std::vector<std::string>& f, size_t n_grid) {
+  SweepRow r;
+  size_t k = 0;
+  r.kind = f[k++];
+  r.point = std::stoll(f[k++]);
+  for (size_t a = 0; a < n_grid; ++a) r.values.push_back(f[k++]);
+  r.seed = std::stoll(f[k++]);
+  r.train_loss = parse_number(f[k++]);
+  r.train_acc = parse_number(f[k++]);
+  r.test_loss = parse_number(f[k++]);
+  r.test_acc = parse_number(f[k++]);
+  r.train_time_sec = parse_number(f[k++]);
+  r.status = f[k++];
+  r.diverged_epoch = std::stoll(f[k++]);
+  r.config = f[k++];
+  return r;
+}
+
+nlohmann::ordered_json json_number(double v) {
+  return std::isnan(v) ? nlohmann::ordered_json("nan") : nlohmann::ordered_json(std::stod(number(v)));
+}
+
+double from_json_number(const nlohmann::json& j) {
+  return j.is_string() ? parse_number(j.get<std::string>()) : j.get<double>();
+}
+
+SweepRow parse_json_row(const nlohmann::json& j, const std::vector<std::string>& grid_keys) {
+  SweepRow r;
+  r.kind = j.at("kind");
+  r.point = j.at("point");
+  for (const auto& key : grid_keys) r.values.push_back(j.at(key).get<std::string>());
+  r.seed = j.at("seed");
+  r.train_loss = from_json_number(j.at("train_loss"));
+  r.train_acc = from_json_number(j.at("train_acc"));
+  r.test_loss = from_json_number(j.at("test_loss"));
+  r.test_acc = from_json_number(j.at("test_acc"));
+  r.train_time_sec = from_json_number(j.at("train_time_sec"));
+  r.status = j.at("status");
+  r.diverged_epoch = j.at("diverged_epoch");
+  r.config = j.at("config").is_null() ? "" : j.at("config").dump();
+  return r;
+}
+
+}  // namespace
+
+bool same_sweep(const std::string& a, const std::string& b) {
+  return a == b || SweepSpec::from_fingerprint(a).fingerprint() == SweepSpec::from_fingerprint(b).fingerprint();
+}
+
+bool same_config(const std::string& a, const std::string& b) {
+  return a == b || (!a.empty() && !b.empty() && RPUConfig::from_json(a) == RPUConfig::from_json(b));
+}
+
+std::string SweepRow::key() const {
+  return kind == "digital" ? "digital/" + std::to_string(seed)
+                           : "analog/" + std::to_string(point) + "/" + std::to_string(seed);
+}
+
+bool SweepRow::same_result(const SweepRow& o) const {
+  const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+  return key() == o.key() && values == o.values && same(train_loss, o.train_loss) &&
+         same(train_acc, o.train_acc) && same(test_loss, o.test_loss) && same(test_acc, o.test_acc) &&
+         status == o.status && diverged_epoch == o.diverged_epoch && same_config(config, o.config);
+}
+
+std::string format_header(const SweepSpec& spec, ResultsFormat format) {
+  if (format == ResultsFormat::kJsonl) {
+    return "{\"analog_sweep\":" + spec.fingerprint() + "}\n";
+  }
+  std::string header = std::string(kCsvMagic) + spec.fingerprint() + "\n";
+  const auto cols = csv_columns(spec.grid_keys());
+  for (size_t k = 0; k < cols.size(); ++k) header += (k ? "," : "") + cols[k];
+  return header + "\n";
+}
+
+std::string format_row(const SweepRow& r, ResultsFormat format, const std::vector<std::string>& grid_keys) {
+  if (format == ResultsFormat::kJsonl) {
+    nlohmann::ordered_json j;
+    j["kind"] = r.kind;
+    j["point"] = r.point;
+    for (size_t a = 0; a < grid_keys.size(); ++a) j[grid_keys[a]] = r.values[a];
+    j["seed"] = r.seed;
+    j["train_loss"] = json_number(r.train_loss);
+    j["train_acc"] = json_number(r.train_acc);
+    j["test_loss"] = json_number(r.test_loss);
+    j["test_acc"] = json_number(r.test_acc);
+    j["train_time_sec"] = json_number(r.train_time_sec);
+    j["status"] = r.status;
+    j["diverged_epoch"] = r.diverged_epoch;
+    j["config"] = r.config.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json::parse(r.config);
+    return j.dump();
+  }
+  std::string line = r.kind + "," + std::to_string(r.point);
+  for (const auto& v : r.values) line += "," + csv_field(v);
+  line += "," + std::to_string(r.seed) + "," + number(r.train_loss) + "," + number(r.train_acc) + "," +
+          number(r.test_loss) + "," + number(r.test_acc) + "," + number(r.train_time_sec) + "," +
+          r.status + "," + std::to_string(r.diverged_epoch) + "," + csv_field(r.config);
+  return line;
+}
+
+SweepRow parse_row_line(const std::string& line, ResultsFormat format, const std::vector<std::string>& grid_keys) {
+  if (format == ResultsFormat::kCsv) {
+    const auto fields = split_csv(line);
+    const size_t n_fields = csv_columns(grid_keys).size();
+    TORCH_CHECK(fields.size() == n_fields, "expected ", n_fields, " fields, got ", fields.size());
+    return parse_csv_row(fields, grid_keys.size());
+  }
+  return parse_json_row(nlohmann::json::parse(line), grid_keys);
+}
+
+std::vector<std::string> complete_lines(const std::string& text, size_t& end) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    lines.push_back(text.substr(start, nl - start));
+  }
+  end = start;
+  return lines;
+}
+
+ResultsData parse_results(const std::string& text, const std::string& path, size_t& consumed) {
+  ResultsData data;
+  const std::vector<std::string> lines = complete_lines(text, consumed);
+  data.dropped_partial_line = consumed < text.size();  // cut while being written
+  TORCH_CHECK(!lines.empty(), path, ": empty results file (no header)");
+  std::vector<std::string> grid_keys;
+  size_t first_row = 0;
+  if (lines[0].rfind(kCsvMagic, 0) == 0) {
+    data.format = ResultsFormat::kCsv;
+    data.fingerprint = lines[0].substr(std::strlen(kCsvMagic));
+    grid_keys = SweepSpec::from_fingerprint(data.fingerprint).grid_keys();
+    TORCH_CHECK(lines.size() >= 2, path, ": missing the CSV column header");
+    TORCH_CHECK(split_csv(lines[1]) == csv_columns(grid_keys), path, ": line 2: unexpected CSV columns");
+    first_row = 2;
+  } else {
+    nlohmann::json head;
+    try {
+      head = nlohmann::json::parse(lines[0]);
+    } catch (const std::exception&) {
+      TORCH_CHECK(false, path, ": not an analog-sweep results file (line 1)");
+    }
+    TORCH_CHECK(head.is_object() && head.contains("analog_sweep"), path,
+                ": not an analog-sweep results file (line 1)");
+    data.format = ResultsFormat::kJsonl;
+    const std::string prefix = "{\"analog_sweep\":";
+    data.fingerprint = lines[0].rfind(prefix, 0) == 0 && lines[0].back() == '}'
+                           ? lines[0].substr(prefix.size(), lines[0].size() - prefix.size() - 1)
+                           : head["analog_sweep"].dump();
+    grid_keys = SweepSpec::from_fingerprint(data.fingerprint).grid_keys();
+    first_row = 1;
+  }
+  for (size_t k = first_row; k < lines.size(); ++k) {
+    try {
+      data.rows.push_back(parse_row_line(lines[k], data.format, grid_keys));
+    } catch (const std::exception& e) {
+      TORCH_CHECK(false, path, ": line ", k + 1, " is malformed: ", e.what());
+    }
+  }
+  return data;
+}
+
+ResultsData read_results(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  TORCH_CHECK(in.good(), path, ": cannot open the results file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  size_t consumed = 0;
+  return parse_results(buffer.str(), path, consumed);
+}
+
+}  // namespace analog::sweep

@@ -1,0 +1,62 @@
+// Merging the results files of a sweep's shards.
+#include "analog/sweep/results_merge.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include <c10/util/Exception.h>
+
+namespace analog::sweep {
+
+MergeReport merge_results(const std::vector<std::string>& inputs, const std::string& output) {
+  TORCH_CHECK(!inputs.empty(), "merge: no input files");
+  MergeReport report;
+  std::string fingerprint;
+  ResultsFormat format = ResultsFormat::kCsv;
+  std::map<std::string, SweepRow> by_key;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    ResultsData data = read_results(inputs[k]);
+    if (k == 0) {
+      fingerprint = data.fingerprint;
+      format = data.format;
+    }
+    TORCH_CHECK(same_sweep(data.fingerprint, fingerprint), "merge: ", inputs[k],
+                " belongs to a different sweep than ", inputs[0]);
+    for (auto& row : data.rows) {
+      auto it = by_key.find(row.key());
+      if (it == by_key.end()) {
+        by_key.emplace(row.key(), std::move(row));
+      } else if (it->second.same_result(row)) {
+        report.duplicated.push_back(row.key());
+      } else {
+        report.conflicting.push_back(row.key());
+      }
+    }
+  }
+  const SweepSpec spec = SweepSpec::from_fingerprint(fingerprint);
+  std::string text = format_header(spec, format);
+  for (const auto& job : spec.jobs()) {
+    auto it = by_key.find(job.key());
+    if (it == by_key.end()) {
+      report.missing.push_back(job.key());
+      continue;
+    }
+    text += format_row(it->second, format, spec.grid_keys()) + "\n";
+    ++report.rows;
+  }
+  const std::string tmp = output + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    TORCH_CHECK(out.good(), "merge: cannot write ", tmp);
+    out << text;
+    out.flush();
+    TORCH_CHECK(out.good(), "merge: writing ", tmp, " failed");
+  }
+  TORCH_CHECK(std::rename(tmp.c_str(), output.c_str()) == 0, output, ": rename failed: ", std::strerror(errno));
+  return report;
+}
+
+}  // namespace analog::sweep

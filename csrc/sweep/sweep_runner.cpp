@@ -1,0 +1,179 @@
+// A sweep's runs on threads of this process; the plan and the last line every runner prints.
+#include "analog/sweep/sweep_runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <torch/cuda.h>
+
+#include "analog/data/mnist.h"
+#include "analog/sweep/progress_line.h"
+
+namespace analog::sweep {
+namespace {
+
+/// Thrown from a run's progress callback to stop it.
+struct Cancelled {};
+
+}  // namespace
+
+SweepPlan plan_sweep(const SweepSpec& spec, const ResultsFile& results, const SweepTarget& target,
+                     const std::string& how, bool quiet) {
+  SweepPlan plan;
+  plan.points = spec.points();  // validates every point's config
+  int64_t in_shard = 0;
+  for (const auto& job : spec.jobs()) {
+    if (job.index % target.shard_n != target.shard_k) continue;
+    ++in_shard;
+    if (!results.has(job.key())) plan.pending.push_back(job);
+  }
+  if (quiet) return plan;
+  if (results.dropped_partial_line()) {
+    std::fprintf(stderr, "analog-sweep: %s: dropped a half-written last line (run killed mid-write)\n",
+                 target.out.c_str());
+  }
+  std::fprintf(stderr,
+               "analog-sweep: %zu points x %lld repeat(s)%s; shard %lld/%lld: %lld runs, %lld already in %s, "
+               "%zu to do, %s\n",
+               plan.points.size(), static_cast<long long>(spec.repeats), spec.include_digital ? " + digital" : "",
+               static_cast<long long>(target.shard_k), static_cast<long long>(target.shard_n),
+               static_cast<long long>(in_shard), static_cast<long long>(in_shard) - static_cast<long long>(plan.pending.size()),
+               target.out.c_str(), plan.pending.size(), how.c_str());
+  return plan;
+}
+
+SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<GridPoint>& points,
+                  const train::RunResult& r) {
+  SweepRow row;
+  row.seed = job.seed;
+  if (job.digital) {
+    row.kind = "digital";
+    row.values.assign(spec.axes.size(), "");
+  } else {
+    const auto& p = points[static_cast<size_t>(job.point)];
+    row.point = job.point;
+    row.values = p.values;
+    row.config = p.config.to_json();
+  }
+  const auto f = r.final();
+  row.train_loss = r.diverged ? r.last_loss : f.train_loss;
+  row.train_acc = r.epochs.empty() ? NAN : f.train_acc;
+  row.test_loss = r.epochs.empty() ? NAN : f.test_loss;
+  row.test_acc = r.epochs.empty() ? NAN : f.test_acc;
+  row.train_time_sec = r.train_time_sec;
+  row.status = r.diverged ? "diverged" : "ok";
+  row.diverged_epoch = r.diverged ? r.diverged_epoch : 0;
+  return row;
+}
+
+SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_dir, const SweepTarget& target,
+                               int jobs, bool quiet, const std::atomic<bool>& interrupted) {
+  ResultsFile results(target.out, target.format, spec);
+  const SweepPlan plan = plan_sweep(spec, results, target, std::to_string(jobs) + " jobs", quiet);
+  const auto& points = plan.points;
+  const auto& pending = plan.pending;
+  SweepOutcome outcome;
+  outcome.planned = static_cast<int64_t>(pending.size());
+  if (pending.empty()) return outcome;
+
+  auto train = data::load_mnist(data_dir, true, spec.train_samples);
+  auto test = data::load_mnist(data_dir, false, spec.test_samples);
+  at::set_num_threads(1);
+  const c10::Device device(spec.train.device);
+  if (device.is_cuda() && torch::cuda::is_available()) {  // (without one, the first run says why)
+    // The runs share one device copy of the data (read only) instead of making one each.
+    for (auto* split : {&train, &test}) {
+      split->images = split->images.to(device);
+      split->labels = split->labels.to(device);
+    }
+  }
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  const auto stopping = [&] { return interrupted.load() || failed.load(); };
+  int64_t running = 0;
+  auto worker = [&]() {
+    for (;;) {
+      const size_t k = next.fetch_add(1);
+      if (k >= pending.size() || stopping()) return;
+      const auto& job = pending[k];
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        ++running;
+      }
+      try {
+        train::TrainOptions opt = spec.train;
+        opt.seed = job.seed;
+        std::optional<RPUConfig> rpu;
+        if (!job.digital) rpu = points[static_cast<size_t>(job.point)].config;
+        const auto result = train::train_mlp(train, test, opt, rpu, [&](int64_t, int64_t, int64_t, double) {
+          if (stopping()) throw Cancelled{};
+        });
+        const auto row = make_row(job, spec, points, result);
+        std::lock_guard<std::mutex> lock(mutex);
+        results.append(row);  // (false only if another process ran it too: it is in the file)
+        --running;
+        ++outcome.done;
+        outcome.diverged += result.diverged ? 1 : 0;
+      } catch (const Cancelled&) {
+        std::lock_guard<std::mutex> lock(mutex);
+        --running;
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(mutex);
+        --running;
+        if (outcome.error.empty()) {  // a c10::Error's what() carries a C++ backtrace; its message is enough
+          const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+          outcome.error = c10_error ? c10_error->msg() : e.what();
+        }
+        failed.store(true);
+      }
+      changed.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < jobs; ++t) threads.emplace_back(worker);
+
+  ProgressLine progress(outcome.planned);
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (outcome.done < outcome.planned && !(stopping() && running == 0)) {
+      changed.wait_for(lock, std::chrono::milliseconds(500));
+      if (!quiet) progress.show(outcome.done, std::to_string(running) + " running", outcome.diverged);
+    }
+  }
+  for (auto& t : threads) t.join();
+  outcome.interrupted = interrupted.load();
+  outcome.elapsed = quiet ? 0.0 : progress.finish();
+  return outcome;
+}
+
+int report_sweep_end(const SweepOutcome& outcome, const std::string& out) {
+  if (!outcome.error.empty()) {
+    std::fprintf(stderr, "analog-sweep: error: %s; %s keeps the %lld runs finished, run the same command to resume\n",
+                 outcome.error.c_str(), out.c_str(), static_cast<long long>(outcome.done));
+    return 2;
+  }
+  if (outcome.interrupted) {
+    std::fprintf(stderr,
+                 "analog-sweep: interrupted after %lld runs; %s is complete up to them, run the same command to "
+                 "resume\n",
+                 static_cast<long long>(outcome.done), out.c_str());
+    return 130;
+  }
+  std::fprintf(stderr, "analog-sweep: %lld runs in %s, %lld diverged; results in %s\n",
+               static_cast<long long>(outcome.done), format_duration(outcome.elapsed).c_str(),
+               static_cast<long long>(outcome.diverged), out.c_str());
+  return 0;
+}
+
+}  // namespace analog::sweep

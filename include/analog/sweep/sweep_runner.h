@@ -1,0 +1,58 @@
+// Running a sweep's runs on threads of this process, and what every way of running one reports.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analog/sweep/results_file.h"
+#include "analog/sweep/sweep_spec.h"
+#include "analog/train/trainer.h"
+
+namespace analog::sweep {
+
+/// Where a sweep's runs go and which of them this process runs.
+struct SweepTarget {
+  std::string out;                             ///< the results file
+  ResultsFormat format = ResultsFormat::kCsv;  ///< of a new file
+  int64_t shard_k = 0, shard_n = 1;            ///< runs with index = shard_k mod shard_n
+};
+
+/// How a sweep (or this process's part of it) ended.
+struct SweepOutcome {
+  int64_t done = 0;      ///< runs finished and recorded here
+  int64_t diverged = 0;  ///< of them, runs that diverged
+  int64_t planned = 0;   ///< runs that were to do (not yet in the file)
+  std::string error;     ///< the first error ("" if none): the other runs were stopped
+  bool interrupted = false;
+  double elapsed = 0;  ///< seconds
+};
+
+/// What a sweep (or one of its shards) has to do.
+struct SweepPlan {
+  std::vector<GridPoint> points;
+  std::vector<SweepJob> pending;  ///< runs of the shard not yet in the results file
+};
+
+/// Lists the shard's runs that are not in `results` (validating every point's config) and, unless
+/// `quiet`, prints the plan ("N points x R repeat(s); shard K/N: ...; `how`") to stderr.
+SweepPlan plan_sweep(const SweepSpec& spec, const ResultsFile& results, const SweepTarget& target,
+                     const std::string& how, bool quiet);
+
+/// The results row of a finished run.
+SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<GridPoint>& points,
+                  const train::RunResult& result);
+
+/// Runs the shard's pending runs on `jobs` threads (each run single-threaded), appending each
+/// finished run to the results file (opened, resumed or repaired here). The MNIST files come from
+/// `data_dir`. Stops, leaving the file complete up to the runs finished, once `interrupted` is set
+/// or a run fails (the outcome's error). Reports progress to stderr unless `quiet` (a worker of a
+/// process pool, whose parent reports).
+SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_dir, const SweepTarget& target,
+                               int jobs, bool quiet, const std::atomic<bool>& interrupted);
+
+/// Prints a sweep's last line for `outcome` to stderr; returns the exit code: 2 after an error,
+/// 130 when interrupted, else 0.
+int report_sweep_end(const SweepOutcome& outcome, const std::string& out);
+
+}  // namespace analog::sweep

@@ -1,0 +1,133 @@
+// The sweep runners as a library: threads and worker processes over one results file.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "analog/sweep/process_pool.h"
+#include "analog/sweep/sweep_runner.h"
+#include "support/test_support.h"
+
+namespace analog::sweep {
+namespace {
+
+/// 2 x 2 points and the digital baseline on a small MNIST slice: 5 runs of ~0.1 s.
+SweepSpec tiny_spec() {
+  SweepSpec s;
+  s.axes = {parse_axis("forward.out_noise=0,0.2"), parse_axis("update.desired_bl=1,3")};
+  s.include_digital = true;
+  s.train.epochs = 1;
+  s.train.hidden = 16;
+  s.train_samples = 600;
+  s.test_samples = 200;
+  return s;
+}
+
+SweepTarget target_at(const std::string& name, int64_t k = 0, int64_t n = 1) {
+  SweepTarget t;
+  t.out = ::testing::TempDir() + name;
+  std::remove(t.out.c_str());
+  t.shard_k = k;
+  t.shard_n = n;
+  return t;
+}
+
+TEST(SweepRunner, ThreadsRunEveryRunOnceAndResumeWithNothingToDo) {
+  const SweepSpec spec = tiny_spec();
+  const SweepTarget target = target_at("runner_threads.csv");
+  const std::atomic<bool> interrupted{false};
+  const SweepOutcome first = run_sweep_threads(spec, ANALOG_DATA_DIR, target, 2, /*quiet=*/true, interrupted);
+  EXPECT_EQ(first.planned, 5);
+  EXPECT_EQ(first.done, 5);
+  EXPECT_EQ(first.error, "");
+  EXPECT_FALSE(first.interrupted);
+  const ResultsData data = read_results(target.out);
+  std::set<std::string> keys;
+  for (const auto& row : data.rows) keys.insert(row.key());
+  EXPECT_EQ(keys.size(), 5u);
+  EXPECT_EQ(data.rows.size(), 5u);
+  EXPECT_EQ(run_sweep_threads(spec, ANALOG_DATA_DIR, target, 2, true, interrupted).planned, 0);
+  EXPECT_EQ(report_sweep_end(first, target.out), 0);
+  std::remove(target.out.c_str());
+}
+
+TEST(SweepRunner, AShardPlansOnlyItsRunsAndAnInterruptedSweepRunsNone) {
+  const SweepSpec spec = tiny_spec();
+  const SweepTarget target = target_at("runner_shard.csv", 1, 2);
+  const std::atomic<bool> interrupted{true};
+  const SweepOutcome outcome = run_sweep_threads(spec, ANALOG_DATA_DIR, target, 2, true, interrupted);
+  EXPECT_EQ(outcome.planned, 2);  // runs 1 and 3 of 0..4
+  EXPECT_EQ(outcome.done, 0);
+  EXPECT_TRUE(outcome.interrupted);
+  EXPECT_EQ(read_results(target.out).rows.size(), 0u);  // the header only
+  EXPECT_EQ(report_sweep_end(outcome, target.out), 130);
+  const ResultsFile results(target.out, target.format, spec);
+  const SweepPlan plan = plan_sweep(spec, results, target, "test", /*quiet=*/true);
+  ASSERT_EQ(plan.pending.size(), 2u);
+  EXPECT_EQ(plan.pending[0].index, 1);
+  EXPECT_EQ(plan.pending[1].index, 3);
+  SweepOutcome failed;
+  failed.error = "boom";
+  EXPECT_EQ(report_sweep_end(failed, target.out), 2);
+  std::remove(target.out.c_str());
+}
+
+TEST(SweepRunner, AMissingDataFolderThrowsBeforeAnyRun) {
+  const SweepTarget target = target_at("runner_no_data.csv");
+  const std::atomic<bool> interrupted{false};
+  EXPECT_THAT(test::error_of([&] {
+                run_sweep_threads(tiny_spec(), "/nonexistent-mnist", target, 1, true, interrupted);
+              }),
+              HasSubstr("/nonexistent-mnist"));
+  std::remove(target.out.c_str());
+}
+
+TEST(ProcessPool, WorkersRecordEveryRunOnceInTheSharedFile) {
+  const SweepSpec spec = tiny_spec();
+  const SweepTarget target = target_at("pool.csv");
+  const std::atomic<bool> interrupted{false};
+  // The workers are analog-sweep itself, given the same sweep.
+  const std::vector<std::string> argv = {ANALOG_SWEEP_BIN, "--data", ANALOG_DATA_DIR, "--epochs", "1",
+                                         "--hidden", "16", "--train-samples", "600", "--test-samples", "200",
+                                         "--grid", "forward.out_noise=0,0.2", "--grid", "update.desired_bl=1,3",
+                                         "--include-digital", "-o", target.out};
+  const SweepOutcome outcome = run_sweep_processes(spec, target, 2, 2, ANALOG_SWEEP_BIN, argv, interrupted);
+  EXPECT_EQ(outcome.error, "");
+  EXPECT_EQ(outcome.planned, 5);
+  EXPECT_EQ(outcome.done, 5);
+  std::set<std::string> keys;
+  for (const auto& row : read_results(target.out).rows) EXPECT_TRUE(keys.insert(row.key()).second) << row.key();
+  EXPECT_EQ(keys.size(), 5u);
+  std::remove(target.out.c_str());
+}
+
+TEST(ProcessPool, AWorkerThatFailsIsNamedWithHowItEnded) {
+  const SweepTarget target = target_at("pool_fail.csv");
+  const std::atomic<bool> interrupted{false};
+  // A worker that exits with code 3 without running anything ("--worker K/N/J" is appended).
+  const SweepOutcome outcome =
+      run_sweep_processes(tiny_spec(), target, 1, 1, "/bin/sh", {"sh", "-c", "exit 3"}, interrupted);
+  EXPECT_EQ(outcome.error, "worker (--worker 0/1/1) exited with code 3");
+  EXPECT_EQ(outcome.done, 0);
+  EXPECT_EQ(report_sweep_end(outcome, target.out), 2);
+  // More processes than jobs is refused before anything starts.
+  EXPECT_THAT(test::error_of([&] { run_sweep_processes(tiny_spec(), target, 1, 2, "/bin/sh", {"sh"}, interrupted); }),
+              HasSubstr("--processes: expected at most --jobs (1) processes, got 2"));
+  std::remove(target.out.c_str());
+}
+
+TEST(ProcessPool, GpusAreSpreadOnlyForPlainCudaWithSeveralVisible) {
+  EXPECT_TRUE(gpus_to_spread_over("cpu").empty());
+  setenv("CUDA_VISIBLE_DEVICES", "3, 5", 1);
+  EXPECT_EQ(gpus_to_spread_over("cuda"), (std::vector<std::string>{"3", "5"}));
+  EXPECT_TRUE(gpus_to_spread_over("cuda:1").empty());
+  setenv("CUDA_VISIBLE_DEVICES", "2", 1);
+  EXPECT_TRUE(gpus_to_spread_over("cuda").empty());  // one GPU: nothing to spread over
+  unsetenv("CUDA_VISIBLE_DEVICES");
+}
+
+}  // namespace
+}  // namespace analog::sweep
