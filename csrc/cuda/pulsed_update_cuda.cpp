@@ -19,14 +19,9 @@
 
 namespace analog::cuda_glue {
 
-std::function<void()> pulsed_update_cuda(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
-                                         const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
-                                         float lr, uint64_t key, uint64_t first_call) {
-  return pulsed_update_cuda_many({UpdateJob{w, devices, x, d, &up, &dev, lr, key, first_call}}).front();
-}
-
-std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<UpdateJob>& jobs) {
-  std::vector<std::function<void()>> checks(jobs.size());
+std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs) {
+  // Every job is applied (queued): a NaN/inf comes back in its check.
+  std::vector<UpdateResult> results(jobs.size());
   // The jobs for the kernels, in launches of up to kMaxUpdateTiles tiles of one device.
   std::vector<size_t> group;
   const auto flush = [&]() {
@@ -78,7 +73,7 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
     // sample, x before d, as the CPU path does.
     for (size_t i = 0; i < group.size(); ++i) {
       const int64_t samples = tiles[i].samples, at_flag = flags_at[i];
-      checks[group[i]] = defer_check(host_flags, [samples, at_flag](const int32_t* all) {
+      results[group[i]].check = defer_check(host_flags, [samples, at_flag](const int32_t* all) {
         const int32_t* flags = all + at_flag;
         for (int64_t s = 0; s < samples; ++s) {
           ANALOG_CHECK_FINITE(flags[s] == 0, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
@@ -117,7 +112,7 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
       try {
         cpu::pulsed_update_cpu(w_cpu, arrays, j.x.cpu(), j.d.cpu(), *j.up, *j.dev, j.lr, j.key, j.first_call);
       } catch (const NonFiniteError&) {
-        checks[k] = [error = std::current_exception()] { std::rethrow_exception(error); };
+        results[k].check = [error = std::current_exception()] { std::rethrow_exception(error); };
         continue;
       }
       w.copy_(w_cpu);
@@ -132,7 +127,7 @@ std::vector<std::function<void()>> pulsed_update_cuda_many(const std::vector<Upd
     group.push_back(k);
   }
   flush();
-  return checks;
+  return results;
 }
 
 }  // namespace analog::cuda_glue

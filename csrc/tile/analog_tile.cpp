@@ -182,12 +182,6 @@ const TileKernels& kernels_on(const at::Device& device, const char* what) {
               device.is_cuda() ? " (this analogtorch was built without CUDA support)" : "");
   return *k;
 }
-
-/// The IO pipeline on the tensors' device.
-MvmResult io_mvm(const at::Tensor& x, const at::Tensor& w, bool transposed, const kernels::IoSpec& io, uint64_t key,
-                 uint64_t call, const char* what, float mask_bound = 0.0f) {
-  return kernels_on(x.device(), what).io_mvm(x, w, transposed, io, key, call, what, mask_bound);
-}
 }  // namespace
 
 void AnalogTileImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
@@ -226,7 +220,8 @@ at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_
   const uint64_t call = take_calls(1);
   const float mask_bound =
       mask_out && io.out_bound() > 0 ? static_cast<float>(kMaskFraction * io.out_bound()) : 0.0f;
-  MvmResult r = io_mvm(x, weight, /*transposed=*/false, forward_spec_, key(), call, "AnalogTile.forward", mask_bound);
+  MvmResult r = kernels_on(weight.device(), "AnalogTile.forward")
+                    .io_mvm(x, weight, /*transposed=*/false, forward_spec_, key(), call, "AnalogTile.forward", mask_bound);
   run_check(std::move(r.check), defer_check);
   if (mask_out) *mask_out = r.mask;
   return r.y;
@@ -238,7 +233,8 @@ at::Tensor AnalogTileImpl::backward_mvm(const at::Tensor& d_in, bool defer_check
   const at::Tensor d = d_in.contiguous();
   if (is_floating_point()) return d.mm(weight);
   const uint64_t call = take_calls(1);
-  MvmResult r = io_mvm(d, weight, /*transposed=*/true, backward_spec_, key(), call, "AnalogTile.backward");
+  MvmResult r = kernels_on(weight.device(), "AnalogTile.backward")
+                    .io_mvm(d, weight, /*transposed=*/true, backward_spec_, key(), call, "AnalogTile.backward", 0.0f);
   run_check(std::move(r.check), defer_check);
   return r.y;
 }
@@ -264,15 +260,7 @@ int64_t AnalogTileImpl::pending_samples() const {
   return n;
 }
 
-void AnalogTileImpl::update(double lr) {
-  at::NoGradGuard no_grad;  // (the kernels write the weight parameter)
-  UpdateJob job;
-  if (!begin_update(lr, job)) return;
-  auto check = kernels_on(weight.device(), "AnalogTile.update")
-                   .pulsed_update(job.w, job.devices, job.x, job.d, *job.up, *job.dev, job.lr, job.key, job.first_call);
-  take_calls(static_cast<uint64_t>(job.x.size(0)));  // before an older deferred check may throw: the pulses are applied
-  run_check(std::move(check), /*defer=*/true);
-}
+void AnalogTileImpl::update(double lr) { update_all({this}, lr); }
 
 bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
   TORCH_CHECK(std::isfinite(lr) && lr >= 0, "AnalogTile.update: expected a finite lr >= 0, got ",
@@ -311,7 +299,15 @@ bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
 }
 
 void update_tiles(const std::vector<AnalogTile>& tiles, double lr) {
-  // Tiles whose kernels take several at once, grouped by their kernels; the others one by one.
+  std::vector<AnalogTileImpl*> impls;
+  impls.reserve(tiles.size());
+  for (const auto& holder : tiles) impls.push_back(holder.ptr().get());  // (the holder's -> is const here)
+  AnalogTileImpl::update_all(impls, lr);
+}
+
+void AnalogTileImpl::update_all(const std::vector<AnalogTileImpl*>& tiles, double lr) {
+  // The jobs, grouped by the kernels that run them (all of a model's tiles are usually on one
+  // device: one group).
   struct Group {
     const TileKernels* kernels;
     std::vector<AnalogTileImpl*> tiles;
@@ -322,16 +318,11 @@ void update_tiles(const std::vector<AnalogTile>& tiles, double lr) {
   // The first error, thrown at the end: as tile by tile, a tile whose update throws and the
   // tiles after it are not updated (they keep their pairs), the tiles before it are.
   std::exception_ptr error;
-  for (const auto& holder : tiles) {
-    AnalogTileImpl* tile = holder.ptr().get();  // (the holder's operator-> is const here)
+  for (AnalogTileImpl* tile : tiles) {
     try {
-      const TileKernels* k = tile_kernels_for(tile->weight.device().type());
-      if (k == nullptr || k->pulsed_update_many == nullptr) {
-        tile->update(lr);
-        continue;
-      }
       UpdateJob job;
       if (!tile->begin_update(lr, job)) continue;
+      const TileKernels* k = &kernels_on(tile->weight.device(), "AnalogTile.update");
       auto group = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.kernels == k; });
       if (group == groups.end()) group = groups.insert(groups.end(), Group{k, {}, {}});
       group->tiles.push_back(tile);
@@ -341,20 +332,31 @@ void update_tiles(const std::vector<AnalogTile>& tiles, double lr) {
       break;
     }
   }
+  bool stopped = false;  // a job was rejected at once: the jobs after it do not run
   for (auto& g : groups) {
-    std::vector<std::function<void()>> checks;
-    try {
-      checks = g.kernels->pulsed_update_many(g.jobs);  // (throws only before it changes anything)
-    } catch (...) {
-      if (!error) error = std::current_exception();
-      continue;
-    }
-    // Every tile's counter, then every check (deferred; one that throws, an older finding of its
-    // tile, does not drop the later tiles' checks).
-    for (size_t i = 0; i < g.tiles.size(); ++i) g.tiles[i]->take_calls(static_cast<uint64_t>(g.jobs[i].x.size(0)));
-    for (size_t i = 0; i < g.tiles.size(); ++i) {
+    std::vector<UpdateResult> results;
+    if (!stopped) {
       try {
-        g.tiles[i]->run_check(std::move(checks[i]), /*defer=*/true);
+        results = g.kernels->pulsed_update(g.jobs);  // (throws only before it changes anything)
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+    }
+    stopped = stopped || results.size() < g.jobs.size() || (!results.empty() && !results.back().applied);
+    // Every tile's counter (or, for a job not run, its pairs back), then every check (deferred
+    // unless the job was rejected at once; one that throws, an older finding of its tile, does
+    // not drop the later tiles' checks).
+    for (size_t i = 0; i < g.tiles.size(); ++i) {
+      if (i >= results.size()) {
+        g.tiles[i]->pending_x_.assign(1, g.jobs[i].x);
+        g.tiles[i]->pending_d_.assign(1, g.jobs[i].d);
+      } else if (results[i].applied) {
+        g.tiles[i]->take_calls(static_cast<uint64_t>(g.jobs[i].x.size(0)));
+      }
+    }
+    for (size_t i = 0; i < results.size(); ++i) {
+      try {
+        g.tiles[i]->run_check(std::move(results[i].check), /*defer=*/results[i].applied);
       } catch (...) {
         if (!error) error = std::current_exception();
       }

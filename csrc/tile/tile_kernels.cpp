@@ -2,6 +2,7 @@
 #include "tile/tile_kernels.h"
 
 #include <atomic>
+#include <exception>
 
 #include <c10/util/Exception.h>
 
@@ -14,15 +15,22 @@
 namespace analog {
 namespace {
 
-const TileKernels kCpuKernels{
-    "cpu", &cpu::io_mvm_cpu,
-    [](const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x, const at::Tensor& d,
-       const UpdateParameters& up, const PulsedDevice& dev, float lr, uint64_t key,
-       uint64_t first_call) -> std::function<void()> {
-      cpu::pulsed_update_cpu(w, devices, x, d, up, dev, lr, key, first_call);
-      return {};  // checked at once
-    },
-    nullptr};
+/// The CPU's pulsed updates, job by job: a job rejected at once (NaN/inf) ends the list.
+std::vector<UpdateResult> pulsed_update_jobs_cpu(const std::vector<UpdateJob>& jobs) {
+  std::vector<UpdateResult> results;
+  for (const UpdateJob& j : jobs) {
+    try {
+      cpu::pulsed_update_cpu(j.w, j.devices, j.x, j.d, *j.up, *j.dev, j.lr, j.key, j.first_call);
+    } catch (...) {  // (it checks everything before it changes a weight)
+      results.push_back({false, [error = std::current_exception()] { std::rethrow_exception(error); }});
+      break;
+    }
+    results.push_back({true, {}});
+  }
+  return results;
+}
+
+const TileKernels kCpuKernels{"cpu", &cpu::io_mvm_cpu, &pulsed_update_jobs_cpu};
 
 const TileKernels* built_in(c10::DeviceType type) {
   if (type == c10::DeviceType::CPU) return &kCpuKernels;

@@ -29,27 +29,32 @@ struct UpdateJob {
   uint64_t key, first_call;
 };
 
+/// What the kernels did with one UpdateJob.
+struct UpdateResult {
+  /// Whether the job was applied (on a GPU: queued): its random-stream calls are used. false: the
+  /// kernels rejected it before any pulse (the CPU's NaN/inf check), and `check` throws why.
+  bool applied = true;
+  /// Throws NonFiniteError when called if the kernels found NaN or inf in the job's x or d (the
+  /// weights are then unchanged); empty: nothing to report. The CUDA kernels do not make the host
+  /// wait: the tile calls it where the host has synced anyway (AnalogTileImpl::synchronize).
+  std::function<void()> check;
+};
+
 /// The two operations of a tile that have device kernels, with cpu::io_mvm_cpu's and
 /// cpu::pulsed_update_cpu's contracts: both check their inputs for NaN/inf before they change
-/// anything. The CPU kernels throw NonFiniteError at once. The CUDA kernels do not make the host
-/// wait for the GPU: they return the check (MvmResult::check, pulsed_update's result), which
-/// throws when called; the tile calls it where the host has synced anyway (AnalogTileImpl::
-/// synchronize). An empty check: nothing to report. pulsed_update changes w's values in place (the
-/// tile passes its weight parameter itself): a const handle, so that no kernel can re-point it.
+/// anything. The CPU kernels report at once; the CUDA kernels return the check
+/// (MvmResult::check, UpdateResult::check), which throws when called. pulsed_update changes each
+/// job's w in place (the tile passes its weight parameter itself): a const handle, so that no
+/// kernel can re-point it.
 struct TileKernels {
   const char* name;
   MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed, const kernels::IoSpec& io,
                       uint64_t key, uint64_t call, const char* what, float mask_bound);
-  std::function<void()> (*pulsed_update)(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
-                                         const at::Tensor& d, const UpdateParameters& up,
-                                         const PulsedDevice& dev, float lr, uint64_t key,
-                                         uint64_t first_call);
-  /// Several tiles' pulsed updates, each exactly as pulsed_update alone (the same weights, flags
-  /// and random streams), in fewer launches: the CUDA kernels run up to 8 tiles of a device in
-  /// four. Returns each job's check, also for a NaN/inf found at once: it throws only for bad
-  /// arguments, before it changes anything. nullptr where there is no gain (the CPU kernels):
-  /// the caller runs pulsed_update per tile.
-  std::vector<std::function<void()>> (*pulsed_update_many)(const std::vector<UpdateJob>& jobs);
+  /// The pulsed updates of the jobs' tiles in order, each exactly as alone (the same weights, flags
+  /// and random streams); the CUDA kernels run up to 8 tiles of a device in four launches. One
+  /// result per job run: a job not applied ends the list (the jobs after it did not run). Throws
+  /// only for bad arguments, before it changes anything.
+  std::vector<UpdateResult> (*pulsed_update)(const std::vector<UpdateJob>& jobs);
 };
 
 /// The kernels for tensors on `type`; nullptr where this build has none (CUDA without a CUDA

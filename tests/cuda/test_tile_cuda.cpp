@@ -44,7 +44,17 @@ namespace {
 
 using cuda_test::kernel_device;
 
-/// A tile's device arrays on the kernel device (what pulsed_update_cuda reads: params, slopes).
+/// One job through the glue's pulsed update; returns the job's check.
+std::function<void()> pulsed_update_one(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
+                                        const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
+                                        float lr, uint64_t key, uint64_t first_call) {
+  const auto results = cuda_glue::pulsed_update_cuda({UpdateJob{w, devices, x, d, &up, &dev, lr, key, first_call}});
+  EXPECT_EQ(results.size(), 1u);
+  EXPECT_TRUE(results.front().applied);
+  return results.front().check;
+}
+
+/// A tile's device arrays on the kernel device (what the glue's pulsed update reads: params, slopes).
 DeviceArrays on_kernel_device(const DeviceArrays& a) {
   DeviceArrays moved;
   moved.params = a.params.to(kernel_device());
@@ -293,7 +303,7 @@ TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
   cpu::pulsed_update_cpu(w_cpu, arrays, signed_wide.narrow(1, 30, 40).contiguous(), d, UpdateParameters(), dev,
                          0.05f, 3, 77);
   const auto check =
-      cuda_glue::pulsed_update_cuda(w_dev, on_kernel_device(arrays),
+      pulsed_update_one(w_dev, on_kernel_device(arrays),
                                     signed_wide.to(kernel_device()).narrow(1, 30, 40), d.to(kernel_device()),
                                     UpdateParameters(), dev, 0.05f, 3, 77);
   EXPECT_FALSE(w_cpu.equal(w0)) << "the update changed nothing: the test tests nothing";
@@ -321,7 +331,7 @@ TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
     if (c.d_row >= 0) d[c.d_row][7] = NAN;
     at::Tensor w = (at::rand({12, 20}) * 0.2).to(kernel_device());
     const at::Tensor w0 = w.clone();
-    const auto check = cuda_glue::pulsed_update_cuda(w, params, x.to(kernel_device()), d.to(kernel_device()),
+    const auto check = pulsed_update_one(w, params, x.to(kernel_device()), d.to(kernel_device()),
                                                      UpdateParameters(), dev, 0.01f, 1, 1);
     EXPECT_TRUE(w.equal(w0));
     ASSERT_TRUE(static_cast<bool>(check));
@@ -362,7 +372,7 @@ TEST_P(CudaGlueUpdate, SameWeightsAsCpu) {
   at::Tensor w_dev = w_cpu.clone().to(kernel_device());  // a copy also where the kernel device is the CPU
   const at::Tensor w0 = w_cpu.clone();
   cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 3, 500);
-  cuda_glue::pulsed_update_cuda(w_dev, on_kernel_device(arrays), x.to(kernel_device()),
+  pulsed_update_one(w_dev, on_kernel_device(arrays), x.to(kernel_device()),
                                 d.to(kernel_device()), up, dev, c.lr, 3, 500);
   EXPECT_FALSE(w_cpu.equal(w0)) << "the update changed nothing: the case tests nothing";
   const at::Tensor got = w_dev.cpu();
@@ -621,7 +631,7 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
                                       *counter += static_cast<int>(r.reduction.gt(1.0f).sum().item<int64_t>());
                                       return r;
                                     },
-                                    glue.pulsed_update, glue.pulsed_update_many};
+                                    glue.pulsed_update};
   train::RunResult through_cuda;
   {
     const TileKernelsScope route(c10::DeviceType::CPU, &counting);
@@ -673,7 +683,7 @@ TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
   const auto arrays = cpu::sample_devices_cpu(dev, 20, 60, false, 4);
   at::Tensor w_update = w.clone();
   const auto before = counters;
-  const auto check = cuda_glue::pulsed_update_cuda(w_update, arrays, x, at::rand({16, 20}) * 0.1,
+  const auto check = pulsed_update_one(w_update, arrays, x, at::rand({16, 20}) * 0.1,
                                                    UpdateParameters(), dev, 0.01f, 1, 1);
   EXPECT_FALSE(w_update.equal(w));
   EXPECT_EQ(counters.launches - before.launches, 4);

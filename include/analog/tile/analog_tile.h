@@ -99,10 +99,12 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
 
   uint64_t key() const;
   uint64_t take_calls(uint64_t n);
-  /// update()'s part before the kernels, so that several tiles' kernels can run together
-  /// (update_tiles): takes the queued pairs and fills the job for the pulsed-update kernels;
-  /// false where there is none (nothing queued, lr 0, or the exact float update, which it has
-  /// done). After the kernels: take_calls(the job's samples), then run_check(its check, defer).
+  /// The one update path (update() is its one-tile case, update_tiles the others): each tile's
+  /// job, then every job through its kernels' pulsed_update (the jobs of one device together),
+  /// then the counters and checks.
+  static void update_all(const std::vector<AnalogTileImpl*>& tiles, double lr);
+  /// Takes the queued pairs and fills the job for the pulsed-update kernels; false where there is
+  /// none (nothing queued, lr 0, or the exact float update, which it has done).
   bool begin_update(double lr, UpdateJob& job);
   bool is_floating_point() const { return config_.type() == TileType::kFloatingPoint; }
 
@@ -122,11 +124,11 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
 
 TORCH_MODULE(AnalogTile);
 
-/// update(lr) of each tile, in order, with the same results; where the kernels allow it (CUDA),
-/// the pulsed updates of tiles on one device share launches (four for up to eight tiles, five
-/// if they mix device models, instead of four each), as a training step's host work is mostly launches. AnalogSGD's step uses it.
-/// Errors as tile by tile: an update that throws at once (the CPU's NaN/inf check, a bad lr)
-/// stops there (the later tiles keep their pairs); the earlier tiles' updates run, then the
+/// update(lr) of each tile, in order, with the same results; the pulsed updates of tiles on one
+/// device go to their kernels together (on CUDA four launches for up to eight tiles, five if they
+/// mix device models, instead of four each). AnalogSGD's step uses it. Errors as tile by tile: a
+/// bad lr or an update rejected at once (the CPU's NaN/inf check) stops there: that tile's pairs
+/// are dropped, the tiles not run yet keep theirs, the earlier tiles' updates run; then the
 /// error is rethrown.
 void update_tiles(const std::vector<AnalogTile>& tiles, double lr);
 
