@@ -1,49 +1,32 @@
-// The pulsed update: update-management formulas, E[dW] = -lr d x^T within sampling error,
-// no update for zero vectors, device bounds, pulse signs and the other pulse types.
+// The CPU kernel of the pulsed update: E[dW] = -lr d x^T within sampling error, no update for zero
+// vectors, device bounds, pulse signs, the other pulse types and the device models' fixed points
+// (through a tile); and exactly the decisions of the shared kernels:: reference (which the CUDA
+// kernel runs too), on sparse inputs, for thinned and dense trains, on any thread count.
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "analog/kernels/pulsed_update_math.h"
+#include "analog/kernels/rng.h"
 #include "analog/tile/analog_tile.h"
+#include "cpu/device_sampling_cpu.h"
+#include "cpu/pulsed_update_cpu.h"
 #include "support/test_support.h"
 
 namespace analog {
 namespace {
+
+using kernels::Domain;
 
 /// A device with no device-to-device spread and wide bounds, so that E[dW] is exactly -lr d x^T.
 RPUConfig ideal_spread_config() {
   RPUConfig c;
   c.device().dw_min_dtod(0).up_down_dtod(0).w_max(10).w_min(-10).w_max_dtod(0).w_min_dtod(0);
   return c;
-}
-
-TEST(PulsePlan, FormulasOfUpdateManagement) {
-  // k = lr xm dm / dw_min = 0.01 * 1 * 0.05 / 0.001 = 0.5 -> BL = 1, p(max) = sqrt(k / BL).
-  auto p = kernels::plan_pulses(0.01f, 0.001f, 1.0f, 0.05f, 31, true, true, true, 1.0f);
-  EXPECT_EQ(p.bl, 1);
-  EXPECT_NEAR(p.k, 0.5, 1e-6);
-  EXPECT_NEAR(p.b * 1.0f, std::sqrt(0.5), 1e-6);   // column of max|x|
-  EXPECT_NEAR(p.a * 0.05f, std::sqrt(0.5), 1e-6);  // row of max|d|
-  // k = 12.5 with desired_bl 7: BL = 7, p_x(max) = 1, p_d,i = (k / BL) |d_i| / max|d|.
-  p = kernels::plan_pulses(0.01f, 0.001f, 0.5f, 2.5f, 7, true, true, true, 1.0f);
-  EXPECT_EQ(p.bl, 7);
-  EXPECT_NEAR(p.b * 0.5f, 1.0, 1e-6);
-  EXPECT_NEAR(p.a * 2.5f, 12.5 / 7, 1e-5);
-  // k = 3.2: BL = ceil(k) = 4, c = sqrt(lr / (dw_min BL)).
-  p = kernels::plan_pulses(0.01f, 0.001f, 0.8f, 0.4f, 31, true, true, true, 1.0f);
-  EXPECT_EQ(p.bl, 4);
-  const float c = std::sqrt(0.01f / (0.001f * 4));
-  EXPECT_NEAR(p.a, c * std::sqrt(0.8f / 0.4f), 1e-5);
-  EXPECT_NEAR(p.b, c * std::sqrt(0.4f / 0.8f), 1e-5);
-  // Without BL management BL = desired_bl.
-  p = kernels::plan_pulses(0.01f, 0.001f, 0.8f, 0.4f, 31, true, false, true, 1.0f);
-  EXPECT_EQ(p.bl, 31);
-  // Nothing to do for a zero vector or lr.
-  EXPECT_EQ(kernels::plan_pulses(0.01f, 0.001f, 0.0f, 0.4f, 31, true, true, true, 1.0f).bl, 0);
-  EXPECT_EQ(kernels::plan_pulses(0.01f, 0.001f, 0.8f, 0.0f, 31, true, true, true, 1.0f).bl, 0);
-  EXPECT_EQ(kernels::plan_pulses(0.0f, 0.001f, 0.8f, 0.4f, 31, true, true, true, 1.0f).bl, 0);
 }
 
 TEST(PulsedUpdate, MeanChangeIsMinusLrDXWithinSamplingError) {
@@ -190,30 +173,6 @@ TEST(PulsedUpdate, TooManySlotsWithoutBlManagementIsAClearError) {
   EXPECT_THROW(RPUConfig().set("update.desired_bl", "129"), c10::Error);
 }
 
-TEST(SoftBoundsPulse, StepShrinksTowardsTheBoundItMovesTo) {
-  // up: dw_up (1 - w / w_max); down: dw_down (1 - w / w_min); noise multiplies the step.
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, false, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f), 0.305f);
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f), 0.27f);
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.3f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f), -0.31f);
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.0f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.6f), 0.013f);
-  // At its bound a device does not move towards it, and a pulse never crosses it.
-  EXPECT_EQ(kernels::soft_bounds_pulse(0.6f, false, 0.01f, 0.02f, 0.3f, 2.0f, -0.6f, 0.6f), 0.6f);
-  EXPECT_EQ(kernels::soft_bounds_pulse(-0.6f, true, 0.01f, 0.02f, 0.3f, 2.0f, -0.6f, 0.6f), -0.6f);
-  // A step that noise makes larger than the distance to the bound (0.5 * 0.5 * (1 + 0.3 * 10)
-  // = 1.0 from 0.3) ends at the bound.
-  EXPECT_EQ(kernels::soft_bounds_pulse(0.3f, false, 0.5f, 0.5f, 0.3f, 10.0f, -0.6f, 0.6f), 0.6f);
-  EXPECT_EQ(kernels::soft_bounds_pulse(-0.3f, true, 0.5f, 0.5f, 0.3f, 10.0f, -0.6f, 0.6f), -0.6f);
-  // A bound of 0: no step towards it (not NaN or inf); the step away is the usual one.
-  EXPECT_EQ(kernels::soft_bounds_pulse(-0.1f, false, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.0f), -0.1f);
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.1f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.0f),
-                  -0.1f - 0.02f * (1.0f - 0.1f / 0.6f));
-  // Additive cycle noise (mult_noise false): dw (1 - w / bound) + dw std xi, 0.005 + 0.003 up from
-  // 0.3 (xi = 1) and 0.01 - 0.006 down from -0.3 (xi = -1); towards a bound of 0 still no step.
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.6f, false), 0.308f);
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.3f, true, 0.01f, 0.02f, 0.3f, -1.0f, -0.6f, 0.6f, false), -0.304f);
-  EXPECT_EQ(kernels::soft_bounds_pulse(-0.1f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.0f, false), -0.1f);
-}
-
 /// Soft-bounds devices with bounds +-0.6 and no spread or cycle noise: every pulse is the
 /// closed-form step.
 RPUConfig exact_soft_bounds_config() {
@@ -267,45 +226,6 @@ TEST(PulsedUpdate, AsymmetricSoftBoundsSettleAtTheirSymmetryPoint) {
   EXPECT_NEAR(w, (u - v) / (u / b_max - v / b_min), v);
 }
 
-TEST(LinearStepPulse, StepIsLinearInTheWeight) {
-  // Slopes as sampled for g = 0.5 and mean bounds +-0.6: up -g dw_up / 0.6, down -g dw_down / -0.6.
-  const float su = -0.5f * 0.01f / 0.6f, sd = -0.5f * 0.02f / -0.6f;
-  const auto pulse = [&](float w, bool down, float std, bool mult, float xi) {
-    return kernels::linear_step_pulse(w, down, 0.01f, 0.02f, su, sd, std, mult, xi, -0.6f, 0.6f);
-  };
-  // up from 0.3: 0.01 (1 - 0.5 * 0.3 / 0.6) = 0.0075; down from -0.3: 0.02 (1 - 0.5 * 0.3 / 0.6) = 0.015.
-  EXPECT_FLOAT_EQ(pulse(0.3f, false, 0.0f, true, 0.0f), 0.3075f);
-  EXPECT_FLOAT_EQ(pulse(-0.3f, true, 0.0f, true, 0.0f), -0.315f);
-  // Moving away from the bound the step grows: up from -0.3 by 0.0125, down from 0.3 by 0.025.
-  EXPECT_FLOAT_EQ(pulse(-0.3f, false, 0.0f, true, 0.0f), -0.2875f);
-  EXPECT_FLOAT_EQ(pulse(0.3f, true, 0.0f, true, 0.0f), 0.275f);
-  // Cycle noise (1 + 0.3 * 1) multiplies the whole step, or with mult_noise off only dw:
-  // 0.0075 * 1.3 = 0.00975; -0.0025 + 0.01 * 1.3 = 0.0105.
-  EXPECT_FLOAT_EQ(pulse(0.3f, false, 0.3f, true, 1.0f), 0.30975f);
-  EXPECT_FLOAT_EQ(pulse(0.3f, false, 0.3f, false, 1.0f), 0.3105f);
-  // A step past the bound ends at it.
-  EXPECT_EQ(kernels::linear_step_pulse(0.59f, false, 0.05f, 0.05f, 0.0f, 0.0f, 0.0f, true, 0.0f, -0.6f, 0.6f), 0.6f);
-  EXPECT_EQ(kernels::linear_step_pulse(-0.59f, true, 0.05f, 0.05f, 0.0f, 0.0f, 0.0f, true, 0.0f, -0.6f, 0.6f), -0.6f);
-  // Zero slopes are a constant-step device; g = 1 with the bounds as reference a soft-bounds one.
-  for (float w : {-0.5f, -0.1f, 0.0f, 0.2f, 0.55f}) {
-    for (bool down : {false, true}) {
-      EXPECT_EQ(kernels::linear_step_pulse(w, down, 0.01f, 0.02f, 0.0f, 0.0f, 0.3f, true, 0.7f, -0.6f, 0.6f),
-                kernels::constant_step_pulse(w, down, 0.01f, 0.02f, 0.3f, 0.7f, -0.6f, 0.6f));
-      for (bool mult : {true, false}) {
-        EXPECT_FLOAT_EQ(kernels::linear_step_pulse(w, down, 0.01f, 0.02f, -0.01f / 0.6f, 0.02f / 0.6f, 0.3f, mult,
-                                                   0.7f, -0.6f, 0.6f),
-                        kernels::soft_bounds_pulse(w, down, 0.01f, 0.02f, 0.3f, 0.7f, -0.6f, 0.6f, mult))
-            << w << (down ? " down" : " up") << (mult ? "" : " additive");
-      }
-    }
-  }
-  // g = 2: beyond R / g = 0.3 an up pulse moves the weight down (as in aihwkit, which does not
-  // clamp the step): 0.01 (1 - 2 * 0.45 / 0.6) = -0.005.
-  EXPECT_FLOAT_EQ(kernels::linear_step_pulse(0.45f, false, 0.01f, 0.01f, -2.0f * 0.01f / 0.6f, 0.0f, 0.0f, true, 0.0f,
-                                             -0.6f, 0.6f),
-                  0.445f);
-}
-
 // A linear-step device of slope g relative to the mean bound R = 0.6 has its fixed points at
 // R / g = 1.2 (up) and -1.2 (down), beyond the hard bounds +-0.6: n pulses leave
 // w_n = 1.2 - (1.2 - w0) q^n up and -1.2 + (w0 + 1.2) q^n down, q = 1 - g dw / R (a constant step
@@ -332,6 +252,169 @@ TEST(PulsedUpdate, UpdateRejectsNegativeOrNanLearningRate) {
   AnalogTile tile(2, 2, RPUConfig(), 1, 0);
   EXPECT_THROW(tile->update(-0.1), c10::Error);
   EXPECT_THROW(tile->update(NAN), c10::Error);
+}
+
+/// The decisions of one train by the shared reference functions.
+std::vector<int64_t> reference_train(const float* v, int64_t size, float scale, float v_max,
+                                      uint64_t key, uint64_t call, Domain domain, uint32_t slot) {
+  std::vector<int64_t> active;
+  const float p_max = std::min(1.0f, scale * v_max);
+  if (!(p_max > 0.0f)) return active;
+  if (kernels::use_thinning(p_max, 0.0f)) {
+    kernels::thinned_train(v, size, scale, p_max, key, call, domain, slot,
+                           [&](int64_t j) { active.push_back(j); });
+    return active;
+  }
+  for (int64_t j = 0; j < size; ++j) {
+    const uint32_t word = kernels::stream_block(key, call, domain, slot, static_cast<uint64_t>(j) >> 2).v[j & 3];
+    if (v[j] != 0.0f && kernels::dense_fires(scale * std::fabs(v[j]), word)) active.push_back(j);
+  }
+  return active;
+}
+
+/// The pulsed update (stochastic_compressed, no discretisation) written with kernels:: only.
+at::Tensor reference_update(const at::Tensor& w0, const DeviceArrays& dev, const at::Tensor& x,
+                            const at::Tensor& d, const UpdateParameters& up, float lr, float dw_min,
+                            float dw_min_std, uint64_t key, uint64_t first_call,
+                            DeviceModel model = DeviceModel::kConstantStep) {
+  at::Tensor w = w0.clone();
+  float* W = w.data_ptr<float>();
+  const float* P = dev.params.data_ptr<float>();
+  const int64_t samples = x.size(0), in = x.size(1), out = d.size(1);
+  for (int64_t s = 0; s < samples; ++s) {
+    const float* xs = x.data_ptr<float>() + s * in;
+    const float* ds = d.data_ptr<float>() + s * out;
+    const float x_max = x[s].abs().max().item<float>(), d_max = d[s].abs().max().item<float>();
+    const auto plan = kernels::plan_pulses(lr, dw_min, x_max, d_max, static_cast<int>(up.desired_bl()),
+                                           up.fixed_bl(), up.update_bl_management(),
+                                           up.update_management(), 1.0f);
+    const uint64_t call = first_call + static_cast<uint64_t>(s);
+    for (int t = 0; t < plan.bl; ++t) {
+      const auto slot = static_cast<uint32_t>(t);
+      const auto cols = reference_train(xs, in, plan.b, x_max, key, call, Domain::kUpdateX, slot);
+      if (cols.empty()) continue;
+      const auto rows = reference_train(ds, out, plan.a, d_max, key, call, Domain::kUpdateD, slot + 128u);
+      uint64_t k = 0;  // pulse k of the slot takes normal k of its stream
+      for (int64_t i : rows) {
+        for (int64_t j : cols) {
+          const int64_t e = i * in + j;
+          const float xi = kernels::stream_normal(key, call, Domain::kPulseNoise, slot, k++);
+          const bool down = (ds[i] > 0.0f) == (xs[j] > 0.0f);
+          if (model == DeviceModel::kLinearStep) {
+            const float* S = dev.slopes.data_ptr<float>();
+            W[e] = kernels::linear_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], S[2 * e], S[2 * e + 1],
+                                              dw_min_std, true, xi, P[4 * e], P[4 * e + 1]);
+          } else if (model == DeviceModel::kSoftBounds) {
+            W[e] = kernels::soft_bounds_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi, P[4 * e],
+                                              P[4 * e + 1]);
+          } else {
+            W[e] = kernels::constant_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi,
+                                                P[4 * e], P[4 * e + 1]);
+          }
+        }
+      }
+    }
+  }
+  return w;
+}
+
+struct ReferenceCase {
+  const char* name;
+  float lr;
+  bool ublm;      // update BL management
+  int bl;         // the pulse slots of sample 0
+  bool thinned;   // whether sample 0's x train is thinned
+  DeviceModel model = DeviceModel::kConstantStep;
+};
+
+class CpuUpdateMatchesReference : public ::testing::TestWithParam<ReferenceCase> {};
+
+// lr 0.001 with BL management: BL 1, p_max ~0.2, thinned trains; without it: BL 7, p_max ~0.08,
+// so the x list of non-zero indices serves seven slots; lr 0.05: p_max ~0.9, dense trains,
+// BL up to 3.
+TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
+  const float lr = GetParam().lr;
+  at::manual_seed(4);
+  const int64_t samples = 48, in = 120, out = 40;
+  // Sparse inputs (70% zeros, as MNIST) and errors with zeros (as after a ReLU).
+  const at::Tensor x = at::rand({samples, in}) * (at::rand({samples, in}) < 0.3).to(at::kFloat);
+  const at::Tensor d =
+      (at::rand({samples, out}) * 2 - 1) * 0.05 * (at::rand({samples, out}) < 0.5).to(at::kFloat);
+  PulsedDevice dev;
+  dev.model(GetParam().model).gamma_up(0.5).gamma_down(0.3);  // the gammas act on linear_step only
+  UpdateParameters up;
+  up.desired_bl(7).update_bl_management(GetParam().ublm);
+  const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 55);
+  const float x_max = x[0].abs().max().item<float>(), d_max = d[0].abs().max().item<float>();
+  const auto plan = kernels::plan_pulses(lr, 0.001f, x_max, d_max, 7, up.fixed_bl(),
+                                         up.update_bl_management(), true, 1.0f);
+  ASSERT_EQ(plan.bl, GetParam().bl);
+  ASSERT_EQ(kernels::use_thinning(std::min(1.0f, plan.b * x_max), 0.0f), GetParam().thinned);
+  at::Tensor w = at::rand({out, in}) * 0.2 - 0.1;
+  const at::Tensor w0 = w.clone();
+  cpu::pulsed_update_cpu(w, arrays, x, d, up, dev, lr, 11, 1000);
+  const at::Tensor expected = reference_update(w0, arrays, x, d, up, lr, 0.001f, 0.3f, 11, 1000, GetParam().model);
+  EXPECT_FALSE(w.equal(w0));
+  EXPECT_TRUE(w.equal(expected)) << "max difference " << (w - expected).abs().max().item<float>();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Trains, CpuUpdateMatchesReference,
+    ::testing::Values(ReferenceCase{"thinned", 0.001f, true, 1, true},
+                      ReferenceCase{"thinned_bl7", 0.001f, false, 7, true},
+                      ReferenceCase{"dense", 0.05f, true, 3, false},
+                      ReferenceCase{"soft_bounds_thinned", 0.001f, true, 1, true, DeviceModel::kSoftBounds},
+                      ReferenceCase{"soft_bounds_dense", 0.05f, true, 3, false, DeviceModel::kSoftBounds},
+                      ReferenceCase{"linear_step_thinned", 0.001f, true, 1, true, DeviceModel::kLinearStep},
+                      ReferenceCase{"linear_step_dense", 0.05f, true, 3, false, DeviceModel::kLinearStep}),
+    [](const ::testing::TestParamInfo<ReferenceCase>& info) { return std::string(info.param.name); });
+
+TEST(CpuUpdate, LinearStepDevicesWithoutSlopesAreAnError) {
+  PulsedDevice dev;
+  const auto arrays = cpu::sample_devices_cpu(dev, 3, 4, false, 1);  // constant_step: no slopes
+  dev.model(DeviceModel::kLinearStep);
+  at::Tensor w = at::zeros({3, 4});
+  try {
+    cpu::pulsed_update_cpu(w, arrays, at::ones({1, 4}), at::ones({1, 3}), UpdateParameters(), dev, 0.01f, 1, 0);
+    FAIL() << "no error";
+  } catch (const c10::Error& e) {
+    EXPECT_THAT(std::string(e.msg()), HasSubstr("a linear_step device needs its slopes [3, 4, 2]"))
+        << e.msg();
+  }
+}
+
+// A large slot (dense 256 x 256 trains: tens of thousands of pulses) is split over threads by
+// rows: the weights equal the serial reference with 1 and with 2 threads.
+TEST(CpuUpdateThreads, LargeSlotsSplitOverThreadsGiveTheSameWeights) {
+#ifndef _OPENMP
+  GTEST_SKIP() << "built without OpenMP: at::parallel_for runs on one thread";
+#endif
+  struct RestoreThreads {
+    int saved = at::get_num_threads();
+    ~RestoreThreads() { at::set_num_threads(saved); }
+  } restore;
+  at::manual_seed(6);
+  const int64_t samples = 3, in = 256, out = 256;
+  const at::Tensor x = at::rand({samples, in}) * 0.5 + 0.5;
+  const at::Tensor d = (at::rand({samples, out}) * 2 - 1) * 0.5;
+  PulsedDevice dev;
+  UpdateParameters up;
+  up.desired_bl(7);
+  const float lr = 1.0f;  // k = lr max|x| max|d| / dw_min >> 7: BL 7, p up to 1
+  const auto plan = kernels::plan_pulses(lr, 0.001f, x[0].abs().max().item<float>(),
+                                         d[0].abs().max().item<float>(), 7, true, true, true, 1.0f);
+  ASSERT_EQ(plan.bl, 7);
+  const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 56);
+  const at::Tensor w0 = at::rand({out, in}) * 0.2 - 0.1;
+  const at::Tensor expected = reference_update(w0, arrays, x, d, up, lr, 0.001f, 0.3f, 21, 5);
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    ASSERT_EQ(at::get_num_threads(), threads);
+    at::Tensor w = w0.clone();
+    cpu::pulsed_update_cpu(w, arrays, x, d, up, dev, lr, 21, 5);
+    EXPECT_TRUE(w.equal(expected)) << threads << " threads: max difference "
+                                   << (w - expected).abs().max().item<float>();
+  }
 }
 
 }  // namespace
