@@ -15,7 +15,8 @@ namespace analog::bench {
 
 struct Case {
   const char* name;  ///< for tables
-  const char* key;   ///< for summary lines (scripts/gpu-check reads them): digital, analog, harsh, soft, linear
+  const char* key;   ///< for summary lines (scripts/gpu-check reads them): digital, analog, harsh,
+                     ///< soft, linear
   std::optional<RPUConfig> rpu;  ///< none: digital SGD
 };
 

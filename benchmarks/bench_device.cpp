@@ -29,7 +29,9 @@ double time_per_call(const std::function<void()>& op, bool cuda, int iters) {
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < iters; ++i) op();
     sync();
-    reps.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / iters);
+    reps.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() /
+        iters);
   }
   std::sort(reps.begin(), reps.end());
   return reps[reps.size() / 2];
@@ -45,7 +47,9 @@ struct Shape {
 std::vector<double> time_ops(const Shape& s, const torch::Device& device, int iters) {
   constexpr int64_t kBatch = 64;
   torch::manual_seed(1);
-  const at::Tensor x = (torch::rand({kBatch, s.in}) * (torch::rand({kBatch, s.in}) < 0.19).to(torch::kFloat)).to(device);
+  const at::Tensor x =
+      (torch::rand({kBatch, s.in}) * (torch::rand({kBatch, s.in}) < 0.19).to(torch::kFloat))
+          .to(device);
   const at::Tensor d = ((torch::rand({kBatch, s.out}) * 2 - 1) * 2e-3).to(device);
   const at::Tensor w = ((torch::rand({s.out, s.in}) * 2 - 1) * 0.05).to(device);
   analog::AnalogTile tile(s.out, s.in, analog::RPUConfig(), /*seed=*/3, /*tile_id=*/0);
@@ -81,7 +85,8 @@ int run(int argc, char** argv) {
     if (gpu) cu = time_ops(s, torch::Device(torch::kCUDA), iters);
     for (size_t k = 0; k < cpu.size(); ++k) {
       if (gpu) {
-        std::printf("%-22s %-14s %12.1f %12.1f %13.1fx\n", s.name, ops[k], cpu[k], cu[k], cpu[k] / cu[k]);
+        std::printf("%-22s %-14s %12.1f %12.1f %13.1fx\n", s.name, ops[k], cpu[k], cu[k],
+                    cpu[k] / cu[k]);
       } else {
         std::printf("%-22s %-14s %12.1f %12s %14s\n", s.name, ops[k], cpu[k], "-", "-");
       }

@@ -3,8 +3,8 @@
 // split of each epoch into forward, backward and step (train::EpochStats).
 #include <cstdio>
 #include <fstream>
-#include <optional>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,7 +46,8 @@ int run(int argc, char** argv) {
   std::printf("%-26s %12s %10s %14s %10s\n", "run", "samples/s", "time x", "peak RSS MiB", "RSS x");
   if (device != "cpu") {  // a warm-up epoch: CUDA context, kernels, allocator
     analog::train::TrainOptions warm = opt;
-    analog::data::MnistSplit slice{train.images.narrow(0, 0, 2048), train.labels.narrow(0, 0, 2048)};
+    analog::data::MnistSplit slice{train.images.narrow(0, 0, 2048),
+                                   train.labels.narrow(0, 0, 2048)};
     analog::train::train_mlp(slice, test, warm, cases[1].rpu);
     analog::train::train_mlp(slice, test, warm, std::nullopt);
   }
@@ -63,8 +64,7 @@ int run(int argc, char** argv) {
     }
     std::printf("%-26s %12.0f %9.2fx %14.1f %9.2fx\n", c.name, sps, digital_sps / sps, rss,
                 rss / digital_rss);
-    summary += std::string(" ") + c.key +
-               "_sps=" + std::to_string(static_cast<long long>(sps));
+    summary += std::string(" ") + c.key + "_sps=" + std::to_string(static_cast<long long>(sps));
   }
   std::printf("%s\n", summary.c_str());
   if (device == "cpu") {
@@ -77,9 +77,9 @@ int run(int argc, char** argv) {
     for (size_t k = 0; k < phases.size(); ++k) {
       const auto& p = phases[k];
       const double total = p.forward_seconds + p.backward_seconds + p.step_seconds;
-      std::printf("%-26s %9.2f %9.2f %9.2f %9.2f\n", cases[k].name, p.forward_seconds / digital_total,
-                  p.backward_seconds / digital_total, p.step_seconds / digital_total,
-                  total / digital_total);
+      std::printf("%-26s %9.2f %9.2f %9.2f %9.2f\n", cases[k].name,
+                  p.forward_seconds / digital_total, p.backward_seconds / digital_total,
+                  p.step_seconds / digital_total, total / digital_total);
     }
   }
   return 0;

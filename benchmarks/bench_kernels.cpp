@@ -11,8 +11,8 @@
 #include "analog/kernels/rng.h"
 #include "cpu/device_sampling_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
-#include "tile/kernel_specs.h"
 #include "cpu/pulsed_update_cpu.h"
+#include "tile/kernel_specs.h"
 
 namespace {
 
@@ -182,7 +182,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
     };
     std::printf("\nanalog / digital (same run, %d thread(s)):\n", at::get_num_threads());
     ratio("forward (out_noise 0.06) / GEMM", "BM_TileForward/bm_reruns:0", "BM_DigitalForwardGemm");
-    ratio("forward (BM re-runs, 0.5) / GEMM", "BM_TileForward/bm_reruns:1", "BM_DigitalForwardGemm");
+    ratio("forward (BM re-runs, 0.5) / GEMM", "BM_TileForward/bm_reruns:1",
+          "BM_DigitalForwardGemm");
     ratio("backward / GEMM", "BM_TileBackward", "BM_DigitalBackwardGemm");
     ratio("pulsed update BL<=1 sparse / weight-grad GEMM", "BM_PulsedUpdate/bl:1/sparse:1",
           "BM_DigitalWeightGradGemm/sparse:1");
@@ -195,7 +196,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::printf("\n1024 x 1024 layer, 1 thread / 2 threads (speed-up of the second thread):\n");
     ratio("digital forward GEMM", "BM_LargeTile/op:0/threads:1", "BM_LargeTile/op:0/threads:2");
     ratio("tile forward", "BM_LargeTile/op:1/threads:1", "BM_LargeTile/op:1/threads:2");
-    ratio("pulsed update (BL 7, dense)", "BM_LargeTile/op:2/threads:1", "BM_LargeTile/op:2/threads:2");
+    ratio("pulsed update (BL 7, dense)", "BM_LargeTile/op:2/threads:1",
+          "BM_LargeTile/op:2/threads:2");
   }
 
  private:

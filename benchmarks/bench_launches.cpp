@@ -31,13 +31,15 @@ struct Counts {
   double top_ops = 0;   ///< ATen ops called from outside ATen
   double launches = 0;  ///< our kernels
   double memsets = 0;
-  double syncs = 0;     ///< item() and stream syncs
-  double calls = 0;     ///< our calls of the CUDA runtime (launches, copies, syncs, pinned-memory calls)
+  double syncs = 0;  ///< item() and stream syncs
+  double calls =
+      0;  ///< our calls of the CUDA runtime (launches, copies, syncs, pinned-memory calls)
   std::map<std::string, double> top_by_name;  ///< top-level ops by name
 
   Counts operator-(const Counts& o) const {
-    Counts c{ops - o.ops,     top_ops - o.top_ops, launches - o.launches, memsets - o.memsets,
-             syncs - o.syncs, calls - o.calls,     top_by_name};
+    Counts c{ops - o.ops,         top_ops - o.top_ops, launches - o.launches,
+             memsets - o.memsets, syncs - o.syncs,     calls - o.calls,
+             top_by_name};
     for (const auto& [name, n] : o.top_by_name) c.top_by_name[name] -= n;
     return c;
   }
@@ -90,9 +92,11 @@ Counts count_training(const analog::data::MnistSplit& train, int64_t batches,
 
 /// Per batch: the difference of two runs of different length, so that building the model and
 /// the epoch's set-up cancel.
-Counts per_batch(const analog::data::MnistSplit& train, const std::optional<analog::RPUConfig>& rpu) {
+Counts per_batch(const analog::data::MnistSplit& train,
+                 const std::optional<analog::RPUConfig>& rpu) {
   constexpr int64_t kShort = 3, kLong = 11;
-  return (count_training(train, kLong, rpu) - count_training(train, kShort, rpu)) / (kLong - kShort);
+  return (count_training(train, kLong, rpu) - count_training(train, kShort, rpu)) /
+         (kLong - kShort);
 }
 
 int run(int argc, char** argv) {
@@ -103,17 +107,20 @@ int run(int argc, char** argv) {
   // The tiles' CPU tensors go through the CUDA glue and the emulated kernels.
   const analog::TileKernelsScope route(c10::DeviceType::CPU, &analog::cuda_glue::tile_kernels());
   const auto cases = analog::bench::e2e_cases();
-  std::printf("per training batch of the 784-256-10 MLP (batch 64; MNIST batches 4-11), CUDA path emulated\n");
-  std::printf("%-26s %9s %9s %9s %8s %6s %9s %14s\n", "run", "ATen ops", "top-level", "kernels", "memsets",
-              "syncs", "rt calls", "dispatches x");
+  std::printf(
+      "per training batch of the 784-256-10 MLP (batch 64; MNIST batches 4-11), CUDA path "
+      "emulated\n");
+  std::printf("%-26s %9s %9s %9s %8s %6s %9s %14s\n", "run", "ATen ops", "top-level", "kernels",
+              "memsets", "syncs", "rt calls", "dispatches x");
   double digital = 0;
   for (const auto& c : cases) {
     const Counts k = per_batch(train, c.rpu);
-    // Host dispatches: ATen ops (nested ones included: each costs dispatcher time) and raw launches.
+    // Host dispatches: ATen ops (nested ones included: each costs dispatcher time) and raw
+    // launches.
     const double dispatches = k.ops + k.launches + k.memsets;
     if (!c.rpu) digital = dispatches;
-    std::printf("%-26s %9.1f %9.1f %9.1f %8.1f %6.1f %9.1f %13.2fx\n", c.name, k.ops, k.top_ops, k.launches,
-                k.memsets, k.syncs, k.calls, dispatches / digital);
+    std::printf("%-26s %9.1f %9.1f %9.1f %8.1f %6.1f %9.1f %13.2fx\n", c.name, k.ops, k.top_ops,
+                k.launches, k.memsets, k.syncs, k.calls, dispatches / digital);
     for (const auto& [name, n] : k.top_by_name) {
       if (by_op && n != 0) std::printf("    %-40s %6.1f\n", name.c_str(), n);
     }

@@ -30,10 +30,14 @@ __device__ inline float block_reduce(float v, float* shared, Op op) {
 }
 
 /// The max of v over the block (as block_reduce).
-__device__ inline float block_reduce_max(float v, float* shared) { return block_reduce(v, shared, MaxOp{}); }
+__device__ inline float block_reduce_max(float v, float* shared) {
+  return block_reduce(v, shared, MaxOp{});
+}
 
 /// The sum of v over the block (as block_reduce).
-__device__ inline float block_reduce_sum(float v, float* shared) { return block_reduce(v, shared, SumOp{}); }
+__device__ inline float block_reduce_sum(float v, float* shared) {
+  return block_reduce(v, shared, SumOp{});
+}
 
 /// Inclusive prefix sum of v over the threads of the block, in thread order (shared holds
 /// blockDim.x values); `total` receives the sum over the block. Every thread must call it (it

@@ -5,11 +5,11 @@
 #include <stdexcept>
 #include <string>
 
-#define ANALOG_CUDA_CHECK(expr)                                                              \
-  do {                                                                                       \
-    const cudaError_t analog_err_ = (expr);                                                  \
-    if (analog_err_ != cudaSuccess) {                                                        \
+#define ANALOG_CUDA_CHECK(expr)                                                                \
+  do {                                                                                         \
+    const cudaError_t analog_err_ = (expr);                                                    \
+    if (analog_err_ != cudaSuccess) {                                                          \
       throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + \
-                               #expr + ": " + cudaGetErrorString(analog_err_));              \
-    }                                                                                        \
+                               #expr + ": " + cudaGetErrorString(analog_err_));                \
+    }                                                                                          \
   } while (0)

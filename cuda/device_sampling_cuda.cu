@@ -35,19 +35,22 @@ __global__ void normals_kernel(uint64_t key, uint64_t call, uint32_t domain, uin
 }  // namespace
 
 void launch_sample_devices(const kernels::DeviceSpec& spec, int64_t out_size, int64_t in_size,
-                           bool bias_column, uint64_t key, float* params, float* slopes, void* stream) {
+                           bool bias_column, uint64_t key, float* params, float* slopes,
+                           void* stream) {
   const int64_t n = out_size * in_size;
   if (n == 0) return;
-  ANALOG_LAUNCH(sample_kernel, static_cast<unsigned>((n + 255) / 256), 256, static_cast<cudaStream_t>(stream))(
-      spec, out_size, in_size, bias_column, key, params, slopes);
+  ANALOG_LAUNCH(sample_kernel, static_cast<unsigned>((n + 255) / 256), 256,
+                static_cast<cudaStream_t>(stream))
+  (spec, out_size, in_size, bias_column, key, params, slopes);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 
 void launch_stream_normals(uint64_t key, uint64_t call, uint32_t domain, uint32_t round,
                            int64_t count, float* out, void* stream) {
   if (count == 0) return;
-  ANALOG_LAUNCH(normals_kernel, static_cast<unsigned>((count + 255) / 256), 256, static_cast<cudaStream_t>(stream))(
-      key, call, domain, round, count, out);
+  ANALOG_LAUNCH(normals_kernel, static_cast<unsigned>((count + 255) / 256), 256,
+                static_cast<cudaStream_t>(stream))
+  (key, call, domain, round, count, out);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 

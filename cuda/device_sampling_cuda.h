@@ -10,7 +10,8 @@ namespace analog::cuda {
 /// (slope_up, slope_down; LinearStep) as kernels::sample_device draws them: the same devices as
 /// the CPU for the same key.
 void launch_sample_devices(const kernels::DeviceSpec& spec, int64_t out_size, int64_t in_size,
-                           bool bias_column, uint64_t key, float* params, float* slopes, void* stream);
+                           bool bias_column, uint64_t key, float* params, float* slopes,
+                           void* stream);
 
 /// out[k] = N(0,1) element k of the stream (key, call, domain, round): for parity checks and
 /// throughput measurements of the random streams.

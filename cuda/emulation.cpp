@@ -37,8 +37,8 @@ void fiber_main() {
 }
 
 [[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "cuda emulation: %s (block %u of %u, %u threads)\n", what, blockIdx.x, gridDim.x,
-               blockDim.x);
+  std::fprintf(stderr, "cuda emulation: %s (block %u of %u, %u threads)\n", what, blockIdx.x,
+               gridDim.x, blockDim.x);
   std::abort();
 }
 
@@ -51,9 +51,11 @@ Counters& counters() { return thread_counters; }
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
   ++thread_counters.launches;
   ++thread_counters.runtime_calls;
-  if (grid.y != 1 || grid.z != 1 || block.y != 1 || block.z != 1 || block.x == 0 || block.x > 1024 ||
-      grid.x == 0 || grid.x > 0x7fffffffu) {
-    std::fprintf(stderr, "cuda emulation: only 1-D launches of 1..2^31-1 blocks of 1..1024 threads, got grid (%u,%u,%u) block (%u,%u,%u)\n",
+  if (grid.y != 1 || grid.z != 1 || block.y != 1 || block.z != 1 || block.x == 0 ||
+      block.x > 1024 || grid.x == 0 || grid.x > 0x7fffffffu) {
+    std::fprintf(stderr,
+                 "cuda emulation: only 1-D launches of 1..2^31-1 blocks of 1..1024 threads, got "
+                 "grid (%u,%u,%u) block (%u,%u,%u)\n",
                  grid.x, grid.y, grid.z, block.x, block.y, block.z);
     std::abort();
   }
@@ -156,9 +158,12 @@ cudaError_t cudaGetLastError() { return cudaSuccess; }
 
 const char* cudaGetErrorString(cudaError_t error) {
   switch (error) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaSuccess:
+      return "no error";
+    case cudaErrorInvalidValue:
+      return "invalid argument";
+    case cudaErrorMemoryAllocation:
+      return "out of memory";
   }
   return "unknown error";
 }

@@ -33,7 +33,7 @@
 #define __forceinline__ inline
 #define __shared__ static thread_local  // one block at a time per launching thread
 #define __launch_bounds__(...)
-#define __grid_constant__                // (kernel arguments are copies of their own anyway)
+#define __grid_constant__  // (kernel arguments are copies of their own anyway)
 
 using std::isfinite;
 using std::isinf;
@@ -113,7 +113,8 @@ struct Launch {
   dim3 grid, block;
   template <class... Args>
   void operator()(Args&&... args) const {
-    static_assert(sizeof...(Args) == sizeof...(Params), "kernel launched with the wrong argument count");
+    static_assert(sizeof...(Args) == sizeof...(Params),
+                  "kernel launched with the wrong argument count");
     // Kernel arguments are copied per launch, as on a GPU.
     auto call = [k = kernel, params = std::tuple<Params...>(static_cast<Params>(args)...)] {
       std::apply(k, params);
@@ -124,7 +125,8 @@ struct Launch {
 
 /// ANALOG_LAUNCH(kernel, grid, block, stream)(args...): the stream is ignored (all synchronous).
 template <class... Params>
-Launch<Params...> launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t /*stream*/) {
+Launch<Params...> launch(void (*kernel)(Params...), dim3 grid, dim3 block,
+                         cudaStream_t /*stream*/) {
   return Launch<Params...>{kernel, grid, block};
 }
 

@@ -19,12 +19,14 @@ constexpr int kThreads = kBlockThreads;
 
 /// The DAC of one element e = b * n + j of row b in round `round` (kernels::dac_element, then
 /// the input noise), with the CPU kernel's random streams.
-__device__ inline float dac_value(float v, float scale, const IoSpec& io, uint64_t key, uint64_t call, uint32_t round,
-                                  int64_t e) {
+__device__ inline float dac_value(float v, float scale, const IoSpec& io, uint64_t key,
+                                  uint64_t call, uint32_t round, int64_t e) {
   float q = 0.0f;
   kernels::with_rounding(kernels::rounding_of(io.in_step, io.in_sto), [&](auto tag) {
     constexpr Rounding R = decltype(tag)::value;
-    const float u = R == Rounding::kStochastic ? kernels::stream_uniform(key, call, Domain::kInputRound, round, e) : 0.0f;
+    const float u = R == Rounding::kStochastic
+                        ? kernels::stream_uniform(key, call, Domain::kInputRound, round, e)
+                        : 0.0f;
     q = kernels::dac_element<R>(v, scale, io.in_step, io.inp_bound, u);
   });
   if (io.inp_noise > 0.0f) {
@@ -35,9 +37,9 @@ __device__ inline float dac_value(float v, float scale, const IoSpec& io, uint64
 
 /// One block per row: noise management, the zero short-cut, the NaN/inf check and, with xq, the
 /// DAC of round 0 (one launch where prepare and DAC were two).
-__global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io, uint64_t key, uint64_t call,
-                               float* alpha, float* reduction, int32_t* active, int32_t* bad,
-                               float* xq) {
+__global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io, uint64_t key,
+                               uint64_t call, float* alpha, float* reduction, int32_t* active,
+                               int32_t* bad, float* xq) {
   __shared__ float shared[kThreads];
   const int64_t b = blockIdx.x;
   const float* row = x + b * ldx;
@@ -55,8 +57,8 @@ __global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io
   smax = block_reduce_max(smax, shared);
   // Every thread has the reductions: each computes alpha, thread 0 writes the row's state.
   const float a = kernels::noise_management_alpha(io.noise_management, io.nm_thres, amax, smax);
-  const bool zero = kernels::zero_shortcut(io.noise_management != NoiseManagement::kNone, a, io.inp_noise,
-                                           io.zero_shortcut_needs_no_inp_noise);
+  const bool zero = kernels::zero_shortcut(io.noise_management != NoiseManagement::kNone, a,
+                                           io.inp_noise, io.zero_shortcut_needs_no_inp_noise);
   if (threadIdx.x == 0) {
     alpha[b] = a;
     reduction[b] = 1.0f;
@@ -65,30 +67,37 @@ __global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io
   }
   if (xq == nullptr) return;
   for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-    xq[b * n + j] = zero ? 0.0f : dac_value(row[j], kernels::row_scale(io, a, 1.0f), io, key, call, 0, b * n + j);
+    xq[b * n + j] =
+        zero ? 0.0f
+             : dac_value(row[j], kernels::row_scale(io, a, 1.0f), io, key, call, 0, b * n + j);
   }
 }
 
 /// The ADC of row b in round `round`, this thread's outputs (i = threadIdx.x, + blockDim.x, ...):
 /// y = adc_output(Q(yq + noise)) and the mask; vmax / vmin of the rounded values (before
 /// clipping) for the bound test.
-__device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, int64_t m, float scale,
-                                   const IoSpec& io, uint64_t key, uint64_t call, uint32_t round, float* y,
-                                   uint8_t* mask, float mask_bound, float& vmax, float& vmin) {
+__device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, int64_t m,
+                                   float scale, const IoSpec& io, uint64_t key, uint64_t call,
+                                   uint32_t round, float* y, uint8_t* mask, float mask_bound,
+                                   float& vmax, float& vmin) {
   vmax = -INFINITY;
   vmin = INFINITY;
   kernels::with_rounding(kernels::rounding_of(io.out_step, io.out_sto), [&](auto tag) {
     constexpr Rounding R = decltype(tag)::value;
     for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
       const int64_t e = b * m + i;
-      const float z = io.out_noise > 0.0f ? kernels::stream_normal(key, call, Domain::kOutputNoise, round, e) : 0.0f;
+      const float z = io.out_noise > 0.0f
+                          ? kernels::stream_normal(key, call, Domain::kOutputNoise, round, e)
+                          : 0.0f;
       float v = kernels::with_output_noise(yq[e], io.out_noise, z);
       if (wn) {
-        v = kernels::with_weight_noise(v, io.w_noise, wn[e],
-                                       kernels::stream_normal(key, call, Domain::kWeightNoise, round, e));
+        v = kernels::with_weight_noise(
+            v, io.w_noise, wn[e],
+            kernels::stream_normal(key, call, Domain::kWeightNoise, round, e));
       }
-      const float u = R == Rounding::kStochastic ? kernels::stream_uniform(key, call, Domain::kOutputRound, round, e)
-                                                 : 0.0f;
+      const float u = R == Rounding::kStochastic
+                          ? kernels::stream_uniform(key, call, Domain::kOutputRound, round, e)
+                          : 0.0f;
       v = kernels::round_to<R>(v, io.out_step, u);
       vmax = fmaxf(vmax, v);
       vmin = fminf(vmin, v);
@@ -104,10 +113,10 @@ __device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, 
 /// r doubled: the DAC of the round into xq's row, the row's MVM against W' (element (j, i) at
 /// w[i * n + j], or w[j * m + i] when `transposed`) and its weight-noise scales into yq's and
 /// wn's rows, and the ADC again. The re-runs stay on the GPU: no host round trip per round.
-__global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool transposed, int64_t n, int64_t m,
-                           const float* alpha, float* reduction, const int32_t* active, IoSpec io,
-                           uint64_t key, uint64_t call, float* xq, float* yq, float* wn, float* y,
-                           uint8_t* mask, float mask_bound) {
+__global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool transposed, int64_t n,
+                           int64_t m, const float* alpha, float* reduction, const int32_t* active,
+                           IoSpec io, uint64_t key, uint64_t call, float* xq, float* yq, float* wn,
+                           float* y, uint8_t* mask, float mask_bound) {
   __shared__ float shared[kThreads];
   const int64_t b = blockIdx.x;
   if (!active[b]) {  // the zero short-cut (uniform over the block): y = 0
@@ -122,7 +131,8 @@ __global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool tra
     if (round > 0) {
       r *= 2.0f;
       for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-        xq[b * n + j] = dac_value(x[b * ldx + j], kernels::row_scale(io, alpha[b], r), io, key, call, round, b * n + j);
+        xq[b * n + j] = dac_value(x[b * ldx + j], kernels::row_scale(io, alpha[b], r), io, key,
+                                  call, round, b * n + j);
       }
       __syncthreads();  // the whole row of xq before the MVM
       const float* q = xq + b * n;
@@ -144,33 +154,39 @@ __global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool tra
       }
     }
     float vmax, vmin;
-    adc_outputs(yq, wn, b, m, kernels::row_scale(io, alpha[b], r), io, key, call, round, y, mask, mask_bound, vmax, vmin);
+    adc_outputs(yq, wn, b, m, kernels::row_scale(io, alpha[b], r), io, key, call, round, y, mask,
+                mask_bound, vmax, vmin);
     // The reductions end with a barrier: xq's row may be rewritten by the next round.
     vmax = block_reduce_max(vmax, shared);
     vmin = -block_reduce_max(-vmin, shared);
-    if (!kernels::bm_rerun(io, kernels::saturated(vmax > io.out_bound, vmin < -io.out_bound, io.neg_hit), r)) break;
+    if (!kernels::bm_rerun(
+            io, kernels::saturated(vmax > io.out_bound, vmin < -io.out_bound, io.neg_hit), r))
+      break;
   }
   if (threadIdx.x == 0) reduction[b] = r;
 }
 
 }  // namespace
 
-void launch_io_prepare(const float* x, int64_t ldx, int64_t batch, int64_t n, const IoSpec& io, uint64_t key,
-                       uint64_t call, float* alpha, float* reduction, int32_t* active, int32_t* bad,
-                       float* xq, void* stream) {
+void launch_io_prepare(const float* x, int64_t ldx, int64_t batch, int64_t n, const IoSpec& io,
+                       uint64_t key, uint64_t call, float* alpha, float* reduction, int32_t* active,
+                       int32_t* bad, float* xq, void* stream) {
   if (batch == 0) return;
-  ANALOG_LAUNCH(prepare_kernel, static_cast<unsigned>(batch), kThreads, static_cast<cudaStream_t>(stream))(
-      x, ldx, n, io, key, call, alpha, reduction, active, bad, xq);
+  ANALOG_LAUNCH(prepare_kernel, static_cast<unsigned>(batch), kThreads,
+                static_cast<cudaStream_t>(stream))
+  (x, ldx, n, io, key, call, alpha, reduction, active, bad, xq);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 
-void launch_io_adc(const float* x, int64_t ldx, const float* w, bool transposed, int64_t batch, int64_t n, int64_t m,
-                   const float* alpha, float* reduction, const int32_t* active, const IoSpec& io,
-                   uint64_t key, uint64_t call, float* xq, float* yq, float* wn, float* y, uint8_t* mask,
-                   float mask_bound, void* stream) {
+void launch_io_adc(const float* x, int64_t ldx, const float* w, bool transposed, int64_t batch,
+                   int64_t n, int64_t m, const float* alpha, float* reduction,
+                   const int32_t* active, const IoSpec& io, uint64_t key, uint64_t call, float* xq,
+                   float* yq, float* wn, float* y, uint8_t* mask, float mask_bound, void* stream) {
   if (batch == 0 || m == 0) return;
-  ANALOG_LAUNCH(adc_kernel, static_cast<unsigned>(batch), kThreads, static_cast<cudaStream_t>(stream))(
-      x, ldx, w, transposed, n, m, alpha, reduction, active, io, key, call, xq, yq, wn, y, mask, mask_bound);
+  ANALOG_LAUNCH(adc_kernel, static_cast<unsigned>(batch), kThreads,
+                static_cast<cudaStream_t>(stream))
+  (x, ldx, w, transposed, n, m, alpha, reduction, active, io, key, call, xq, yq, wn, y, mask,
+   mask_bound);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 

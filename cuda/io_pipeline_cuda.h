@@ -15,9 +15,9 @@ using kernels::IoSpec;
 /// exactly 0) and bad[b] (1 if the row holds a NaN or inf, else 0). With xq (nullptr: none) the
 /// same launch also does the DAC of round 0 into xq [batch, n] (contiguous). Random numbers are
 /// indexed by the element's place in the [batch, n] matrix, whatever ldx.
-void launch_io_prepare(const float* x, int64_t ldx, int64_t batch, int64_t n, const IoSpec& io, uint64_t key,
-                       uint64_t call, float* alpha, float* reduction, int32_t* active, int32_t* bad,
-                       float* xq, void* stream);
+void launch_io_prepare(const float* x, int64_t ldx, int64_t batch, int64_t n, const IoSpec& io,
+                       uint64_t key, uint64_t call, float* alpha, float* reduction, int32_t* active,
+                       int32_t* bad, float* xq, void* stream);
 
 /// ADC for active rows, with the bound-management re-runs: y[b] = clip(Q(yq[b] + noise)) alpha r;
 /// while a row saturates and may re-run, r doubles and the row runs again (DAC of x[b] into
@@ -29,9 +29,9 @@ void launch_io_prepare(const float* x, int64_t ldx, int64_t batch, int64_t n, co
 /// r. Rows inactive from the start (zero short-cut) get y = 0. With `mask` (nullptr: none),
 /// mask[b] = |y[b]| >= mask_bound is written with y. Every output is written per row: no buffer
 /// needs zeroing before a launch.
-void launch_io_adc(const float* x, int64_t ldx, const float* w, bool transposed, int64_t batch, int64_t n, int64_t m,
-                   const float* alpha, float* reduction, const int32_t* active, const IoSpec& io,
-                   uint64_t key, uint64_t call, float* xq, float* yq, float* wn, float* y, uint8_t* mask,
-                   float mask_bound, void* stream);
+void launch_io_adc(const float* x, int64_t ldx, const float* w, bool transposed, int64_t batch,
+                   int64_t n, int64_t m, const float* alpha, float* reduction,
+                   const int32_t* active, const IoSpec& io, uint64_t key, uint64_t call, float* xq,
+                   float* yq, float* wn, float* y, uint8_t* mask, float mask_bound, void* stream);
 
 }  // namespace analog::cuda

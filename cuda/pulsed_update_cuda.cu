@@ -48,7 +48,8 @@ struct Layout {
 /// max|v| over the block, or +inf if v holds a NaN or inf (which fmaxf alone would skip).
 __device__ float block_max_abs(const float* v, int64_t n, float* shared) {
   float m = 0.0f;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = isfinite(v[j]) ? fmaxf(m, fabsf(v[j])) : INFINITY;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x)
+    m = isfinite(v[j]) ? fmaxf(m, fabsf(v[j])) : INFINITY;
   return block_reduce_max(m, shared);
 }
 
@@ -86,16 +87,21 @@ __device__ int64_t compact_nonzero(const float* v, int64_t size, uint32_t* nz, i
 /// train kernel ORs into them); lists the non-zero entries of x and d; max|x|, max|d|, the pulse
 /// plan and the sample's flags non_finite[s] (x) and non_finite[samples + s] (d), also into
 /// non_finite_host (if not nullptr: the caller's copy for the host).
-__device__ void plan_block(const float* x, int64_t ldx, const float* d, const Layout& L, const UpdateSpec& up,
-                           uint32_t* ws, int32_t* non_finite, int32_t* non_finite_host, int64_t block) {
+__device__ void plan_block(const float* x, int64_t ldx, const float* d, const Layout& L,
+                           const UpdateSpec& up, uint32_t* ws, int32_t* non_finite,
+                           int32_t* non_finite_host, int64_t block) {
   __shared__ float shared[kThreads];
   __shared__ int scan[kThreads];
   const int64_t s = block;
   const int64_t samples = L.samples;
-  for (int64_t k = threadIdx.x; k < L.in * L.sw; k += blockDim.x) ws[L.x_masks() + s * L.in * L.sw + k] = 0u;
-  for (int64_t k = threadIdx.x; k < L.out * L.sw; k += blockDim.x) ws[L.d_masks() + s * L.out * L.sw + k] = 0u;
-  for (int64_t k = threadIdx.x; k < L.bl * L.xw; k += blockDim.x) ws[L.x_bits() + s * L.bl * L.xw + k] = 0u;
-  for (int64_t k = threadIdx.x; k < L.bl * L.dw; k += blockDim.x) ws[L.d_bits() + s * L.bl * L.dw + k] = 0u;
+  for (int64_t k = threadIdx.x; k < L.in * L.sw; k += blockDim.x)
+    ws[L.x_masks() + s * L.in * L.sw + k] = 0u;
+  for (int64_t k = threadIdx.x; k < L.out * L.sw; k += blockDim.x)
+    ws[L.d_masks() + s * L.out * L.sw + k] = 0u;
+  for (int64_t k = threadIdx.x; k < L.bl * L.xw; k += blockDim.x)
+    ws[L.x_bits() + s * L.bl * L.xw + k] = 0u;
+  for (int64_t k = threadIdx.x; k < L.bl * L.dw; k += blockDim.x)
+    ws[L.d_bits() + s * L.bl * L.dw + k] = 0u;
   const int64_t x_nnz = compact_nonzero(x + s * ldx, L.in, ws + L.x_nz() + s * L.in, scan);
   const int64_t d_nnz = compact_nonzero(d + s * L.out, L.out, ws + L.d_nz() + s * L.out, scan);
   const float x_max = block_max_abs(x + s * ldx, L.in, shared);
@@ -133,8 +139,8 @@ struct TrainVector {
   __device__ uint32_t slot(int64_t t) const { return static_cast<uint32_t>(is_d ? t + 128 : t); }
 };
 
-__device__ TrainVector train_vector(bool is_d, int64_t s, const float* x, int64_t ldx, const float* d,
-                                    const Layout& L, const float* plans) {
+__device__ TrainVector train_vector(bool is_d, int64_t s, const float* x, int64_t ldx,
+                                    const float* d, const Layout& L, const float* plans) {
   TrainVector tv;
   tv.is_d = is_d;
   tv.v = is_d ? d + s * L.out : x + s * ldx;
@@ -155,8 +161,9 @@ constexpr int kTrainThreads = 32;
 /// (kernels::thinned_train): one block per sample, slot and vector, after them; its threads draw
 /// kTrainThreads candidates at a time, their ranks among the vector's non-zero entries a prefix
 /// sum of the gaps, so that no thread walks the vector; the decisions are the walk's.
-__device__ void train_block(const float* x, int64_t ldx, const float* d, const Layout& L, const UpdateSpec& up,
-                            uint64_t key, uint64_t first_call, int64_t dense_blocks, uint32_t* ws, int64_t block) {
+__device__ void train_block(const float* x, int64_t ldx, const float* d, const Layout& L,
+                            const UpdateSpec& up, uint64_t key, uint64_t first_call,
+                            int64_t dense_blocks, uint32_t* ws, int64_t block) {
   const float* plans = reinterpret_cast<const float*>(ws + L.plans());
   if (block < dense_blocks) {
     const int64_t id = block * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -170,23 +177,27 @@ __device__ void train_block(const float* x, int64_t ldx, const float* d, const L
     const int64_t j0 = 4 * q;
     const int n = tv.size - j0 < 4 ? static_cast<int>(tv.size - j0) : 4;
     float p[4];
-    for (int k = 0; k < n; ++k) p[k] = tv.scale * fabsf(tv.v[j0 + k]);  // (a zero entry never fires)
+    for (int k = 0; k < n; ++k)
+      p[k] = tv.scale * fabsf(tv.v[j0 + k]);  // (a zero entry never fires)
     const uint64_t call = first_call + static_cast<uint64_t>(s);
-    uint32_t* masks = ws + (tv.is_d ? L.d_masks() + s * L.out * L.sw : L.x_masks() + s * L.in * L.sw);
+    uint32_t* masks =
+        ws + (tv.is_d ? L.d_masks() + s * L.out * L.sw : L.x_masks() + s * L.in * L.sw);
     uint32_t* bits = ws + (tv.is_d ? L.d_bits() : L.x_bits()) + s * L.bl * tv.words + (q >> 3);
     for (int64_t sw = 0; sw * 32 < planned; ++sw) {
       uint32_t m[4] = {0u, 0u, 0u, 0u};
       const int64_t t_end = 32 * sw + 32 < planned ? 32 * sw + 32 : planned;
       for (int64_t t = 32 * sw; t < t_end; ++t) {
-        const kernels::Philox4 blk = kernels::stream_block(key, call, tv.domain, tv.slot(t), static_cast<uint64_t>(q));
+        const kernels::Philox4 blk =
+            kernels::stream_block(key, call, tv.domain, tv.slot(t), static_cast<uint64_t>(q));
         uint32_t nibble = 0u;
         for (int k = 0; k < n; ++k) {
           if (tv.v[j0 + k] == 0.0f) continue;
           float pk = p[k];
           if (up.res_step > 0.0f) {
-            const float u = up.sto_round ? kernels::stream_uniform(key, call, Domain::kProbRound, tv.slot(t),
-                                                                   static_cast<uint64_t>(j0 + k))
-                                         : 0.0f;
+            const float u = up.sto_round
+                                ? kernels::stream_uniform(key, call, Domain::kProbRound, tv.slot(t),
+                                                          static_cast<uint64_t>(j0 + k))
+                                : 0.0f;
             pk = kernels::quantize(pk, up.res_step, up.sto_round, u);
           }
           if (kernels::dense_fires(pk, blk.v[k])) {
@@ -207,7 +218,8 @@ __device__ void train_block(const float* x, int64_t ldx, const float* d, const L
   const int64_t st = train / 2;
   const int64_t s = st / L.bl, t = st % L.bl;
   const TrainVector tv = train_vector(train % 2 == 1, s, x, ldx, d, L, plans);
-  if (planned_slots(plans, s, L.bl) <= t || !(tv.p_max > 0.0f) || !kernels::use_thinning(tv.p_max, up.res_step)) {
+  if (planned_slots(plans, s, L.bl) <= t || !(tv.p_max > 0.0f) ||
+      !kernels::use_thinning(tv.p_max, up.res_step)) {
     return;
   }
   const uint32_t* nz = ws + (tv.is_d ? L.d_nz() + s * L.out : L.x_nz() + s * L.in);
@@ -226,11 +238,13 @@ __device__ void train_block(const float* x, int64_t ldx, const float* d, const L
     const uint32_t lane = static_cast<uint32_t>(c & 1u) * 2u;
     int64_t round_total = 0;
     const int64_t rank =
-        before + block_inclusive_scan(1 + static_cast<int64_t>(kernels::candidate_gap(blk.v[lane], inv_log_q)),
-                                      ranks, round_total);
+        before + block_inclusive_scan(
+                     1 + static_cast<int64_t>(kernels::candidate_gap(blk.v[lane], inv_log_q)),
+                     ranks, round_total);
     if (rank < nnz) {
       const int64_t j = nz[rank];
-      if (kernels::candidate_accept(blk.v[lane + 1], tv.p_max) < kernels::pulse_probability(tv.scale, tv.v[j])) {
+      if (kernels::candidate_accept(blk.v[lane + 1], tv.p_max) <
+          kernels::pulse_probability(tv.scale, tv.v[j])) {
         atomicOr(bits + (j >> 5), 1u << (j & 31));
         atomicOr(masks + j * L.sw + (t >> 5), 1u << (t & 31));
       }
@@ -246,7 +260,8 @@ __device__ void prefix_block(const Layout& L, uint32_t* ws, int64_t block) {
   if (id >= L.samples * L.bl * 2) return;
   const bool is_d = id % 2 == 1;
   const int64_t st = id / 2;
-  if (planned_slots(reinterpret_cast<const float*>(ws + L.plans()), st / L.bl, L.bl) <= st % L.bl) return;
+  if (planned_slots(reinterpret_cast<const float*>(ws + L.plans()), st / L.bl, L.bl) <= st % L.bl)
+    return;
   const int64_t words = is_d ? L.dw : L.xw;
   const uint32_t* bits = ws + (is_d ? L.d_bits() : L.x_bits()) + st * words;
   uint32_t* prefix = ws + (is_d ? L.d_prefix() : L.x_prefix()) + st * words;
@@ -265,9 +280,10 @@ __device__ uint32_t rank_of(const uint32_t* bits, const uint32_t* prefix, int64_
 
 /// One thread per device: its pulses, in sample and slot order, by the rule of model M.
 template <DeviceModel M>
-__device__ void apply_block(float* w, const float* devices, const float* slopes, const float* x, int64_t ldx,
-                            const float* d, const Layout& L, const UpdateSpec& up, uint64_t key, uint64_t first_call,
-                            const uint32_t* ws, const int32_t* non_finite, int64_t block) {
+__device__ void apply_block(float* w, const float* devices, const float* slopes, const float* x,
+                            int64_t ldx, const float* d, const Layout& L, const UpdateSpec& up,
+                            uint64_t key, uint64_t first_call, const uint32_t* ws,
+                            const int32_t* non_finite, int64_t block) {
   __shared__ int skip;  // a NaN or inf in any sample changes nothing
   if (threadIdx.x == 0) skip = any_non_finite(non_finite, L.samples) ? 1 : 0;
   __syncthreads();
@@ -287,14 +303,15 @@ __device__ void apply_block(float* w, const float* devices, const float* slopes,
         const int64_t t = 32 * sw + (__ffs(static_cast<int>(both)) - 1);
         both &= both - 1u;
         const int64_t st = s * L.bl + t;
-        const uint64_t k =
-            static_cast<uint64_t>(rank_of(ws + L.d_bits() + st * L.dw, ws + L.d_prefix() + st * L.dw, i)) *
-                ws[L.x_count() + st] +
-            rank_of(ws + L.x_bits() + st * L.xw, ws + L.x_prefix() + st * L.xw, j);
-        const float xi = up.dw_min_std > 0.0f
-                             ? kernels::stream_normal(key, first_call + static_cast<uint64_t>(s),
-                                                      Domain::kPulseNoise, static_cast<uint32_t>(t), k)
-                             : 0.0f;
+        const uint64_t k = static_cast<uint64_t>(rank_of(ws + L.d_bits() + st * L.dw,
+                                                         ws + L.d_prefix() + st * L.dw, i)) *
+                               ws[L.x_count() + st] +
+                           rank_of(ws + L.x_bits() + st * L.xw, ws + L.x_prefix() + st * L.xw, j);
+        const float xi =
+            up.dw_min_std > 0.0f
+                ? kernels::stream_normal(key, first_call + static_cast<uint64_t>(s),
+                                         Domain::kPulseNoise, static_cast<uint32_t>(t), k)
+                : 0.0f;
         const bool down = (d[s * L.out + i] > 0.0f) == (x[s * ldx + j] > 0.0f);
         // The device is read at each pulse (from the cache): held over the loop it spilled.
         kernels::PulseDevice dev{rec[0], rec[1], rec[2], rec[3]};
@@ -311,7 +328,8 @@ __device__ void apply_block(float* w, const float* devices, const float* slopes,
 
 Layout layout(int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up) {
   const int slots = kernels::max_pulse_slots(up.lr, up.dw_min, up.desired_bl, up.fixed_bl, up.ublm);
-  return Layout{samples, in_size, out_size, words_for(in_size), words_for(out_size), slots, words_for(slots)};
+  return Layout{samples, in_size,         out_size, words_for(in_size), words_for(out_size),
+                slots,   words_for(slots)};
 }
 
 /// The stages of an update, one launch each.
@@ -347,7 +365,8 @@ static_assert(sizeof(Batch) <= 4096, "kernel parameters are limited to 4 KiB");
 /// The tile of this block in a stage's grid, and in `block` the block's index in the tile's part.
 __device__ const TileArgs& tile_of(const Batch& batch, Stage stage, int64_t& block) {
   int k = 0;
-  while (k + 1 < batch.count && static_cast<int64_t>(blockIdx.x) >= batch.t[k + 1].begin[stage]) ++k;
+  while (k + 1 < batch.count && static_cast<int64_t>(blockIdx.x) >= batch.t[k + 1].begin[stage])
+    ++k;
   block = static_cast<int64_t>(blockIdx.x) - batch.t[k].begin[stage];
   return batch.t[k];
 }
@@ -376,8 +395,8 @@ template <DeviceModel M>
 __global__ void __launch_bounds__(kThreads, 4) apply_kernel(const __grid_constant__ Batch batch) {
   int64_t block = 0;
   const TileArgs& a = tile_of(batch, kApply, block);
-  apply_block<M>(a.w, a.devices, a.slopes, a.x, a.ldx, a.d, a.L, a.up, a.key, a.first_call, a.ws, a.non_finite,
-                 block);
+  apply_block<M>(a.w, a.devices, a.slopes, a.x, a.ldx, a.d, a.L, a.up, a.key, a.first_call, a.ws,
+                 a.non_finite, block);
 }
 
 /// Blocks of the apply stage for a tile: a thread per device.
@@ -396,20 +415,23 @@ void launch_apply(const Batch& batch, cudaStream_t stream) {
     blocks += apply_blocks(a.L);
   }
   if (part.count == 0) return;
-  ANALOG_LAUNCH(apply_kernel<M>, static_cast<unsigned>(blocks), kStageThreads[kApply], stream)(part);
+  ANALOG_LAUNCH(apply_kernel<M>, static_cast<unsigned>(blocks), kStageThreads[kApply], stream)
+  (part);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace
 
-size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up) {
+size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t out_size,
+                                     const UpdateSpec& up) {
   return 4 * layout(samples, in_size, out_size, up).total();
 }
 
 void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
   if (count < 0 || count > kMaxUpdateTiles) {
-    throw std::invalid_argument("launch_pulsed_updates: expected 0 to " + std::to_string(kMaxUpdateTiles) +
-                                " tiles, got " + std::to_string(count));
+    throw std::invalid_argument("launch_pulsed_updates: expected 0 to " +
+                                std::to_string(kMaxUpdateTiles) + " tiles, got " +
+                                std::to_string(count));
   }
   Batch batch{};
   int64_t blocks[4] = {0, 0, 0, 0};
@@ -418,14 +440,17 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
     if (u.up.model != DeviceModel::kConstantStep && u.up.model != DeviceModel::kSoftBounds &&
         u.up.model != DeviceModel::kLinearStep) {
       // Its apply stage would be in no launch: its weights would silently stay as they are.
-      throw std::invalid_argument("launch_pulsed_updates: tile " + std::to_string(k) + " has an unknown device model " +
+      throw std::invalid_argument("launch_pulsed_updates: tile " + std::to_string(k) +
+                                  " has an unknown device model " +
                                   std::to_string(static_cast<int>(u.up.model)));
     }
-    if (u.up.model == DeviceModel::kLinearStep && u.slopes == nullptr && u.in_size * u.out_size > 0) {
+    if (u.up.model == DeviceModel::kLinearStep && u.slopes == nullptr &&
+        u.in_size * u.out_size > 0) {
       throw std::invalid_argument("launch_pulsed_updates: tile " + std::to_string(k) +
                                   " has linear_step devices but no slopes");
     }
-    if (u.samples == 0 || u.in_size * u.out_size == 0) continue;  // nothing to pulse, nothing to check
+    if (u.samples == 0 || u.in_size * u.out_size == 0)
+      continue;  // nothing to pulse, nothing to check
     TileArgs& a = batch.t[batch.count++];
     a.w = u.w;
     a.devices = u.devices;
@@ -440,10 +465,11 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
     a.ws = static_cast<uint32_t*>(u.workspace);
     a.non_finite = u.non_finite;
     a.non_finite_host = u.non_finite_host;
-    a.dense_blocks = (u.samples * ((u.in_size + 3) / 4 + (u.out_size + 3) / 4) + kTrainThreads - 1) / kTrainThreads;
+    a.dense_blocks =
+        (u.samples * ((u.in_size + 3) / 4 + (u.out_size + 3) / 4) + kTrainThreads - 1) /
+        kTrainThreads;
     const int64_t stage_blocks[4] = {u.samples, a.dense_blocks + u.samples * a.L.bl * 2,
-                                     (u.samples * a.L.bl * 2 + 127) / 128,
-                                     apply_blocks(a.L)};
+                                     (u.samples * a.L.bl * 2 + 127) / 128, apply_blocks(a.L)};
     for (int stage = 0; stage < 4; ++stage) {
       a.begin[stage] = blocks[stage];
       blocks[stage] += stage_blocks[stage];
@@ -451,7 +477,8 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
   }
   if (batch.count == 0) return;
   for (const int64_t b : blocks) {
-    if (b > INT32_MAX) throw std::invalid_argument("launch_pulsed_updates: more than 2^31 - 1 blocks in one launch");
+    if (b > INT32_MAX)
+      throw std::invalid_argument("launch_pulsed_updates: more than 2^31 - 1 blocks in one launch");
   }
   const auto st = static_cast<cudaStream_t>(stream);
   const auto grid = [&](Stage stage) { return static_cast<unsigned>(blocks[stage]); };
@@ -467,12 +494,14 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
   launch_apply<DeviceModel::kLinearStep>(batch, st);
 }
 
-void launch_pulsed_update(float* w, const float* devices, const float* slopes, const float* x, int64_t ldx,
-                          const float* d, int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
-                          uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
-                          int32_t* non_finite_host, void* stream) {
-  const UpdateTile tile{w,   devices, slopes,     x,         ldx,        d,           samples,        in_size,
-                        out_size, up,  key,     first_call, workspace, non_finite, non_finite_host};
+void launch_pulsed_update(float* w, const float* devices, const float* slopes, const float* x,
+                          int64_t ldx, const float* d, int64_t samples, int64_t in_size,
+                          int64_t out_size, const UpdateSpec& up, uint64_t key, uint64_t first_call,
+                          void* workspace, int32_t* non_finite, int32_t* non_finite_host,
+                          void* stream) {
+  const UpdateTile tile{w,   devices,    slopes,    x,          ldx,
+                        d,   samples,    in_size,   out_size,   up,
+                        key, first_call, workspace, non_finite, non_finite_host};
   launch_pulsed_updates(&tile, 1, stream);
 }
 

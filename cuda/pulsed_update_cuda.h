@@ -11,7 +11,8 @@ using kernels::UpdateSpec;
 
 /// Bytes of workspace for `samples` rows of x [samples, in] and d [samples, out]
 /// (room for kernels::max_pulse_slots slots per sample).
-size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up);
+size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t out_size,
+                                     const UpdateSpec& up);
 
 /// W [out, in] -= pulses of every sample in order, exactly as the CPU kernel: sample s uses call
 /// first_call + s; its trains follow kernels::thinned_train / dense_fires; pulse k of a slot
@@ -27,10 +28,11 @@ size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t o
 /// host memory mapped into the device's address space: the caller reads them there, once the
 /// launch has run, instead of checking x and d before it. Every buffer is written by the
 /// kernels: nothing needs zeroing before a launch.
-void launch_pulsed_update(float* w, const float* devices, const float* slopes, const float* x, int64_t ldx,
-                          const float* d, int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up,
-                          uint64_t key, uint64_t first_call, void* workspace, int32_t* non_finite,
-                          int32_t* non_finite_host, void* stream);
+void launch_pulsed_update(float* w, const float* devices, const float* slopes, const float* x,
+                          int64_t ldx, const float* d, int64_t samples, int64_t in_size,
+                          int64_t out_size, const UpdateSpec& up, uint64_t key, uint64_t first_call,
+                          void* workspace, int32_t* non_finite, int32_t* non_finite_host,
+                          void* stream);
 
 /// One tile's launch_pulsed_update, for launch_pulsed_updates (the same arguments).
 struct UpdateTile {

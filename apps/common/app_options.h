@@ -23,21 +23,33 @@ struct CommonOptions {
 /// --data, --hidden, --epochs, --batch, --lr, --seed, --device, --train-samples, --test-samples,
 /// --config and --set.
 inline void add_common_options(CLI::App& app, CommonOptions& o) {
-  app.add_option("--data", o.data_dir, "directory with the four MNIST IDX files")->capture_default_str();
-  app.add_option("--hidden", o.train.hidden, "hidden units")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--epochs", o.train.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch", o.train.batch, "mini-batch size")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", o.train.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--data", o.data_dir, "directory with the four MNIST IDX files")
+      ->capture_default_str();
+  app.add_option("--hidden", o.train.hidden, "hidden units")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.train.epochs, "epochs")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--batch", o.train.batch, "mini-batch size")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--lr", o.train.lr, "learning rate")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--seed", o.train.seed, "seed of weights, data order and analog noise")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--device", o.train.device, "cpu or cuda (needs a CUDA build)")->capture_default_str();
-  app.add_option("--train-samples", o.train_samples, "use the first N training samples (0: all 60000)")
+  app.add_option("--device", o.train.device, "cpu or cuda (needs a CUDA build)")
+      ->capture_default_str();
+  app.add_option("--train-samples", o.train_samples,
+                 "use the first N training samples (0: all 60000)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--test-samples", o.test_samples, "use the first N test samples (0: all 10000)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--config", o.config_path, "RPU config as a JSON file");
-  app.add_option("--set", o.sets, "override a config field: --set forward.out_noise=0.1 (repeatable)");
+  app.add_option("--set", o.sets,
+                 "override a config field: --set forward.out_noise=0.1 (repeatable)");
 }
 
 /// The RPU config of --config and --set, validated (errors name the key and the value).

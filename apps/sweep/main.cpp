@@ -10,15 +10,15 @@
 #include <thread>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include "analog/analog.h"
 #include "analog/sweep/process_pool.h"
 #include "analog/sweep/results_merge.h"
-#include "analog/sweep/sweep_runner.h"
 #include "analog/sweep/svg_plot.h"
+#include "analog/sweep/sweep_runner.h"
 #include "analog/sweep/sweep_spec.h"
 #include "common/app_options.h"
 
@@ -31,14 +31,15 @@ void on_sigint(int) { g_interrupted.store(true); }
 
 /// Parses `count` whole numbers separated by '/' (std::stoll alone would take "1x/3" and say only
 /// "stoll"); errors name `option`, the expected `form` and the text.
-std::vector<int64_t> parse_whole_numbers(const std::string& text, const std::string& option, const char* form,
-                                         size_t count) {
+std::vector<int64_t> parse_whole_numbers(const std::string& text, const std::string& option,
+                                         const char* form, size_t count) {
   std::vector<int64_t> numbers;
   size_t start = 0;
   for (size_t k = 0; k < count; ++k) {
     const size_t end = k + 1 < count ? text.find('/', start) : text.size();
     const std::string part = end == std::string::npos ? "" : text.substr(start, end - start);
-    TORCH_CHECK(!part.empty() && part.size() <= 18 && part.find_first_not_of("0123456789") == std::string::npos,
+    TORCH_CHECK(!part.empty() && part.size() <= 18 &&
+                    part.find_first_not_of("0123456789") == std::string::npos,
                 option, ": expected ", form, " with whole numbers, got '", text, "'");
     numbers.push_back(std::stoll(part));
     start = end + 1;
@@ -64,34 +65,51 @@ int main(int argc, char** argv) {
   int64_t repeats = 1;
   bool include_digital = false, jsonl = false;
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), processes = 1;
-  app.add_option("--grid", grid_specs, "axis: key=start:stop:step or key=v1,v2 (repeatable; default: the seed's 144-point grid)");
-  app.add_option("--grid-file", grid_file, "axes as JSON {\"key\": [values] or \"start:stop:step\"}");
+  app.add_option(
+      "--grid", grid_specs,
+      "axis: key=start:stop:step or key=v1,v2 (repeatable; default: the seed's 144-point grid)");
+  app.add_option("--grid-file", grid_file,
+                 "axes as JSON {\"key\": [values] or \"start:stop:step\"}");
   apps::add_common_options(app, common);
-  app.add_option("--repeats", repeats, "seeds per point (seed, seed+1, ...)")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_flag("--include-digital", include_digital, "add the digital SGD baseline (one row per repeat)");
-  app.add_option("--jobs", jobs, "runs at once, each single-threaded")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--repeats", repeats, "seeds per point (seed, seed+1, ...)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--include-digital", include_digital,
+               "add the digital SGD baseline (one row per repeat)");
+  app.add_option("--jobs", jobs, "runs at once, each single-threaded")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--processes", processes,
-                 "split the jobs over this many processes, which append to the same --out (on a GPU each has a CUDA "
+                 "split the jobs over this many processes, which append to the same --out (on a "
+                 "GPU each has a CUDA "
                  "context of its own; with MPS their kernels also run side by side)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--worker", worker, "(internal) K/N/J: run shard K/N on J threads for a --processes parent")
+  app.add_option("--worker", worker,
+                 "(internal) K/N/J: run shard K/N on J threads for a --processes parent")
       ->group("");
-  app.add_option("--shard", shard, "K/N: run only runs with index = K mod N (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)")->capture_default_str();
+  app.add_option("--shard", shard,
+                 "K/N: run only runs with index = K mod N (Slurm: "
+                 "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)")
+      ->capture_default_str();
   app.add_option("--cuda-wait", cuda_wait,
-                 "with --device cuda: how each run's thread waits for its GPU work: auto (CUDA's: spin), spin, yield "
+                 "with --device cuda: how each run's thread waits for its GPU work: auto (CUDA's: "
+                 "spin), spin, yield "
                  "(spin, giving the core to other runs), block (sleep)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "spin", "yield", "block"}));
-  app.add_option("--out,-o", out, "results file (appended to; re-running resumes)")->capture_default_str();
+  app.add_option("--out,-o", out, "results file (appended to; re-running resumes)")
+      ->capture_default_str();
   app.add_flag("--jsonl", jsonl, "write JSON lines instead of CSV");
 
-  auto* merge = app.add_subcommand("merge", "merge shard results into one file, reporting missing or duplicated runs");
+  auto* merge = app.add_subcommand(
+      "merge", "merge shard results into one file, reporting missing or duplicated runs");
   std::vector<std::string> merge_inputs;
   std::string merge_out;
   merge->add_option("inputs", merge_inputs, "results files")->required()->check(CLI::ExistingFile);
   merge->add_option("-o,--out", merge_out, "merged file")->required();
-  auto* plot = app.add_subcommand("plot", "draw heatmaps and a line chart of a results file as SVG");
+  auto* plot =
+      app.add_subcommand("plot", "draw heatmaps and a line chart of a results file as SVG");
   std::string plot_in, plot_out = "sweep.svg";
   plot->add_option("results", plot_in, "results file")->required()->check(CLI::ExistingFile);
   plot->add_option("-o,--out", plot_out, "SVG file")->capture_default_str();
@@ -106,10 +124,16 @@ int main(int argc, char** argv) {
         for (size_t k = 0; k < keys.size() && k < 10; ++k) s += (k ? ", " : "") + keys[k];
         return keys.size() > 10 ? s + ", ..." : s;
       };
-      if (!report.duplicated.empty()) fmt::print("duplicated (kept once): {}: {}\n", report.duplicated.size(), list(report.duplicated));
-      if (!report.conflicting.empty()) fmt::print("conflicting (first kept): {}: {}\n", report.conflicting.size(), list(report.conflicting));
-      if (!report.missing.empty()) fmt::print("missing: {}: {}\n", report.missing.size(), list(report.missing));
-      return report.missing.empty() && report.duplicated.empty() && report.conflicting.empty() ? 0 : 1;
+      if (!report.duplicated.empty())
+        fmt::print("duplicated (kept once): {}: {}\n", report.duplicated.size(),
+                   list(report.duplicated));
+      if (!report.conflicting.empty())
+        fmt::print("conflicting (first kept): {}: {}\n", report.conflicting.size(),
+                   list(report.conflicting));
+      if (!report.missing.empty())
+        fmt::print("missing: {}: {}\n", report.missing.size(), list(report.missing));
+      return report.missing.empty() && report.duplicated.empty() && report.conflicting.empty() ? 0
+                                                                                               : 1;
     }
     if (plot->parsed()) {
       const auto n = sweep::write_sweep_svg(sweep::read_results(plot_in), plot_out);
@@ -143,7 +167,8 @@ int main(int argc, char** argv) {
       // Read when the CUDA context is created, which has not happened yet; a user's value stands.
       setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", /*overwrite=*/0);
       // (With --processes the workers set it: this process does not touch the GPU.)
-      if (cuda_wait != "auto" && processes == 1) train::set_cuda_host_wait(spec.train.device, cuda_wait);
+      if (cuda_wait != "auto" && processes == 1)
+        train::set_cuda_host_wait(spec.train.device, cuda_wait);
     }
     std::signal(SIGINT, on_sigint);
     std::signal(SIGTERM, on_sigint);
@@ -153,12 +178,16 @@ int main(int argc, char** argv) {
     target.shard_k = shard_k;
     target.shard_n = shard_n;
     const sweep::SweepOutcome outcome =
-        processes > 1 ? sweep::run_sweep_processes(spec, target, jobs, processes, "/proc/self/exe",
-                                                   std::vector<std::string>(argv, argv + argc), g_interrupted)
-                      : sweep::run_sweep_threads(spec, common.data_dir, target, jobs, is_worker, g_interrupted);
+        processes > 1
+            ? sweep::run_sweep_processes(spec, target, jobs, processes, "/proc/self/exe",
+                                         std::vector<std::string>(argv, argv + argc), g_interrupted)
+            : sweep::run_sweep_threads(spec, common.data_dir, target, jobs, is_worker,
+                                       g_interrupted);
     if (outcome.planned == 0) return 0;
     if (is_worker) {  // a worker: its parent reports the rest
-      if (!outcome.error.empty()) fmt::print(stderr, "analog-sweep (shard {}/{}): error: {}\n", shard_k, shard_n, outcome.error);
+      if (!outcome.error.empty())
+        fmt::print(stderr, "analog-sweep (shard {}/{}): error: {}\n", shard_k, shard_n,
+                   outcome.error);
       return !outcome.error.empty() ? 2 : outcome.interrupted ? 130 : 0;
     }
     return sweep::report_sweep_end(outcome, out);

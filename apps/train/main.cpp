@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "analog/analog.h"
 #include "common/app_options.h"
@@ -32,14 +32,15 @@ class Progress {
   }
   void operator()(int64_t epoch, int64_t done, int64_t total, double loss) {
     if (!enabled_ || (done % 2048 > 64 && done != total)) return;
-    const double frac = (static_cast<double>(epoch - 1) + static_cast<double>(done) / total) / epochs_;
+    const double frac =
+        (static_cast<double>(epoch - 1) + static_cast<double>(done) / total) / epochs_;
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
     const int width = 30;
     const int filled = static_cast<int>(frac * width);
-    fmt::print(stderr, "\r{:<10} epoch {}/{} [{}{}] {:5.1f}% loss {:.4f} ETA {:.0f}s   ",
-               label_, epoch, epochs_, std::string(filled, '#'), std::string(width - filled, '.'),
+    fmt::print(stderr, "\r{:<10} epoch {}/{} [{}{}] {:5.1f}% loss {:.4f} ETA {:.0f}s   ", label_,
+               epoch, epochs_, std::string(filled, '#'), std::string(width - filled, '.'),
                100 * frac, loss, eta);
   }
   void finish() {
@@ -58,7 +59,8 @@ std::string config_summary(const analog::RPUConfig& cfg) {
   const analog::RPUConfig defaults;
   std::string out;
   for (const auto& key : analog::RPUConfig::keys()) {
-    if (cfg.get(key) != defaults.get(key)) out += (out.empty() ? "" : " ") + key + "=" + cfg.get(key);
+    if (cfg.get(key) != defaults.get(key))
+      out += (out.empty() ? "" : " ") + key + "=" + cfg.get(key);
   }
   return out.empty() ? "defaults" : out;
 }
@@ -71,7 +73,8 @@ nlohmann::json to_json(const std::string& name, const std::optional<analog::RPUC
   j["status"] = r.diverged ? "diverged" : "ok";
   if (r.diverged) {
     j["diverged_epoch"] = r.diverged_epoch;
-    j["last_loss"] = std::isfinite(r.last_loss) ? nlohmann::json(r.last_loss) : nlohmann::json("nan");
+    j["last_loss"] =
+        std::isfinite(r.last_loss) ? nlohmann::json(r.last_loss) : nlohmann::json("nan");
   }
   j["train_time_sec"] = r.train_time_sec;
   j["epochs"] = nlohmann::json::array();
@@ -100,8 +103,12 @@ int main(int argc, char** argv) {
   std::string mode = "analog";
   bool json = false, compare = false;
   analog::apps::add_common_options(app, common);
-  app.add_option("--threads", threads, "intra-op threads")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--mode", mode, "digital or analog")->capture_default_str()->check(CLI::IsMember({"digital", "analog"}));
+  app.add_option("--threads", threads, "intra-op threads")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--mode", mode, "digital or analog")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"digital", "analog"}));
   app.add_flag("--json", json, "print machine-readable JSON instead of tables");
   app.add_flag("--compare", compare,
                "train digital SGD, the floating-point tile, 'mild' and 'harsh' analog hardware "
@@ -159,13 +166,15 @@ int main(int argc, char** argv) {
       if (!json) {
         for (; printed < result.epochs.size(); ++printed) {
           const auto& e = result.epochs[printed];
-          fmt::print("epoch {}/{}  train loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  "
-                     "time {:.2f}s  {:.0f} samples/s\n",
-                     e.epoch, opt.epochs, e.train_loss, e.train_acc, e.test_loss, e.test_acc,
-                     e.train_seconds, e.samples_per_sec);
+          fmt::print(
+              "epoch {}/{}  train loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  "
+              "time {:.2f}s  {:.0f} samples/s\n",
+              e.epoch, opt.epochs, e.train_loss, e.train_acc, e.test_loss, e.test_acc,
+              e.train_seconds, e.samples_per_sec);
         }
         if (result.diverged) {
-          fmt::print("DIVERGED in epoch {} (last loss {})\n", result.diverged_epoch, result.last_loss);
+          fmt::print("DIVERGED in epoch {} (last loss {})\n", result.diverged_epoch,
+                     result.last_loss);
         }
       }
       out["runs"].push_back(to_json(sc.name, sc.rpu, result));

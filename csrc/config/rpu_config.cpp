@@ -94,8 +94,8 @@ double parse_number(const std::string& key, const std::string& text) {
   const char* begin = text.c_str();
   char* end = nullptr;
   const double v = std::strtod(begin, &end);
-  TORCH_CHECK(!text.empty() && end == begin + text.size(),
-              "config key '", key, "': got '", text, "', expected a number");
+  TORCH_CHECK(!text.empty() && end == begin + text.size(), "config key '", key, "': got '", text,
+              "', expected a number");
   return v;
 }
 
@@ -113,11 +113,11 @@ std::string format_number(double v) {
 }
 
 void check_range(const std::string& key, double v, double lo, double hi, bool lo_open = false) {
-  TORCH_CHECK(std::isfinite(v) || (std::isinf(v) && std::isinf(hi) && v > 0),
-              "config key '", key, "': got ", v, ", expected a finite number");
+  TORCH_CHECK(std::isfinite(v) || (std::isinf(v) && std::isinf(hi) && v > 0), "config key '", key,
+              "': got ", v, ", expected a finite number");
   const bool ok = (lo_open ? v > lo : v >= lo) && v <= hi;
-  TORCH_CHECK(ok, "config key '", key, "': got ", v, ", expected a value in ",
-              lo_open ? "(" : "[", lo, ", ", hi, "]");
+  TORCH_CHECK(ok, "config key '", key, "': got ", v, ", expected a value in ", lo_open ? "(" : "[",
+              lo, ", ", hi, "]");
 }
 
 /// Visits every field of a config with its dotted name.

@@ -42,14 +42,16 @@ template <Rounding R>
 void dac_row(const float* __restrict row, float* __restrict q, int64_t n, float scale, float step,
              float bound, const float* __restrict u) {
   for (int64_t j = 0; j < n; ++j) {
-    q[j] = kernels::dac_element<R>(row[j], scale, step, bound, R == Rounding::kStochastic ? u[j] : 0.0f);
+    q[j] = kernels::dac_element<R>(row[j], scale, step, bound,
+                                   R == Rounding::kStochastic ? u[j] : 0.0f);
   }
 }
 
 /// ADC rounding of one row in place; returns (any > bound, any < -bound), as flags (not a float
 /// max: the loop is vectorised).
 template <Rounding R>
-std::pair<bool, bool> adc_row(float* __restrict v, int64_t m, float step, float bound, const float* __restrict u) {
+std::pair<bool, bool> adc_row(float* __restrict v, int64_t m, float step, float bound,
+                              const float* __restrict u) {
   int32_t over = 0, under = 0;
   for (int64_t i = 0; i < m; ++i) {
     const float q = kernels::round_to<R>(v[i], step, R == Rounding::kStochastic ? u[i] : 0.0f);
@@ -60,12 +62,15 @@ std::pair<bool, bool> adc_row(float* __restrict v, int64_t m, float step, float 
   return {over != 0, under != 0};
 }
 
-int64_t grain_for(int64_t width) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, width)); }
+int64_t grain_for(int64_t width) {
+  return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, width));
+}
 
 }  // namespace
 
-MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed, const kernels::IoSpec& io,
-                     uint64_t key, uint64_t call, const char* what, float mask_bound) {
+MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                     const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
+                     float mask_bound) {
   TORCH_INTERNAL_ASSERT(has_contiguous_rows(x) && x.scalar_type() == at::kFloat);
   const int64_t batch = x.size(0);
   const int64_t n = x.size(1);
@@ -123,7 +128,8 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed, 
   std::vector<int64_t> active;
   active.reserve(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) {
-    if (!kernels::zero_shortcut(nm_on, alpha[b], io.inp_noise, io.zero_shortcut_needs_no_inp_noise)) {
+    if (!kernels::zero_shortcut(nm_on, alpha[b], io.inp_noise,
+                                io.zero_shortcut_needs_no_inp_noise)) {
       active.push_back(b);
     }
   }
@@ -146,8 +152,10 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed, 
         for (int64_t k = begin; k < end; ++k) {
           const int64_t b = active[k];
           float* q = xqp + k * n;
-          if (R == Rounding::kStochastic) fill_uniforms({key, call, Domain::kInputRound, round}, b * n, n, u.data());
-          dac_row<R>(xp + b * ldx, q, n, kernels::row_scale(io, alpha[b], rp[b]), io.in_step, io.inp_bound, u.data());
+          if (R == Rounding::kStochastic)
+            fill_uniforms({key, call, Domain::kInputRound, round}, b * n, n, u.data());
+          dac_row<R>(xp + b * ldx, q, n, kernels::row_scale(io, alpha[b], rp[b]), io.in_step,
+                     io.inp_bound, u.data());
           if (io.inp_noise > 0.0f) {
             fill_normals({key, call, Domain::kInputNoise, round}, b * n, n, z.data());
             for (int64_t j = 0; j < n; ++j) q[j] += io.inp_noise * z[j];
@@ -157,7 +165,8 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed, 
     });
     at::Tensor yq = xq.mm(op);
     at::Tensor wn;
-    if (io.w_noise_type != WeightNoiseType::kNone) wn = weight_noise_scales(xq, op, io.w_noise_type, abs_op);
+    if (io.w_noise_type != WeightNoiseType::kNone)
+      wn = weight_noise_scales(xq, op, io.w_noise_type, abs_op);
     const float* yqp = yq.data_ptr<float>();
     const float* wnp = wn.defined() ? wn.data_ptr<float>() : nullptr;
     std::vector<uint8_t> again(static_cast<size_t>(rows), 0);
@@ -174,16 +183,20 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed, 
           const int64_t b = active[k];
           const float* in = yqp + k * m;
           float* out = yp + b * m;
-          if (io.out_noise > 0.0f) fill_normals({key, call, Domain::kOutputNoise, round}, b * m, m, z.data());
+          if (io.out_noise > 0.0f)
+            fill_normals({key, call, Domain::kOutputNoise, round}, b * m, m, z.data());
           float* vp = v.data();
           const float* zp = z.data();
-          for (int64_t i = 0; i < m; ++i) vp[i] = kernels::with_output_noise(in[i], io.out_noise, zp[i]);
+          for (int64_t i = 0; i < m; ++i)
+            vp[i] = kernels::with_output_noise(in[i], io.out_noise, zp[i]);
           if (wnp) {
             fill_normals({key, call, Domain::kWeightNoise, round}, b * m, m, zw.data());
             const float* scales = wnp + k * m;
-            for (int64_t i = 0; i < m; ++i) vp[i] = kernels::with_weight_noise(vp[i], io.w_noise, scales[i], zw[i]);
+            for (int64_t i = 0; i < m; ++i)
+              vp[i] = kernels::with_weight_noise(vp[i], io.w_noise, scales[i], zw[i]);
           }
-          if (R == Rounding::kStochastic) fill_uniforms({key, call, Domain::kOutputRound, round}, b * m, m, u.data());
+          if (R == Rounding::kStochastic)
+            fill_uniforms({key, call, Domain::kOutputRound, round}, b * m, m, u.data());
           const auto [over, under] = adc_row<R>(vp, m, io.out_step, io.out_bound, u.data());
           const float scale = kernels::row_scale(io, alpha[b], rp[b]);
           {
@@ -195,7 +208,8 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed, 
             bool* mrow = mp + b * m;
             for (int64_t i = 0; i < m; ++i) mrow[i] = kernels::masked(out[i], mask_bound);
           }
-          if (kernels::bm_rerun(io, kernels::saturated(over, under, io.neg_hit), rp[b])) again[k] = 1;
+          if (kernels::bm_rerun(io, kernels::saturated(over, under, io.neg_hit), rp[b]))
+            again[k] = 1;
         }
       });
     });

@@ -18,7 +18,8 @@ namespace analog::cpu {
 /// numbers come from (key, call); a NaN or inf in x is an error (NonFiniteError, at once).
 /// With mask_bound > 0 the result also holds the gradient mask |y| >= mask_bound, computed in
 /// the output pass.
-MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed, const kernels::IoSpec& io,
-                     uint64_t key, uint64_t call, const char* what, float mask_bound = 0.0f);
+MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                     const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
+                     float mask_bound = 0.0f);
 
 }  // namespace analog::cpu

@@ -108,7 +108,8 @@ struct Nonzeros {
     __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i sixteen = _mm512_set1_epi32(16);
     for (; j + 16 <= size; j += 16) {
-      const __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+      const __mmask16 m =
+          _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j), _mm512_setzero_ps(), _CMP_NEQ_UQ);
       _mm512_storeu_si512(out + n, _mm512_maskz_compress_epi32(m, lanes));
       n += __builtin_popcount(static_cast<unsigned>(m));
       lanes = _mm512_add_epi32(lanes, sixteen);
@@ -141,9 +142,9 @@ void compute_gaps(const uint32_t* __restrict words, int64_t count, float inv_log
 /// Sparse trains (p_max = scale max|v| < 0.3, the common case) are drawn by thinning: candidates
 /// of a Bernoulli(p_max) process over the non-zero entries are found with geometric gaps, each
 /// accepted with p_j / p_max, so the cost follows the number of candidates, not the vector
-/// length (zeros never fire: MNIST inputs are ~80% zeros, ReLU errors ~50%). Dense trains compare one
-/// uniform per entry. Both give independent Bernoulli(p_j) draws and read the stream (key, call,
-/// domain, slot) in a fixed order: the decisions are those of kernels::thinned_train /
+/// length (zeros never fire: MNIST inputs are ~80% zeros, ReLU errors ~50%). Dense trains compare
+/// one uniform per entry. Both give independent Bernoulli(p_j) draws and read the stream (key,
+/// call, domain, slot) in a fixed order: the decisions are those of kernels::thinned_train /
 /// dense_fires, which the CUDA kernel uses too.
 size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale, float v_max,
                   float res_step, bool sto, uint64_t key, uint64_t call, Domain domain,
@@ -211,7 +212,8 @@ size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale,
       const __m512 value = _mm512_loadu_ps(v + j);
       const __m512i bits = _mm512_loadu_si512(words.data() + j);
       const __m512 u = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(bits, 8)), unit16);
-      const __m512 p = _mm512_mul_ps(scale16, _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(value), abs_mask)));
+      const __m512 p = _mm512_mul_ps(
+          scale16, _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(value), abs_mask)));
       const __mmask16 fire = _mm512_cmp_ps_mask(p, u, _CMP_GT_OQ) &
                              _mm512_cmp_ps_mask(value, _mm512_setzero_ps(), _CMP_NEQ_UQ);
       const __mmask16 positive = _mm512_cmp_ps_mask(value, _mm512_setzero_ps(), _CMP_GT_OQ);
@@ -223,7 +225,8 @@ size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale,
 #endif
     for (; j < size; ++j) {
       const float value = v[j];
-      const bool fire = (value != 0.0f) & kernels::dense_fires(scale * std::fabs(value), words[static_cast<size_t>(j)]);
+      const bool fire = (value != 0.0f) & kernels::dense_fires(scale * std::fabs(value),
+                                                               words[static_cast<size_t>(j)]);
       active[n] = make_active(j, value);
       n += fire ? 1u : 0u;
     }
@@ -234,7 +237,9 @@ size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale,
     const float value = v[j];
     if (value == 0.0f) continue;
     float p = scale * std::fabs(value);
-    const float u = sto ? kernels::stream_uniform(key, call, round_domain, slot, static_cast<uint64_t>(j)) : 0.0f;
+    const float u =
+        sto ? kernels::stream_uniform(key, call, round_domain, slot, static_cast<uint64_t>(j))
+            : 0.0f;
     p = kernels::quantize(p, res_step, sto, u);  // res_step > 0 on this path
     if (kernels::dense_fires(p, words[static_cast<size_t>(j)])) {
       active[n++] = make_active(j, value);
@@ -280,8 +285,8 @@ void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, con
       // Same signs: the weight goes down (W -= lr d x^T).
       const uint32_t down = row_positive == positive_of(cols[c]) ? 1u : 0u;
       if constexpr (M != DeviceModel::kConstantStep) {
-        wrow[j] = kernels::device_pulse<M>(wrow[j], down != 0u, t.device<M>(base + j), std_dev, t.mult_noise,
-                                           kNoisy ? xi[c] : 0.0f);
+        wrow[j] = kernels::device_pulse<M>(wrow[j], down != 0u, t.device<M>(base + j), std_dev,
+                                           t.mult_noise, kNoisy ? xi[c] : 0.0f);
       } else {
         const float* rec = drow + 4 * j;
         const float w_max = rec[DeviceArrays::kWMax], w_min = rec[DeviceArrays::kWMin];
@@ -315,9 +320,9 @@ void stochastic_sample(const TileView& t, const float* x, const float* d, int64_
                                      call, Domain::kUpdateX, Domain::kProbRound, s, cols, words);
     if (n_cols == 0) continue;
     // Rounds of the d probabilities' stochastic rounding are offset so they do not reuse x's.
-    const size_t n_rows = draw_train(d, out_size, d_nonzeros, plan.a, d_max, res_step, sto, key,
-                                     call, Domain::kUpdateD, Domain::kProbRound, s + 128u, rows,
-                                     words);
+    const size_t n_rows =
+        draw_train(d, out_size, d_nonzeros, plan.a, d_max, res_step, sto, key, call,
+                   Domain::kUpdateD, Domain::kProbRound, s + 128u, rows, words);
     // The pulses of this slot, rows outer, columns inner; pulse k takes normal k of the slot.
     const int64_t pulses = static_cast<int64_t>(n_rows * n_cols);
     if (pulses == 0) continue;
@@ -330,7 +335,8 @@ void stochastic_sample(const TileView& t, const float* x, const float* d, int64_
       const auto a = static_cast<size_t>(r0), b = static_cast<size_t>(r1);
       if (noisy) {
         float* xi = noise.data() + a * n_cols;
-        fill_normals({key, call, Domain::kPulseNoise, s}, a * n_cols, static_cast<int64_t>((b - a) * n_cols), xi);
+        fill_normals({key, call, Domain::kPulseNoise, s}, a * n_cols,
+                     static_cast<int64_t>((b - a) * n_cols), xi);
         apply_slot<true, M>(t, rows, a, b, cols, n_cols, xi);
       } else {
         apply_slot<false, M>(t, rows, a, b, cols, n_cols, nullptr);
@@ -394,8 +400,8 @@ void float_sample_with_bounds(const TileView& t, const float* x, const float* d,
 }  // namespace
 
 void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
-                       const at::Tensor& d, const UpdateParameters& up,
-                       const PulsedDevice& dev, float lr, uint64_t key, uint64_t first_call) {
+                       const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
+                       float lr, uint64_t key, uint64_t first_call) {
   TORCH_INTERNAL_ASSERT(w.is_contiguous() && has_contiguous_rows(x) && d.is_contiguous());
   const int64_t samples = x.size(0);
   const int64_t in_size = x.size(1);
@@ -408,10 +414,15 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
   TORCH_INTERNAL_ASSERT(devices.params.is_contiguous() && devices.params.size(2) == 4);
   const bool linear = dev.model() == DeviceModel::kLinearStep;
   TORCH_CHECK(!linear || devices.slopes_fit(w),
-              "pulsed update: a linear_step device needs its slopes [", out_size, ", ", in_size, ", 2]");
+              "pulsed update: a linear_step device needs its slopes [", out_size, ", ", in_size,
+              ", 2]");
   const kernels::UpdateSpec spec = update_spec(up, dev, lr);
-  const TileView t{w.data_ptr<float>(), devices.params.data_ptr<float>(),
-                   linear ? devices.slopes.data_ptr<float>() : nullptr, in_size, spec.dw_min_std, spec.mult_noise};
+  const TileView t{w.data_ptr<float>(),
+                   devices.params.data_ptr<float>(),
+                   linear ? devices.slopes.data_ptr<float>() : nullptr,
+                   in_size,
+                   spec.dw_min_std,
+                   spec.mult_noise};
   const float* xp = x.data_ptr<float>();
   const float* dp = d.data_ptr<float>();
   // Finite check first, so that a bad batch changes no weight; the row maxima are reused.
@@ -419,14 +430,18 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
   for (int64_t s = 0; s < samples; ++s) {
     const uint32_t xb = max_abs_bits(xp + s * ldx, in_size);
     const uint32_t db = max_abs_bits(dp + s * out_size, out_size);
-    ANALOG_CHECK_FINITE(xb < kInfBits, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
-    ANALOG_CHECK_FINITE(db < kInfBits, "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
+    ANALOG_CHECK_FINITE(
+        xb < kInfBits, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
+    ANALOG_CHECK_FINITE(db < kInfBits,
+                        "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ",
+                        s);
     x_max[static_cast<size_t>(s)] = kernels::bits_float(xb);
     d_max[static_cast<size_t>(s)] = kernels::bits_float(db);
   }
   // Active lists with room for every column / row (+16: whole-register stores); `noise` and
   // `words` grow as needed.
-  std::vector<Active> cols(static_cast<size_t>(in_size + 16)), rows(static_cast<size_t>(out_size + 16));
+  std::vector<Active> cols(static_cast<size_t>(in_size + 16)),
+      rows(static_cast<size_t>(out_size + 16));
   Nonzeros x_nonzeros(in_size), d_nonzeros(out_size);
   std::vector<float> noise;
   std::vector<uint32_t> words;
@@ -440,14 +455,14 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
         float_sample_with_bounds(t, xs, ds, out_size, lr);
         continue;
       }
-      const kernels::PulsePlan plan =
-          kernels::plan_pulses(spec.lr, spec.dw_min, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
-                               spec.desired_bl, spec.fixed_bl, spec.ublm, spec.um, spec.um_grad_scale);
+      const kernels::PulsePlan plan = kernels::plan_pulses(
+          spec.lr, spec.dw_min, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
+          spec.desired_bl, spec.fixed_bl, spec.ublm, spec.um, spec.um_grad_scale);
       if (plan.bl <= 0) continue;
       if (up.pulse_type() == PulseType::kStochasticCompressed) {
         stochastic_sample<M>(t, xs, ds, out_size, plan, spec.res_step, spec.sto_round, key, call,
-                             x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)], cols.data(),
-                             rows.data(), x_nonzeros, d_nonzeros, noise, words);
+                             x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
+                             cols.data(), rows.data(), x_nonzeros, d_nonzeros, noise, words);
       } else {
         deterministic_sample<M>(t, xs, ds, out_size, plan, up, key, call);
       }

@@ -16,7 +16,7 @@ namespace analog::cpu {
 /// has contiguous rows (tile/contiguous_rows.h), d is contiguous.
 /// Handles every pulse type but `none` (an exact float update done by the tile).
 void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
-                       const at::Tensor& d, const UpdateParameters& up,
-                       const PulsedDevice& dev, float lr, uint64_t key, uint64_t first_call);
+                       const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
+                       float lr, uint64_t key, uint64_t first_call);
 
 }  // namespace analog::cpu

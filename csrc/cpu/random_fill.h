@@ -34,7 +34,8 @@ inline void stream_words(const Stream& s, uint64_t first, int64_t count, uint32_
 /// Box-Muller on word pairs (2p, 2p+1): normals 2p (cos) and 2p+1 (sin), as normals_from_block.
 inline void words_to_normals(const uint32_t* words, int64_t pairs, float* out) {
   for (int64_t p = 0; p < pairs; ++p) {
-    const float r = sqrtf(-2.0f * kernels::log_unit(kernels::uniform_open0_from_bits(words[2 * p])));
+    const float r =
+        sqrtf(-2.0f * kernels::log_unit(kernels::uniform_open0_from_bits(words[2 * p])));
     float c, s;
     kernels::cos_sin_turn(words[2 * p + 1], c, s);
     out[2 * p] = r * c;

@@ -18,7 +18,8 @@ namespace {
 
 /// A view of `block` at `offset` ints: no allocation, no dispatch. It holds the block, so it may
 /// outlive the call (an MVM's reduction factors).
-at::Tensor view_of(const at::Tensor& block, int64_t offset, at::IntArrayRef sizes, at::ScalarType dtype) {
+at::Tensor view_of(const at::Tensor& block, int64_t offset, at::IntArrayRef sizes,
+                   at::ScalarType dtype) {
   return at::for_blob(block.data_ptr<int32_t>() + offset, sizes)
       .deleter([block](void*) {})
       .options(block.options().dtype(dtype))
@@ -28,8 +29,9 @@ at::Tensor view_of(const at::Tensor& block, int64_t offset, at::IntArrayRef size
 
 }  // namespace
 
-MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed, const kernels::IoSpec& spec,
-                      uint64_t key, uint64_t call, const char* what, float mask_bound) {
+MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                      const kernels::IoSpec& spec, uint64_t key, uint64_t call, const char* what,
+                      float mask_bound) {
   TORCH_CHECK(on_kernel_device(w) && x.device() == w.device(), what, ": expected x on ", w.device(),
               ", got ", x.device());
   TORCH_CHECK(has_contiguous_rows(x) && w.is_contiguous() && x.scalar_type() == at::kFloat &&
@@ -37,7 +39,8 @@ MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
               what, ": expected float32 tensors, w contiguous and x with contiguous rows");
   DeviceGuard guard(x.device());
   const int64_t batch = x.size(0), n = x.size(1);
-  TORCH_CHECK(batch <= INT32_MAX, what, ": expected at most 2^31 - 1 rows, got ", batch);  // one block each
+  TORCH_CHECK(batch <= INT32_MAX, what, ": expected at most 2^31 - 1 rows, got ",
+              batch);  // one block each
   const at::Tensor op = transposed ? w : w.t();
   const int64_t m = op.size(1);
   MvmResult r;
@@ -63,27 +66,34 @@ MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
   r.y = at::empty({batch, m}, x.options());
   const bool analog_io = !spec.is_perfect;
   const int64_t state_words = aligned_words(3 * batch);
-  const int64_t xq_words = analog_io ? aligned_words(batch * n) : 0, yq_words = analog_io ? batch * m : 0;
-  const at::Tensor block = at::empty({state_words + xq_words + yq_words}, x.options().dtype(at::kInt));
+  const int64_t xq_words = analog_io ? aligned_words(batch * n) : 0,
+                yq_words = analog_io ? batch * m : 0;
+  const at::Tensor block =
+      at::empty({state_words + xq_words + yq_words}, x.options().dtype(at::kInt));
   int32_t* active = block.data_ptr<int32_t>();
   auto* alpha = reinterpret_cast<float*>(active + batch);
   r.reduction = view_of(block, 2 * batch, {batch}, at::kFloat);
   at::Tensor xq, yq;  // scratch: views that need not hold the block (it outlives them)
   if (analog_io) {
     const auto scratch = [&](int64_t at_word, int64_t cols) {
-      return at::for_blob(active + at_word, {batch, cols}).options(x.options()).target_device(x.device()).make_tensor();
+      return at::for_blob(active + at_word, {batch, cols})
+          .options(x.options())
+          .target_device(x.device())
+          .make_tensor();
     };
     xq = scratch(state_words, n);
     yq = scratch(state_words + xq_words, m);  // mm_out writes it
   }
   // Noise management, the checks and (unless the IO is perfect) the DAC of round 0: one launch.
   auto bad = std::make_shared<MappedFlags>(batch);
-  cuda::launch_io_prepare(x.data_ptr<float>(), row_stride(x), batch, n, spec, key, call, alpha, r.reduction.data_ptr<float>(),
-                          active, bad->device(), xq.defined() ? xq.data_ptr<float>() : nullptr, current_stream());
+  cuda::launch_io_prepare(x.data_ptr<float>(), row_stride(x), batch, n, spec, key, call, alpha,
+                          r.reduction.data_ptr<float>(), active, bad->device(),
+                          xq.defined() ? xq.data_ptr<float>() : nullptr, current_stream());
   r.check = defer_check(std::move(bad), [what = std::string(what), batch, n](const int32_t* host) {
     for (int64_t b = 0; b < batch; ++b) {
-      ANALOG_CHECK_FINITE(host[b] == 0, what, ": expected finite inputs, got a non-finite value in row ", b,
-                          " of a [", batch, ", ", n, "] input");
+      ANALOG_CHECK_FINITE(host[b] == 0, what,
+                          ": expected finite inputs, got a non-finite value in row ", b, " of a [",
+                          batch, ", ", n, "] input");
     }
   });
   if (!analog_io) {
@@ -96,13 +106,15 @@ MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
   // three launches, whatever the rows do.
   at::mm_out(yq, xq, op);
   // Round 0's weight-noise scales; the kernel computes those of the re-runs.
-  const at::Tensor wn =
-      spec.w_noise_type != WeightNoiseType::kNone ? weight_noise_scales(xq, op, spec.w_noise_type) : at::Tensor();
-  cuda::launch_io_adc(x.data_ptr<float>(), row_stride(x), w.data_ptr<float>(), transposed, batch, n, m, alpha,
-                      r.reduction.data_ptr<float>(), active, spec, key, call, xq.data_ptr<float>(),
-                      yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr, r.y.data_ptr<float>(),
-                      with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr, mask_bound,
-                      current_stream());
+  const at::Tensor wn = spec.w_noise_type != WeightNoiseType::kNone
+                            ? weight_noise_scales(xq, op, spec.w_noise_type)
+                            : at::Tensor();
+  cuda::launch_io_adc(x.data_ptr<float>(), row_stride(x), w.data_ptr<float>(), transposed, batch, n,
+                      m, alpha, r.reduction.data_ptr<float>(), active, spec, key, call,
+                      xq.data_ptr<float>(), yq.data_ptr<float>(),
+                      wn.defined() ? wn.data_ptr<float>() : nullptr, r.y.data_ptr<float>(),
+                      with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr,
+                      mask_bound, current_stream());
   return r;
 }
 

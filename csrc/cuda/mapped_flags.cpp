@@ -90,7 +90,8 @@ std::pair<std::shared_ptr<HostSlab>, int64_t> host_piece(int64_t count) {
 
 }  // namespace
 
-MappedFlags::MappedFlags(int64_t count) : count_(count), stream_(current_stream()), device_index_(current_device()) {
+MappedFlags::MappedFlags(int64_t count)
+    : count_(count), stream_(current_stream()), device_index_(current_device()) {
   auto [slab, offset] = host_piece(count);
   host_ = slab->host + offset;
   device_ = slab->device + offset;
@@ -128,8 +129,10 @@ const int32_t* MappedFlags::wait() {
     if (!all_written()) {
       const DeviceGuard guard(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device_index_)));
       ANALOG_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
-      TORCH_CHECK(all_written(), "analogtorch: a kernel's ", count_, " NaN/inf flags were not all written although its",
-                  " stream has finished (did the kernel run on the stream that was current when they were made?)");
+      TORCH_CHECK(all_written(), "analogtorch: a kernel's ", count_,
+                  " NaN/inf flags were not all written although its",
+                  " stream has finished (did the kernel run on the stream that was current when "
+                  "they were made?)");
     }
   }
   std::atomic_thread_fence(std::memory_order_acquire);
@@ -137,7 +140,8 @@ const int32_t* MappedFlags::wait() {
   return host_;
 }
 
-std::function<void()> defer_check(std::shared_ptr<MappedFlags> flags, std::function<void(const int32_t*)> decode) {
+std::function<void()> defer_check(std::shared_ptr<MappedFlags> flags,
+                                  std::function<void(const int32_t*)> decode) {
   if (!flags) return {};
   return [flags = std::move(flags), decode = std::move(decode)] { decode(flags->wait()); };
 }

@@ -47,6 +47,7 @@ class MappedFlags {
 /// The check that, when called, waits for `flags` and runs `decode` on them (empty without
 /// flags). Nothing waits here: the tile calls the check where the host has synced anyway
 /// (tile/tile_kernels.h).
-std::function<void()> defer_check(std::shared_ptr<MappedFlags> flags, std::function<void(const int32_t*)> decode);
+std::function<void()> defer_check(std::shared_ptr<MappedFlags> flags,
+                                  std::function<void(const int32_t*)> decode);
 
 }  // namespace analog::cuda_glue

@@ -33,7 +33,8 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
     // d does ([samples, 2 samples)), which the kernels read; the host reads its copy of those
     // flags in one piece of mapped memory.
     std::vector<cuda::UpdateTile> tiles;
-    std::vector<int64_t> ws_at, nf_at, flags_at;  // each job's workspace, its flags there, its host flags
+    std::vector<int64_t> ws_at, nf_at,
+        flags_at;  // each job's workspace, its flags there, its host flags
     int64_t words = 0, flag_count = 0;
     for (const size_t k : group) {
       const UpdateJob& j = jobs[k];
@@ -61,7 +62,8 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
       cuda::UpdateTile& t = tiles[i];
       t.w = j.w.data_ptr<float>();
       t.devices = j.devices.params.data_ptr<float>();
-      t.slopes = t.up.model == DeviceModel::kLinearStep ? j.devices.slopes.data_ptr<float>() : nullptr;
+      t.slopes =
+          t.up.model == DeviceModel::kLinearStep ? j.devices.slopes.data_ptr<float>() : nullptr;
       t.x = j.x.data_ptr<float>();
       t.d = j.d.data_ptr<float>();
       t.workspace = workspace.data_ptr<int32_t>() + ws_at[i];
@@ -76,9 +78,12 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
       results[group[i]].check = defer_check(host_flags, [samples, at_flag](const int32_t* all) {
         const int32_t* flags = all + at_flag;
         for (int64_t s = 0; s < samples; ++s) {
-          ANALOG_CHECK_FINITE(flags[s] == 0, "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
-          ANALOG_CHECK_FINITE(flags[samples + s] == 0,
-                              "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
+          ANALOG_CHECK_FINITE(
+              flags[s] == 0,
+              "AnalogTile.update: expected finite inputs x, got NaN or inf in sample ", s);
+          ANALOG_CHECK_FINITE(
+              flags[samples + s] == 0,
+              "AnalogTile.update: expected finite gradients d, got NaN or inf in sample ", s);
         }
       });
     }
@@ -89,14 +94,16 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
   for (const UpdateJob& j : jobs) {
     const at::Tensor& w = j.w;
     const at::Tensor& devices = j.devices.params;
-    TORCH_CHECK(w.is_contiguous() && devices.is_contiguous() && has_contiguous_rows(j.x) && j.d.is_contiguous() &&
-                    on_kernel_device(w) && j.x.device() == w.device() && j.d.device() == w.device() &&
-                    devices.device() == w.device(),
-                "AnalogTile.update: expected tensors on ", w.device(), ", contiguous (x: contiguous rows)");
+    TORCH_CHECK(w.is_contiguous() && devices.is_contiguous() && has_contiguous_rows(j.x) &&
+                    j.d.is_contiguous() && on_kernel_device(w) && j.x.device() == w.device() &&
+                    j.d.device() == w.device() && devices.device() == w.device(),
+                "AnalogTile.update: expected tensors on ", w.device(),
+                ", contiguous (x: contiguous rows)");
     TORCH_CHECK(j.dev->model() != DeviceModel::kLinearStep || j.devices.slopes_fit(w),
-                "AnalogTile.update: a linear_step device needs its slopes [", w.size(0), ", ", w.size(1),
-                ", 2] on ", w.device());
-    TORCH_CHECK(j.x.size(0) <= INT32_MAX, "AnalogTile.update: expected at most 2^31 - 1 samples, got ", j.x.size(0));
+                "AnalogTile.update: a linear_step device needs its slopes [", w.size(0), ", ",
+                w.size(1), ", 2] on ", w.device());
+    TORCH_CHECK(j.x.size(0) <= INT32_MAX,
+                "AnalogTile.update: expected at most 2^31 - 1 samples, got ", j.x.size(0));
   }
   for (size_t k = 0; k < jobs.size(); ++k) {
     const UpdateJob& j = jobs[k];
@@ -110,7 +117,8 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
       arrays.params = j.devices.params.cpu();
       if (j.devices.slopes.defined()) arrays.slopes = j.devices.slopes.cpu();
       try {
-        cpu::pulsed_update_cpu(w_cpu, arrays, j.x.cpu(), j.d.cpu(), *j.up, *j.dev, j.lr, j.key, j.first_call);
+        cpu::pulsed_update_cpu(w_cpu, arrays, j.x.cpu(), j.d.cpu(), *j.up, *j.dev, j.lr, j.key,
+                               j.first_call);
       } catch (const NonFiniteError&) {
         results[k].check = [error = std::current_exception()] { std::rethrow_exception(error); };
         continue;
@@ -118,7 +126,8 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
       w.copy_(w_cpu);
       continue;
     }
-    if (j.x.size(0) == 0 || j.x.size(1) == 0 || j.d.size(1) == 0) continue;  // no pulse, nothing to check
+    if (j.x.size(0) == 0 || j.x.size(1) == 0 || j.d.size(1) == 0)
+      continue;  // no pulse, nothing to check
     // A launch takes up to kMaxUpdateTiles jobs in a row on one device.
     if (!group.empty() && (jobs[group.front()].w.device() != w.device() ||
                            static_cast<int>(group.size()) == cuda::kMaxUpdateTiles)) {

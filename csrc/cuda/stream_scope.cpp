@@ -8,10 +8,11 @@ namespace analog::cuda_glue {
 
 #ifndef ANALOG_CUDA_EMULATION
 void set_host_wait(const at::Device& device, HostWait wait) {
-  static constexpr unsigned kSchedule[] = {cudaDeviceScheduleAuto, cudaDeviceScheduleSpin, cudaDeviceScheduleYield,
-                                           cudaDeviceScheduleBlockingSync};
+  static constexpr unsigned kSchedule[] = {cudaDeviceScheduleAuto, cudaDeviceScheduleSpin,
+                                           cudaDeviceScheduleYield, cudaDeviceScheduleBlockingSync};
   const DeviceGuard guard(device);
-  // (Mapped host memory, which the NaN/inf flags use, stays on: it always is with unified addressing.)
+  // (Mapped host memory, which the NaN/inf flags use, stays on: it always is with unified
+  // addressing.)
   ANALOG_CUDA_CHECK(cudaSetDeviceFlags(kSchedule[static_cast<int>(wait)] | cudaDeviceMapHost));
 }
 #endif

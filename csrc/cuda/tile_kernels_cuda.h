@@ -19,8 +19,9 @@ namespace analog::cuda_glue {
 
 /// io_mvm_cpu for CUDA tensors: same semantics, random streams and gradient mask. The check for
 /// NaN/inf in x is deferred (result.check; the host does not wait for the GPU here).
-MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed, const kernels::IoSpec& io,
-                      uint64_t key, uint64_t call, const char* what, float mask_bound = 0.0f);
+MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                      const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
+                      float mask_bound = 0.0f);
 
 /// TileKernels::pulsed_update for CUDA tensors (pulsed_update_cpu's pulses, job by job): jobs
 /// in a row on one device share launches (up to cuda::kMaxUpdateTiles in four, one more for each

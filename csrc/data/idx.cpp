@@ -9,7 +9,8 @@ namespace analog::data {
 
 at::Tensor read_idx(const std::string& path, int64_t expected_rank) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
-  TORCH_CHECK(in.good(), path, ": cannot open the file (missing? run scripts/setup to fetch MNIST)");
+  TORCH_CHECK(in.good(), path,
+              ": cannot open the file (missing? run scripts/setup to fetch MNIST)");
   std::vector<unsigned char> bytes(static_cast<size_t>(in.tellg()));
   in.seekg(0);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -40,7 +41,8 @@ at::Tensor read_idx(const std::string& path, int64_t expected_rank) {
               expected, " for dims ", at::IntArrayRef(dims),
               bytes.size() < expected ? " (truncated)" : " (trailing data)");
   at::Tensor t = at::empty(dims, at::kByte);
-  std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end(), t.data_ptr<uint8_t>());
+  std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end(),
+            t.data_ptr<uint8_t>());
   return t;
 }
 

@@ -29,8 +29,9 @@ bool AnalogLinearImpl::analog_bias() const {
 void AnalogLinearImpl::reset() {
   const int64_t in = options.in_features();
   const int64_t out = options.out_features();
-  TORCH_CHECK(in > 0 && out > 0, "AnalogLinear: expected positive in_features and out_features, got ",
-              in, " and ", out);
+  TORCH_CHECK(in > 0 && out > 0,
+              "AnalogLinear: expected positive in_features and out_features, got ", in, " and ",
+              out);
   const RPUConfig& cfg = options.rpu_config();
   cfg.validate();
   // torch::nn::Linear's initialisation (same draws from torch's generator).
@@ -52,9 +53,9 @@ void AnalogLinearImpl::reset() {
   for (size_t r = 0; r < out_splits_.size(); ++r) {
     for (size_t c = 0; c < in_splits_.size(); ++c) {
       const bool has_bias_col = analog_bias() && c + 1 == in_splits_.size();
-      tiles_.push_back(register_module(
-          "tile_" + std::to_string(r) + "_" + std::to_string(c),
-          AnalogTile(out_splits_[r], in_splits_[c], cfg, seed, id, has_bias_col)));
+      tiles_.push_back(
+          register_module("tile_" + std::to_string(r) + "_" + std::to_string(c),
+                          AnalogTile(out_splits_[r], in_splits_[c], cfg, seed, id, has_bias_col)));
       ++id;
     }
   }

@@ -90,8 +90,8 @@ constexpr int64_t kArchiveVersion = 1;
 /// The int entry `key` of `archive`, or a clear error.
 int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key) {
   c10::IValue value;
-  TORCH_CHECK(archive.try_read(key, value) && value.isInt(), "AnalogSGD.load: expected an integer \"", key,
-              "\" in the archive");
+  TORCH_CHECK(archive.try_read(key, value) && value.isInt(),
+              "AnalogSGD.load: expected an integer \"", key, "\" in the archive");
   return value.toInt();
 }
 }  // namespace
@@ -114,10 +114,11 @@ void AnalogSGD::save(torch::serialize::OutputArchive& archive) const {
 
 void AnalogSGD::load(torch::serialize::InputArchive& archive) {
   c10::IValue version;
-  TORCH_CHECK(archive.try_read("analog_sgd/version", version) && version.isInt(),
-              "AnalogSGD.load: expected an archive saved by AnalogSGD (it has no \"analog_sgd/version\")");
-  TORCH_CHECK(version.toInt() == kArchiveVersion, "AnalogSGD.load: expected archive version ", kArchiveVersion,
-              ", got ", version.toInt());
+  TORCH_CHECK(
+      archive.try_read("analog_sgd/version", version) && version.isInt(),
+      "AnalogSGD.load: expected an archive saved by AnalogSGD (it has no \"analog_sgd/version\")");
+  TORCH_CHECK(version.toInt() == kArchiveVersion, "AnalogSGD.load: expected archive version ",
+              kArchiveVersion, ", got ", version.toInt());
   const int64_t groups = read_int(archive, "analog_sgd/groups");
   TORCH_CHECK(groups == static_cast<int64_t>(param_groups_.size()), "AnalogSGD.load: expected ",
               param_groups_.size(), " parameter group(s) (this optimizer's), got ", groups);
@@ -131,9 +132,9 @@ void AnalogSGD::load(torch::serialize::InputArchive& archive) {
     torch::serialize::InputArchive group;
     archive.read("analog_sgd/group/" + std::to_string(i), group);
     const int64_t params = read_int(group, "params");
-    TORCH_CHECK(params == static_cast<int64_t>(param_groups_[i].params().size()), "AnalogSGD.load: parameter group ",
-                i, " has ", param_groups_[i].params().size(), " digital parameter(s) here, but ", params,
-                " in the archive");
+    TORCH_CHECK(params == static_cast<int64_t>(param_groups_[i].params().size()),
+                "AnalogSGD.load: parameter group ", i, " has ", param_groups_[i].params().size(),
+                " digital parameter(s) here, but ", params, " in the archive");
     torch::serialize::InputArchive options_archive;
     group.read("options", options_archive);
     options[i].serialize(options_archive);

@@ -16,8 +16,8 @@ namespace {
 double parse_double(const std::string& spec, const std::string& text) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  TORCH_CHECK(!text.empty() && end == text.c_str() + text.size() && std::isfinite(v),
-              "grid '", spec, "': '", text, "' is not a number");
+  TORCH_CHECK(!text.empty() && end == text.c_str() + text.size() && std::isfinite(v), "grid '",
+              spec, "': '", text, "' is not a number");
   return v;
 }
 
@@ -50,7 +50,8 @@ std::vector<std::string> range_values(const std::string& spec, const std::string
   const auto count = static_cast<int64_t>(std::floor(span + 1e-9)) + 1;
   TORCH_CHECK(count <= 100000, "grid '", spec, "': ", count, " values is too many");
   std::vector<std::string> values;
-  for (int64_t i = 0; i < count; ++i) values.push_back(format_value(start + static_cast<double>(i) * step));
+  for (int64_t i = 0; i < count; ++i)
+    values.push_back(format_value(start + static_cast<double>(i) * step));
   return values;
 }
 
@@ -75,7 +76,8 @@ GridAxis parse_axis(const std::string& spec) {
   GridAxis axis;
   axis.key = spec.substr(0, eq);
   const std::string text = spec.substr(eq + 1);
-  axis.values = text.find(':') != std::string::npos ? range_values(spec, text) : list_values(spec, text);
+  axis.values =
+      text.find(':') != std::string::npos ? range_values(spec, text) : list_values(spec, text);
   RPUConfig probe;
   for (const auto& v : axis.values) probe.set(axis.key, v);  // unknown key or bad value: error
   return axis;

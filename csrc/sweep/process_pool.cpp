@@ -72,25 +72,31 @@ std::vector<std::string> gpus_to_spread_over(const std::string& device) {
       }
     }
   } else {
-    for (int k = 0; k < static_cast<int>(torch::cuda::device_count()); ++k) gpus.push_back(std::to_string(k));
+    for (int k = 0; k < static_cast<int>(torch::cuda::device_count()); ++k)
+      gpus.push_back(std::to_string(k));
   }
   if (gpus.size() < 2) gpus.clear();
   return gpus;
 }
 
-SweepOutcome run_sweep_processes(const SweepSpec& spec, const SweepTarget& target, int jobs, int processes,
-                                 const std::string& program, const std::vector<std::string>& argv,
+SweepOutcome run_sweep_processes(const SweepSpec& spec, const SweepTarget& target, int jobs,
+                                 int processes, const std::string& program,
+                                 const std::vector<std::string>& argv,
                                  const std::atomic<bool>& interrupted) {
-  TORCH_CHECK(processes <= jobs, "--processes: expected at most --jobs (", jobs, ") processes, got ", processes);
-  TORCH_CHECK(target.shard_n <= kMaxWhole / processes, "--shard: expected N times --processes at most ", kMaxWhole,
-              ", got ", target.shard_n, " x ", processes);
+  TORCH_CHECK(processes <= jobs, "--processes: expected at most --jobs (", jobs,
+              ") processes, got ", processes);
+  TORCH_CHECK(target.shard_n <= kMaxWhole / processes,
+              "--shard: expected N times --processes at most ", kMaxWhole, ", got ", target.shard_n,
+              " x ", processes);
   const std::vector<std::string> gpus = gpus_to_spread_over(spec.train.device);
   std::string over_gpus;
   for (const auto& g : gpus) over_gpus += (over_gpus.empty() ? " over GPUs " : ",") + g;
-  ResultsFile results(target.out, target.format, spec);  // made (or repaired) before the workers open it
+  ResultsFile results(target.out, target.format,
+                      spec);  // made (or repaired) before the workers open it
   const SweepPlan plan = plan_sweep(
       spec, results, target,
-      std::to_string(jobs) + " jobs in " + std::to_string(processes) + " processes" + over_gpus, false);
+      std::to_string(jobs) + " jobs in " + std::to_string(processes) + " processes" + over_gpus,
+      false);
   SweepOutcome outcome;
   outcome.planned = static_cast<int64_t>(plan.pending.size());
   if (plan.pending.empty()) return outcome;
@@ -109,7 +115,8 @@ SweepOutcome run_sweep_processes(const SweepSpec& spec, const SweepTarget& targe
     w.args = argv;
     w.args.insert(w.args.end(), {"--worker", share});
     for (char** e = environ; *e != nullptr; ++e) {
-      if (gpus.empty() || std::strncmp(*e, "CUDA_VISIBLE_DEVICES=", 21) != 0) w.env.emplace_back(*e);
+      if (gpus.empty() || std::strncmp(*e, "CUDA_VISIBLE_DEVICES=", 21) != 0)
+        w.env.emplace_back(*e);
     }
     if (!gpus.empty()) {
       const std::string& gpu = gpus[static_cast<size_t>(p) % gpus.size()];
@@ -129,7 +136,8 @@ SweepOutcome run_sweep_processes(const SweepSpec& spec, const SweepTarget& targe
     std::vector<char*> child_argv = pointers(w.args), child_env = pointers(w.env);
     w.pid = fork();
     if (w.pid == 0) {
-      std::signal(SIGINT, SIG_DFL);  // (until exec, a caught signal would only set a flag of this copy)
+      std::signal(SIGINT,
+                  SIG_DFL);  // (until exec, a caught signal would only set a flag of this copy)
       std::signal(SIGTERM, SIG_DFL);
 #ifdef __linux__
       prctl(PR_SET_PDEATHSIG, SIGTERM);  // a parent killed outright takes its workers along
@@ -159,7 +167,8 @@ SweepOutcome run_sweep_processes(const SweepSpec& spec, const SweepTarget& targe
       }
       w.running = false;
       const std::string how = how_it_ended(reaped, status);
-      if (!how.empty() && !interrupted.load() && failed.empty()) failed = "worker (" + w.name + ") " + how;
+      if (!how.empty() && !interrupted.load() && failed.empty())
+        failed = "worker (" + w.name + ") " + how;
     }
     results.refresh();
     for (; counted < results.rows().size(); ++counted) {

@@ -18,20 +18,25 @@ std::string format_duration(double seconds) {
   return text;
 }
 
-ProgressLine::ProgressLine(int64_t total, std::FILE* out, bool tty) : total_(total), out_(out), tty_(tty) {}
+ProgressLine::ProgressLine(int64_t total, std::FILE* out, bool tty)
+    : total_(total), out_(out), tty_(tty) {}
 
-ProgressLine::ProgressLine(int64_t total) : ProgressLine(total, stderr, isatty(STDERR_FILENO) != 0) {}
+ProgressLine::ProgressLine(int64_t total)
+    : ProgressLine(total, stderr, isatty(STDERR_FILENO) != 0) {}
 
 void ProgressLine::show(int64_t done, const std::string& running, int64_t diverged) {
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total_ - done) : 0;
-  const std::string line = "[sweep] " + std::to_string(done) + "/" + std::to_string(total_) + " done, " + running +
-                           ", " + std::to_string(diverged) + " diverged, elapsed " + format_duration(elapsed) +
-                           ", ETA " + (done > 0 ? format_duration(eta) : "?");
+  const double eta =
+      done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total_ - done) : 0;
+  const std::string line = "[sweep] " + std::to_string(done) + "/" + std::to_string(total_) +
+                           " done, " + running + ", " + std::to_string(diverged) +
+                           " diverged, elapsed " + format_duration(elapsed) + ", ETA " +
+                           (done > 0 ? format_duration(eta) : "?");
   if (tty_) {
     std::fprintf(out_, "\r%-90s", line.c_str());
-  } else if (std::chrono::duration<double>(now - last_plain_).count() >= 10.0 || (done == total_ && !ended_)) {
+  } else if (std::chrono::duration<double>(now - last_plain_).count() >= 10.0 ||
+             (done == total_ && !ended_)) {
     std::fprintf(out_, "%s\n", line.c_str());
     last_plain_ = now;
   }

@@ -44,7 +44,8 @@ std::string read_from(int fd, off_t offset, const std::string& path) {
   std::string text(static_cast<size_t>(std::max<off_t>(st.st_size - offset, 0)), '\0');
   size_t got = 0;
   while (got < text.size()) {
-    const ssize_t n = ::pread(fd, text.data() + got, text.size() - got, offset + static_cast<off_t>(got));
+    const ssize_t n =
+        ::pread(fd, text.data() + got, text.size() - got, offset + static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
     check_io(n >= 0, path, "read");
     if (n == 0) break;

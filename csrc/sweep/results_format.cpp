@@ -14,9 +14,9 @@ namespace analog::sweep {
 namespace {
 
 constexpr const char* kCsvMagic = "# analog-sweep ";
-const std::vector<std::string> kMetricColumns = {"seed",       "train_loss", "train_acc",
-                                                 "test_loss",  "test_acc",   "train_time_sec",
-                                                 "status",     "diverged_epoch", "config"};
+const std::vector<std::string> kMetricColumns = {"seed",      "train_loss",     "train_acc",
+                                                 "test_loss", "test_acc",       "train_time_sec",
+                                                 "status",    "diverged_epoch", "config"};
 
 std::string number(double v) {
   if (std::isnan(v)) return "nan";
@@ -91,7 +91,8 @@ SweepRow parse_csv_row(const std::vector<std::string>& f, size_t n_grid) {
 }
 
 nlohmann::ordered_json json_number(double v) {
-  return std::isnan(v) ? nlohmann::ordered_json("nan") : nlohmann::ordered_json(std::stod(number(v)));
+  return std::isnan(v) ? nlohmann::ordered_json("nan")
+                       : nlohmann::ordered_json(std::stod(number(v)));
 }
 
 double from_json_number(const nlohmann::json& j) {
@@ -118,7 +119,8 @@ SweepRow parse_json_row(const nlohmann::json& j, const std::vector<std::string>&
 }  // namespace
 
 bool same_sweep(const std::string& a, const std::string& b) {
-  return a == b || SweepSpec::from_fingerprint(a).fingerprint() == SweepSpec::from_fingerprint(b).fingerprint();
+  return a == b || SweepSpec::from_fingerprint(a).fingerprint() ==
+                       SweepSpec::from_fingerprint(b).fingerprint();
 }
 
 bool same_config(const std::string& a, const std::string& b) {
@@ -133,8 +135,9 @@ std::string SweepRow::key() const {
 bool SweepRow::same_result(const SweepRow& o) const {
   const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
   return key() == o.key() && values == o.values && same(train_loss, o.train_loss) &&
-         same(train_acc, o.train_acc) && same(test_loss, o.test_loss) && same(test_acc, o.test_acc) &&
-         status == o.status && diverged_epoch == o.diverged_epoch && same_config(config, o.config);
+         same(train_acc, o.train_acc) && same(test_loss, o.test_loss) &&
+         same(test_acc, o.test_acc) && status == o.status && diverged_epoch == o.diverged_epoch &&
+         same_config(config, o.config);
 }
 
 std::string format_header(const SweepSpec& spec, ResultsFormat format) {
@@ -147,7 +150,8 @@ std::string format_header(const SweepSpec& spec, ResultsFormat format) {
   return header + "\n";
 }
 
-std::string format_row(const SweepRow& r, ResultsFormat format, const std::vector<std::string>& grid_keys) {
+std::string format_row(const SweepRow& r, ResultsFormat format,
+                       const std::vector<std::string>& grid_keys) {
   if (format == ResultsFormat::kJsonl) {
     nlohmann::ordered_json j;
     j["kind"] = r.kind;
@@ -161,18 +165,20 @@ std::string format_row(const SweepRow& r, ResultsFormat format, const std::vecto
     j["train_time_sec"] = json_number(r.train_time_sec);
     j["status"] = r.status;
     j["diverged_epoch"] = r.diverged_epoch;
-    j["config"] = r.config.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json::parse(r.config);
+    j["config"] =
+        r.config.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json::parse(r.config);
     return j.dump();
   }
   std::string line = r.kind + "," + std::to_string(r.point);
   for (const auto& v : r.values) line += "," + csv_field(v);
-  line += "," + std::to_string(r.seed) + "," + number(r.train_loss) + "," + number(r.train_acc) + "," +
-          number(r.test_loss) + "," + number(r.test_acc) + "," + number(r.train_time_sec) + "," +
-          r.status + "," + std::to_string(r.diverged_epoch) + "," + csv_field(r.config);
+  line += "," + std::to_string(r.seed) + "," + number(r.train_loss) + "," + number(r.train_acc) +
+          "," + number(r.test_loss) + "," + number(r.test_acc) + "," + number(r.train_time_sec) +
+          "," + r.status + "," + std::to_string(r.diverged_epoch) + "," + csv_field(r.config);
   return line;
 }
 
-SweepRow parse_row_line(const std::string& line, ResultsFormat format, const std::vector<std::string>& grid_keys) {
+SweepRow parse_row_line(const std::string& line, ResultsFormat format,
+                        const std::vector<std::string>& grid_keys) {
   if (format == ResultsFormat::kCsv) {
     const auto fields = split_csv(line);
     const size_t n_fields = csv_columns(grid_keys).size();
@@ -204,7 +210,8 @@ ResultsData parse_results(const std::string& text, const std::string& path, size
     data.fingerprint = lines[0].substr(std::strlen(kCsvMagic));
     grid_keys = SweepSpec::from_fingerprint(data.fingerprint).grid_keys();
     TORCH_CHECK(lines.size() >= 2, path, ": missing the CSV column header");
-    TORCH_CHECK(split_csv(lines[1]) == csv_columns(grid_keys), path, ": line 2: unexpected CSV columns");
+    TORCH_CHECK(split_csv(lines[1]) == csv_columns(grid_keys), path,
+                ": line 2: unexpected CSV columns");
     first_row = 2;
   } else {
     nlohmann::json head;

@@ -55,7 +55,8 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
     out.flush();
     TORCH_CHECK(out.good(), "merge: writing ", tmp, " failed");
   }
-  TORCH_CHECK(std::rename(tmp.c_str(), output.c_str()) == 0, output, ": rename failed: ", std::strerror(errno));
+  TORCH_CHECK(std::rename(tmp.c_str(), output.c_str()) == 0, output,
+              ": rename failed: ", std::strerror(errno));
   return report;
 }
 

@@ -21,8 +21,8 @@ std::string fixed(double v, int digits) {
 
 /// Viridis-like colour for t in [0, 1].
 std::string colour(double t) {
-  static const double stops[][3] = {{68, 1, 84},    {59, 82, 139},  {33, 145, 140},
-                                    {94, 201, 98},  {253, 231, 37}};
+  static const double stops[][3] = {
+      {68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
   t = std::min(1.0, std::max(0.0, t)) * 4.0;
   const int k = std::min(3, static_cast<int>(t));
   const double f = t - k;
@@ -34,8 +34,8 @@ std::string colour(double t) {
   return buf;
 }
 
-const char* kSeries[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                         "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+const char* kSeries[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                         "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
 struct Cell {
   double sum = 0;
@@ -45,7 +45,8 @@ struct Cell {
 
 std::string escape(const std::string& s) {
   std::string out;
-  for (char c : s) out += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
+  for (char c : s)
+    out += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
   return out;
 }
 
@@ -64,7 +65,8 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
   };
   // Mean over repeats (and further axes) per (a0, a1, a2); per repeat for the line chart.
   std::vector<Cell> cells(n0 * n1 * n2);
-  std::map<std::pair<size_t, size_t>, std::map<int64_t, Cell>> lines;  // (a0, series) -> seed -> cell
+  std::map<std::pair<size_t, size_t>, std::map<int64_t, Cell>>
+      lines;  // (a0, series) -> seed -> cell
   double digital_sum = 0;
   int64_t digital_n = 0, drawn = 0;
   for (const auto& row : data.rows) {
@@ -102,7 +104,8 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
   if (hi - lo < 1e-6) hi = lo + 1e-6;
 
   std::ostringstream svg;
-  const int cell = 44, pad = 60, panel_w = static_cast<int>(n1) * cell, panel_h = static_cast<int>(n0) * cell;
+  const int cell = 44, pad = 60, panel_w = static_cast<int>(n1) * cell,
+            panel_h = static_cast<int>(n0) * cell;
   const bool heatmaps = axes.size() >= 2;
   const int panels_w = heatmaps ? static_cast<int>(n2) * (panel_w + pad) + pad : 0;
   const int chart_w = 520, chart_h = 320;
@@ -110,15 +113,16 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
   const int heat_h = heatmaps ? panel_h + 110 : 0;
   const int height = heat_h + chart_h + 120;
   svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
-      << "' font-family='sans-serif' font-size='11'>\n<rect width='100%' height='100%' fill='white'/>\n";
+      << "' font-family='sans-serif' font-size='11'>\n<rect width='100%' height='100%' "
+         "fill='white'/>\n";
   svg << "<text x='" << pad << "' y='22' font-size='15'>analog-sweep: test accuracy ("
       << spec.train.epochs << " epochs, " << spec.repeats << " repeat(s))</text>\n";
   if (heatmaps) {
     for (size_t p = 0; p < n2; ++p) {
       const int x0 = pad + static_cast<int>(p) * (panel_w + pad), y0 = 70;
       if (axes.size() > 2) {
-        svg << "<text x='" << x0 << "' y='" << y0 - 22 << "' font-size='13'>" << escape(axes[2].key) << " = "
-            << escape(axes[2].values[p]) << "</text>\n";
+        svg << "<text x='" << x0 << "' y='" << y0 - 22 << "' font-size='13'>" << escape(axes[2].key)
+            << " = " << escape(axes[2].values[p]) << "</text>\n";
       }
       for (size_t i0 = 0; i0 < n0; ++i0) {
         svg << "<text x='" << x0 - 6 << "' y='" << y0 + static_cast<int>(i0) * cell + cell / 2 + 4
@@ -128,41 +132,49 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
           const int x = x0 + static_cast<int>(i1) * cell, y = y0 + static_cast<int>(i0) * cell;
           const double acc = c.n ? c.sum / c.n : NAN;
           svg << "<rect x='" << x << "' y='" << y << "' width='" << cell << "' height='" << cell
-              << "' fill='" << (c.n ? colour((acc - lo) / (hi - lo)) : "#dddddd") << "' stroke='white'/>\n";
+              << "' fill='" << (c.n ? colour((acc - lo) / (hi - lo)) : "#dddddd")
+              << "' stroke='white'/>\n";
           if (c.n) {
-            svg << "<text x='" << x + cell / 2 << "' y='" << y + cell / 2 + 4 << "' text-anchor='middle' fill='"
-                << ((acc - lo) / (hi - lo) > 0.6 ? "black" : "white") << "'>" << fixed(acc, 3) << "</text>\n";
+            svg << "<text x='" << x + cell / 2 << "' y='" << y + cell / 2 + 4
+                << "' text-anchor='middle' fill='"
+                << ((acc - lo) / (hi - lo) > 0.6 ? "black" : "white") << "'>" << fixed(acc, 3)
+                << "</text>\n";
           }
           if (c.diverged) {
-            svg << "<path d='M" << x + 4 << "," << y + 4 << " L" << x + cell - 4 << "," << y + cell - 4 << " M"
-                << x + cell - 4 << "," << y + 4 << " L" << x + 4 << "," << y + cell - 4
-                << "' stroke='red' stroke-width='2'/>\n";
+            svg << "<path d='M" << x + 4 << "," << y + 4 << " L" << x + cell - 4 << ","
+                << y + cell - 4 << " M" << x + cell - 4 << "," << y + 4 << " L" << x + 4 << ","
+                << y + cell - 4 << "' stroke='red' stroke-width='2'/>\n";
           }
         }
       }
       for (size_t i1 = 0; i1 < n1; ++i1) {
-        svg << "<text x='" << x0 + static_cast<int>(i1) * cell + cell / 2 << "' y='" << y0 + panel_h + 14
-            << "' text-anchor='middle'>" << escape(axes[1].values[i1]) << "</text>\n";
+        svg << "<text x='" << x0 + static_cast<int>(i1) * cell + cell / 2 << "' y='"
+            << y0 + panel_h + 14 << "' text-anchor='middle'>" << escape(axes[1].values[i1])
+            << "</text>\n";
       }
-      svg << "<text x='" << x0 + panel_w / 2 << "' y='" << y0 + panel_h + 30 << "' text-anchor='middle'>"
-          << escape(axes[1].key) << "</text>\n";
-      svg << "<text x='" << x0 - 40 << "' y='" << y0 + panel_h / 2 << "' text-anchor='middle' transform='rotate(-90 "
-          << x0 - 40 << "," << y0 + panel_h / 2 << ")'>" << escape(axes[0].key) << "</text>\n";
+      svg << "<text x='" << x0 + panel_w / 2 << "' y='" << y0 + panel_h + 30
+          << "' text-anchor='middle'>" << escape(axes[1].key) << "</text>\n";
+      svg << "<text x='" << x0 - 40 << "' y='" << y0 + panel_h / 2
+          << "' text-anchor='middle' transform='rotate(-90 " << x0 - 40 << "," << y0 + panel_h / 2
+          << ")'>" << escape(axes[0].key) << "</text>\n";
     }
     // Shared colour scale.
     const int lx = panels_w + 10, ly = 70, lh = std::max(panel_h, 120);
     svg << "<defs><linearGradient id='scale' x1='0' y1='1' x2='0' y2='0'>";
-    for (int k = 0; k <= 10; ++k) svg << "<stop offset='" << k * 10 << "%' stop-color='" << colour(k / 10.0) << "'/>";
-    svg << "</linearGradient></defs>\n<rect x='" << lx << "' y='" << ly << "' width='16' height='" << lh
-        << "' fill='url(#scale)'/>\n<text x='" << lx + 20 << "' y='" << ly + 10 << "'>" << fixed(hi, 3)
-        << "</text>\n<text x='" << lx + 20 << "' y='" << ly + lh << "'>" << fixed(lo, 3)
-        << "</text>\n<text x='" << lx << "' y='" << ly + lh + 18 << "'>test acc</text>\n"
+    for (int k = 0; k <= 10; ++k)
+      svg << "<stop offset='" << k * 10 << "%' stop-color='" << colour(k / 10.0) << "'/>";
+    svg << "</linearGradient></defs>\n<rect x='" << lx << "' y='" << ly << "' width='16' height='"
+        << lh << "' fill='url(#scale)'/>\n<text x='" << lx + 20 << "' y='" << ly + 10 << "'>"
+        << fixed(hi, 3) << "</text>\n<text x='" << lx + 20 << "' y='" << ly + lh << "'>"
+        << fixed(lo, 3) << "</text>\n<text x='" << lx << "' y='" << ly + lh + 18
+        << "'>test acc</text>\n"
         << "<text x='" << lx << "' y='" << ly + lh + 34 << "' fill='red'>x diverged</text>\n";
   }
   // Line chart: accuracy against the first axis.
   const int cx = pad + 10, cy = heat_h + 60;
   const size_t n_series = axes.size() > 2 ? n2 : (axes.size() > 1 ? n1 : 1);
-  const std::string& series_key = axes.size() > 2 ? axes[2].key : (axes.size() > 1 ? axes[1].key : "");
+  const std::string& series_key =
+      axes.size() > 2 ? axes[2].key : (axes.size() > 1 ? axes[1].key : "");
   std::vector<double> xs(n0);
   bool numeric = true;
   for (size_t i = 0; i < n0; ++i) {
@@ -170,13 +182,18 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
     xs[i] = std::strtod(axes[0].values[i].c_str(), &end);
     numeric = numeric && end && *end == '\0';
   }
-  if (!numeric) for (size_t i = 0; i < n0; ++i) xs[i] = static_cast<double>(i);
-  const double xmin = *std::min_element(xs.begin(), xs.end()), xmax = *std::max_element(xs.begin(), xs.end());
-  const auto px = [&](double x) { return cx + (xmax > xmin ? (x - xmin) / (xmax - xmin) : 0.5) * chart_w; };
+  if (!numeric)
+    for (size_t i = 0; i < n0; ++i) xs[i] = static_cast<double>(i);
+  const double xmin = *std::min_element(xs.begin(), xs.end()),
+               xmax = *std::max_element(xs.begin(), xs.end());
+  const auto px = [&](double x) {
+    return cx + (xmax > xmin ? (x - xmin) / (xmax - xmin) : 0.5) * chart_w;
+  };
   const auto py = [&](double a) { return cy + chart_h - a * chart_h; };  // accuracy 0..1
-  svg << "<text x='" << cx << "' y='" << cy - 14 << "' font-size='13'>test accuracy vs " << escape(axes[0].key)
-      << (n_series > 1 ? " per " + escape(series_key) : std::string()) << " (mean over the other axes"
-      << (spec.repeats > 1 ? ", band: +-1 std over repeats" : "") << ")</text>\n";
+  svg << "<text x='" << cx << "' y='" << cy - 14 << "' font-size='13'>test accuracy vs "
+      << escape(axes[0].key) << (n_series > 1 ? " per " + escape(series_key) : std::string())
+      << " (mean over the other axes" << (spec.repeats > 1 ? ", band: +-1 std over repeats" : "")
+      << ")</text>\n";
   svg << "<rect x='" << cx << "' y='" << cy << "' width='" << chart_w << "' height='" << chart_h
       << "' fill='none' stroke='#444'/>\n";
   for (int k = 0; k <= 10; ++k) {
@@ -192,8 +209,8 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
   if (digital_n) {
     const double d = digital_sum / digital_n;
     svg << "<line x1='" << cx << "' x2='" << cx + chart_w << "' y1='" << py(d) << "' y2='" << py(d)
-        << "' stroke='black' stroke-dasharray='6,4'/><text x='" << cx + chart_w - 4 << "' y='" << py(d) - 4
-        << "' text-anchor='end'>digital " << fixed(d, 3) << "</text>\n";
+        << "' stroke='black' stroke-dasharray='6,4'/><text x='" << cx + chart_w - 4 << "' y='"
+        << py(d) - 4 << "' text-anchor='end'>digital " << fixed(d, 3) << "</text>\n";
   }
   for (size_t s = 0; s < n_series; ++s) {
     std::string line, band_top, band_bottom;
@@ -209,23 +226,28 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
       for (double v : means) sd += (v - m) * (v - m);
       sd = means.size() > 1 ? std::sqrt(sd / static_cast<double>(means.size() - 1)) : 0;
       line += (line.empty() ? "M" : " L") + fixed(px(xs[i]), 1) + "," + fixed(py(m), 1);
-      band_top += (band_top.empty() ? "M" : " L") + fixed(px(xs[i]), 1) + "," + fixed(py(m + sd), 1);
+      band_top +=
+          (band_top.empty() ? "M" : " L") + fixed(px(xs[i]), 1) + "," + fixed(py(m + sd), 1);
       band_bottom = " L" + fixed(px(xs[i]), 1) + "," + fixed(py(m - sd), 1) + band_bottom;
-      svg << "<circle cx='" << px(xs[i]) << "' cy='" << py(m) << "' r='3' fill='" << kSeries[s % 10] << "'/>\n";
+      svg << "<circle cx='" << px(xs[i]) << "' cy='" << py(m) << "' r='3' fill='" << kSeries[s % 10]
+          << "'/>\n";
     }
     if (line.empty()) continue;
     if (spec.repeats > 1) {
-      svg << "<path d='" << band_top << band_bottom << " Z' fill='" << kSeries[s % 10] << "' opacity='0.2'/>\n";
+      svg << "<path d='" << band_top << band_bottom << " Z' fill='" << kSeries[s % 10]
+          << "' opacity='0.2'/>\n";
     }
-    svg << "<path d='" << line << "' fill='none' stroke='" << kSeries[s % 10] << "' stroke-width='2'/>\n";
+    svg << "<path d='" << line << "' fill='none' stroke='" << kSeries[s % 10]
+        << "' stroke-width='2'/>\n";
     if (n_series > 1) {
       const std::string& label = axes.size() > 2 ? axes[2].values[s] : axes[1].values[s];
-      svg << "<text x='" << cx + chart_w + 12 << "' y='" << cy + 16 + static_cast<int>(s) * 16 << "' fill='"
-          << kSeries[s % 10] << "'>" << escape(series_key) << " = " << escape(label) << "</text>\n";
+      svg << "<text x='" << cx + chart_w + 12 << "' y='" << cy + 16 + static_cast<int>(s) * 16
+          << "' fill='" << kSeries[s % 10] << "'>" << escape(series_key) << " = " << escape(label)
+          << "</text>\n";
     }
   }
-  svg << "<text x='" << cx + chart_w / 2 << "' y='" << cy + chart_h + 34 << "' text-anchor='middle'>"
-      << escape(axes[0].key) << "</text>\n</svg>\n";
+  svg << "<text x='" << cx + chart_w / 2 << "' y='" << cy + chart_h + 34
+      << "' text-anchor='middle'>" << escape(axes[0].key) << "</text>\n</svg>\n";
   std::ofstream out(path);
   TORCH_CHECK(out.good(), "plot: cannot write ", path);
   out << svg.str();

@@ -37,15 +37,18 @@ SweepPlan plan_sweep(const SweepSpec& spec, const ResultsFile& results, const Sw
   }
   if (quiet) return plan;
   if (results.dropped_partial_line()) {
-    std::fprintf(stderr, "analog-sweep: %s: dropped a half-written last line (run killed mid-write)\n",
+    std::fprintf(stderr,
+                 "analog-sweep: %s: dropped a half-written last line (run killed mid-write)\n",
                  target.out.c_str());
   }
   std::fprintf(stderr,
-               "analog-sweep: %zu points x %lld repeat(s)%s; shard %lld/%lld: %lld runs, %lld already in %s, "
+               "analog-sweep: %zu points x %lld repeat(s)%s; shard %lld/%lld: %lld runs, %lld "
+               "already in %s, "
                "%zu to do, %s\n",
-               plan.points.size(), static_cast<long long>(spec.repeats), spec.include_digital ? " + digital" : "",
-               static_cast<long long>(target.shard_k), static_cast<long long>(target.shard_n),
-               static_cast<long long>(in_shard), static_cast<long long>(in_shard) - static_cast<long long>(plan.pending.size()),
+               plan.points.size(), static_cast<long long>(spec.repeats),
+               spec.include_digital ? " + digital" : "", static_cast<long long>(target.shard_k),
+               static_cast<long long>(target.shard_n), static_cast<long long>(in_shard),
+               static_cast<long long>(in_shard) - static_cast<long long>(plan.pending.size()),
                target.out.c_str(), plan.pending.size(), how.c_str());
   return plan;
 }
@@ -74,8 +77,9 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
   return row;
 }
 
-SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_dir, const SweepTarget& target,
-                               int jobs, bool quiet, const std::atomic<bool>& interrupted) {
+SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_dir,
+                               const SweepTarget& target, int jobs, bool quiet,
+                               const std::atomic<bool>& interrupted) {
   ResultsFile results(target.out, target.format, spec);
   const SweepPlan plan = plan_sweep(spec, results, target, std::to_string(jobs) + " jobs", quiet);
   const auto& points = plan.points;
@@ -116,9 +120,10 @@ SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_di
         opt.seed = job.seed;
         std::optional<RPUConfig> rpu;
         if (!job.digital) rpu = points[static_cast<size_t>(job.point)].config;
-        const auto result = train::train_mlp(train, test, opt, rpu, [&](int64_t, int64_t, int64_t, double) {
-          if (stopping()) throw Cancelled{};
-        });
+        const auto result =
+            train::train_mlp(train, test, opt, rpu, [&](int64_t, int64_t, int64_t, double) {
+              if (stopping()) throw Cancelled{};
+            });
         const auto row = make_row(job, spec, points, result);
         std::lock_guard<std::mutex> lock(mutex);
         results.append(row);  // (false only if another process ran it too: it is in the file)
@@ -131,7 +136,8 @@ SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_di
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mutex);
         --running;
-        if (outcome.error.empty()) {  // a c10::Error's what() carries a C++ backtrace; its message is enough
+        if (outcome.error
+                .empty()) {  // a c10::Error's what() carries a C++ backtrace; its message is enough
           const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
           outcome.error = c10_error ? c10_error->msg() : e.what();
         }
@@ -148,7 +154,8 @@ SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_di
     std::unique_lock<std::mutex> lock(mutex);
     while (outcome.done < outcome.planned && !(stopping() && running == 0)) {
       changed.wait_for(lock, std::chrono::milliseconds(500));
-      if (!quiet) progress.show(outcome.done, std::to_string(running) + " running", outcome.diverged);
+      if (!quiet)
+        progress.show(outcome.done, std::to_string(running) + " running", outcome.diverged);
     }
   }
   for (auto& t : threads) t.join();
@@ -159,13 +166,16 @@ SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_di
 
 int report_sweep_end(const SweepOutcome& outcome, const std::string& out) {
   if (!outcome.error.empty()) {
-    std::fprintf(stderr, "analog-sweep: error: %s; %s keeps the %lld runs finished, run the same command to resume\n",
+    std::fprintf(stderr,
+                 "analog-sweep: error: %s; %s keeps the %lld runs finished, run the same command "
+                 "to resume\n",
                  outcome.error.c_str(), out.c_str(), static_cast<long long>(outcome.done));
     return 2;
   }
   if (outcome.interrupted) {
     std::fprintf(stderr,
-                 "analog-sweep: interrupted after %lld runs; %s is complete up to them, run the same command to "
+                 "analog-sweep: interrupted after %lld runs; %s is complete up to them, run the "
+                 "same command to "
                  "resume\n",
                  static_cast<long long>(outcome.done), out.c_str());
     return 130;

@@ -7,7 +7,8 @@
 namespace analog::sweep {
 
 std::string SweepJob::key() const {
-  return (digital ? std::string("digital/") : std::string("analog/") + std::to_string(point) + "/") +
+  return (digital ? std::string("digital/")
+                  : std::string("analog/") + std::to_string(point) + "/") +
          std::to_string(seed);
 }
 
@@ -17,9 +18,9 @@ std::string SweepSpec::fingerprint() const {
   j["base"] = nlohmann::ordered_json::parse(base.to_json());
   j["grid"] = nlohmann::ordered_json::array();
   for (const auto& axis : axes) j["grid"].push_back({{"key", axis.key}, {"values", axis.values}});
-  j["train"] = {{"hidden", train.hidden},     {"epochs", train.epochs},
-                {"batch", train.batch},       {"lr", train.lr},
-                {"seed", train.seed},         {"train_samples", train_samples},
+  j["train"] = {{"hidden", train.hidden},      {"epochs", train.epochs},
+                {"batch", train.batch},        {"lr", train.lr},
+                {"seed", train.seed},          {"train_samples", train_samples},
                 {"test_samples", test_samples}};
   j["repeats"] = repeats;
   j["include_digital"] = include_digital;
@@ -33,7 +34,8 @@ SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
     TORCH_CHECK(j.at("version").get<int>() == 1, "unsupported results version ", j.at("version"));
     s.base = RPUConfig::from_json(j.at("base").dump());
     for (const auto& axis : j.at("grid")) {
-      s.axes.push_back({axis.at("key").get<std::string>(), axis.at("values").get<std::vector<std::string>>()});
+      s.axes.push_back(
+          {axis.at("key").get<std::string>(), axis.at("values").get<std::vector<std::string>>()});
     }
     const auto& t = j.at("train");
     s.train.hidden = t.at("hidden");

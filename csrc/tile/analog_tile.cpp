@@ -67,7 +67,8 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
     tile->record(x, d);
     at::Tensor grad_x;
     if (ctx->needs_input_grad(0)) {
-      grad_x = tile->backward_mvm(mask.defined() ? d.masked_fill(mask, 0.0) : d, /*defer_check=*/true);
+      grad_x =
+          tile->backward_mvm(mask.defined() ? d.masked_fill(mask, 0.0) : d, /*defer_check=*/true);
     }
     return {grad_x, at::Tensor(), at::Tensor()};
   }
@@ -83,11 +84,14 @@ AnalogTileImpl::AnalogTileImpl(int64_t out_size, int64_t in_size, RPUConfig conf
       seed_(seed),
       tile_id_(tile_id),
       bias_column_(bias_column) {
-  TORCH_CHECK(out_size > 0 && in_size > 0, "AnalogTile: expected positive sizes, got out_size=",
-              out_size, ", in_size=", in_size);
+  TORCH_CHECK(out_size > 0 && in_size > 0,
+              "AnalogTile: expected positive sizes, got out_size=", out_size,
+              ", in_size=", in_size);
   config_.validate();
-  forward_spec_ = io_spec(config_.forward(), /*use_bm=*/true, /*zero_shortcut_needs_no_inp_noise=*/false);
-  backward_spec_ = io_spec(config_.backward(), /*use_bm=*/false, /*zero_shortcut_needs_no_inp_noise=*/true);
+  forward_spec_ =
+      io_spec(config_.forward(), /*use_bm=*/true, /*zero_shortcut_needs_no_inp_noise=*/false);
+  backward_spec_ =
+      io_spec(config_.backward(), /*use_bm=*/false, /*zero_shortcut_needs_no_inp_noise=*/true);
   reset();
 }
 
@@ -119,18 +123,24 @@ void AnalogTileImpl::reset() {
 }
 
 uint64_t AnalogTileImpl::key() const {
-  TORCH_CHECK(rng_state.is_cpu(), "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not clone(device))");
+  TORCH_CHECK(rng_state.is_cpu(),
+              "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not "
+              "clone(device))");
   const int64_t* s = rng_state.data_ptr<int64_t>();
   return kernels::stream_key(static_cast<uint64_t>(s[0]), static_cast<uint64_t>(s[1]));
 }
 
 uint64_t AnalogTileImpl::next_call() const {
-  TORCH_CHECK(rng_state.is_cpu(), "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not clone(device))");
+  TORCH_CHECK(rng_state.is_cpu(),
+              "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not "
+              "clone(device))");
   return static_cast<uint64_t>(rng_state.data_ptr<int64_t>()[2]);
 }
 
 uint64_t AnalogTileImpl::take_calls(uint64_t n) {
-  TORCH_CHECK(rng_state.is_cpu(), "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not clone(device))");
+  TORCH_CHECK(rng_state.is_cpu(),
+              "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not "
+              "clone(device))");
   int64_t* s = rng_state.data_ptr<int64_t>();
   const auto first = static_cast<uint64_t>(s[2]);
   s[2] = static_cast<int64_t>(first + n);
@@ -168,11 +178,11 @@ void check_input(const char* what, const at::Tensor& t, int64_t size, const char
                  const at::Device& device) {
   TORCH_CHECK(t.dim() == 2, what, ": expected a 2-d [batch, ", size_name, "] tensor, got ", t.dim(),
               "-d with sizes ", t.sizes());
-  TORCH_CHECK(t.size(1) == size, what, ": expected ", size_name, " = ", size, ", got input of sizes ",
-              t.sizes());
+  TORCH_CHECK(t.size(1) == size, what, ": expected ", size_name, " = ", size,
+              ", got input of sizes ", t.sizes());
   TORCH_CHECK(t.scalar_type() == at::kFloat, what, ": expected float32, got ", t.scalar_type());
-  TORCH_CHECK(t.device() == device, what, ": expected a tensor on ", device, " (the tile's device), got ",
-              t.device());
+  TORCH_CHECK(t.device() == device, what, ": expected a tensor on ", device,
+              " (the tile's device), got ", t.device());
 }
 
 /// The kernels for tensors on `device`, or a clear error.
@@ -206,7 +216,8 @@ void AnalogTileImpl::to(torch::Device device, bool non_blocking) {
   synchronize();
 }
 
-at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out, bool defer_check) {
+at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out,
+                                       bool defer_check) {
   check_input("AnalogTile.forward", x_in, in_size_, "in_size", weight.device());
   at::NoGradGuard no_grad;
   const at::Tensor x = contiguous_rows(x_in);
@@ -221,7 +232,8 @@ at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_
   const float mask_bound =
       mask_out && io.out_bound() > 0 ? static_cast<float>(kMaskFraction * io.out_bound()) : 0.0f;
   MvmResult r = kernels_on(weight.device(), "AnalogTile.forward")
-                    .io_mvm(x, weight, /*transposed=*/false, forward_spec_, key(), call, "AnalogTile.forward", mask_bound);
+                    .io_mvm(x, weight, /*transposed=*/false, forward_spec_, key(), call,
+                            "AnalogTile.forward", mask_bound);
   run_check(std::move(r.check), defer_check);
   if (mask_out) *mask_out = r.mask;
   return r.y;
@@ -234,7 +246,8 @@ at::Tensor AnalogTileImpl::backward_mvm(const at::Tensor& d_in, bool defer_check
   if (is_floating_point()) return d.mm(weight);
   const uint64_t call = take_calls(1);
   MvmResult r = kernels_on(weight.device(), "AnalogTile.backward")
-                    .io_mvm(d, weight, /*transposed=*/true, backward_spec_, key(), call, "AnalogTile.backward", 0.0f);
+                    .io_mvm(d, weight, /*transposed=*/true, backward_spec_, key(), call,
+                            "AnalogTile.backward", 0.0f);
   run_check(std::move(r.check), defer_check);
   return r.y;
 }
@@ -275,17 +288,20 @@ bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
   // The pulsed-update kernels check x and d themselves (the CPU fused with its max passes, the
   // CUDA inside its plan kernel), before they change any weight; the exact float update here.
   if (is_floating_point() || config_.update().pulse_type() == PulseType::kNone) {
-    ANALOG_CHECK_FINITE(all_finite(x), "AnalogTile.update: expected finite inputs x, got NaN or inf");
-    ANALOG_CHECK_FINITE(all_finite(d), "AnalogTile.update: expected finite gradients d, got NaN or inf");
+    ANALOG_CHECK_FINITE(all_finite(x),
+                        "AnalogTile.update: expected finite inputs x, got NaN or inf");
+    ANALOG_CHECK_FINITE(all_finite(d),
+                        "AnalogTile.update: expected finite gradients d, got NaN or inf");
     weight.addmm_(d.t(), x, /*beta=*/1.0, /*alpha=*/-lr);
     return false;
   }
   const UpdateParameters& up = config_.update();
-  const int slots = kernels::max_pulse_slots(static_cast<float>(lr), static_cast<float>(config_.device().dw_min()),
-                                             static_cast<int>(up.desired_bl()), up.fixed_bl(),
-                                             up.update_bl_management());
-  TORCH_CHECK(slots <= kernels::kMaxPulseSlots, "AnalogTile.update: lr = ", lr, " and device.dw_min = ",
-              config_.device().dw_min(), " ask for ", slots, " pulse slots without BL management (",
+  const int slots = kernels::max_pulse_slots(
+      static_cast<float>(lr), static_cast<float>(config_.device().dw_min()),
+      static_cast<int>(up.desired_bl()), up.fixed_bl(), up.update_bl_management());
+  TORCH_CHECK(slots <= kernels::kMaxPulseSlots, "AnalogTile.update: lr = ", lr,
+              " and device.dw_min = ", config_.device().dw_min(), " ask for ", slots,
+              " pulse slots without BL management (",
               "update.fixed_bl and update.update_bl_management false); at most ",
               kernels::kMaxPulseSlots, " are supported");
   // Sample s draws with call number first + s; the counter advances once the update has been
@@ -293,15 +309,23 @@ bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
   // check is deferred, it advances: the run has diverged either way). The kernels write the
   // weights through their data (no autograd op: no detach() needed, which would be a dispatch;
   // under the no-grad guard a CPU copy's copy_ back is allowed too).
-  job = UpdateJob{weight, DeviceArrays{devices, diffusion_rate, decay_scale, reset_bias, slopes}, x, d, &up,
-                  &config_.device(), static_cast<float>(lr), key(), next_call()};
+  job = UpdateJob{weight,
+                  DeviceArrays{devices, diffusion_rate, decay_scale, reset_bias, slopes},
+                  x,
+                  d,
+                  &up,
+                  &config_.device(),
+                  static_cast<float>(lr),
+                  key(),
+                  next_call()};
   return true;
 }
 
 void update_tiles(const std::vector<AnalogTile>& tiles, double lr) {
   std::vector<AnalogTileImpl*> impls;
   impls.reserve(tiles.size());
-  for (const auto& holder : tiles) impls.push_back(holder.ptr().get());  // (the holder's -> is const here)
+  for (const auto& holder : tiles)
+    impls.push_back(holder.ptr().get());  // (the holder's -> is const here)
   AnalogTileImpl::update_all(impls, lr);
 }
 
@@ -323,7 +347,8 @@ void AnalogTileImpl::update_all(const std::vector<AnalogTileImpl*>& tiles, doubl
       UpdateJob job;
       if (!tile->begin_update(lr, job)) continue;
       const TileKernels* k = &kernels_on(tile->weight.device(), "AnalogTile.update");
-      auto group = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.kernels == k; });
+      auto group = std::find_if(groups.begin(), groups.end(),
+                                [&](const Group& g) { return g.kernels == k; });
       if (group == groups.end()) group = groups.insert(groups.end(), Group{k, {}, {}});
       group->tiles.push_back(tile);
       group->jobs.push_back(std::move(job));
@@ -342,7 +367,8 @@ void AnalogTileImpl::update_all(const std::vector<AnalogTileImpl*>& tiles, doubl
         if (!error) error = std::current_exception();
       }
     }
-    stopped = stopped || results.size() < g.jobs.size() || (!results.empty() && !results.back().applied);
+    stopped =
+        stopped || results.size() < g.jobs.size() || (!results.empty() && !results.back().applied);
     // Every tile's counter (or, for a job not run, its pairs back), then every check (deferred
     // unless the job was rejected at once; one that throws, an older finding of its tile, does
     // not drop the later tiles' checks).
@@ -375,7 +401,8 @@ void AnalogTileImpl::post_update_step() {
   if (diffusion) {
     const uint64_t call = take_calls(1);
     at::Tensor z = at::empty(w.sizes(), w.options().device(at::kCPU));
-    cpu::fill_normals({key(), call, kernels::Domain::kDiffusion, 0}, 0, z.numel(), z.data_ptr<float>());
+    cpu::fill_normals({key(), call, kernels::Domain::kDiffusion, 0}, 0, z.numel(),
+                      z.data_ptr<float>());
     w.add_(diffusion_rate * z.to(w.device()));
   }
   if (decay) w.sub_(reset_bias).mul_(decay_scale).add_(reset_bias);
@@ -388,8 +415,7 @@ void AnalogTileImpl::set_weights(const at::Tensor& w_in) {
               w_in.sizes());
   at::NoGradGuard no_grad;
   const at::Tensor w = w_in.to(weight.device(), at::kFloat);
-  TORCH_CHECK(all_finite(w),
-              "AnalogTile.set_weights: expected finite weights, got NaN or inf");
+  TORCH_CHECK(all_finite(w), "AnalogTile.set_weights: expected finite weights, got NaN or inf");
   if (is_floating_point()) {
     weight.copy_(w);
   } else {

@@ -22,9 +22,10 @@ struct MvmResult {
 /// op [n, m]: |xq_b|_2 for additive constant noise, sqrt(xq_b^2 |op|) for PCM read noise
 /// ([rows, m], contiguous). `abs_op` is |op| when the caller keeps it across passes (else
 /// undefined: computed here).
-inline at::Tensor weight_noise_scales(const at::Tensor& xq, const at::Tensor& op, WeightNoiseType type,
-                                      const at::Tensor& abs_op = {}) {
-  if (type == WeightNoiseType::kPcmRead) return (xq * xq).mm(abs_op.defined() ? abs_op : op.abs()).sqrt_();
+inline at::Tensor weight_noise_scales(const at::Tensor& xq, const at::Tensor& op,
+                                      WeightNoiseType type, const at::Tensor& abs_op = {}) {
+  if (type == WeightNoiseType::kPcmRead)
+    return (xq * xq).mm(abs_op.defined() ? abs_op : op.abs()).sqrt_();
   return xq.norm(2, {1}, true).expand({xq.size(0), op.size(1)}).contiguous();
 }
 

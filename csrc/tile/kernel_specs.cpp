@@ -5,7 +5,8 @@
 
 namespace analog {
 
-kernels::IoSpec io_spec(const IOParameters& io, bool use_bm, bool zero_shortcut_needs_no_inp_noise) {
+kernels::IoSpec io_spec(const IOParameters& io, bool use_bm,
+                        bool zero_shortcut_needs_no_inp_noise) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   kernels::IoSpec s{};
   s.noise_management = io.noise_management();

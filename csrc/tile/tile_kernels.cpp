@@ -22,7 +22,8 @@ std::vector<UpdateResult> pulsed_update_jobs_cpu(const std::vector<UpdateJob>& j
     try {
       cpu::pulsed_update_cpu(j.w, j.devices, j.x, j.d, *j.up, *j.dev, j.lr, j.key, j.first_call);
     } catch (...) {  // (it checks everything before it changes a weight)
-      results.push_back({false, [error = std::current_exception()] { std::rethrow_exception(error); }});
+      results.push_back(
+          {false, [error = std::current_exception()] { std::rethrow_exception(error); }});
       break;
     }
     results.push_back({true, {}});
@@ -61,7 +62,8 @@ const TileKernels* tile_kernels_for(c10::DeviceType type) {
 
 const TileKernels* replace_tile_kernels(c10::DeviceType type, const TileKernels* kernels) {
   auto* slot = replacement_slot(type);
-  TORCH_CHECK(slot != nullptr, "replace_tile_kernels: expected the CPU or CUDA device type, got ", type);
+  TORCH_CHECK(slot != nullptr, "replace_tile_kernels: expected the CPU or CUDA device type, got ",
+              type);
   const TileKernels* previous = slot->exchange(kernels);
   return previous != nullptr ? previous : built_in(type);
 }

@@ -48,8 +48,9 @@ struct UpdateResult {
 /// kernel can re-point it.
 struct TileKernels {
   const char* name;
-  MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed, const kernels::IoSpec& io,
-                      uint64_t key, uint64_t call, const char* what, float mask_bound);
+  MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                      const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
+                      float mask_bound);
   /// The pulsed updates of the jobs' tiles in order, each exactly as alone (the same weights, flags
   /// and random streams); the CUDA kernels run up to 8 tiles of a device in four launches. One
   /// result per job run: a job not applied ends the list (the jobs after it did not run). Throws

@@ -13,8 +13,8 @@
 #endif
 
 #include "analog/kernels/rng.h"
-#include "analog/nonfinite_error.h"
 #include "analog/nn/analog_linear.h"
+#include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"
 #include "analog/tile/analog_tile.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
@@ -33,8 +33,8 @@ torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& r
   torch::nn::Linear fc2(hidden, 10);
   if (!rpu) return torch::nn::Sequential(fc1, torch::nn::ReLU(), fc2);
   const auto layer_seed = [&](uint64_t layer) {
-    return static_cast<int64_t>(kernels::mix64(static_cast<uint64_t>(seed) * 2654435761ull + layer) >>
-                                2);
+    return static_cast<int64_t>(
+        kernels::mix64(static_cast<uint64_t>(seed) * 2654435761ull + layer) >> 2);
   };
   nn::AnalogLinear a1(nn::AnalogLinearOptions(784, hidden).rpu_config(*rpu).seed(layer_seed(1)));
   nn::AnalogLinear a2(nn::AnalogLinearOptions(hidden, 10).rpu_config(*rpu).seed(layer_seed(2)));
@@ -50,7 +50,8 @@ std::vector<int64_t> epoch_order(int64_t n, int64_t seed, int64_t epoch) {
   for (int64_t i = n - 1; i > 0; --i) {
     const auto blk = kernels::stream_block(key, static_cast<uint64_t>(epoch),
                                            kernels::Domain::kShuffle, 0, static_cast<uint64_t>(i));
-    const auto j = static_cast<int64_t>((static_cast<uint64_t>(blk.v[0]) * static_cast<uint64_t>(i + 1)) >> 32);
+    const auto j = static_cast<int64_t>(
+        (static_cast<uint64_t>(blk.v[0]) * static_cast<uint64_t>(i + 1)) >> 32);
     std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
   }
   return order;
@@ -70,9 +71,10 @@ std::pair<double, double> evaluate(torch::nn::Sequential& model, const data::Mni
     const auto x = split.images.narrow(0, start, len).to(device);
     const auto y = split.labels.narrow(0, start, len).to(device);
     const auto logits = model->forward(x);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
+    loss_sum +=
+        torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            .item<double>();
     correct += logits.argmax(1).eq(y).sum().item<int64_t>();
   }
   model->train();
@@ -180,7 +182,8 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
       seen += len;
       if (progress) progress(epoch, seen, n, loss_value);
     }
-    // Read before the clock stops: on a GPU this waits for the last step's backward pass and update.
+    // Read before the clock stops: on a GPU this waits for the last step's backward pass and
+    // update.
     const auto correct_count = correct.item<int64_t>();
     const double seconds = seconds_between(t0, clock::now());
     result.train_time_sec += seconds;
@@ -216,7 +219,8 @@ void set_cuda_host_wait(const std::string& device, const std::string& mode) {
   for (int k = 0; k < 4; ++k) {
     if (mode == kModes[k]) index = k;
   }
-  TORCH_CHECK(index >= 0, "set_cuda_host_wait: expected mode auto, spin, yield or block, got '", mode, "'");
+  TORCH_CHECK(index >= 0, "set_cuda_host_wait: expected mode auto, spin, yield or block, got '",
+              mode, "'");
   const torch::Device dev(device);
   TORCH_CHECK(dev.is_cuda(), "set_cuda_host_wait: expected a CUDA device, got '", device, "'");
 #ifdef ANALOG_WITH_TORCH_CUDA

@@ -16,10 +16,10 @@ class NonFiniteError : public c10::Error {
 }  // namespace analog
 
 /// TORCH_CHECK for finiteness: throws analog::NonFiniteError with the message parts joined.
-#define ANALOG_CHECK_FINITE(cond, ...)                                                     \
-  do {                                                                                     \
-    if (C10_UNLIKELY(!(cond))) {                                                           \
+#define ANALOG_CHECK_FINITE(cond, ...)                                                      \
+  do {                                                                                      \
+    if (C10_UNLIKELY(!(cond))) {                                                            \
       throw ::analog::NonFiniteError({__func__, __FILE__, static_cast<uint32_t>(__LINE__)}, \
-                                     ::c10::str(__VA_ARGS__));                             \
-    }                                                                                      \
+                                     ::c10::str(__VA_ARGS__));                              \
+    }                                                                                       \
   } while (false)

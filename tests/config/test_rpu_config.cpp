@@ -87,41 +87,56 @@ TEST(RPUConfig, JsonRoundTripKeepsEveryField) {
 }
 
 TEST(RPUConfig, BadKeysTypesAndValuesNameTheKey) {
-  EXPECT_THAT(error_of([] { RPUConfig::from_json(R"({"forward": {"out_nosie": 0.1}})"); }), HasSubstr("unknown key 'forward.out_nosie'"));
-  EXPECT_THAT(error_of([] { RPUConfig::from_json(R"({"colour": 1})"); }), HasSubstr("unknown key 'colour'"));
-  EXPECT_THAT(error_of([] { RPUConfig::from_json(R"({"forward": {"out_noise": "high"}})"); }), HasSubstr("'forward.out_noise': got \"high\", expected a number"));
-  const std::string neg = error_of([] { RPUConfig::from_json(R"({"backward": {"out_noise": -0.1}})"); });
+  EXPECT_THAT(error_of([] { RPUConfig::from_json(R"({"forward": {"out_nosie": 0.1}})"); }),
+              HasSubstr("unknown key 'forward.out_nosie'"));
+  EXPECT_THAT(error_of([] { RPUConfig::from_json(R"({"colour": 1})"); }),
+              HasSubstr("unknown key 'colour'"));
+  EXPECT_THAT(error_of([] { RPUConfig::from_json(R"({"forward": {"out_noise": "high"}})"); }),
+              HasSubstr("'forward.out_noise': got \"high\", expected a number"));
+  const std::string neg =
+      error_of([] { RPUConfig::from_json(R"({"backward": {"out_noise": -0.1}})"); });
   EXPECT_THAT(neg, HasSubstr("'backward.out_noise': got -0.1"));
   const std::string bl = error_of([] { RPUConfig().set("update.desired_bl", "0"); });
   EXPECT_THAT(bl, HasSubstr("'update.desired_bl': got 0"));
-  EXPECT_THAT(error_of([] { RPUConfig().set("update.desired_bl", "2.5"); }), HasSubstr("expected an integer"));
-  EXPECT_THAT(error_of([] { RPUConfig().set("forward.noise_management", "loud"); }), HasSubstr("expected one of none | abs_max | max | constant"));
-  EXPECT_THAT(error_of([] { RPUConfig().set("nope.key", "1"); }), HasSubstr("unknown key 'nope.key'"));
+  EXPECT_THAT(error_of([] { RPUConfig().set("update.desired_bl", "2.5"); }),
+              HasSubstr("expected an integer"));
+  EXPECT_THAT(error_of([] { RPUConfig().set("forward.noise_management", "loud"); }),
+              HasSubstr("expected one of none | abs_max | max | constant"));
+  EXPECT_THAT(error_of([] { RPUConfig().set("nope.key", "1"); }),
+              HasSubstr("unknown key 'nope.key'"));
   EXPECT_THAT(error_of([] { RPUConfig::from_json("{not json"); }), HasSubstr("invalid JSON"));
   EXPECT_THAT(error_of([] { RPUConfig().set("forward.out_noise", "nan"); }), HasSubstr("finite"));
   RPUConfig bounds;
   bounds.device().w_min(0.7);
   EXPECT_THAT(error_of([&] { bounds.validate(); }), HasSubstr("device.w_min"));
-  EXPECT_THAT(error_of([] { RPUConfig().set("device.model", "hard_bounds"); }), HasSubstr("'device.model': got 'hard_bounds', expected one of constant_step | soft_bounds | linear_step"));
+  EXPECT_THAT(error_of([] { RPUConfig().set("device.model", "hard_bounds"); }),
+              HasSubstr("'device.model': got 'hard_bounds', expected one of constant_step | "
+                        "soft_bounds | linear_step"));
   // A soft-bounds step scales with 1 - w / bound: each bound must lie on its own side of 0.
   RPUConfig soft;
   soft.device().model(DeviceModel::kSoftBounds).w_min(0.1).w_max(0.5);
   const std::string w_min = error_of([&] { soft.validate(); });
-  EXPECT_THAT(w_min, HasSubstr("'device.w_min': got 0.1, expected a value < 0 for a soft_bounds device"))
+  EXPECT_THAT(w_min,
+              HasSubstr("'device.w_min': got 0.1, expected a value < 0 for a soft_bounds device"))
       << w_min;
   soft.device().w_min(-0.5).w_max(0.0);
-  EXPECT_THAT(error_of([&] { soft.validate(); }), HasSubstr("'device.w_max': got 0, expected a value > 0"));
+  EXPECT_THAT(error_of([&] { soft.validate(); }),
+              HasSubstr("'device.w_max': got 0, expected a value > 0"));
   soft.device().w_max(0.5);
   EXPECT_NO_THROW(soft.validate());
   // So does a linear-step one's (its slopes refer to the bounds), and its slope spreads are stds.
   RPUConfig linear;
   linear.set("device.model", "linear_step");
   linear.set("device.w_min", "0.2");
-  EXPECT_THAT(error_of([&] { linear.validate(); }), HasSubstr("expected a value < 0 for a linear_step device"));
-  EXPECT_THAT(error_of([&] { linear.set("device.gamma_up_dtod", "-0.1"); }), HasSubstr("device.gamma_up_dtod"));
-  EXPECT_THAT(error_of([&] { linear.set("device.gamma_up", "inf"); }), HasSubstr("'device.gamma_up': got inf, expected a finite"));
+  EXPECT_THAT(error_of([&] { linear.validate(); }),
+              HasSubstr("expected a value < 0 for a linear_step device"));
+  EXPECT_THAT(error_of([&] { linear.set("device.gamma_up_dtod", "-0.1"); }),
+              HasSubstr("device.gamma_up_dtod"));
+  EXPECT_THAT(error_of([&] { linear.set("device.gamma_up", "inf"); }),
+              HasSubstr("'device.gamma_up': got inf, expected a finite"));
   linear.set("device.w_min", "-0.6");
-  linear.set("device.gamma_down", "-0.3");  // a negative slope is allowed (with allow_increasing it grows steps)
+  linear.set("device.gamma_down",
+             "-0.3");  // a negative slope is allowed (with allow_increasing it grows steps)
   linear.set("device.allow_increasing", "true");
   EXPECT_NO_THROW(linear.validate());
   const RPUConfig back = RPUConfig::from_json(linear.to_json());
@@ -139,7 +154,8 @@ TEST(RPUConfig, FromFileNamesTheFile) {
   const std::string msg = error_of([&] { RPUConfig::from_json_file(path); });
   EXPECT_THAT(msg, HasSubstr(path));
   EXPECT_THAT(msg, HasSubstr("update.desired_bl"));
-  EXPECT_THAT(error_of([] { RPUConfig::from_json_file("/nonexistent/cfg.json"); }), HasSubstr("cannot open"));
+  EXPECT_THAT(error_of([] { RPUConfig::from_json_file("/nonexistent/cfg.json"); }),
+              HasSubstr("cannot open"));
   std::remove(path.c_str());
 }
 

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "cpu/device_sampling_cpu.h"
 #include "analog/kernels/rng.h"
+#include "cpu/device_sampling_cpu.h"
 
 namespace analog {
 namespace {
@@ -79,7 +79,11 @@ TEST(DeviceSampling, CorruptDevicesAreStuck) {
 // allow_increasing), R the mean bound w_max (up) or w_min (down), or the device's own.
 TEST(DeviceSampling, LinearStepSlopesFollowTheirGammas) {
   PulsedDevice dev;
-  dev.model(DeviceModel::kLinearStep).gamma_up(0.3).gamma_down(0.6).gamma_up_dtod(0.05).gamma_down_dtod(0.1);
+  dev.model(DeviceModel::kLinearStep)
+      .gamma_up(0.3)
+      .gamma_down(0.6)
+      .gamma_up_dtod(0.05)
+      .gamma_down_dtod(0.1);
   const int64_t out = 200, in = 200;
   const double n = out * in;
   const auto a = cpu::sample_devices_cpu(dev, out, in, false, kernels::stream_key(8, 0));
@@ -106,22 +110,31 @@ TEST(DeviceSampling, LinearStepSlopesFollowTheirGammas) {
   dev.mean_bound_reference(false);
   const auto own = cpu::sample_devices_cpu(dev, out, in, false, kernels::stream_key(8, 0));
   EXPECT_TRUE(own.params.equal(a.params));
-  EXPECT_TRUE(at::allclose(own.slopes.select(2, 0) * own.w_max(), a.slopes.select(2, 0) * 0.6, 1e-5, 1e-9));
-  EXPECT_TRUE(at::allclose(own.slopes.select(2, 1) * own.w_min(), a.slopes.select(2, 1) * -0.6, 1e-5, 1e-9));
+  EXPECT_TRUE(
+      at::allclose(own.slopes.select(2, 0) * own.w_max(), a.slopes.select(2, 0) * 0.6, 1e-5, 1e-9));
+  EXPECT_TRUE(at::allclose(own.slopes.select(2, 1) * own.w_min(), a.slopes.select(2, 1) * -0.6,
+                           1e-5, 1e-9));
 }
 
 TEST(DeviceSampling, NegativeGammaIncreasesStepsOnlyWhenAllowed) {
   PulsedDevice dev;
-  dev.model(DeviceModel::kLinearStep).gamma_up(-0.5).gamma_down(0.2).gamma_up_dtod(0).gamma_down_dtod(0);
+  dev.model(DeviceModel::kLinearStep)
+      .gamma_up(-0.5)
+      .gamma_down(0.2)
+      .gamma_up_dtod(0)
+      .gamma_down_dtod(0);
   const auto kept = cpu::sample_devices_cpu(dev, 4, 4, false, kernels::stream_key(3, 0));
-  EXPECT_TRUE(at::allclose(kept.slopes.select(2, 0), -0.5 * kept.dw_up() / 0.6));  // |g|: shrinking steps
+  EXPECT_TRUE(
+      at::allclose(kept.slopes.select(2, 0), -0.5 * kept.dw_up() / 0.6));  // |g|: shrinking steps
   dev.allow_increasing(true);
   const auto grow = cpu::sample_devices_cpu(dev, 4, 4, false, kernels::stream_key(3, 0));
   EXPECT_TRUE(at::allclose(grow.slopes.select(2, 0), 0.5 * grow.dw_up() / 0.6));
   EXPECT_TRUE(at::allclose(grow.slopes.select(2, 1), 0.2 * grow.dw_down() / 0.6));
   // The other models draw no slopes.
   EXPECT_EQ(cpu::sample_devices_cpu(PulsedDevice(), 4, 4, false, 1).slopes.numel(), 0);
-  EXPECT_EQ(cpu::sample_devices_cpu(PulsedDevice().model(DeviceModel::kSoftBounds), 4, 4, false, 1).slopes.numel(), 0);
+  EXPECT_EQ(cpu::sample_devices_cpu(PulsedDevice().model(DeviceModel::kSoftBounds), 4, 4, false, 1)
+                .slopes.numel(),
+            0);
 }
 
 }  // namespace

@@ -9,17 +9,18 @@
 #include "analog/kernels/io_pipeline_math.h"
 #include "analog/kernels/rng.h"
 #include "cpu/io_pipeline_cpu.h"
-#include "tile/kernel_specs.h"
 #include "support/test_support.h"
+#include "tile/kernel_specs.h"
 
 namespace analog {
 namespace {
 
 constexpr uint64_t kKey = 0x1234;
 
-MvmResult run(const at::Tensor& x, const at::Tensor& w, const IOParameters& io,
-                   bool use_bm = true, uint64_t call = 1) {
-  return cpu::io_mvm_cpu(x.contiguous(), w.contiguous(), false, io_spec(io, use_bm, false), kKey, call, "test");
+MvmResult run(const at::Tensor& x, const at::Tensor& w, const IOParameters& io, bool use_bm = true,
+              uint64_t call = 1) {
+  return cpu::io_mvm_cpu(x.contiguous(), w.contiguous(), false, io_spec(io, use_bm, false), kKey,
+                         call, "test");
 }
 
 TEST(IoPipeline, InputQuantisationHas127LevelsOfOneSixtyThird) {
@@ -73,11 +74,11 @@ float reduction_for(int64_t n, float w, IOParameters io) {
 TEST(IoPipeline, BoundManagementDoublesUntilInRange) {
   IOParameters io;  // defaults, noise off so the factor is exact
   io.out_noise(0);
-  EXPECT_FLOAT_EQ(reduction_for(10, 0.6f, io), 1.0f);   // 6
-  EXPECT_FLOAT_EQ(reduction_for(30, 0.6f, io), 2.0f);   // 18 -> 9
-  EXPECT_FLOAT_EQ(reduction_for(60, 0.6f, io), 4.0f);   // 36 -> 18 -> 9
-  EXPECT_FLOAT_EQ(reduction_for(100, 0.6f, io), 8.0f);  // 60 -> ... -> 7.5
-  EXPECT_FLOAT_EQ(reduction_for(180, 0.6f, io), 16.0f); // 108 -> ... -> 6.75
+  EXPECT_FLOAT_EQ(reduction_for(10, 0.6f, io), 1.0f);    // 6
+  EXPECT_FLOAT_EQ(reduction_for(30, 0.6f, io), 2.0f);    // 18 -> 9
+  EXPECT_FLOAT_EQ(reduction_for(60, 0.6f, io), 4.0f);    // 36 -> 18 -> 9
+  EXPECT_FLOAT_EQ(reduction_for(100, 0.6f, io), 8.0f);   // 60 -> ... -> 7.5
+  EXPECT_FLOAT_EQ(reduction_for(180, 0.6f, io), 16.0f);  // 108 -> ... -> 6.75
   // 235.2 / 16 = 14.7 still saturates: the loop stops at r = 16 (> 0.25 * 63 = 15.75).
   const at::Tensor x = at::ones({1, 392});
   const auto r = run(x, at::full({1, 392}, 0.6f), io);
@@ -88,9 +89,9 @@ TEST(IoPipeline, BoundManagementDoublesUntilInRange) {
 TEST(IoPipeline, BoundManagementStopRules) {
   IOParameters io;
   io.out_noise(0).max_bm_factor(3);
-  EXPECT_FLOAT_EQ(reduction_for(392, 0.6f, io), 4.0f);  // (int) r > 3 stops after the r = 4 pass
-  io.max_bm_factor(1000).inp_res(0);                    // no DAC: only max_bm_factor limits
-  EXPECT_FLOAT_EQ(reduction_for(392, 0.6f, io), 32.0f); // 235.2 / 32 = 7.35
+  EXPECT_FLOAT_EQ(reduction_for(392, 0.6f, io), 4.0f);   // (int) r > 3 stops after the r = 4 pass
+  io.max_bm_factor(1000).inp_res(0);                     // no DAC: only max_bm_factor limits
+  EXPECT_FLOAT_EQ(reduction_for(392, 0.6f, io), 32.0f);  // 235.2 / 32 = 7.35
   io.bound_management(BoundManagement::kNone);
   EXPECT_FLOAT_EQ(reduction_for(392, 0.6f, io), 1.0f);
   // The rule itself.
@@ -196,7 +197,8 @@ TEST(IoPipeline, SubnormalInputScaleGivesFiniteOutputs) {
   at::Tensor d = at::zeros({2, 64});
   d[0][3] = 1e-40f;  // subnormal
   d[1][5] = -3e-39f;
-  const auto r = cpu::io_mvm_cpu(d, at::rand({64, 16}) - 0.5, true, io_spec(IOParameters(), false, true), kKey, 1, "test");
+  const auto r = cpu::io_mvm_cpu(d, at::rand({64, 16}) - 0.5, true,
+                                 io_spec(IOParameters(), false, true), kKey, 1, "test");
   EXPECT_TRUE(at::isfinite(r.y).all().item<bool>());
   EXPECT_LT(r.y.abs().max().item<float>(), 1e-36f);
 }
@@ -231,14 +233,17 @@ TEST(IoPipeline, ColumnSliceGivesTheResultsOfItsCopy) {
   const at::Tensor w = at::rand({12, 40}) * 0.2;  // W x / max|x| above out_bound 2: re-runs
   IOParameters io;
   io.inp_noise(0.05).inp_sto_round(true).out_sto_round(true).out_bound(2.0);
-  const auto got = cpu::io_mvm_cpu(slice, w, false, io_spec(io, true, false), kKey, 3, "test", 1.0f);
-  const auto ref = cpu::io_mvm_cpu(slice.contiguous(), w, false, io_spec(io, true, false), kKey, 3, "test", 1.0f);
+  const auto got =
+      cpu::io_mvm_cpu(slice, w, false, io_spec(io, true, false), kKey, 3, "test", 1.0f);
+  const auto ref = cpu::io_mvm_cpu(slice.contiguous(), w, false, io_spec(io, true, false), kKey, 3,
+                                   "test", 1.0f);
   EXPECT_TRUE(got.y.equal(ref.y));
   EXPECT_TRUE(got.reduction.equal(ref.reduction));
   EXPECT_TRUE(got.mask.equal(ref.mask));
   EXPECT_GT(ref.reduction.max().item<float>(), 1.0f) << "no row re-ran";
   // And the exact pipeline reads the slice's values, not its neighbours: y = W x.
-  const auto exact = cpu::io_mvm_cpu(slice, w, false, io_spec(test::exact_io(), true, false), kKey, 4, "test");
+  const auto exact =
+      cpu::io_mvm_cpu(slice, w, false, io_spec(test::exact_io(), true, false), kKey, 4, "test");
   EXPECT_TRUE(at::allclose(exact.y, slice.mm(w.t()), 1e-5, 1e-6));
 }
 

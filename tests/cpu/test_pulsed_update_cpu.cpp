@@ -49,7 +49,8 @@ TEST(PulsedUpdate, MeanChangeIsMinusLrDXWithinSamplingError) {
       const double xv = x[j].item<double>(), dv = d[i].item<double>();
       const double expected = -samples * lr * dv * xv;
       // Each sample: one Bernoulli(q) coincidence, step dw (1 + sigma xi).
-      const double q = std::min(1.0, plan.b * std::fabs(xv)) * std::min(1.0, plan.a * std::fabs(dv));
+      const double q =
+          std::min(1.0, plan.b * std::fabs(xv)) * std::min(1.0, plan.a * std::fabs(dv));
       const double sd = std::sqrt(samples * plan.bl * dw * dw * (q * (1 + sigma * sigma) - q * q));
       const double z = (dW[i][j].item<double>() - expected) / sd;
       EXPECT_LT(std::fabs(z), 4.5) << "device " << i << "," << j;
@@ -76,7 +77,8 @@ TEST(PulsedUpdate, LargeGradientsUseMoreSlotsAndStayUnbiasedBelowDesiredBl) {
   for (int64_t i = 0; i < out; ++i) {
     for (int64_t j = 0; j < in; ++j) {
       const double xv = x[j].item<double>(), dv = d[i].item<double>();
-      const double q = std::min(1.0, plan.b * std::fabs(xv)) * std::min(1.0, plan.a * std::fabs(dv));
+      const double q =
+          std::min(1.0, plan.b * std::fabs(xv)) * std::min(1.0, plan.a * std::fabs(dv));
       const double n = double(samples) * plan.bl;
       const double sd = 0.001 * std::sqrt(n * q * (1 - q));
       EXPECT_NEAR(dW[i][j].item<double>(), -samples * 0.1 * dv * xv, 4 * sd + 1e-3);
@@ -101,7 +103,8 @@ TEST(PulsedUpdate, PulseDirectionFollowsMinusSignOfDTimesX) {
   cfg.device().dw_min_std(0);
   AnalogTile tile(2, 2, cfg, 5, 0);
   // d = (+, -), x = (+, -): W -= lr d x^T -> signs (-, +; +, -); k >> 1 so every device pulses.
-  tile->record(at::tensor({1.0f, -1.0f}).reshape({1, 2}), at::tensor({1.0f, -1.0f}).reshape({1, 2}));
+  tile->record(at::tensor({1.0f, -1.0f}).reshape({1, 2}),
+               at::tensor({1.0f, -1.0f}).reshape({1, 2}));
   tile->update(1.0);
   const at::Tensor w = tile->get_weights();
   EXPECT_LT(w[0][0].item<float>(), 0);
@@ -133,7 +136,8 @@ TEST(PulsedUpdate, NoneWithDeviceIsExactUpdateClippedToBounds) {
   const at::Tensor d = at::rand({5, 3}) - 0.5;
   at::Tensor expected = tile->get_weights();
   for (int64_t s = 0; s < 5; ++s) {
-    expected = at::max(at::min(expected - 0.3 * at::outer(d[s], x[s]), tile->w_max()), tile->w_min());
+    expected =
+        at::max(at::min(expected - 0.3 * at::outer(d[s], x[s]), tile->w_max()), tile->w_min());
   }
   tile->record(x, d);
   tile->update(0.3);
@@ -233,7 +237,12 @@ TEST(PulsedUpdate, AsymmetricSoftBoundsSettleAtTheirSymmetryPoint) {
 TEST(PulsedUpdate, LinearStepStepsShrinkGeometricallyTowardsTheirFixedPoints) {
   const int64_t samples = 10, n = samples * 31;
   RPUConfig cfg = ideal_spread_config();
-  cfg.device().model(DeviceModel::kLinearStep).gamma_up(0.5).gamma_down(0.5).gamma_up_dtod(0).gamma_down_dtod(0);
+  cfg.device()
+      .model(DeviceModel::kLinearStep)
+      .gamma_up(0.5)
+      .gamma_down(0.5)
+      .gamma_up_dtod(0)
+      .gamma_down_dtod(0);
   cfg.device().w_max(0.6).w_min(-0.6).dw_min_std(0);
   AnalogTile tile(2, 3, cfg, 4, 0);
   tile->set_weights(at::full({2, 3}, 0.1f));
@@ -256,7 +265,7 @@ TEST(PulsedUpdate, UpdateRejectsNegativeOrNanLearningRate) {
 
 /// The decisions of one train by the shared reference functions.
 std::vector<int64_t> reference_train(const float* v, int64_t size, float scale, float v_max,
-                                      uint64_t key, uint64_t call, Domain domain, uint32_t slot) {
+                                     uint64_t key, uint64_t call, Domain domain, uint32_t slot) {
   std::vector<int64_t> active;
   const float p_max = std::min(1.0f, scale * v_max);
   if (!(p_max > 0.0f)) return active;
@@ -266,7 +275,8 @@ std::vector<int64_t> reference_train(const float* v, int64_t size, float scale, 
     return active;
   }
   for (int64_t j = 0; j < size; ++j) {
-    const uint32_t word = kernels::stream_block(key, call, domain, slot, static_cast<uint64_t>(j) >> 2).v[j & 3];
+    const uint32_t word =
+        kernels::stream_block(key, call, domain, slot, static_cast<uint64_t>(j) >> 2).v[j & 3];
     if (v[j] != 0.0f && kernels::dense_fires(scale * std::fabs(v[j]), word)) active.push_back(j);
   }
   return active;
@@ -285,15 +295,16 @@ at::Tensor reference_update(const at::Tensor& w0, const DeviceArrays& dev, const
     const float* xs = x.data_ptr<float>() + s * in;
     const float* ds = d.data_ptr<float>() + s * out;
     const float x_max = x[s].abs().max().item<float>(), d_max = d[s].abs().max().item<float>();
-    const auto plan = kernels::plan_pulses(lr, dw_min, x_max, d_max, static_cast<int>(up.desired_bl()),
-                                           up.fixed_bl(), up.update_bl_management(),
-                                           up.update_management(), 1.0f);
+    const auto plan = kernels::plan_pulses(lr, dw_min, x_max, d_max,
+                                           static_cast<int>(up.desired_bl()), up.fixed_bl(),
+                                           up.update_bl_management(), up.update_management(), 1.0f);
     const uint64_t call = first_call + static_cast<uint64_t>(s);
     for (int t = 0; t < plan.bl; ++t) {
       const auto slot = static_cast<uint32_t>(t);
       const auto cols = reference_train(xs, in, plan.b, x_max, key, call, Domain::kUpdateX, slot);
       if (cols.empty()) continue;
-      const auto rows = reference_train(ds, out, plan.a, d_max, key, call, Domain::kUpdateD, slot + 128u);
+      const auto rows =
+          reference_train(ds, out, plan.a, d_max, key, call, Domain::kUpdateD, slot + 128u);
       uint64_t k = 0;  // pulse k of the slot takes normal k of its stream
       for (int64_t i : rows) {
         for (int64_t j : cols) {
@@ -302,14 +313,15 @@ at::Tensor reference_update(const at::Tensor& w0, const DeviceArrays& dev, const
           const bool down = (ds[i] > 0.0f) == (xs[j] > 0.0f);
           if (model == DeviceModel::kLinearStep) {
             const float* S = dev.slopes.data_ptr<float>();
-            W[e] = kernels::linear_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], S[2 * e], S[2 * e + 1],
-                                              dw_min_std, true, xi, P[4 * e], P[4 * e + 1]);
-          } else if (model == DeviceModel::kSoftBounds) {
-            W[e] = kernels::soft_bounds_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi, P[4 * e],
+            W[e] = kernels::linear_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], S[2 * e],
+                                              S[2 * e + 1], dw_min_std, true, xi, P[4 * e],
                                               P[4 * e + 1]);
+          } else if (model == DeviceModel::kSoftBounds) {
+            W[e] = kernels::soft_bounds_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std,
+                                              xi, P[4 * e], P[4 * e + 1]);
           } else {
-            W[e] = kernels::constant_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std, xi,
-                                                P[4 * e], P[4 * e + 1]);
+            W[e] = kernels::constant_step_pulse(W[e], down, P[4 * e + 2], P[4 * e + 3], dw_min_std,
+                                                xi, P[4 * e], P[4 * e + 1]);
           }
         }
       }
@@ -321,9 +333,9 @@ at::Tensor reference_update(const at::Tensor& w0, const DeviceArrays& dev, const
 struct ReferenceCase {
   const char* name;
   float lr;
-  bool ublm;      // update BL management
-  int bl;         // the pulse slots of sample 0
-  bool thinned;   // whether sample 0's x train is thinned
+  bool ublm;     // update BL management
+  int bl;        // the pulse slots of sample 0
+  bool thinned;  // whether sample 0's x train is thinned
   DeviceModel model = DeviceModel::kConstantStep;
 };
 
@@ -353,21 +365,25 @@ TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
   at::Tensor w = at::rand({out, in}) * 0.2 - 0.1;
   const at::Tensor w0 = w.clone();
   cpu::pulsed_update_cpu(w, arrays, x, d, up, dev, lr, 11, 1000);
-  const at::Tensor expected = reference_update(w0, arrays, x, d, up, lr, 0.001f, 0.3f, 11, 1000, GetParam().model);
+  const at::Tensor expected =
+      reference_update(w0, arrays, x, d, up, lr, 0.001f, 0.3f, 11, 1000, GetParam().model);
   EXPECT_FALSE(w.equal(w0));
   EXPECT_TRUE(w.equal(expected)) << "max difference " << (w - expected).abs().max().item<float>();
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Trains, CpuUpdateMatchesReference,
-    ::testing::Values(ReferenceCase{"thinned", 0.001f, true, 1, true},
-                      ReferenceCase{"thinned_bl7", 0.001f, false, 7, true},
-                      ReferenceCase{"dense", 0.05f, true, 3, false},
-                      ReferenceCase{"soft_bounds_thinned", 0.001f, true, 1, true, DeviceModel::kSoftBounds},
-                      ReferenceCase{"soft_bounds_dense", 0.05f, true, 3, false, DeviceModel::kSoftBounds},
-                      ReferenceCase{"linear_step_thinned", 0.001f, true, 1, true, DeviceModel::kLinearStep},
-                      ReferenceCase{"linear_step_dense", 0.05f, true, 3, false, DeviceModel::kLinearStep}),
-    [](const ::testing::TestParamInfo<ReferenceCase>& info) { return std::string(info.param.name); });
+    ::testing::Values(
+        ReferenceCase{"thinned", 0.001f, true, 1, true},
+        ReferenceCase{"thinned_bl7", 0.001f, false, 7, true},
+        ReferenceCase{"dense", 0.05f, true, 3, false},
+        ReferenceCase{"soft_bounds_thinned", 0.001f, true, 1, true, DeviceModel::kSoftBounds},
+        ReferenceCase{"soft_bounds_dense", 0.05f, true, 3, false, DeviceModel::kSoftBounds},
+        ReferenceCase{"linear_step_thinned", 0.001f, true, 1, true, DeviceModel::kLinearStep},
+        ReferenceCase{"linear_step_dense", 0.05f, true, 3, false, DeviceModel::kLinearStep}),
+    [](const ::testing::TestParamInfo<ReferenceCase>& info) {
+      return std::string(info.param.name);
+    });
 
 TEST(CpuUpdate, LinearStepDevicesWithoutSlopesAreAnError) {
   PulsedDevice dev;
@@ -375,7 +391,8 @@ TEST(CpuUpdate, LinearStepDevicesWithoutSlopesAreAnError) {
   dev.model(DeviceModel::kLinearStep);
   at::Tensor w = at::zeros({3, 4});
   try {
-    cpu::pulsed_update_cpu(w, arrays, at::ones({1, 4}), at::ones({1, 3}), UpdateParameters(), dev, 0.01f, 1, 0);
+    cpu::pulsed_update_cpu(w, arrays, at::ones({1, 4}), at::ones({1, 3}), UpdateParameters(), dev,
+                           0.01f, 1, 0);
     FAIL() << "no error";
   } catch (const c10::Error& e) {
     EXPECT_THAT(std::string(e.msg()), HasSubstr("a linear_step device needs its slopes [3, 4, 2]"))
@@ -412,8 +429,8 @@ TEST(CpuUpdateThreads, LargeSlotsSplitOverThreadsGiveTheSameWeights) {
     ASSERT_EQ(at::get_num_threads(), threads);
     at::Tensor w = w0.clone();
     cpu::pulsed_update_cpu(w, arrays, x, d, up, dev, lr, 21, 5);
-    EXPECT_TRUE(w.equal(expected)) << threads << " threads: max difference "
-                                   << (w - expected).abs().max().item<float>();
+    EXPECT_TRUE(w.equal(expected))
+        << threads << " threads: max difference " << (w - expected).abs().max().item<float>();
   }
 }
 

@@ -17,12 +17,12 @@
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
 #include "cpu/random_fill.h"
+#include "cuda/cuda_test_support.h"
 #include "cuda/device_sampling_cuda.h"
 #include "cuda/io_pipeline_cuda.h"
 #include "cuda/pulsed_update_cuda.h"
-#include "cuda/cuda_test_support.h"
-#include "tile/kernel_specs.h"
 #include "support/test_support.h"
+#include "tile/kernel_specs.h"
 
 namespace analog {
 namespace {
@@ -32,10 +32,14 @@ struct Buffer {
   void* ptr = nullptr;
   size_t bytes = 0;
   explicit Buffer(size_t b) : bytes(b) { EXPECT_EQ(cudaMalloc(&ptr, b), cudaSuccess); }
-  Buffer(const void* host, size_t b) : Buffer(b) { cudaMemcpy(ptr, host, b, cudaMemcpyHostToDevice); }
+  Buffer(const void* host, size_t b) : Buffer(b) {
+    cudaMemcpy(ptr, host, b, cudaMemcpyHostToDevice);
+  }
   ~Buffer() { cudaFree(ptr); }
   template <class T>
-  T* as() { return static_cast<T*>(ptr); }
+  T* as() {
+    return static_cast<T*>(ptr);
+  }
   at::Tensor to_tensor(at::IntArrayRef sizes) {
     at::Tensor t = at::empty(sizes);
     cudaMemcpy(t.data_ptr<float>(), ptr, bytes, cudaMemcpyDeviceToHost);
@@ -81,16 +85,20 @@ TEST_F(CudaParity, ForwardPipelineMatchesCpu) {
   IOParameters io;
   io.out_noise(0.1);
   const auto ref = cpu::io_mvm_cpu(x, w, false, io_spec(io, true, false), 99, 7, "parity");
-  const cuda::IoSpec spec = io_spec(io, /*use_bm=*/true, /*zero_shortcut_needs_no_inp_noise=*/false);
-  Buffer dx(x.data_ptr<float>(), batch * n * 4), dw(w.data_ptr<float>(), m * n * 4), alpha(batch * 4),
-      red(batch * 4), active(batch * 4), bad(batch * 4), xq(batch * n * 4), yq(batch * m * 4), y(batch * m * 4);
-  cuda::launch_io_prepare(dx.as<float>(), n, batch, n, spec, 99, 7, alpha.as<float>(), red.as<float>(),
-                          active.as<int32_t>(), bad.as<int32_t>(), xq.as<float>(), nullptr);
-  const at::Tensor yq_host = xq.to_tensor({batch, n}).mm(w.t());  // round 0's GEMM; adc does the re-runs
+  const cuda::IoSpec spec =
+      io_spec(io, /*use_bm=*/true, /*zero_shortcut_needs_no_inp_noise=*/false);
+  Buffer dx(x.data_ptr<float>(), batch * n * 4), dw(w.data_ptr<float>(), m * n * 4),
+      alpha(batch * 4), red(batch * 4), active(batch * 4), bad(batch * 4), xq(batch * n * 4),
+      yq(batch * m * 4), y(batch * m * 4);
+  cuda::launch_io_prepare(dx.as<float>(), n, batch, n, spec, 99, 7, alpha.as<float>(),
+                          red.as<float>(), active.as<int32_t>(), bad.as<int32_t>(), xq.as<float>(),
+                          nullptr);
+  const at::Tensor yq_host =
+      xq.to_tensor({batch, n}).mm(w.t());  // round 0's GEMM; adc does the re-runs
   cudaMemcpy(yq.ptr, yq_host.data_ptr<float>(), batch * m * 4, cudaMemcpyHostToDevice);
-  cuda::launch_io_adc(dx.as<float>(), n, dw.as<float>(), false, batch, n, m, alpha.as<float>(), red.as<float>(),
-                      active.as<int32_t>(), spec, 99, 7, xq.as<float>(), yq.as<float>(), nullptr, y.as<float>(),
-                      nullptr, 0.0f, nullptr);
+  cuda::launch_io_adc(dx.as<float>(), n, dw.as<float>(), false, batch, n, m, alpha.as<float>(),
+                      red.as<float>(), active.as<int32_t>(), spec, 99, 7, xq.as<float>(),
+                      yq.as<float>(), nullptr, y.as<float>(), nullptr, 0.0f, nullptr);
   EXPECT_GT(ref.reduction.max().item<float>(), 1.0f);  // re-runs happened
   std::vector<int32_t> host_bad(batch, -1);
   cudaMemcpy(host_bad.data(), bad.ptr, batch * 4, cudaMemcpyDeviceToHost);
@@ -134,35 +142,44 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   PulsedDevice dev;
   dev.model(c.model).gamma_up(0.5).gamma_down(0.8);  // (the slopes of linear_step devices)
   UpdateParameters up;
-  up.desired_bl(7).fixed_bl(c.fixed_bl).update_bl_management(c.ublm).res(c.res).sto_round(c.sto_round);
+  up.desired_bl(7)
+      .fixed_bl(c.fixed_bl)
+      .update_bl_management(c.ublm)
+      .res(c.res)
+      .sto_round(c.sto_round);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 55);
   at::Tensor w_cpu = at::rand({out, in}) * 0.2 - 0.1;
   const at::Tensor w0 = w_cpu.clone();
   cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 11, 1000);
   const cuda::UpdateSpec spec = update_spec(up, dev, c.lr);
   const bool linear = c.model == DeviceModel::kLinearStep;
-  Buffer dslopes(linear ? arrays.slopes.data_ptr<float>() : w0.data_ptr<float>(), out * in * (linear ? 8 : 4));
-  Buffer dw(w0.data_ptr<float>(), out * in * 4), ddev(arrays.params.data_ptr<float>(), out * in * 16),
+  Buffer dslopes(linear ? arrays.slopes.data_ptr<float>() : w0.data_ptr<float>(),
+                 out * in * (linear ? 8 : 4));
+  Buffer dw(w0.data_ptr<float>(), out * in * 4),
+      ddev(arrays.params.data_ptr<float>(), out * in * 16),
       dx(x.data_ptr<float>(), samples * in * 4), dd(d.data_ptr<float>(), samples * out * 4),
       ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flags(2 * samples * 4),
       host_flags(2 * samples * 4);  // the copy for the host (mapped host memory in the glue)
   cudaMemset(host_flags.ptr, 0xff, 2 * samples * 4);  // -1: unwritten
-  cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(), linear ? dslopes.as<float>() : nullptr, dx.as<float>(),
-                             in, dd.as<float>(), samples, in, out, spec, 11, 1000, ws.ptr, flags.as<int32_t>(), host_flags.as<int32_t>(), nullptr);
+  cuda::launch_pulsed_update(dw.as<float>(), ddev.as<float>(),
+                             linear ? dslopes.as<float>() : nullptr, dx.as<float>(), in,
+                             dd.as<float>(), samples, in, out, spec, 11, 1000, ws.ptr,
+                             flags.as<int32_t>(), host_flags.as<int32_t>(), nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
   std::vector<int32_t> non_finite(2 * samples, -1), non_finite_copy(2 * samples, -1);
   cudaMemcpy(non_finite.data(), flags.ptr, 2 * samples * 4, cudaMemcpyDeviceToHost);
   cudaMemcpy(non_finite_copy.data(), host_flags.ptr, 2 * samples * 4, cudaMemcpyDeviceToHost);
-  EXPECT_EQ(std::count(non_finite.begin(), non_finite.end(), 0), 2 * samples);  // every flag written, none set
+  EXPECT_EQ(std::count(non_finite.begin(), non_finite.end(), 0),
+            2 * samples);  // every flag written, none set
   EXPECT_EQ(non_finite_copy, non_finite);
   EXPECT_FALSE(w_cpu.equal(w0));
   EXPECT_TRUE(w_gpu.equal(w_cpu)) << (w_gpu - w_cpu).abs().max().item<float>();
 }
 
 // Several tiles in one launch_pulsed_updates call (six launches) end as each alone: dense,
-// thinned and unmanaged trains, soft-bounds and linear-step devices, a tile whose d holds a NaN (left unchanged
-// and flagged, while the others are pulsed), an empty tile (left out), all with their own sizes,
-// keys and calls.
+// thinned and unmanaged trains, soft-bounds and linear-step devices, a tile whose d holds a NaN
+// (left unchanged and flagged, while the others are pulsed), an empty tile (left out), all with
+// their own sizes, keys and calls.
 TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
   struct Tile {
     float lr;
@@ -193,22 +210,23 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
     at::Tensor d = (at::rand({t.samples, t.out}) * 2 - 1) * 0.05;
     if (t.nan_in_d) d[t.samples / 2][3] = std::nanf("");
     t.w0 = host(at::rand({t.out, t.in}) * 0.2 - 0.1);
-    const auto arrays =
-        cpu::sample_devices_cpu(PulsedDevice().model(t.model).gamma_up(0.5), t.out, t.in, false, 55 + k);
+    const auto arrays = cpu::sample_devices_cpu(PulsedDevice().model(t.model).gamma_up(0.5), t.out,
+                                                t.in, false, 55 + k);
     t.dev = host(arrays.params);
     t.slopes = host(arrays.slopes);
     t.x = host(at::rand({t.samples, t.in}) * (at::rand({t.samples, t.in}) < 0.3).to(at::kFloat));
     t.d = host(d);
-    const cuda::UpdateSpec spec =
-        update_spec(UpdateParameters().desired_bl(7).fixed_bl(t.fixed_bl).update_bl_management(t.ublm),
-                    PulsedDevice().model(t.model).gamma_up(0.5), t.lr);
+    const cuda::UpdateSpec spec = update_spec(
+        UpdateParameters().desired_bl(7).fixed_bl(t.fixed_bl).update_bl_management(t.ublm),
+        PulsedDevice().model(t.model).gamma_up(0.5), t.lr);
     specs.push_back(spec);
   }
   // Each tile's buffers; run(batched) launches them in one call or one call each.
   const auto run = [&](bool batched) {
     std::vector<std::unique_ptr<Buffer>> keep;
     const auto buffer = [&](const std::vector<float>& v, size_t bytes) {
-      keep.push_back(v.empty() ? std::make_unique<Buffer>(bytes) : std::make_unique<Buffer>(v.data(), bytes));
+      keep.push_back(v.empty() ? std::make_unique<Buffer>(bytes)
+                               : std::make_unique<Buffer>(v.data(), bytes));
       return keep.back()->ptr;
     };
     std::vector<cuda::UpdateTile> launch;
@@ -216,13 +234,16 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
       const Tile& t = tiles[k];
       const size_t flag_bytes = std::max<size_t>(4, 2 * t.samples * 4);
       launch.push_back(cuda::UpdateTile{
-          static_cast<float*>(buffer(t.w0, t.w0.size() * 4)), static_cast<float*>(buffer(t.dev, t.dev.size() * 4)),
+          static_cast<float*>(buffer(t.w0, t.w0.size() * 4)),
+          static_cast<float*>(buffer(t.dev, t.dev.size() * 4)),
           t.slopes.empty() ? nullptr : static_cast<float*>(buffer(t.slopes, t.slopes.size() * 4)),
           static_cast<float*>(buffer(t.x, std::max<size_t>(4, t.x.size() * 4))), t.in,
-          static_cast<float*>(buffer(t.d, std::max<size_t>(4, t.d.size() * 4))), t.samples, t.in, t.out, specs[k],
-          11 + k, 1000 + 100 * k,
-          buffer({}, std::max<size_t>(4, cuda::pulsed_update_workspace_bytes(t.samples, t.in, t.out, specs[k]))),
-          static_cast<int32_t*>(buffer({}, flag_bytes)), static_cast<int32_t*>(buffer({}, flag_bytes))});
+          static_cast<float*>(buffer(t.d, std::max<size_t>(4, t.d.size() * 4))), t.samples, t.in,
+          t.out, specs[k], 11 + k, 1000 + 100 * k,
+          buffer({}, std::max<size_t>(
+                         4, cuda::pulsed_update_workspace_bytes(t.samples, t.in, t.out, specs[k]))),
+          static_cast<int32_t*>(buffer({}, flag_bytes)),
+          static_cast<int32_t*>(buffer({}, flag_bytes))});
     }
     if (batched) {
 #ifdef ANALOG_CUDA_EMULATION
@@ -230,7 +251,8 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
 #endif
       cuda::launch_pulsed_updates(launch.data(), static_cast<int>(launch.size()), nullptr);
 #ifdef ANALOG_CUDA_EMULATION
-      EXPECT_EQ(cuda::emulation::counters().launches - launches, 6) << "four stages, the last once per model";
+      EXPECT_EQ(cuda::emulation::counters().launches - launches, 6)
+          << "four stages, the last once per model";
 #endif
     } else {
       for (const auto& u : launch) cuda::launch_pulsed_updates(&u, 1, nullptr);
@@ -241,7 +263,8 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
       w.emplace_back(tiles[k].w0.size());
       cudaMemcpy(w.back().data(), launch[k].w, w.back().size() * 4, cudaMemcpyDeviceToHost);
       flags.emplace_back(2 * tiles[k].samples);
-      cudaMemcpy(flags.back().data(), launch[k].non_finite_host, flags.back().size() * 4, cudaMemcpyDeviceToHost);
+      cudaMemcpy(flags.back().data(), launch[k].non_finite_host, flags.back().size() * 4,
+                 cudaMemcpyDeviceToHost);
     }
     return std::make_pair(w, flags);
   };
@@ -266,7 +289,8 @@ TEST(CudaUpdateBatch, AnUnknownDeviceModelIsAnError) {
     cuda::launch_pulsed_updates(tiles.data(), 2, nullptr);
     FAIL() << "no error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_THAT(std::string(e.what()), HasSubstr("tile 1 has an unknown device model 7")) << e.what();
+    EXPECT_THAT(std::string(e.what()), HasSubstr("tile 1 has an unknown device model 7"))
+        << e.what();
   }
 }
 
@@ -296,8 +320,10 @@ INSTANTIATE_TEST_SUITE_P(
                       UpdateCase{"no_bl_management", 0.05f, false, false, 0.0, false},
                       UpdateCase{"discretised", 0.05f, true, true, 0.1, true},
                       UpdateCase{"thinned_long", 0.001f, true, true, 0.0, false, 1000, 300},
-                      UpdateCase{"soft_bounds", 0.05f, true, true, 0.0, false, 123, 41, DeviceModel::kSoftBounds},
-                      UpdateCase{"linear_step", 0.05f, true, true, 0.0, false, 123, 41, DeviceModel::kLinearStep}),
+                      UpdateCase{"soft_bounds", 0.05f, true, true, 0.0, false, 123, 41,
+                                 DeviceModel::kSoftBounds},
+                      UpdateCase{"linear_step", 0.05f, true, true, 0.0, false, 123, 41,
+                                 DeviceModel::kLinearStep}),
     [](const ::testing::TestParamInfo<UpdateCase>& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -24,8 +24,8 @@
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
 #include "cuda/cuda_test_support.h"
-#include "cuda/runtime.h"
 #include "cuda/mapped_flags.h"
+#include "cuda/runtime.h"
 #include "cuda/tile_kernels_cuda.h"
 #include "support/test_support.h"
 #include "tile/kernel_specs.h"
@@ -45,16 +45,19 @@ namespace {
 using cuda_test::kernel_device;
 
 /// One job through the glue's pulsed update; returns the job's check.
-std::function<void()> pulsed_update_one(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
-                                        const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
+std::function<void()> pulsed_update_one(const at::Tensor& w, const DeviceArrays& devices,
+                                        const at::Tensor& x, const at::Tensor& d,
+                                        const UpdateParameters& up, const PulsedDevice& dev,
                                         float lr, uint64_t key, uint64_t first_call) {
-  const auto results = cuda_glue::pulsed_update_cuda({UpdateJob{w, devices, x, d, &up, &dev, lr, key, first_call}});
+  const auto results =
+      cuda_glue::pulsed_update_cuda({UpdateJob{w, devices, x, d, &up, &dev, lr, key, first_call}});
   EXPECT_EQ(results.size(), 1u);
   EXPECT_TRUE(results.front().applied);
   return results.front().check;
 }
 
-/// A tile's device arrays on the kernel device (what the glue's pulsed update reads: params, slopes).
+/// A tile's device arrays on the kernel device (what the glue's pulsed update reads: params,
+/// slopes).
 DeviceArrays on_kernel_device(const DeviceArrays& a) {
   DeviceArrays moved;
   moved.params = a.params.to(kernel_device());
@@ -76,16 +79,17 @@ const auto* const junk_fill = ::testing::AddGlobalTestEnvironment(new JunkFill);
 struct IoCase {
   const char* name;
   std::function<void(IOParameters&)> set;
-  bool transposed = false;     // the backward pass's MVM (y = x w), as the tile calls it
+  bool transposed = false;  // the backward pass's MVM (y = x w), as the tile calls it
   bool use_bm = true;
-  bool zero_rows = false;      // every third row of x all zero (noise management's short-cut)
-  bool zero_flag = false;      // zero_shortcut_needs_no_inp_noise (the tile sets it in the backward)
+  bool zero_rows = false;  // every third row of x all zero (noise management's short-cut)
+  bool zero_flag = false;  // zero_shortcut_needs_no_inp_noise (the tile sets it in the backward)
   bool negative_rows = false;  // every fourth row of x all negative (alpha < 0 under max NM)
   bool reruns = false;         // outputs saturate: rows re-run under bound management
 };
 
 /// A case whose rows saturate (out_bound 2) and re-run: the ADC kernel's own MVM.
-IoCase rerun_case(const char* name, const std::function<void(IOParameters&)>& set, bool transposed = false) {
+IoCase rerun_case(const char* name, const std::function<void(IOParameters&)>& set,
+                  bool transposed = false) {
   IoCase c{name, [set](IOParameters& io) {
              io.out_bound(2.0);
              set(io);
@@ -123,13 +127,16 @@ TEST_P(CudaGlueIo, MvmMatchesCpu) {
   // The gradient mask |y| >= mask_bound (the forward pass asks for 0.999 out_bound); a bound
   // inside the range of these outputs, so that the mask has both values.
   const float mask_bound = 1.0f;
-  const auto ref =
-      cpu::io_mvm_cpu(xin, w, c.transposed, io_spec(io, c.use_bm, c.zero_flag), 5, 9, "glue test", mask_bound);
-  const auto got = cuda_glue::io_mvm_cuda(xin.to(kernel_device()), w.to(kernel_device()), c.transposed, io_spec(io, c.use_bm, c.zero_flag), 5, 9, "glue test", mask_bound);
+  const auto ref = cpu::io_mvm_cpu(xin, w, c.transposed, io_spec(io, c.use_bm, c.zero_flag), 5, 9,
+                                   "glue test", mask_bound);
+  const auto got =
+      cuda_glue::io_mvm_cuda(xin.to(kernel_device()), w.to(kernel_device()), c.transposed,
+                             io_spec(io, c.use_bm, c.zero_flag), 5, 9, "glue test", mask_bound);
   const at::Tensor y = got.y.cpu(), r = got.reduction.cpu();
   ASSERT_EQ(y.sizes(), ref.y.sizes());
   const at::Tensor same_r = r.eq(ref.reduction);
-  EXPECT_GE(same_r.sum().item<int64_t>(), batch * 95 / 100) << "reductions: " << r << " vs " << ref.reduction;
+  EXPECT_GE(same_r.sum().item<int64_t>(), batch * 95 / 100)
+      << "reductions: " << r << " vs " << ref.reduction;
   if (c.reruns) {
     const at::Tensor reran = ref.reduction.gt(1.0f);
     const int64_t n_reran = reran.sum().item<int64_t>();
@@ -155,7 +162,8 @@ TEST_P(CudaGlueIo, MvmMatchesCpu) {
 }
 
 IoCase max_nm_with_input_noise(const char* name, bool zero_flag) {
-  IoCase c{name, [](IOParameters& io) { io.noise_management(NoiseManagement::kMax).inp_noise(0.05); }};
+  IoCase c{name,
+           [](IOParameters& io) { io.noise_management(NoiseManagement::kMax).inp_noise(0.05); }};
   c.negative_rows = true;
   c.zero_flag = zero_flag;
   return c;
@@ -167,26 +175,42 @@ INSTANTIATE_TEST_SUITE_P(
         IoCase{"defaults", [](IOParameters&) {}},
         IoCase{"backward", [](IOParameters& io) { io.out_noise(0.06); }, true, false, false, true},
         rerun_case("bm_rerun", [](IOParameters& io) { io.out_noise(0.1); }),
-        rerun_case("transposed_bm_rerun", [](IOParameters& io) { io.out_noise(0.1).out_bound(1.0); }, true),
-        IoCase{"stochastic_rounding", [](IOParameters& io) { io.inp_sto_round(true).out_sto_round(true); }},
+        rerun_case(
+            "transposed_bm_rerun", [](IOParameters& io) { io.out_noise(0.1).out_bound(1.0); },
+            true),
+        IoCase{"stochastic_rounding",
+               [](IOParameters& io) { io.inp_sto_round(true).out_sto_round(true); }},
         IoCase{"input_noise", [](IOParameters& io) { io.inp_noise(0.05); }, false, true, true},
-        IoCase{"nm_max_thres", [](IOParameters& io) { io.noise_management(NoiseManagement::kMax).nm_thres(0.5); }},
+        IoCase{"nm_max_thres",
+               [](IOParameters& io) { io.noise_management(NoiseManagement::kMax).nm_thres(0.5); }},
         max_nm_with_input_noise("nm_max_negative_rows", false),
         max_nm_with_input_noise("nm_max_negative_rows_zero_flag", true),
-        IoCase{"nm_constant", [](IOParameters& io) { io.noise_management(NoiseManagement::kConstant).nm_thres(2.0); }},
-        IoCase{"nm_none_bm_none",
+        IoCase{"nm_constant",
                [](IOParameters& io) {
-                 io.noise_management(NoiseManagement::kNone).bound_management(BoundManagement::kNone);
+                 io.noise_management(NoiseManagement::kConstant).nm_thres(2.0);
                }},
-        IoCase{"unbounded_unquantised", [](IOParameters& io) { io.out_bound(0).inp_res(0).out_res(0); }},
+        IoCase{
+            "nm_none_bm_none",
+            [](IOParameters& io) {
+              io.noise_management(NoiseManagement::kNone).bound_management(BoundManagement::kNone);
+            }},
+        IoCase{"unbounded_unquantised",
+               [](IOParameters& io) { io.out_bound(0).inp_res(0).out_res(0); }},
         IoCase{"additive_weight_noise",
-               [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kAdditiveConstant).w_noise(0.02); }},
-        IoCase{"pcm_read_noise", [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kPcmRead).w_noise(0.03); }},
+               [](IOParameters& io) {
+                 io.w_noise_type(WeightNoiseType::kAdditiveConstant).w_noise(0.02);
+               }},
+        IoCase{"pcm_read_noise",
+               [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kPcmRead).w_noise(0.03); }},
         // Weight noise in the bound-management re-runs (the ADC kernel's own MVM and scales).
         rerun_case("additive_weight_noise_bm_rerun",
-                   [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kAdditiveConstant).w_noise(0.02); }),
+                   [](IOParameters& io) {
+                     io.w_noise_type(WeightNoiseType::kAdditiveConstant).w_noise(0.02);
+                   }),
         rerun_case("pcm_read_noise_bm_rerun",
-                   [](IOParameters& io) { io.w_noise_type(WeightNoiseType::kPcmRead).w_noise(0.03); }),
+                   [](IOParameters& io) {
+                     io.w_noise_type(WeightNoiseType::kPcmRead).w_noise(0.03);
+                   }),
         IoCase{"zero_rows", [](IOParameters&) {}, false, true, true},
         IoCase{"perfect", [](IOParameters& io) { io.is_perfect(true); }}),
     [](const ::testing::TestParamInfo<IoCase>& info) { return std::string(info.param.name); });
@@ -200,12 +224,12 @@ TEST_F(CudaGlue, NonFiniteInputIsReportedWithItsFirstRow) {
   x[2][1] = -INFINITY;
   const at::Tensor w = at::rand({5, 20});
   // The host does not wait for the GPU in the call: the check comes back, deferred.
-  const auto r = cuda_glue::io_mvm_cuda(x.to(kernel_device()), w.to(kernel_device()), false, io_spec(IOParameters(), true, false), 1, 1, "glue test");
+  const auto r = cuda_glue::io_mvm_cuda(x.to(kernel_device()), w.to(kernel_device()), false,
+                                        io_spec(IOParameters(), true, false), 1, 1, "glue test");
   ASSERT_TRUE(static_cast<bool>(r.check));
   const std::string error = test::nonfinite_error_of([&] { r.check(); });
   EXPECT_THAT(error, HasSubstr("row 2 "));
 }
-
 
 // The flags of pending checks share mapped host slabs (16384 ints each): 400 checks, most of 64
 // flags, fill a slab and start another one or two; a check of more than 4096 flags gets a slab of
@@ -230,26 +254,33 @@ TEST_F(CudaGlue, ManyPendingChecksEachReadTheirOwnFlags) {
     for (int call = 0; call < kCalls; ++call) {
       const int64_t rows = rows_of(call);
       at::Tensor f = at::zeros({rows}, at::kInt);
-      f[(call * 37) % rows] = call + 1;  // each call's flags differ: one row set, to the call's number
+      f[(call * 37) % rows] =
+          call + 1;  // each call's flags differ: one row set, to the call's number
       auto flags = std::make_shared<cuda_glue::MappedFlags>(rows);
       // What a kernel does: it writes every flag, through the device's address of the memory.
-      ASSERT_EQ(cudaMemcpy(flags->device(), f.data_ptr<int32_t>(), rows * 4, cudaMemcpyDefault), cudaSuccess);
-      checks.push_back(cuda_glue::defer_check(std::move(flags), [&seen, call, rows](const int32_t* host) {
-        int64_t set = -1;
-        for (int64_t b = 0; b < rows; ++b) {
-          if (host[b] != 0) set = set == -1 && host[b] == call + 1 ? b : -3;  // -3: a wrong or a second value
-        }
-        seen[static_cast<size_t>(call)] = set;
-      }));
+      ASSERT_EQ(cudaMemcpy(flags->device(), f.data_ptr<int32_t>(), rows * 4, cudaMemcpyDefault),
+                cudaSuccess);
+      checks.push_back(
+          cuda_glue::defer_check(std::move(flags), [&seen, call, rows](const int32_t* host) {
+            int64_t set = -1;
+            for (int64_t b = 0; b < rows; ++b) {
+              if (host[b] != 0)
+                set = set == -1 && host[b] == call + 1 ? b : -3;  // -3: a wrong or a second value
+            }
+            seen[static_cast<size_t>(call)] = set;
+          }));
     }
     for (int call = kCalls - 1; call >= 0; --call) {  // the oldest slab's checks last
       ASSERT_TRUE(static_cast<bool>(checks[static_cast<size_t>(call)]));
       checks[static_cast<size_t>(call)]();
       checks[static_cast<size_t>(call)] = nullptr;  // a check's slab may go with the last of them
-      EXPECT_EQ(seen[static_cast<size_t>(call)], (call * 37) % rows_of(call)) << "round " << round << " call " << call;
+      EXPECT_EQ(seen[static_cast<size_t>(call)], (call * 37) % rows_of(call))
+          << "round " << round << " call " << call;
     }
 #ifdef ANALOG_CUDA_EMULATION  // (the emulated runtime counts the allocations)
-    if (round >= 2) EXPECT_EQ(host_allocs() - allocs_before, 0) << "round " << round << ": freed slabs are reused";
+    if (round >= 2)
+      EXPECT_EQ(host_allocs() - allocs_before, 0)
+          << "round " << round << ": freed slabs are reused";
 #endif
   }
   EXPECT_FALSE(static_cast<bool>(cuda_glue::defer_check(nullptr, [](const int32_t*) {})));
@@ -260,9 +291,10 @@ TEST_F(CudaGlue, ManyPendingChecksEachReadTheirOwnFlags) {
 TEST_F(CudaGlue, UnwrittenFlagsAreAnError) {
   auto flags = std::make_shared<cuda_glue::MappedFlags>(3);
   const int32_t written[2] = {0, 0};
-  ASSERT_EQ(cudaMemcpy(flags->device(), written, sizeof written, cudaMemcpyDefault), cudaSuccess);  // not the third
-  const auto check =
-      cuda_glue::defer_check(std::move(flags), [](const int32_t*) { FAIL() << "decoded unwritten flags"; });
+  ASSERT_EQ(cudaMemcpy(flags->device(), written, sizeof written, cudaMemcpyDefault),
+            cudaSuccess);  // not the third
+  const auto check = cuda_glue::defer_check(
+      std::move(flags), [](const int32_t*) { FAIL() << "decoded unwritten flags"; });
   const std::string error = test::error_of([&] { check(); });
   EXPECT_THAT(error, HasSubstr("3 NaN/inf flags were not all written"));
 }
@@ -275,11 +307,14 @@ TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
   const at::Tensor wide = at::rand({24, 100});
   const at::Tensor slice = wide.to(kernel_device()).narrow(1, 30, 40), copy = slice.contiguous();
   ASSERT_FALSE(slice.is_contiguous());
-  const at::Tensor w = (at::rand({12, 40}) * 0.2).to(kernel_device());  // W x/max|x| above 2: re-runs
+  const at::Tensor w =
+      (at::rand({12, 40}) * 0.2).to(kernel_device());  // W x/max|x| above 2: re-runs
   IOParameters io;
   io.inp_noise(0.05).inp_sto_round(true).out_bound(2.0);
-  const auto got = cuda_glue::io_mvm_cuda(slice, w, false, io_spec(io, true, false), 5, 9, "glue test", 1.0f);
-  const auto ref = cuda_glue::io_mvm_cuda(copy, w, false, io_spec(io, true, false), 5, 9, "glue test", 1.0f);
+  const auto got =
+      cuda_glue::io_mvm_cuda(slice, w, false, io_spec(io, true, false), 5, 9, "glue test", 1.0f);
+  const auto ref =
+      cuda_glue::io_mvm_cuda(copy, w, false, io_spec(io, true, false), 5, 9, "glue test", 1.0f);
   EXPECT_TRUE(got.y.cpu().equal(ref.y.cpu()));
   EXPECT_TRUE(got.reduction.cpu().equal(ref.reduction.cpu()));
   EXPECT_TRUE(got.mask.cpu().equal(ref.mask.cpu()));
@@ -289,25 +324,28 @@ TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
   // Perfect IO: the GEMM reads the slice itself (ATen, with its row stride).
   IOParameters perfect;
   perfect.is_perfect(true);
-  const auto exact = cuda_glue::io_mvm_cuda(slice, w, false, io_spec(perfect, true, false), 5, 10, "glue test");
+  const auto exact =
+      cuda_glue::io_mvm_cuda(slice, w, false, io_spec(perfect, true, false), 5, 10, "glue test");
   EXPECT_TRUE(at::allclose(exact.y.cpu(), copy.cpu().mm(w.cpu().t()), 1e-5, 1e-6));
   exact.check();
 
   PulsedDevice dev;
   const auto arrays = cpu::sample_devices_cpu(dev, 12, 40, false, 6);
   const at::Tensor d = (at::rand({24, 12}) * 2 - 1) * 0.1;
-  const at::Tensor signed_wide = at::rand({24, 100}) * 2 - 1;  // both signs: a pulse's direction reads x
+  const at::Tensor signed_wide =
+      at::rand({24, 100}) * 2 - 1;  // both signs: a pulse's direction reads x
   at::Tensor w_cpu = at::rand({12, 40}) * 0.4 - 0.2;
-  at::Tensor w_dev = w_cpu.clone().to(kernel_device());  // a copy also where the kernel device is the CPU
+  at::Tensor w_dev =
+      w_cpu.clone().to(kernel_device());  // a copy also where the kernel device is the CPU
   const at::Tensor w0 = w_cpu.clone();
-  cpu::pulsed_update_cpu(w_cpu, arrays, signed_wide.narrow(1, 30, 40).contiguous(), d, UpdateParameters(), dev,
-                         0.05f, 3, 77);
-  const auto check =
-      pulsed_update_one(w_dev, on_kernel_device(arrays),
-                                    signed_wide.to(kernel_device()).narrow(1, 30, 40), d.to(kernel_device()),
-                                    UpdateParameters(), dev, 0.05f, 3, 77);
+  cpu::pulsed_update_cpu(w_cpu, arrays, signed_wide.narrow(1, 30, 40).contiguous(), d,
+                         UpdateParameters(), dev, 0.05f, 3, 77);
+  const auto check = pulsed_update_one(
+      w_dev, on_kernel_device(arrays), signed_wide.to(kernel_device()).narrow(1, 30, 40),
+      d.to(kernel_device()), UpdateParameters(), dev, 0.05f, 3, 77);
   EXPECT_FALSE(w_cpu.equal(w0)) << "the update changed nothing: the test tests nothing";
-  EXPECT_TRUE(w_dev.cpu().equal(w_cpu)) << "max |difference| " << (w_dev.cpu() - w_cpu).abs().max().item<float>();
+  EXPECT_TRUE(w_dev.cpu().equal(w_cpu))
+      << "max |difference| " << (w_dev.cpu() - w_cpu).abs().max().item<float>();
   if (check) check();
 }
 
@@ -332,12 +370,12 @@ TEST_F(CudaGlue, NonFiniteUpdateThrowsAndLeavesWeights) {
     at::Tensor w = (at::rand({12, 20}) * 0.2).to(kernel_device());
     const at::Tensor w0 = w.clone();
     const auto check = pulsed_update_one(w, params, x.to(kernel_device()), d.to(kernel_device()),
-                                                     UpdateParameters(), dev, 0.01f, 1, 1);
+                                         UpdateParameters(), dev, 0.01f, 1, 1);
     EXPECT_TRUE(w.equal(w0));
     ASSERT_TRUE(static_cast<bool>(check));
     const std::string error = test::nonfinite_error_of([&] { check(); });
-    EXPECT_THAT(error, HasSubstr(c.expected)) << "expected an error for " << c.expected << ", got '"
-                                                         << error << "'";
+    EXPECT_THAT(error, HasSubstr(c.expected))
+        << "expected an error for " << c.expected << ", got '" << error << "'";
     // The CPU path says the same.
     at::Tensor w_cpu = w0.cpu();
     const std::string cpu_error = test::nonfinite_error_of(
@@ -369,11 +407,12 @@ TEST_P(CudaGlueUpdate, SameWeightsAsCpu) {
   c.set(up, dev);
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 77);
   at::Tensor w_cpu = at::rand({out, in}) * 0.4 - 0.2;
-  at::Tensor w_dev = w_cpu.clone().to(kernel_device());  // a copy also where the kernel device is the CPU
+  at::Tensor w_dev =
+      w_cpu.clone().to(kernel_device());  // a copy also where the kernel device is the CPU
   const at::Tensor w0 = w_cpu.clone();
   cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 3, 500);
-  pulsed_update_one(w_dev, on_kernel_device(arrays), x.to(kernel_device()),
-                                d.to(kernel_device()), up, dev, c.lr, 3, 500);
+  pulsed_update_one(w_dev, on_kernel_device(arrays), x.to(kernel_device()), d.to(kernel_device()),
+                    up, dev, c.lr, 3, 500);
   EXPECT_FALSE(w_cpu.equal(w0)) << "the update changed nothing: the case tests nothing";
   const at::Tensor got = w_dev.cpu();
   EXPECT_TRUE(got.equal(w_cpu)) << "max |difference| " << (got - w_cpu).abs().max().item<float>();
@@ -384,20 +423,25 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         UpdateGlueCase{"defaults", [](UpdateParameters&, PulsedDevice&) {}, 0.01f},
         UpdateGlueCase{"thinned", [](UpdateParameters&, PulsedDevice&) {}, 0.001f},
-        UpdateGlueCase{"no_update_management",
-                       [](UpdateParameters& up, PulsedDevice&) { up.update_management(false).desired_bl(10); },
-                       0.01f},
+        UpdateGlueCase{
+            "no_update_management",
+            [](UpdateParameters& up, PulsedDevice&) { up.update_management(false).desired_bl(10); },
+            0.01f},
         UpdateGlueCase{"discretised_sto_round",
-                       [](UpdateParameters& up, PulsedDevice&) { up.res(0.05).sto_round(true); }, 0.01f},
+                       [](UpdateParameters& up, PulsedDevice&) { up.res(0.05).sto_round(true); },
+                       0.01f},
         UpdateGlueCase{"no_bl_management",
                        [](UpdateParameters& up, PulsedDevice&) {
                          up.update_bl_management(false).fixed_bl(false);
                        },
                        0.02f},
         UpdateGlueCase{"no_cycle_noise_asymmetric",
-                       [](UpdateParameters&, PulsedDevice& dev) { dev.dw_min_std(0).up_down(0.2); }, 0.01f},
-        UpdateGlueCase{"soft_bounds",
-                       [](UpdateParameters&, PulsedDevice& dev) { dev.model(DeviceModel::kSoftBounds); }, 0.01f},
+                       [](UpdateParameters&, PulsedDevice& dev) { dev.dw_min_std(0).up_down(0.2); },
+                       0.01f},
+        UpdateGlueCase{
+            "soft_bounds",
+            [](UpdateParameters&, PulsedDevice& dev) { dev.model(DeviceModel::kSoftBounds); },
+            0.01f},
         UpdateGlueCase{"linear_step",
                        [](UpdateParameters&, PulsedDevice& dev) {
                          dev.model(DeviceModel::kLinearStep).gamma_up(0.5).gamma_down(0.8);
@@ -405,7 +449,10 @@ INSTANTIATE_TEST_SUITE_P(
                        0.01f},
         UpdateGlueCase{"linear_step_additive_noise_own_bounds",
                        [](UpdateParameters&, PulsedDevice& dev) {
-                         dev.model(DeviceModel::kLinearStep).gamma_up(0.5).mult_noise(false).mean_bound_reference(false);
+                         dev.model(DeviceModel::kLinearStep)
+                             .gamma_up(0.5)
+                             .mult_noise(false)
+                             .mean_bound_reference(false);
                        },
                        0.01f},
         UpdateGlueCase{"soft_bounds_additive_noise",
@@ -425,15 +472,18 @@ INSTANTIATE_TEST_SUITE_P(
                          dev.model(DeviceModel::kSoftBounds);
                        },
                        0.01f},
-        UpdateGlueCase{"mean_count_on_cpu_copy",
-                       [](UpdateParameters& up, PulsedDevice&) { up.pulse_type(PulseType::kMeanCount); },
-                       0.01f},
+        UpdateGlueCase{
+            "mean_count_on_cpu_copy",
+            [](UpdateParameters& up, PulsedDevice&) { up.pulse_type(PulseType::kMeanCount); },
+            0.01f},
         UpdateGlueCase{"deterministic_implicit_on_cpu_copy",
                        [](UpdateParameters& up, PulsedDevice&) {
                          up.pulse_type(PulseType::kDeterministicImplicit);
                        },
                        0.01f}),
-    [](const ::testing::TestParamInfo<UpdateGlueCase>& info) { return std::string(info.param.name); });
+    [](const ::testing::TestParamInfo<UpdateGlueCase>& info) {
+      return std::string(info.param.name);
+    });
 
 // A layer trained through the CUDA path: AnalogLinear split over three tiles (40 inputs,
 // max_input_size 16), the autograd function with its gradient mask, AnalogSGD and the tiles'
@@ -482,9 +532,11 @@ TEST_F(CudaGlue, LayerTrainedThroughTheCudaKernelsMatchesCpu) {
       return fresh->get_weights();
     }();
     ASSERT_EQ(w_cuda.sizes(), w_cpu.sizes());
-    EXPECT_GT((w_cpu - w0).abs().gt(0).sum().item<int64_t>(), w0.numel() / 4) << "the steps changed little";
+    EXPECT_GT((w_cpu - w0).abs().gt(0).sum().item<int64_t>(), w0.numel() / 4)
+        << "the steps changed little";
 #ifdef ANALOG_CUDA_EMULATION
-    EXPECT_TRUE(w_cuda.equal(w_cpu)) << "max |difference| " << (w_cuda - w_cpu).abs().max().item<float>();
+    EXPECT_TRUE(w_cuda.equal(w_cpu))
+        << "max |difference| " << (w_cuda - w_cpu).abs().max().item<float>();
 #else
     const at::Tensor diff = (w_cuda - w_cpu).abs();
     const int64_t equal = diff.le(1e-5).sum().item<int64_t>();
@@ -509,7 +561,9 @@ TEST_F(CudaGlue, TileReportsDeferredChecksAtBackwardAndSynchronize) {
   x = x.to(kernel_device());
   const at::Tensor loss = layer->forward(x).sum();  // no error yet: the check is deferred
   const std::string at_backward = test::nonfinite_error_of([&] { loss.backward(); });
-  EXPECT_THAT(at_backward, HasSubstr("AnalogTile.forward: expected finite inputs, got a non-finite value in row 2"))
+  EXPECT_THAT(
+      at_backward,
+      HasSubstr("AnalogTile.forward: expected finite inputs, got a non-finite value in row 2"))
       << "expected the error at backward, got '" << at_backward << "'";
   {
     at::NoGradGuard no_grad;
@@ -595,11 +649,14 @@ TEST_F(CudaGlue, UpdateTilesSharesLaunchesWithTheSameResults) {
     const at::Tensor w = together[k]->get_weights().cpu();
     EXPECT_TRUE(w.equal(alone[k]->get_weights().cpu()));
     EXPECT_EQ(together[k]->next_call(), alone[k]->next_call());
-    EXPECT_EQ(w.equal(before[k]), bad(k)) << "a tile with a NaN or inf is left unchanged, the others are pulsed";
+    EXPECT_EQ(w.equal(before[k]), bad(k))
+        << "a tile with a NaN or inf is left unchanged, the others are pulsed";
     const std::string error = test::nonfinite_error_of([&] { together[k]->synchronize(); });
     EXPECT_EQ(error.empty(), !bad(k)) << error;
-    if (k == 1) EXPECT_THAT(error, HasSubstr("expected finite gradients d, got NaN or inf in sample 3"));
-    if (k == 8) EXPECT_THAT(error, HasSubstr("expected finite inputs x, got NaN or inf in sample 6"));
+    if (k == 1)
+      EXPECT_THAT(error, HasSubstr("expected finite gradients d, got NaN or inf in sample 3"));
+    if (k == 8)
+      EXPECT_THAT(error, HasSubstr("expected finite inputs x, got NaN or inf in sample 6"));
     EXPECT_EQ(test::nonfinite_error_of([&] { alone[k]->synchronize(); }).empty(), !bad(k));
   }
 }
@@ -613,7 +670,8 @@ TEST_F(CudaGlue, UpdateTilesSharesLaunchesWithTheSameResults) {
 TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
   at::manual_seed(9);
   const int64_t n = 3 * 64;
-  const at::Tensor images = at::rand({n, 784}) * (at::rand({n, 784}) < 0.2).to(at::kFloat);  // sparse, as MNIST
+  const at::Tensor images =
+      at::rand({n, 784}) * (at::rand({n, 784}) < 0.2).to(at::kFloat);  // sparse, as MNIST
   const data::MnistSplit train{images, at::randint(0, 10, {n}, at::kLong)};
   const data::MnistSplit test{train.images.narrow(0, 0, 64), train.labels.narrow(0, 0, 64)};
   train::TrainOptions opt;
@@ -624,14 +682,15 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
   static int* counter;
   counter = &reruns;
   static const TileKernels glue = cuda_glue::tile_kernels();
-  static const TileKernels counting{"cuda",
-                                    [](const at::Tensor& x, const at::Tensor& w, bool t, const kernels::IoSpec& io,
-                                       uint64_t key, uint64_t call, const char* what, float mb) {
-                                      auto r = glue.io_mvm(x, w, t, io, key, call, what, mb);
-                                      *counter += static_cast<int>(r.reduction.gt(1.0f).sum().item<int64_t>());
-                                      return r;
-                                    },
-                                    glue.pulsed_update};
+  static const TileKernels counting{
+      "cuda",
+      [](const at::Tensor& x, const at::Tensor& w, bool t, const kernels::IoSpec& io, uint64_t key,
+         uint64_t call, const char* what, float mb) {
+        auto r = glue.io_mvm(x, w, t, io, key, call, what, mb);
+        *counter += static_cast<int>(r.reduction.gt(1.0f).sum().item<int64_t>());
+        return r;
+      },
+      glue.pulsed_update};
   train::RunResult through_cuda;
   {
     const TileKernelsScope route(c10::DeviceType::CPU, &counting);
@@ -672,7 +731,8 @@ TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
   io.out_bound(2.0);
   for (const bool use_bm : {true, false}) {
     const auto before = counters;
-    const auto r = cuda_glue::io_mvm_cuda(x, w, false, io_spec(io, use_bm, false), 3, 4, "count test", 1.0f);
+    const auto r =
+        cuda_glue::io_mvm_cuda(x, w, false, io_spec(io, use_bm, false), 3, 4, "count test", 1.0f);
     EXPECT_EQ(r.reduction.max().item<float>() > 1.0f, use_bm)
         << "the case must re-run rows exactly when bound management is on";
     EXPECT_EQ(counters.launches - before.launches, 2);
@@ -684,7 +744,7 @@ TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
   at::Tensor w_update = w.clone();
   const auto before = counters;
   const auto check = pulsed_update_one(w_update, arrays, x, at::rand({16, 20}) * 0.1,
-                                                   UpdateParameters(), dev, 0.01f, 1, 1);
+                                       UpdateParameters(), dev, 0.01f, 1, 1);
   EXPECT_FALSE(w_update.equal(w));
   EXPECT_EQ(counters.launches - before.launches, 4);
   check();

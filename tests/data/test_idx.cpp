@@ -18,7 +18,8 @@ namespace {
 std::string write_file(const std::string& name, const std::vector<unsigned char>& bytes) {
   const std::string path = ::testing::TempDir() + name;
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   return path;
 }
 

@@ -56,10 +56,12 @@ TEST(IoPipelineMath, StochasticRoundingGoesUpWithTheFractionalPartAsProbability)
 }
 
 TEST(IoPipelineMath, DacDividesRoundsAndClips) {
-  EXPECT_FLOAT_EQ(kernels::dac_element<Rounding::kNearest>(0.5f, 2.0f, 0.1f, 1.0f, 0.0f), 0.2f);  // 2.5 -> 2
+  EXPECT_FLOAT_EQ(kernels::dac_element<Rounding::kNearest>(0.5f, 2.0f, 0.1f, 1.0f, 0.0f),
+                  0.2f);  // 2.5 -> 2
   EXPECT_EQ(kernels::dac_element<Rounding::kNone>(5.0f, 2.0f, 0.0f, 1.0f, 0.0f), 1.0f);
   EXPECT_EQ(kernels::dac_element<Rounding::kNone>(-5.0f, 2.0f, 0.0f, 1.0f, 0.0f), -1.0f);
-  EXPECT_EQ(kernels::dac_element<Rounding::kNone>(-5.0f, 2.0f, 0.0f, kInf, 0.0f), -2.5f);  // unbounded
+  EXPECT_EQ(kernels::dac_element<Rounding::kNone>(-5.0f, 2.0f, 0.0f, kInf, 0.0f),
+            -2.5f);  // unbounded
   // A subnormal scale (a confident network's max|d|): 0 stays 0 and max|x| maps to 1, where a
   // multiplication by the overflowing reciprocal would give NaN and inf.
   EXPECT_EQ(kernels::dac_element<Rounding::kNone>(0.0f, 1e-40f, 0.0f, 1.0f, 0.0f), 0.0f);

@@ -38,10 +38,10 @@ TEST(Philox, MatchesATenEngine) {
     for (uint64_t sub : {0ull, 7ull, 1ull << 40}) {
       for (uint64_t off : {0ull, 3ull, 1ull << 33}) {
         at::Philox4_32 ref(seed, sub, off);
-        const Philox4 ours = philox4x32_10(
-            {{static_cast<uint32_t>(off), static_cast<uint32_t>(off >> 32),
-              static_cast<uint32_t>(sub), static_cast<uint32_t>(sub >> 32)}},
-            static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+        const Philox4 ours =
+            philox4x32_10({{static_cast<uint32_t>(off), static_cast<uint32_t>(off >> 32),
+                            static_cast<uint32_t>(sub), static_cast<uint32_t>(sub >> 32)}},
+                          static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
         for (int lane = 0; lane < 4; ++lane) EXPECT_EQ(ref(), ours.v[lane]);
       }
     }
@@ -72,8 +72,10 @@ TEST(Streams, BatchedFillsEqualElementwiseStreams) {
     cpu::fill_normals(s, start, 1001, z.data());
     cpu::fill_uniforms(s, start, 1001, u.data());
     for (uint64_t k = 0; k < 1001; ++k) {
-      ASSERT_EQ(z[k], stream_normal(s.key, s.call, s.domain, s.round, start + k)) << start << " " << k;
-      ASSERT_EQ(u[k], stream_uniform(s.key, s.call, s.domain, s.round, start + k)) << start << " " << k;
+      ASSERT_EQ(z[k], stream_normal(s.key, s.call, s.domain, s.round, start + k))
+          << start << " " << k;
+      ASSERT_EQ(u[k], stream_uniform(s.key, s.call, s.domain, s.round, start + k))
+          << start << " " << k;
     }
   }
 }
@@ -97,7 +99,8 @@ TEST(Streams, UniformMomentsWithinSamplingError) {
 TEST(Streams, NormalMomentsWithinSamplingError) {
   const int n = 200000;
   std::vector<double> z;
-  for (int i = 0; i < n; ++i) z.push_back(stream_normal(stream_key(4, 2), 9, Domain::kOutputNoise, 3, i));
+  for (int i = 0; i < n; ++i)
+    z.push_back(stream_normal(stream_key(4, 2), 9, Domain::kOutputNoise, 3, i));
   const auto [m, s] = test::mean_std(z);
   EXPECT_NEAR(m, 0.0, 3.0 / std::sqrt(n));
   EXPECT_NEAR(s, 1.0, 3.0 / std::sqrt(2.0 * n));
@@ -133,7 +136,8 @@ TEST(Transforms, CosSinTurnMatchesStdCosSin) {
     // The angle the bits stand for: quadrant, then 22 bits of fraction (the low 8 bits are unused).
     const double f = double((bits >> 8) & 0x3FFFFFu) / double(1u << 22);
     const double angle = (double(bits >> 30) + f) * M_PI / 2;
-    worst = std::max(worst, std::max(std::fabs(c - std::cos(angle)), std::fabs(s - std::sin(angle))));
+    worst =
+        std::max(worst, std::max(std::fabs(c - std::cos(angle)), std::fabs(s - std::sin(angle))));
   }
   EXPECT_LT(worst, 3e-7);
 }

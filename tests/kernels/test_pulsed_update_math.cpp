@@ -44,10 +44,14 @@ TEST(PulsePlan, FormulasOfUpdateManagement) {
 
 TEST(SoftBoundsPulse, StepShrinksTowardsTheBoundItMovesTo) {
   // up: dw_up (1 - w / w_max); down: dw_down (1 - w / w_min); noise multiplies the step.
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, false, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f), 0.305f);
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f), 0.27f);
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.3f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f), -0.31f);
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.0f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.6f), 0.013f);
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, false, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f),
+                  0.305f);
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f),
+                  0.27f);
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.3f, true, 0.01f, 0.02f, 0.0f, 0.0f, -0.6f, 0.6f),
+                  -0.31f);
+  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.0f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.6f),
+                  0.013f);
   // At its bound a device does not move towards it, and a pulse never crosses it.
   EXPECT_EQ(kernels::soft_bounds_pulse(0.6f, false, 0.01f, 0.02f, 0.3f, 2.0f, -0.6f, 0.6f), 0.6f);
   EXPECT_EQ(kernels::soft_bounds_pulse(-0.6f, true, 0.01f, 0.02f, 0.3f, 2.0f, -0.6f, 0.6f), -0.6f);
@@ -61,9 +65,14 @@ TEST(SoftBoundsPulse, StepShrinksTowardsTheBoundItMovesTo) {
                   -0.1f - 0.02f * (1.0f - 0.1f / 0.6f));
   // Additive cycle noise (mult_noise false): dw (1 - w / bound) + dw std xi, 0.005 + 0.003 up from
   // 0.3 (xi = 1) and 0.01 - 0.006 down from -0.3 (xi = -1); towards a bound of 0 still no step.
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(0.3f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.6f, false), 0.308f);
-  EXPECT_FLOAT_EQ(kernels::soft_bounds_pulse(-0.3f, true, 0.01f, 0.02f, 0.3f, -1.0f, -0.6f, 0.6f, false), -0.304f);
-  EXPECT_EQ(kernels::soft_bounds_pulse(-0.1f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.0f, false), -0.1f);
+  EXPECT_FLOAT_EQ(
+      kernels::soft_bounds_pulse(0.3f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.6f, false),
+      0.308f);
+  EXPECT_FLOAT_EQ(
+      kernels::soft_bounds_pulse(-0.3f, true, 0.01f, 0.02f, 0.3f, -1.0f, -0.6f, 0.6f, false),
+      -0.304f);
+  EXPECT_EQ(kernels::soft_bounds_pulse(-0.1f, false, 0.01f, 0.02f, 0.3f, 1.0f, -0.6f, 0.0f, false),
+            -0.1f);
 }
 
 TEST(LinearStepPulse, StepIsLinearInTheWeight) {
@@ -72,7 +81,8 @@ TEST(LinearStepPulse, StepIsLinearInTheWeight) {
   const auto pulse = [&](float w, bool down, float std, bool mult, float xi) {
     return kernels::linear_step_pulse(w, down, 0.01f, 0.02f, su, sd, std, mult, xi, -0.6f, 0.6f);
   };
-  // up from 0.3: 0.01 (1 - 0.5 * 0.3 / 0.6) = 0.0075; down from -0.3: 0.02 (1 - 0.5 * 0.3 / 0.6) = 0.015.
+  // up from 0.3: 0.01 (1 - 0.5 * 0.3 / 0.6) = 0.0075; down from -0.3: 0.02 (1 - 0.5 * 0.3 / 0.6) =
+  // 0.015.
   EXPECT_FLOAT_EQ(pulse(0.3f, false, 0.0f, true, 0.0f), 0.3075f);
   EXPECT_FLOAT_EQ(pulse(-0.3f, true, 0.0f, true, 0.0f), -0.315f);
   // Moving away from the bound the step grows: up from -0.3 by 0.0125, down from 0.3 by 0.025.
@@ -83,25 +93,31 @@ TEST(LinearStepPulse, StepIsLinearInTheWeight) {
   EXPECT_FLOAT_EQ(pulse(0.3f, false, 0.3f, true, 1.0f), 0.30975f);
   EXPECT_FLOAT_EQ(pulse(0.3f, false, 0.3f, false, 1.0f), 0.3105f);
   // A step past the bound ends at it.
-  EXPECT_EQ(kernels::linear_step_pulse(0.59f, false, 0.05f, 0.05f, 0.0f, 0.0f, 0.0f, true, 0.0f, -0.6f, 0.6f), 0.6f);
-  EXPECT_EQ(kernels::linear_step_pulse(-0.59f, true, 0.05f, 0.05f, 0.0f, 0.0f, 0.0f, true, 0.0f, -0.6f, 0.6f), -0.6f);
+  EXPECT_EQ(kernels::linear_step_pulse(0.59f, false, 0.05f, 0.05f, 0.0f, 0.0f, 0.0f, true, 0.0f,
+                                       -0.6f, 0.6f),
+            0.6f);
+  EXPECT_EQ(kernels::linear_step_pulse(-0.59f, true, 0.05f, 0.05f, 0.0f, 0.0f, 0.0f, true, 0.0f,
+                                       -0.6f, 0.6f),
+            -0.6f);
   // Zero slopes are a constant-step device; g = 1 with the bounds as reference a soft-bounds one.
   for (float w : {-0.5f, -0.1f, 0.0f, 0.2f, 0.55f}) {
     for (bool down : {false, true}) {
-      EXPECT_EQ(kernels::linear_step_pulse(w, down, 0.01f, 0.02f, 0.0f, 0.0f, 0.3f, true, 0.7f, -0.6f, 0.6f),
+      EXPECT_EQ(kernels::linear_step_pulse(w, down, 0.01f, 0.02f, 0.0f, 0.0f, 0.3f, true, 0.7f,
+                                           -0.6f, 0.6f),
                 kernels::constant_step_pulse(w, down, 0.01f, 0.02f, 0.3f, 0.7f, -0.6f, 0.6f));
       for (bool mult : {true, false}) {
-        EXPECT_FLOAT_EQ(kernels::linear_step_pulse(w, down, 0.01f, 0.02f, -0.01f / 0.6f, 0.02f / 0.6f, 0.3f, mult,
-                                                   0.7f, -0.6f, 0.6f),
-                        kernels::soft_bounds_pulse(w, down, 0.01f, 0.02f, 0.3f, 0.7f, -0.6f, 0.6f, mult))
+        EXPECT_FLOAT_EQ(
+            kernels::linear_step_pulse(w, down, 0.01f, 0.02f, -0.01f / 0.6f, 0.02f / 0.6f, 0.3f,
+                                       mult, 0.7f, -0.6f, 0.6f),
+            kernels::soft_bounds_pulse(w, down, 0.01f, 0.02f, 0.3f, 0.7f, -0.6f, 0.6f, mult))
             << w << (down ? " down" : " up") << (mult ? "" : " additive");
       }
     }
   }
   // g = 2: beyond R / g = 0.3 an up pulse moves the weight down (as in aihwkit, which does not
   // clamp the step): 0.01 (1 - 2 * 0.45 / 0.6) = -0.005.
-  EXPECT_FLOAT_EQ(kernels::linear_step_pulse(0.45f, false, 0.01f, 0.01f, -2.0f * 0.01f / 0.6f, 0.0f, 0.0f, true, 0.0f,
-                                             -0.6f, 0.6f),
+  EXPECT_FLOAT_EQ(kernels::linear_step_pulse(0.45f, false, 0.01f, 0.01f, -2.0f * 0.01f / 0.6f, 0.0f,
+                                             0.0f, true, 0.0f, -0.6f, 0.6f),
                   0.445f);
 }
 

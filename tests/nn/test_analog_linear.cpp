@@ -69,8 +69,7 @@ TEST(AnalogLinear, WrongShapeOrDtypeIsAClearError) {
     layer->forward(at::rand({4, 9}));
     FAIL();
   } catch (const c10::Error& e) {
-    EXPECT_THAT(std::string(e.msg()), HasSubstr("expected input [*, 8], got [4, 9]"))
-        << e.msg();
+    EXPECT_THAT(std::string(e.msg()), HasSubstr("expected input [*, 8], got [4, 9]")) << e.msg();
   }
   EXPECT_THROW(layer->forward(at::rand({4, 8}, at::kDouble)), c10::Error);
   at::Tensor bad = at::rand({2, 8});
@@ -86,7 +85,8 @@ TEST(AnalogLinear, WrongShapeOrDtypeIsAClearError) {
 // The floating-point tile trains exactly like digital SGD (reference §5): 20 steps, 1e-5.
 TEST(AnalogLinear, FloatingPointTileEqualsDigitalSgdStepForStep) {
   torch::manual_seed(0);
-  torch::nn::Sequential digital(torch::nn::Linear(784, 32), torch::nn::ReLU(), torch::nn::Linear(32, 10));
+  torch::nn::Sequential digital(torch::nn::Linear(784, 32), torch::nn::ReLU(),
+                                torch::nn::Linear(32, 10));
   AnalogLinear a1(AnalogLinearOptions(784, 32).rpu_config(RPUConfig::floating_point()).seed(1));
   AnalogLinear a2(AnalogLinearOptions(32, 10).rpu_config(RPUConfig::floating_point()).seed(2));
   auto* l1 = digital[0]->as<torch::nn::Linear>();

@@ -142,13 +142,15 @@ TEST(AnalogSGD, LoadRejectsAnotherOptimizersArchiveAndChangesNothing) {
   torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.1));
   torch::save(sgd, path);
   AnalogSGD opt(*model, AnalogSGDOptions(0.05));
-  EXPECT_THAT(test::error_of([&] { torch::load(opt, path); }), HasSubstr("expected an archive saved by AnalogSGD"));
+  EXPECT_THAT(test::error_of([&] { torch::load(opt, path); }),
+              HasSubstr("expected an archive saved by AnalogSGD"));
   EXPECT_EQ(opt.param_groups().front().options().get_lr(), 0.05);
   // An archive of an optimizer with another number of digital parameters.
   nn::AnalogLinear layer(nn::AnalogLinearOptions(6, 3).seed(4));
   AnalogSGD small(*layer, AnalogSGDOptions(0.07));
   torch::save(small, path);
-  EXPECT_THAT(test::error_of([&] { torch::load(opt, path); }), HasSubstr("digital parameter(s) here, but 1 in the archive"));
+  EXPECT_THAT(test::error_of([&] { torch::load(opt, path); }),
+              HasSubstr("digital parameter(s) here, but 1 in the archive"));
   EXPECT_EQ(opt.param_groups().front().options().get_lr(), 0.05);
   std::remove(path.c_str());
 }

@@ -27,16 +27,23 @@ TEST(Grid, RangesAreInclusiveWithoutFloatDrift) {
   EXPECT_EQ(a.values, (std::vector<std::string>{"0", "0.2", "0.4", "0.6", "0.8", "1"}));
   EXPECT_EQ(parse_axis("forward.out_noise=0.1:0.3:0.1").values,
             (std::vector<std::string>{"0.1", "0.2", "0.3"}));
-  EXPECT_EQ(parse_axis("update.desired_bl=1,3,5,7").values, (std::vector<std::string>{"1", "3", "5", "7"}));
+  EXPECT_EQ(parse_axis("update.desired_bl=1,3,5,7").values,
+            (std::vector<std::string>{"1", "3", "5", "7"}));
 }
 
 TEST(Grid, BadSpecsNameTheProblem) {
-  EXPECT_THAT(error_of([] { parse_axis("forward.out_nose=0,1"); }), HasSubstr("unknown key 'forward.out_nose'"));
-  EXPECT_THAT(error_of([] { parse_axis("update.desired_bl=0,1"); }), HasSubstr("update.desired_bl"));
+  EXPECT_THAT(error_of([] { parse_axis("forward.out_nose=0,1"); }),
+              HasSubstr("unknown key 'forward.out_nose'"));
+  EXPECT_THAT(error_of([] { parse_axis("update.desired_bl=0,1"); }),
+              HasSubstr("update.desired_bl"));
   EXPECT_THAT(error_of([] { parse_axis("forward.out_noise=0:1"); }), HasSubstr("start:stop:step"));
   EXPECT_THAT(error_of([] { parse_axis("forward.out_noise=0:1:0"); }), HasSubstr("step > 0"));
   EXPECT_THAT(error_of([] { parse_axis("forward.out_noise"); }), HasSubstr("expected key="));
-  EXPECT_THAT(error_of([] { expand_grid(RPUConfig(), {parse_axis("update.desired_bl=1"), parse_axis("update.desired_bl=2")}); }), HasSubstr("appears twice"));
+  EXPECT_THAT(error_of([] {
+                expand_grid(RPUConfig(),
+                            {parse_axis("update.desired_bl=1"), parse_axis("update.desired_bl=2")});
+              }),
+              HasSubstr("appears twice"));
 }
 
 TEST(Grid, DefaultGridIsTheSeedStudys144Points) {
@@ -112,7 +119,8 @@ TEST_P(ResultsFileTest, AppendResumeAndCutLastLine) {
     EXPECT_FALSE(f.append(row_for(jobs[3], spec, 0.3)));  // never twice
   }
   // Simulate a kill in the middle of writing the next row.
-  const std::string cut = format_row(row_for(jobs[4], spec, 0.5), GetParam(), spec.grid_keys()).substr(0, 20);
+  const std::string cut =
+      format_row(row_for(jobs[4], spec, 0.5), GetParam(), spec.grid_keys()).substr(0, 20);
   std::ofstream(path, std::ios::app) << cut;
   {
     ResultsFile f(path, GetParam(), spec);
@@ -131,10 +139,12 @@ TEST_P(ResultsFileTest, AppendResumeAndCutLastLine) {
   // A different sweep is refused.
   SweepSpec other = spec;
   other.train.epochs = 2;
-  EXPECT_THAT(error_of([&] { ResultsFile f(path, GetParam(), other); }), HasSubstr("different sweep"));
+  EXPECT_THAT(error_of([&] { ResultsFile f(path, GetParam(), other); }),
+              HasSubstr("different sweep"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, ResultsFileTest, ::testing::Values(ResultsFormat::kCsv, ResultsFormat::kJsonl));
+INSTANTIATE_TEST_SUITE_P(Formats, ResultsFileTest,
+                         ::testing::Values(ResultsFormat::kCsv, ResultsFormat::kJsonl));
 
 // Processes that share a results file (analog-sweep --processes): each open file description
 // stands for one process, as flock() sees it.
@@ -152,8 +162,9 @@ TEST(SharedResultsFile, EachRunOnceWhateverProcessFinishesIt) {
   EXPECT_TRUE(a.has(jobs[1].key()));
   EXPECT_EQ(a.refresh(), 0u);
   // A process killed in the middle of a line leaves it cut; the next append removes it.
-  std::ofstream(path, std::ios::app) << format_row(row_for(jobs[2], spec, 0.3), ResultsFormat::kCsv,
-                                                   spec.grid_keys()).substr(0, 25);
+  std::ofstream(path, std::ios::app)
+      << format_row(row_for(jobs[2], spec, 0.3), ResultsFormat::kCsv, spec.grid_keys())
+             .substr(0, 25);
   EXPECT_EQ(b.refresh(), 0u);  // a cut line is not a row
   EXPECT_TRUE(b.append(row_for(jobs[3], spec, 0.4)));
   EXPECT_EQ(a.refresh(), 1u);
@@ -195,17 +206,18 @@ TEST(SharedResultsFile, ConcurrentWritersOpenOneHeaderAndRecordEveryRunOnce) {
 TEST(Merge, ReportsMissingDuplicatedAndConflicting) {
   const SweepSpec spec = small_spec();
   const auto jobs = spec.jobs();
-  const std::string a = ::testing::TempDir() + "shard_a.csv", b = ::testing::TempDir() + "shard_b.csv";
+  const std::string a = ::testing::TempDir() + "shard_a.csv",
+                    b = ::testing::TempDir() + "shard_b.csv";
   std::remove(a.c_str());
   std::remove(b.c_str());
   {
     ResultsFile fa(a, ResultsFormat::kCsv, spec), fb(b, ResultsFormat::kCsv, spec);
     for (size_t k = 0; k < jobs.size(); ++k) {
-      if (k == 5) continue;                                               // missing
+      if (k == 5) continue;  // missing
       (k % 2 ? fa : fb).append(row_for(jobs[k], spec, 0.1 * double(k)));
     }
-    fa.append(row_for(jobs[2], spec, 0.2));                              // duplicate of b's
-    fb.append(row_for(jobs[3], spec, 0.99));                             // conflicts with a's
+    fa.append(row_for(jobs[2], spec, 0.2));   // duplicate of b's
+    fb.append(row_for(jobs[3], spec, 0.99));  // conflicts with a's
   }
   const std::string out = ::testing::TempDir() + "merged.csv";
   const auto report = merge_results({a, b}, out);
@@ -241,7 +253,8 @@ TEST(ResultsFile, AFileFromBeforeANewConfigKeyResumesAndMerges) {
   text << std::ifstream(old_file).rdbuf();
   std::string old_text = text.str();
   int removed = 0;
-  for (const std::string key : {"\"model\":\"constant_step\",", "\"\"model\"\":\"\"constant_step\"\","}) {
+  for (const std::string key :
+       {"\"model\":\"constant_step\",", "\"\"model\"\":\"\"constant_step\"\","}) {
     for (size_t at = old_text.find(key); at != std::string::npos; at = old_text.find(key)) {
       old_text.erase(at, key.size());
       ++removed;

@@ -38,7 +38,8 @@ TEST(ProgressLine, PlainOutputWritesTheLastLineOnceAndNotEveryUpdate) {
   line.show(3, "0 running", 1);  // every run done was shown already
   line.finish();
   const std::string text = written(f);
-  EXPECT_EQ(text.rfind("[sweep] 3/3 done, 0 running, 1 diverged, elapsed 0s, ETA 0s\n", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("[sweep] 3/3 done, 0 running, 1 diverged, elapsed 0s, ETA 0s\n", 0), 0u)
+      << text;
   EXPECT_EQ(text.find('\n'), text.size() - 1) << text;  // one line
   std::fclose(f);
 }

@@ -27,10 +27,28 @@ namespace {
 
 /// A small sweep: 3 x 2 points, 2 repeats and the digital baseline: 14 runs of ~0.1 s.
 std::vector<std::string> sweep_args(const std::string& out) {
-  return {ANALOG_SWEEP_BIN, "--data", ANALOG_DATA_DIR, "--epochs", "1", "--train-samples", "1500",
-          "--test-samples", "500", "--hidden", "32", "--grid", "forward.out_noise=0:0.4:0.2",
-          "--grid", "update.desired_bl=1,3", "--repeats", "2", "--include-digital", "--jobs", "2",
-          "-o", out};
+  return {ANALOG_SWEEP_BIN,
+          "--data",
+          ANALOG_DATA_DIR,
+          "--epochs",
+          "1",
+          "--train-samples",
+          "1500",
+          "--test-samples",
+          "500",
+          "--hidden",
+          "32",
+          "--grid",
+          "forward.out_noise=0:0.4:0.2",
+          "--grid",
+          "update.desired_bl=1,3",
+          "--repeats",
+          "2",
+          "--include-digital",
+          "--jobs",
+          "2",
+          "-o",
+          out};
 }
 
 pid_t spawn(std::vector<std::string> args, const std::string& stderr_path = "/dev/null") {
@@ -89,7 +107,8 @@ std::vector<pid_t> workers_of(const std::string& out) {
       if (!std::isdigit(static_cast<unsigned char>(entry->d_name[0]))) continue;
       std::string cmdline = read_text(std::string("/proc/") + entry->d_name + "/cmdline");
       std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-      if (cmdline.find(" " + out + " ") != std::string::npos && cmdline.find(" --worker ") != std::string::npos) {
+      if (cmdline.find(" " + out + " ") != std::string::npos &&
+          cmdline.find(" --worker ") != std::string::npos) {
         pids.push_back(static_cast<pid_t>(std::stol(entry->d_name)));
       }
     }
@@ -124,7 +143,8 @@ TEST(SweepApp, SurvivesSigkillAtRandomMomentsWithEveryRunExactlyOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(gen)));
     if (kill(pid, SIGKILL) == 0) ++kills;
     wait_exit(pid);
-    EXPECT_TRUE(workers_gone_within(out, 10)) << "a worker still runs " << out << " after its parent died";
+    EXPECT_TRUE(workers_gone_within(out, 10))
+        << "a worker still runs " << out << " after its parent died";
   }
   EXPECT_GE(kills, 3);
   ASSERT_EQ(run(sweep_args(out)), 0);  // resume to the end
@@ -157,7 +177,8 @@ TEST(SweepApp, ShardsAsSeparateProcessesMergeToTheUnshardedSweep) {
   merge_args.insert(merge_args.end(), shards.begin(), shards.end());
   merge_args.insert(merge_args.end(), {"-o", merged});
   ASSERT_EQ(run(merge_args), 0);
-  expect_same_runs(merged, whole, read_results(whole).rows.size());  // same seeds, identical numbers
+  expect_same_runs(merged, whole,
+                   read_results(whole).rows.size());  // same seeds, identical numbers
   // And the plot of it.
   const std::string svg = tmp("merged.svg");
   ASSERT_EQ(run({ANALOG_SWEEP_BIN, "plot", merged, "-o", svg}), 0);
@@ -326,7 +347,8 @@ TEST(SweepApp, ProcessesSpreadOverTheVisibleGpus) {
   unsetenv("CUDA_VISIBLE_DEVICES");
   EXPECT_THAT(r.text, HasSubstr("2 jobs in 2 processes over GPUs 3,5"));
   if (r.code != 0) {
-    EXPECT_THAT(r.text, AnyOf(HasSubstr("--worker 0/2/1, GPU 3)"), HasSubstr("--worker 1/2/1, GPU 5)")));
+    EXPECT_THAT(r.text,
+                AnyOf(HasSubstr("--worker 0/2/1, GPU 3)"), HasSubstr("--worker 1/2/1, GPU 5)")));
   }
   // A GPU named by index is every worker's.
   setenv("CUDA_VISIBLE_DEVICES", "3,5", 1);
@@ -342,7 +364,8 @@ TEST(SweepApp, MoreProcessesThanJobsIsAClearError) {
   for (const std::string bad : {"1/2/x", "1/2", "1/2/3/4"}) {
     const Outcome w = run_with("bad_worker", {"--worker", bad});
     EXPECT_EQ(w.code, 2);
-    EXPECT_THAT(w.text, HasSubstr("--worker: expected K/N/J with whole numbers, got '" + bad + "'"));
+    EXPECT_THAT(w.text,
+                HasSubstr("--worker: expected K/N/J with whole numbers, got '" + bad + "'"));
   }
   const Outcome w = run_with("bad_worker", {"--worker", "2/2/1"});
   EXPECT_THAT(w.text, HasSubstr("--worker: expected 0 <= K < N and 1 <= J <= 100000, got '2/2/1'"));

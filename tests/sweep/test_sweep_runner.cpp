@@ -39,7 +39,8 @@ TEST(SweepRunner, ThreadsRunEveryRunOnceAndResumeWithNothingToDo) {
   const SweepSpec spec = tiny_spec();
   const SweepTarget target = target_at("runner_threads.csv");
   const std::atomic<bool> interrupted{false};
-  const SweepOutcome first = run_sweep_threads(spec, ANALOG_DATA_DIR, target, 2, /*quiet=*/true, interrupted);
+  const SweepOutcome first =
+      run_sweep_threads(spec, ANALOG_DATA_DIR, target, 2, /*quiet=*/true, interrupted);
   EXPECT_EQ(first.planned, 5);
   EXPECT_EQ(first.done, 5);
   EXPECT_EQ(first.error, "");
@@ -58,7 +59,8 @@ TEST(SweepRunner, AShardPlansOnlyItsRunsAndAnInterruptedSweepRunsNone) {
   const SweepSpec spec = tiny_spec();
   const SweepTarget target = target_at("runner_shard.csv", 1, 2);
   const std::atomic<bool> interrupted{true};
-  const SweepOutcome outcome = run_sweep_threads(spec, ANALOG_DATA_DIR, target, 2, true, interrupted);
+  const SweepOutcome outcome =
+      run_sweep_threads(spec, ANALOG_DATA_DIR, target, 2, true, interrupted);
   EXPECT_EQ(outcome.planned, 2);  // runs 1 and 3 of 0..4
   EXPECT_EQ(outcome.done, 0);
   EXPECT_TRUE(outcome.interrupted);
@@ -90,16 +92,32 @@ TEST(ProcessPool, WorkersRecordEveryRunOnceInTheSharedFile) {
   const SweepTarget target = target_at("pool.csv");
   const std::atomic<bool> interrupted{false};
   // The workers are analog-sweep itself, given the same sweep.
-  const std::vector<std::string> argv = {ANALOG_SWEEP_BIN, "--data", ANALOG_DATA_DIR, "--epochs", "1",
-                                         "--hidden", "16", "--train-samples", "600", "--test-samples", "200",
-                                         "--grid", "forward.out_noise=0,0.2", "--grid", "update.desired_bl=1,3",
-                                         "--include-digital", "-o", target.out};
-  const SweepOutcome outcome = run_sweep_processes(spec, target, 2, 2, ANALOG_SWEEP_BIN, argv, interrupted);
+  const std::vector<std::string> argv = {ANALOG_SWEEP_BIN,
+                                         "--data",
+                                         ANALOG_DATA_DIR,
+                                         "--epochs",
+                                         "1",
+                                         "--hidden",
+                                         "16",
+                                         "--train-samples",
+                                         "600",
+                                         "--test-samples",
+                                         "200",
+                                         "--grid",
+                                         "forward.out_noise=0,0.2",
+                                         "--grid",
+                                         "update.desired_bl=1,3",
+                                         "--include-digital",
+                                         "-o",
+                                         target.out};
+  const SweepOutcome outcome =
+      run_sweep_processes(spec, target, 2, 2, ANALOG_SWEEP_BIN, argv, interrupted);
   EXPECT_EQ(outcome.error, "");
   EXPECT_EQ(outcome.planned, 5);
   EXPECT_EQ(outcome.done, 5);
   std::set<std::string> keys;
-  for (const auto& row : read_results(target.out).rows) EXPECT_TRUE(keys.insert(row.key()).second) << row.key();
+  for (const auto& row : read_results(target.out).rows)
+    EXPECT_TRUE(keys.insert(row.key()).second) << row.key();
   EXPECT_EQ(keys.size(), 5u);
   std::remove(target.out.c_str());
 }
@@ -108,13 +126,15 @@ TEST(ProcessPool, AWorkerThatFailsIsNamedWithHowItEnded) {
   const SweepTarget target = target_at("pool_fail.csv");
   const std::atomic<bool> interrupted{false};
   // A worker that exits with code 3 without running anything ("--worker K/N/J" is appended).
-  const SweepOutcome outcome =
-      run_sweep_processes(tiny_spec(), target, 1, 1, "/bin/sh", {"sh", "-c", "exit 3"}, interrupted);
+  const SweepOutcome outcome = run_sweep_processes(tiny_spec(), target, 1, 1, "/bin/sh",
+                                                   {"sh", "-c", "exit 3"}, interrupted);
   EXPECT_EQ(outcome.error, "worker (--worker 0/1/1) exited with code 3");
   EXPECT_EQ(outcome.done, 0);
   EXPECT_EQ(report_sweep_end(outcome, target.out), 2);
   // More processes than jobs is refused before anything starts.
-  EXPECT_THAT(test::error_of([&] { run_sweep_processes(tiny_spec(), target, 1, 2, "/bin/sh", {"sh"}, interrupted); }),
+  EXPECT_THAT(test::error_of([&] {
+                run_sweep_processes(tiny_spec(), target, 1, 2, "/bin/sh", {"sh"}, interrupted);
+              }),
               HasSubstr("--processes: expected at most --jobs (1) processes, got 2"));
   std::remove(target.out.c_str());
 }

@@ -1,17 +1,17 @@
 // AnalogTile glue: gradient mask, (x, d) recording, checks, reproducibility and state.
 #include <gtest/gtest.h>
 
+#include <torch/torch.h>
 #include <cmath>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
-#include <torch/torch.h>
 
 #include "analog/nonfinite_error.h"
 #include "analog/tile/analog_tile.h"
-#include "tile/tile_kernels.h"
 #include "support/test_support.h"
+#include "tile/tile_kernels.h"
 
 namespace analog {
 namespace {
@@ -20,7 +20,7 @@ TEST(AnalogTile, GradientMaskZeroesSaturatedOutputsButUpdateSeesFullD) {
   RPUConfig cfg;
   cfg.forward().is_perfect(true);  // y = W x exactly, mask |y| >= 0.999 * 12
   cfg.backward(test::exact_io());
-  cfg.update().pulse_type(PulseType::kNone);  // exact update: W -= lr d^T x
+  cfg.update().pulse_type(PulseType::kNone);                    // exact update: W -= lr d^T x
   cfg.device().w_max(1).w_min(-1).w_max_dtod(0).w_min_dtod(0);  // no clipping of the weights
   AnalogTile tile(3, 2, cfg, 1, 0);
   tile->set_weights(torch::tensor({{0.5f, 0.5f}, {0.1f, 0.1f}, {-0.5f, -0.5f}}));
@@ -58,7 +58,8 @@ TEST(AnalogTile, ColumnSliceInputGivesTheResultsOfItsCopy) {
   cfg.backward().inp_noise(0.05);
   AnalogTile sliced(20, 30, cfg, 3, 0), copied(20, 30, cfg, 3, 0);
   at::manual_seed(4);
-  const at::Tensor w = at::rand({20, 30}) * 0.2 + 0.2;  // positive: W x/max|x| above 2 for most rows
+  const at::Tensor w =
+      at::rand({20, 30}) * 0.2 + 0.2;  // positive: W x/max|x| above 2 for most rows
   sliced->set_weights(w);
   copied->set_weights(w);
   const at::Tensor w0 = sliced->get_weights();
@@ -79,9 +80,11 @@ TEST(AnalogTile, ColumnSliceInputGivesTheResultsOfItsCopy) {
   EXPECT_TRUE(outputs[0].equal(outputs[1]));
   EXPECT_TRUE(grads[0].equal(grads[1]));
   EXPECT_TRUE(sliced->get_weights().equal(copied->get_weights()));
-  EXPECT_FALSE(sliced->get_weights().equal(w0)) << "the update changed nothing: the test tests nothing";
+  EXPECT_FALSE(sliced->get_weights().equal(w0))
+      << "the update changed nothing: the test tests nothing";
   // |y| <= out_bound max|x| <= 2 unless the row re-ran with a larger reduction factor.
-  EXPECT_GT(outputs[0].abs().max().item<float>(), 2.0f) << "no row re-ran: bound management untested";
+  EXPECT_GT(outputs[0].abs().max().item<float>(), 2.0f)
+      << "no row re-ran: bound management untested";
 }
 
 // The tile keeps its input (or the column slice of it) for the update, not a copy: an input
@@ -168,7 +171,8 @@ TEST(AnalogTile, UpdateTilesStopsAtATileThatThrowsAsTileByTile) {
     if (k == 1) d[0][1] = std::nanf("");
     tiles.back()->record(at::rand({2, 3}), d);
   }
-  EXPECT_THAT(test::nonfinite_error_of([&] { update_tiles(tiles, 0.1); }), HasSubstr("expected finite gradients d"));
+  EXPECT_THAT(test::nonfinite_error_of([&] { update_tiles(tiles, 0.1); }),
+              HasSubstr("expected finite gradients d"));
   EXPECT_FALSE(tiles[0]->get_weights().equal(w0[0]));
   EXPECT_EQ(tiles[0]->pending_samples(), 0);
   EXPECT_TRUE(tiles[1]->get_weights().equal(w0[1]));
@@ -196,7 +200,15 @@ TEST(AnalogTile, DiffusionAddsNoiseOfTheConfiguredStdAndDecayPullsTowardsReset) 
   EXPECT_NEAR(dw.mean().item<double>(), 0.0, 3 * 0.01 / std::sqrt(n));
   EXPECT_NEAR(dw.std().item<double>(), 0.01, 3 * 0.01 / std::sqrt(2 * n));
   RPUConfig decay;
-  decay.device().lifetime(10).lifetime_dtod(0).reset(0).reset_dtod(0).w_max(10).w_min(-10).w_max_dtod(0).w_min_dtod(0);
+  decay.device()
+      .lifetime(10)
+      .lifetime_dtod(0)
+      .reset(0)
+      .reset_dtod(0)
+      .w_max(10)
+      .w_min(-10)
+      .w_max_dtod(0)
+      .w_min_dtod(0);
   AnalogTile d(4, 4, decay, 3, 0);
   d->set_weights(at::full({4, 4}, 0.5f));
   d->post_update_step();
@@ -277,13 +289,14 @@ TEST(TileKernels, ReplacementIsUsedAndRestored) {
   const TileKernels* cpu = tile_kernels_for(c10::DeviceType::CPU);
   static const TileKernels* inner;
   inner = cpu;
-  static const TileKernels counting{"counting",
-                                    [](const at::Tensor& x, const at::Tensor& w, bool t, const kernels::IoSpec& io,
-                                       uint64_t key, uint64_t call, const char* what, float mb) {
-                                      ++calls;
-                                      return inner->io_mvm(x, w, t, io, key, call, what, mb);
-                                    },
-                                    cpu->pulsed_update};
+  static const TileKernels counting{
+      "counting",
+      [](const at::Tensor& x, const at::Tensor& w, bool t, const kernels::IoSpec& io, uint64_t key,
+         uint64_t call, const char* what, float mb) {
+        ++calls;
+        return inner->io_mvm(x, w, t, io, key, call, what, mb);
+      },
+      cpu->pulsed_update};
   AnalogTile tile(4, 6, RPUConfig(), 1, 0);
   const at::Tensor x = torch::rand({3, 6});
   {

@@ -59,7 +59,8 @@ TEST_F(MnistSlice, AnalogTrainingFollowsDigital) {
   RPUConfig linear_step = clean;
   linear_step.device().model(DeviceModel::kLinearStep).gamma_up(0.3).gamma_down(0.3);
   const auto linear = train_mlp(*train_, *test_, opt, linear_step);
-  ASSERT_FALSE(digital.diverged || analog.diverged || noisy.diverged || soft.diverged || linear.diverged);
+  ASSERT_FALSE(digital.diverged || analog.diverged || noisy.diverged || soft.diverged ||
+               linear.diverged);
   EXPECT_GT(digital.final().test_acc, 0.55);
   EXPECT_GT(analog.final().test_acc, digital.final().test_acc - 0.06);
   EXPECT_GT(soft.final().test_acc, digital.final().test_acc - 0.06);
@@ -139,11 +140,14 @@ TEST_F(MnistSlice, SameSeedSameResult) {
 
 TEST(CudaHostWait, BadModeOrDeviceIsAClearError) {
   using test::error_of;
-  EXPECT_THAT(error_of([] { set_cuda_host_wait("cuda", "sleep"); }), HasSubstr("expected mode auto, spin, yield or block, got 'sleep'"));
-  EXPECT_THAT(error_of([] { set_cuda_host_wait("cpu", "block"); }), HasSubstr("expected a CUDA device, got 'cpu'"));
+  EXPECT_THAT(error_of([] { set_cuda_host_wait("cuda", "sleep"); }),
+              HasSubstr("expected mode auto, spin, yield or block, got 'sleep'"));
+  EXPECT_THAT(error_of([] { set_cuda_host_wait("cpu", "block"); }),
+              HasSubstr("expected a CUDA device, got 'cpu'"));
   if (!torch::cuda::is_available()) {  // a CPU build, or no GPU: says which
     const std::string e = error_of([] { set_cuda_host_wait("cuda", "block"); });
-    EXPECT_THAT(e, AnyOf(HasSubstr("built without CUDA support"), HasSubstr("no CUDA device is available")));
+    EXPECT_THAT(e, AnyOf(HasSubstr("built without CUDA support"),
+                         HasSubstr("no CUDA device is available")));
   }
 }
 

@@ -35,7 +35,6 @@ struct RPUConfig {
   TORCH_ARG(MappingParameters, mapping) = MappingParameters();
 
  public:
-
   /// The floating-point configuration (exact tile, default mapping).
   static RPUConfig floating_point();
 

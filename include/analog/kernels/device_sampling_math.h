@@ -27,13 +27,15 @@ struct DeviceSpec {
 struct SampledDevice {
   float w_min, w_max, dw_up, dw_down;
   float diffusion_rate, decay_scale, reset_bias;
-  float slope_up, slope_down;  ///< LinearStep: the steps are dw_up + slope_up w, dw_down + slope_down w
+  float slope_up,
+      slope_down;  ///< LinearStep: the steps are dw_up + slope_up w, dw_down + slope_down w
 };
 
 /// LinearStep slopes (aihwkit LinearStepDevice): g = gamma + gamma_dtod z (|g| unless
 /// allow_increasing), slope = -g dw / R with R the mean bound or the device's own (0 when R = 0).
-ANALOG_HOST_DEVICE inline float linear_step_slope(float gamma, float gamma_dtod, float z, bool allow_increasing,
-                                                  float dw, float reference) {
+ANALOG_HOST_DEVICE inline float linear_step_slope(float gamma, float gamma_dtod, float z,
+                                                  bool allow_increasing, float dw,
+                                                  float reference) {
   const float g = allow_increasing ? gamma + gamma_dtod * z : fabsf(gamma + gamma_dtod * z);
   return reference != 0.0f ? -g * dw / reference : 0.0f;
 }
@@ -43,8 +45,8 @@ ANALOG_HOST_DEVICE inline float linear_step_slope(float gamma, float gamma_dtod,
 /// stuck devices, an ideal bias column. Normals come from blocks (call 0, round 0) 2e and 2e+1
 /// of the device-init domain, the reset bias from call 1, LinearStep's slopes from block e of
 /// call 2.
-ANALOG_HOST_DEVICE inline SampledDevice sample_device(const DeviceSpec& p, uint64_t key,
-                                                             uint64_t e, bool bias_device) {
+ANALOG_HOST_DEVICE inline SampledDevice sample_device(const DeviceSpec& p, uint64_t key, uint64_t e,
+                                                      bool bias_device) {
   const Philox4 b0 = stream_block(key, 0, Domain::kDeviceInit, 0, 2 * e);
   const Philox4 b1 = stream_block(key, 0, Domain::kDeviceInit, 0, 2 * e + 1);
   float z[4], z1[4];
@@ -52,7 +54,8 @@ ANALOG_HOST_DEVICE inline SampledDevice sample_device(const DeviceSpec& p, uint6
   normals_from_block(b1, z1);
   float bmax = p.w_max * (1.0f + p.w_max_dtod * z[0]);
   float bmin = p.w_min * (1.0f + p.w_min_dtod * z[1]);
-  const float gain = p.dw_min_dtod_log_normal ? expf(p.dw_min_dtod * z[2]) : 1.0f + p.dw_min_dtod * z[2];
+  const float gain =
+      p.dw_min_dtod_log_normal ? expf(p.dw_min_dtod * z[2]) : 1.0f + p.dw_min_dtod * z[2];
   const float rho = p.up_down_dtod * z[3];
   const float up_bias = p.up_down < 0.0f ? p.up_down : 0.0f;
   const float down_bias = p.up_down > 0.0f ? -p.up_down : 0.0f;
@@ -101,8 +104,8 @@ ANALOG_HOST_DEVICE inline SampledDevice sample_device(const DeviceSpec& p, uint6
     normals_from_block(stream_block(key, 2, Domain::kDeviceInit, 0, e), zg);
     d.slope_up = linear_step_slope(p.gamma_up, p.gamma_up_dtod, zg[0], p.allow_increasing, s_up,
                                    p.mean_bound_reference ? p.w_max : bmax);
-    d.slope_down = linear_step_slope(p.gamma_down, p.gamma_down_dtod, zg[1], p.allow_increasing, s_down,
-                                     p.mean_bound_reference ? p.w_min : bmin);
+    d.slope_down = linear_step_slope(p.gamma_down, p.gamma_down_dtod, zg[1], p.allow_increasing,
+                                     s_down, p.mean_bound_reference ? p.w_min : bmin);
   }
   return d;
 }

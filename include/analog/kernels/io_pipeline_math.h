@@ -59,7 +59,8 @@ ANALOG_HOST_DEVICE inline void with_rounding(Rounding r, F&& f) {
 }
 
 /// Quantise v to multiples of `step` (round half to even, like rintf); step <= 0 leaves v as is.
-/// With stochastic rounding, `u` in [0,1) shifts the value before rounding: round(v/step + u - 0.5).
+/// With stochastic rounding, `u` in [0,1) shifts the value before rounding: round(v/step + u -
+/// 0.5).
 ANALOG_HOST_DEVICE inline float quantize(float v, float step, bool stochastic, float u) {
   if (step <= 0.0f) return v;
   const float s = v / step;
@@ -93,8 +94,8 @@ ANALOG_HOST_DEVICE inline float converter_step(float res, float bound) {
 
 /// Noise-management scale alpha of one input row from its max |x_j| and max x_j (1 when noise
 /// management is off; a positive nm_thres caps it, or is it for kConstant).
-ANALOG_HOST_DEVICE inline float noise_management_alpha(NoiseManagement nm, float nm_thres, float abs_max,
-                                                       float max) {
+ANALOG_HOST_DEVICE inline float noise_management_alpha(NoiseManagement nm, float nm_thres,
+                                                       float abs_max, float max) {
   const bool capped = nm_thres > 0.0f;
   switch (nm) {
     case NoiseManagement::kAbsMax:
@@ -114,7 +115,8 @@ ANALOG_HOST_DEVICE inline float noise_management_alpha(NoiseManagement nm, float
 /// the backward pass: `needs_no_inp_noise`). We also take it for alpha == 0 with input noise,
 /// where aihwkit divides 0 by 0 and returns NaN: the output is rescaled by alpha = 0, so 0 is
 /// what any finite analog result gives.
-ANALOG_HOST_DEVICE inline bool zero_shortcut(bool nm_on, float alpha, float inp_noise, bool needs_no_inp_noise) {
+ANALOG_HOST_DEVICE inline bool zero_shortcut(bool nm_on, float alpha, float inp_noise,
+                                             bool needs_no_inp_noise) {
   return nm_on && alpha <= 0.0f && (alpha == 0.0f || needs_no_inp_noise || inp_noise <= 0.0f);
 }
 
@@ -129,7 +131,8 @@ ANALOG_HOST_DEVICE inline float row_scale(const IoSpec& s, float alpha, float r)
 /// overflows to inf and 0 * inf is NaN, the division of aihwkit's that turns its runs to NaN.
 /// v / scale stays in [-1, 1].
 template <Rounding R>
-ANALOG_HOST_DEVICE inline float dac_element(float v, float scale, float step, float bound, float u) {
+ANALOG_HOST_DEVICE inline float dac_element(float v, float scale, float step, float bound,
+                                            float u) {
   return clip(round_to<R>(v / scale, step, u), bound);
 }
 
@@ -150,7 +153,9 @@ ANALOG_HOST_DEVICE inline float adc_output(float q, float out_bound, float scale
 
 /// Whether a row saturated, from whether any rounded value was above out_bound (`over`) or below
 /// -out_bound (`under`; it counts only with bm_test_negative_bound).
-ANALOG_HOST_DEVICE inline bool saturated(bool over, bool under, bool neg_hit) { return over || (neg_hit && under); }
+ANALOG_HOST_DEVICE inline bool saturated(bool over, bool under, bool neg_hit) {
+  return over || (neg_hit && under);
+}
 
 /// The gradient mask of one output: the backward pass drops d where |y| >= mask_bound.
 ANALOG_HOST_DEVICE inline bool masked(float y, float mask_bound) { return fabsf(y) >= mask_bound; }

@@ -1,4 +1,5 @@
-// Philox-4x32-10 (Salmon et al., SC'11): a counter-based random generator. Torch-free, host and device.
+// Philox-4x32-10 (Salmon et al., SC'11): a counter-based random generator. Torch-free, host and
+// device.
 #pragma once
 #include <cstdint>
 
@@ -20,7 +21,8 @@ ANALOG_HOST_DEVICE inline void mulhilo32(uint32_t a, uint32_t b, uint32_t& hi, u
 }  // namespace detail
 
 /// Philox-4x32 with 10 rounds: a bijection of the 128-bit counter under the 64-bit key.
-/// Matches the Random123 reference (and ATen's at::Philox4_32 with counter = {offset, subsequence}).
+/// Matches the Random123 reference (and ATen's at::Philox4_32 with counter = {offset,
+/// subsequence}).
 ANALOG_HOST_DEVICE inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
   constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
   constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;

@@ -24,10 +24,10 @@ struct UpdateSpec {
 
 /// Pulse-train length and probability scales of one sample (aihwkit's update management).
 struct PulsePlan {
-  int bl = 0;      ///< number of pulse slots; 0 means no update
-  float a = 0.f;   ///< probability scale of the d rows: p_i = a |d_i|
-  float b = 0.f;   ///< probability scale of the x columns: p_j = b |x_j|
-  float k = 0.f;   ///< lr * max|x| * max|d| / dw_min
+  int bl = 0;     ///< number of pulse slots; 0 means no update
+  float a = 0.f;  ///< probability scale of the d rows: p_i = a |d_i|
+  float b = 0.f;  ///< probability scale of the x columns: p_j = b |x_j|
+  float k = 0.f;  ///< lr * max|x| * max|d| / dw_min
 };
 
 /// Random streams index pulse slots with 7 bits (the d trains use slot + 128): at most this many.
@@ -122,8 +122,9 @@ ANALOG_HOST_DEVICE inline float soft_bounds_pulse(float w, bool down, float dw_u
 /// down w - (dw_down + slope_down w)(1 + std xi), clipped; with mult_noise false the noise
 /// multiplies only dw: up w + slope_up w + dw_up (1 + std xi).
 ANALOG_HOST_DEVICE inline float linear_step_pulse(float w, bool down, float dw_up, float dw_down,
-                                                  float slope_up, float slope_down, float dw_min_std,
-                                                  bool mult_noise, float xi, float w_min, float w_max) {
+                                                  float slope_up, float slope_down,
+                                                  float dw_min_std, bool mult_noise, float xi,
+                                                  float w_min, float w_max) {
   const float noise = 1.0f + dw_min_std * xi;
   const float dw = down ? dw_down : dw_up;
   const float sloped = (down ? slope_down : slope_up) * w;
@@ -141,13 +142,14 @@ struct PulseDevice {
 /// One pulse of a device of model M (chosen at compile time, so that the loops over pulses hold
 /// no per-pulse switch).
 template <DeviceModel M>
-ANALOG_HOST_DEVICE inline float device_pulse(float w, bool down, const PulseDevice& d, float dw_min_std,
-                                             bool mult_noise, float xi) {
+ANALOG_HOST_DEVICE inline float device_pulse(float w, bool down, const PulseDevice& d,
+                                             float dw_min_std, bool mult_noise, float xi) {
   if constexpr (M == DeviceModel::kLinearStep) {
-    return linear_step_pulse(w, down, d.dw_up, d.dw_down, d.slope_up, d.slope_down, dw_min_std, mult_noise, xi,
-                             d.w_min, d.w_max);
+    return linear_step_pulse(w, down, d.dw_up, d.dw_down, d.slope_up, d.slope_down, dw_min_std,
+                             mult_noise, xi, d.w_min, d.w_max);
   } else if constexpr (M == DeviceModel::kSoftBounds) {
-    return soft_bounds_pulse(w, down, d.dw_up, d.dw_down, dw_min_std, xi, d.w_min, d.w_max, mult_noise);
+    return soft_bounds_pulse(w, down, d.dw_up, d.dw_down, dw_min_std, xi, d.w_min, d.w_max,
+                             mult_noise);
   } else {
     return constant_step_pulse(w, down, d.dw_up, d.dw_down, dw_min_std, xi, d.w_min, d.w_max);
   }
@@ -223,6 +225,8 @@ ANALOG_HOST_DEVICE inline void thinned_train(const float* v, int64_t size, float
 
 /// Dense train decision of entry j with probability p (possibly discretised): p > U_j, where
 /// U_j is word j of the stream. NB: p may be inf (tiny max|d|): inf > U fires, NaN never does.
-ANALOG_HOST_DEVICE inline bool dense_fires(float p, uint32_t word) { return p > uniform_from_bits(word); }
+ANALOG_HOST_DEVICE inline bool dense_fires(float p, uint32_t word) {
+  return p > uniform_from_bits(word);
+}
 
 }  // namespace analog::kernels

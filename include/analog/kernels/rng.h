@@ -1,4 +1,5 @@
-// Random streams of the simulator: Philox keyed by (seed, tile), counted by (call, domain, element).
+// Random streams of the simulator: Philox keyed by (seed, tile), counted by (call, domain,
+// element).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -94,16 +95,16 @@ ANALOG_HOST_DEVICE inline float log_unit(float u) {
 ANALOG_HOST_DEVICE inline void cos_sin_turn(uint32_t bits, float& c, float& s) {
   const uint32_t quadrant = bits >> 30;
   // Angle inside the quadrant, shifted to [-pi/4, pi/4): phi = (f - 1/2) pi/2, f in [0, 1).
-  const float f = static_cast<float>(static_cast<int32_t>((bits >> 8) & 0x3FFFFFu)) *
-                  2.384185791015625e-7f;
+  const float f =
+      static_cast<float>(static_cast<int32_t>((bits >> 8) & 0x3FFFFFu)) * 2.384185791015625e-7f;
   const float phi = (f - 0.5f) * 1.5707963267948966f;
   const float p2 = phi * phi;
   const float sp =
-      phi * (1.0f + p2 * (-0.16666667f + p2 * (0.0083333333f + p2 * (-1.9841270e-4f +
-                                                                      p2 * 2.7557319e-6f))));
+      phi * (1.0f + p2 * (-0.16666667f +
+                          p2 * (0.0083333333f + p2 * (-1.9841270e-4f + p2 * 2.7557319e-6f))));
   const float cp =
       1.0f + p2 * (-0.5f + p2 * (0.041666667f + p2 * (-1.3888889e-3f +
-                                                       p2 * (2.4801587e-5f + p2 * -2.7557319e-7f))));
+                                                      p2 * (2.4801587e-5f + p2 * -2.7557319e-7f))));
   // Rotate by pi/4: the angle within the quadrant is phi + pi/4, in [0, pi/2).
   constexpr float kHalfSqrt2 = 0.70710678f;
   const uint32_t c0 = float_bits((cp - sp) * kHalfSqrt2);

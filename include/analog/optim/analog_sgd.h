@@ -19,7 +19,9 @@ struct AnalogSGDOptions : public torch::optim::OptimizerCloneableOptions<AnalogS
  public:
   void serialize(torch::serialize::InputArchive& archive) override;
   void serialize(torch::serialize::OutputArchive& archive) const override;
-  friend bool operator==(const AnalogSGDOptions& lhs, const AnalogSGDOptions& rhs) { return lhs.lr() == rhs.lr(); }
+  friend bool operator==(const AnalogSGDOptions& lhs, const AnalogSGDOptions& rhs) {
+    return lhs.lr() == rhs.lr();
+  }
   double get_lr() const override { return lr(); }
   void set_lr(const double lr) override { this->lr(lr); }
 };

@@ -21,8 +21,9 @@ std::vector<std::string> gpus_to_spread_over(const std::string& device);
 /// never leaves a worker running or unreaped; workers die with it (PDEATHSIG). With `--device
 /// cuda` and several GPUs, worker p sees only GPU p mod G (CUDA_VISIBLE_DEVICES). Requires
 /// processes <= jobs.
-SweepOutcome run_sweep_processes(const SweepSpec& spec, const SweepTarget& target, int jobs, int processes,
-                                 const std::string& program, const std::vector<std::string>& argv,
+SweepOutcome run_sweep_processes(const SweepSpec& spec, const SweepTarget& target, int jobs,
+                                 int processes, const std::string& program,
+                                 const std::vector<std::string>& argv,
                                  const std::atomic<bool>& interrupted);
 
 }  // namespace analog::sweep

@@ -29,7 +29,8 @@ class ProgressLine {
   std::FILE* out_;
   bool tty_;
   bool ended_ = false;  ///< the line with every run done has been shown
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_plain_ = start_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(),
+                                        last_plain_ = start_;
 };
 
 }  // namespace analog::sweep

@@ -11,9 +11,9 @@ namespace analog::sweep {
 /// Outcome of merging shards.
 struct MergeReport {
   int64_t rows = 0;
-  std::vector<std::string> missing;     ///< keys of runs in no input
-  std::vector<std::string> duplicated;  ///< keys found more than once (kept once)
-  std::vector<std::string> conflicting; ///< keys found twice with different numbers
+  std::vector<std::string> missing;      ///< keys of runs in no input
+  std::vector<std::string> duplicated;   ///< keys found more than once (kept once)
+  std::vector<std::string> conflicting;  ///< keys found twice with different numbers
 };
 
 /// Merges results files of one sweep (equal fingerprints, else an error naming the file) into

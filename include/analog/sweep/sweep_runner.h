@@ -48,8 +48,9 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
 /// `data_dir`. Stops, leaving the file complete up to the runs finished, once `interrupted` is set
 /// or a run fails (the outcome's error). Reports progress to stderr unless `quiet` (a worker of a
 /// process pool, whose parent reports).
-SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_dir, const SweepTarget& target,
-                               int jobs, bool quiet, const std::atomic<bool>& interrupted);
+SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_dir,
+                               const SweepTarget& target, int jobs, bool quiet,
+                               const std::atomic<bool>& interrupted);
 
 /// Prints a sweep's last line for `outcome` to stderr; returns the exit code: 2 after an error,
 /// 130 when interrupted, else 0.

@@ -13,11 +13,11 @@ namespace analog::sweep {
 
 /// One training run of a sweep: a grid point (or the digital baseline) with one seed.
 struct SweepJob {
-  int64_t index = 0;       ///< position in the sweep's run order (sharding uses index mod N)
-  bool digital = false;    ///< the digital reference run of this repeat
-  int64_t point = -1;      ///< grid point index (-1 for digital)
+  int64_t index = 0;     ///< position in the sweep's run order (sharding uses index mod N)
+  bool digital = false;  ///< the digital reference run of this repeat
+  int64_t point = -1;    ///< grid point index (-1 for digital)
   int64_t repeat = 0;
-  int64_t seed = 0;        ///< train.seed + repeat: all points of a repeat share data order and init
+  int64_t seed = 0;  ///< train.seed + repeat: all points of a repeat share data order and init
   /// Identity of the run in a results file.
   std::string key() const;
 };

@@ -27,8 +27,8 @@ struct UpdateJob;
 class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
  public:
   /// `bias_column`: the last input column is the analog bias (fed with 1 by the layer).
-  AnalogTileImpl(int64_t out_size, int64_t in_size, RPUConfig config, int64_t seed,
-                 int64_t tile_id, bool bias_column = false);
+  AnalogTileImpl(int64_t out_size, int64_t in_size, RPUConfig config, int64_t seed, int64_t tile_id,
+                 bool bias_column = false);
 
   /// (Re)draws the devices and sets the weights to 0.
   void reset() override;
@@ -48,7 +48,8 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   /// the gradient mask |y| >= 0.999 out_bound (undefined when it does not apply). A NaN or inf
   /// in x throws NonFiniteError; with `defer_check` a CUDA tile reports it at its next
   /// synchronize() instead, so that the host does not wait for the GPU here.
-  at::Tensor forward_mvm(const at::Tensor& x, at::Tensor* mask_out = nullptr, bool defer_check = false);
+  at::Tensor forward_mvm(const at::Tensor& x, at::Tensor* mask_out = nullptr,
+                         bool defer_check = false);
   /// Backward IO pipeline alone: d [B, out] -> W^T d [B, in], no bound management. NaN/inf as
   /// forward_mvm.
   at::Tensor backward_mvm(const at::Tensor& d, bool defer_check = false);

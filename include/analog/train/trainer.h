@@ -15,11 +15,11 @@ namespace analog::train {
 
 /// Training options shared by analog-train and analog-sweep.
 struct TrainOptions {
-  int64_t hidden = 256;   ///< hidden units of the 784-H-10 MLP
+  int64_t hidden = 256;  ///< hidden units of the 784-H-10 MLP
   int64_t epochs = 3;
   int64_t batch = 64;
   double lr = 0.01;
-  int64_t seed = 0;       ///< initial weights, data order and every analog random stream
+  int64_t seed = 0;            ///< initial weights, data order and every analog random stream
   std::string device = "cpu";  ///< "cpu" or "cuda[:N]" (needs a CUDA build and a GPU)
 };
 
