@@ -36,7 +36,7 @@ __device__ inline float dac_value(float v, float scale, const IoSpec& io, uint64
 }
 
 /// One block per row: noise management, the zero short-cut, the NaN/inf check and, with xq, the
-/// DAC of round 0 (one launch where prepare and DAC were two).
+/// DAC of round 0, in one launch.
 __global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io, uint64_t key,
                                uint64_t call, float* alpha, float* reduction, int32_t* active,
                                int32_t* bad, float* xq) {

@@ -123,7 +123,7 @@ const int32_t* MappedFlags::wait() {
   if (done_) return host_;
   if (!all_written()) {
     // The kernel may still be queued: spin a little (it is usually about to finish), then wait
-    // for the stream (a host sync, as the event wait of a copy was).
+    // for the stream (a host sync).
     const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
     while (!all_written() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
     if (!all_written()) {

@@ -37,24 +37,44 @@ bool all_finite(const at::Tensor& t) {
   return at::isfinite(t).all().item<bool>();
 }
 
-/// Autograd node of one tile: forward IO pipeline; backward IO pipeline + (x, d) recording.
+void check_input(const char* what, const at::Tensor& t, int64_t size, const char* size_name,
+                 const at::Device& device) {
+  TORCH_CHECK(t.dim() == 2, what, ": expected a 2-d [batch, ", size_name, "] tensor, got ", t.dim(),
+              "-d with sizes ", t.sizes());
+  TORCH_CHECK(t.size(1) == size, what, ": expected ", size_name, " = ", size,
+              ", got input of sizes ", t.sizes());
+  TORCH_CHECK(t.scalar_type() == at::kFloat, what, ": expected float32, got ", t.scalar_type());
+  TORCH_CHECK(t.device() == device, what, ": expected a tensor on ", device,
+              " (the tile's device), got ", t.device());
+}
+
+/// The kernels for tensors on `device`, or a clear error.
+const TileKernels& kernels_on(const at::Device& device, const char* what) {
+  const TileKernels* k = tile_kernels_for(device.type());
+  TORCH_CHECK(k != nullptr, what, ": no kernels for tensors on ", device,
+              device.is_cuda() ? " (this analogtorch was built without CUDA support)" : "");
+  return *k;
+}
+
+}  // namespace
+
+/// Autograd node of one tile: the forward MVM; in backward the (x, d) record and the backward MVM.
 struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
                             const at::Tensor& weight, AnalogTileImpl* tile) {
     (void)weight;  // an input only so that the output is connected to the graph
-    at::Tensor mask;
     // A column slice of the layer's input (the layer's other tiles read the other columns) is
     // read in place by the kernels, and recorded for the update as it is: no copy.
     const at::Tensor xc = contiguous_rows(x);
     // On CUDA the input's NaN/inf check is reported by backward (synchronize): the host has read
     // the loss by then, so the check does not wait for the GPU.
-    at::Tensor y = tile->forward_mvm(xc, &mask, /*defer_check=*/true);
+    MvmResult r = tile->mvm(xc, /*transposed=*/false, tile->mask_bound(), /*defer_check=*/true);
     // x as a saved variable: an input changed in place before the backward pass is an error
     // (torch's own check), not a silently different update.
     ctx->save_for_backward({xc});
-    ctx->saved_data["mask"] = mask;
+    ctx->saved_data["mask"] = r.mask;
     ctx->saved_data["tile"] = reinterpret_cast<int64_t>(tile);
-    return y;
+    return r.y;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -67,14 +87,13 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
     tile->record(x, d);
     at::Tensor grad_x;
     if (ctx->needs_input_grad(0)) {
-      grad_x =
-          tile->backward_mvm(mask.defined() ? d.masked_fill(mask, 0.0) : d, /*defer_check=*/true);
+      grad_x = tile->mvm(mask.defined() ? d.masked_fill(mask, 0.0) : d, /*transposed=*/true, 0.0f,
+                         /*defer_check=*/true)
+                   .y;
     }
     return {grad_x, at::Tensor(), at::Tensor()};
   }
 };
-
-}  // namespace
 
 AnalogTileImpl::AnalogTileImpl(int64_t out_size, int64_t in_size, RPUConfig config, int64_t seed,
                                int64_t tile_id, bool bias_column)
@@ -149,6 +168,7 @@ uint64_t AnalogTileImpl::take_calls(uint64_t n) {
 
 at::Tensor AnalogTileImpl::forward(const at::Tensor& x) {
   if (at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad())) {
+    check_input("AnalogTile.forward", x, in_size_, "in_size", weight.device());
     return AnalogTileFunction::apply(x, weight, this);
   }
   return forward_mvm(x);
@@ -173,27 +193,6 @@ void AnalogTileImpl::run_check(std::function<void()> check, bool defer) {
   check();
 }
 
-namespace {
-void check_input(const char* what, const at::Tensor& t, int64_t size, const char* size_name,
-                 const at::Device& device) {
-  TORCH_CHECK(t.dim() == 2, what, ": expected a 2-d [batch, ", size_name, "] tensor, got ", t.dim(),
-              "-d with sizes ", t.sizes());
-  TORCH_CHECK(t.size(1) == size, what, ": expected ", size_name, " = ", size,
-              ", got input of sizes ", t.sizes());
-  TORCH_CHECK(t.scalar_type() == at::kFloat, what, ": expected float32, got ", t.scalar_type());
-  TORCH_CHECK(t.device() == device, what, ": expected a tensor on ", device,
-              " (the tile's device), got ", t.device());
-}
-
-/// The kernels for tensors on `device`, or a clear error.
-const TileKernels& kernels_on(const at::Device& device, const char* what) {
-  const TileKernels* k = tile_kernels_for(device.type());
-  TORCH_CHECK(k != nullptr, what, ": no kernels for tensors on ", device,
-              device.is_cuda() ? " (this analogtorch was built without CUDA support)" : "");
-  return *k;
-}
-}  // namespace
-
 void AnalogTileImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
   TORCH_CHECK(dtype == torch::kFloat, "AnalogTile: only float32 is supported, got ", dtype);
   to(device, non_blocking);
@@ -216,40 +215,44 @@ void AnalogTileImpl::to(torch::Device device, bool non_blocking) {
   synchronize();
 }
 
-at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x_in, at::Tensor* mask_out,
+at::Tensor AnalogTileImpl::forward_mvm(const at::Tensor& x, at::Tensor* mask_out,
                                        bool defer_check) {
-  check_input("AnalogTile.forward", x_in, in_size_, "in_size", weight.device());
-  at::NoGradGuard no_grad;
-  const at::Tensor x = contiguous_rows(x_in);
-  if (is_floating_point()) {
-    ANALOG_CHECK_FINITE(all_finite(x),
-                        "AnalogTile.forward: expected finite inputs, got NaN or inf");
-    if (mask_out) *mask_out = at::Tensor();
-    return x.mm(weight.t());
-  }
-  const IOParameters& io = config_.forward();
-  const uint64_t call = take_calls(1);
-  const float mask_bound =
-      mask_out && io.out_bound() > 0 ? static_cast<float>(kMaskFraction * io.out_bound()) : 0.0f;
-  MvmResult r = kernels_on(weight.device(), "AnalogTile.forward")
-                    .io_mvm(x, weight, /*transposed=*/false, forward_spec_, key(), call,
-                            "AnalogTile.forward", mask_bound);
-  run_check(std::move(r.check), defer_check);
+  check_input("AnalogTile.forward", x, in_size_, "in_size", weight.device());
+  MvmResult r =
+      mvm(contiguous_rows(x), /*transposed=*/false, mask_out ? mask_bound() : 0.0f, defer_check);
   if (mask_out) *mask_out = r.mask;
   return r.y;
 }
 
-at::Tensor AnalogTileImpl::backward_mvm(const at::Tensor& d_in, bool defer_check) {
-  check_input("AnalogTile.backward", d_in, out_size_, "out_size", weight.device());
+at::Tensor AnalogTileImpl::backward_mvm(const at::Tensor& d, bool defer_check) {
+  check_input("AnalogTile.backward", d, out_size_, "out_size", weight.device());
+  return mvm(d.contiguous(), /*transposed=*/true, 0.0f, defer_check).y;
+}
+
+float AnalogTileImpl::mask_bound() const {
+  const double bound = config_.forward().out_bound();
+  return bound > 0 ? static_cast<float>(kMaskFraction * bound) : 0.0f;
+}
+
+MvmResult AnalogTileImpl::mvm(const at::Tensor& x, bool transposed, float mask_bound,
+                              bool defer_check) {
   at::NoGradGuard no_grad;
-  const at::Tensor d = d_in.contiguous();
-  if (is_floating_point()) return d.mm(weight);
+  const char* what = transposed ? "AnalogTile.backward" : "AnalogTile.forward";
+  MvmResult r;
+  if (is_floating_point()) {
+    if (!transposed) {
+      ANALOG_CHECK_FINITE(all_finite(x),
+                          "AnalogTile.forward: expected finite inputs, got NaN or inf");
+    }
+    r.y = x.mm(transposed ? weight : weight.t());
+    return r;
+  }
   const uint64_t call = take_calls(1);
-  MvmResult r = kernels_on(weight.device(), "AnalogTile.backward")
-                    .io_mvm(d, weight, /*transposed=*/true, backward_spec_, key(), call,
-                            "AnalogTile.backward", 0.0f);
+  r = kernels_on(weight.device(), what)
+          .io_mvm(x, weight, transposed, transposed ? backward_spec_ : forward_spec_, key(), call,
+                  what, mask_bound);
   run_check(std::move(r.check), defer_check);
-  return r.y;
+  return r;
 }
 
 void AnalogTileImpl::record(const at::Tensor& x, const at::Tensor& d) {

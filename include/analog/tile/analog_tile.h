@@ -13,6 +13,8 @@
 namespace analog {
 
 class AnalogTile;
+struct AnalogTileFunction;
+struct MvmResult;
 struct UpdateJob;
 
 /// One simulated crossbar of `out_size` x `in_size` devices (a slice of an analog layer).
@@ -97,6 +99,15 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
 
  private:
   friend void update_tiles(const std::vector<AnalogTile>& tiles, double lr);
+  friend struct AnalogTileFunction;  ///< the autograd node: calls mvm() and record() itself
+
+  /// One MVM through the kernels of the tile's device: W x, or W^T x when `transposed` (x float32
+  /// with contiguous rows, on the tile's device), with that direction's IO spec and the next call
+  /// number; its NaN/inf check is deferred to synchronize() with `defer_check`. A floating-point
+  /// tile's product is exact. With mask_bound > 0 the result holds the gradient mask.
+  MvmResult mvm(const at::Tensor& x, bool transposed, float mask_bound, bool defer_check);
+  /// The gradient-mask threshold of training forward passes: 0.999 forward.out_bound (0: none).
+  float mask_bound() const;
 
   uint64_t key() const;
   uint64_t take_calls(uint64_t n);
