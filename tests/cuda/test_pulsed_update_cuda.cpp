@@ -1,5 +1,6 @@
-// CUDA kernels against the CPU kernels on the same inputs and seeds: on a GPU, or (without one)
-// under the CPU emulation of cuda/emulation.h, as analog_cuda_emulated_tests.
+// The pulsed update's kernels (cuda/pulsed_update_cuda.cu) against the CPU kernel on the same
+// inputs and seeds: the same pulses, alone and several tiles in one launch; bad batches. On a
+// GPU, or (without one) under the CPU emulation of cuda/emulation.h.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -27,93 +28,8 @@
 namespace analog {
 namespace {
 
-/// Device buffer with host copies in and out.
-struct Buffer {
-  void* ptr = nullptr;
-  size_t bytes = 0;
-  explicit Buffer(size_t b) : bytes(b) { EXPECT_EQ(cudaMalloc(&ptr, b), cudaSuccess); }
-  Buffer(const void* host, size_t b) : Buffer(b) {
-    cudaMemcpy(ptr, host, b, cudaMemcpyHostToDevice);
-  }
-  ~Buffer() { cudaFree(ptr); }
-  template <class T>
-  T* as() {
-    return static_cast<T*>(ptr);
-  }
-  at::Tensor to_tensor(at::IntArrayRef sizes) {
-    at::Tensor t = at::empty(sizes);
-    cudaMemcpy(t.data_ptr<float>(), ptr, bytes, cudaMemcpyDeviceToHost);
-    return t;
-  }
-};
-
-class CudaParity : public cuda_test::NeedsGpu<> {};
-
-TEST_F(CudaParity, NormalStreamsAreBitIdentical) {
-  const int64_t n = 100003;
-  std::vector<float> cpu_values(n);
-  cpu::fill_normals({77, 5, kernels::Domain::kOutputNoise, 2}, 0, n, cpu_values.data());
-  Buffer out(n * sizeof(float));
-  cuda::launch_stream_normals(77, 5, static_cast<uint32_t>(kernels::Domain::kOutputNoise), 2, n,
-                              out.as<float>(), nullptr);
-  const at::Tensor gpu = out.to_tensor({n});
-  for (int64_t k = 0; k < n; ++k) ASSERT_EQ(gpu[k].item<float>(), cpu_values[k]) << k;
-}
-
-TEST_F(CudaParity, DeviceSamplingIsBitIdentical) {
-  PulsedDevice dev;
-  dev.corrupt_devices_prob(0.01);
-  for (const bool linear : {false, true}) {
-    SCOPED_TRACE(linear ? "linear_step (slopes)" : "constant_step");
-    if (linear) dev.model(DeviceModel::kLinearStep).gamma_up(0.5).mean_bound_reference(false);
-    const auto cpu_arrays = cpu::sample_devices_cpu(dev, 64, 100, true, 1234);
-    Buffer out(64 * 100 * 4 * sizeof(float)), slopes(64 * 100 * 2 * sizeof(float));
-    cuda::launch_sample_devices(device_spec(dev), 64, 100, true, 1234, out.as<float>(),
-                                linear ? slopes.as<float>() : nullptr, nullptr);
-    EXPECT_TRUE(out.to_tensor({64, 100, 4}).equal(cpu_arrays.params));
-    if (linear) EXPECT_TRUE(slopes.to_tensor({64, 100, 2}).equal(cpu_arrays.slopes));
-  }
-}
-
-// The whole forward pipeline with bound-management re-runs; round 0's GEMM is done on the host
-// with the same ATen call the CPU kernel uses, the re-runs' MVMs by the ADC kernel.
-TEST_F(CudaParity, ForwardPipelineMatchesCpu) {
-  at::manual_seed(3);
-  const int64_t batch = 32, n = 200, m = 50;
-  const at::Tensor x = at::rand({batch, n});
-  const at::Tensor w = at::rand({m, n}) * 0.3;  // positive: outputs saturate, BM re-runs
-  IOParameters io;
-  io.out_noise(0.1);
-  const auto ref = cpu::io_mvm_cpu(x, w, false, io_spec(io, true, false), 99, 7, "parity");
-  const cuda::IoSpec spec =
-      io_spec(io, /*use_bm=*/true, /*zero_shortcut_needs_no_inp_noise=*/false);
-  Buffer dx(x.data_ptr<float>(), batch * n * 4), dw(w.data_ptr<float>(), m * n * 4),
-      alpha(batch * 4), red(batch * 4), active(batch * 4), bad(batch * 4), xq(batch * n * 4),
-      yq(batch * m * 4), y(batch * m * 4);
-  cuda::launch_io_prepare(dx.as<float>(), n, batch, n, spec, 99, 7, alpha.as<float>(),
-                          red.as<float>(), active.as<int32_t>(), bad.as<int32_t>(), xq.as<float>(),
-                          nullptr);
-  const at::Tensor yq_host =
-      xq.to_tensor({batch, n}).mm(w.t());  // round 0's GEMM; adc does the re-runs
-  cudaMemcpy(yq.ptr, yq_host.data_ptr<float>(), batch * m * 4, cudaMemcpyHostToDevice);
-  cuda::launch_io_adc(dx.as<float>(), n, dw.as<float>(), false, batch, n, m, alpha.as<float>(),
-                      red.as<float>(), active.as<int32_t>(), spec, 99, 7, xq.as<float>(),
-                      yq.as<float>(), nullptr, y.as<float>(), nullptr, 0.0f, nullptr);
-  EXPECT_GT(ref.reduction.max().item<float>(), 1.0f);  // re-runs happened
-  std::vector<int32_t> host_bad(batch, -1);
-  cudaMemcpy(host_bad.data(), bad.ptr, batch * 4, cudaMemcpyDeviceToHost);
-  EXPECT_EQ(std::count(host_bad.begin(), host_bad.end(), 0), batch);  // every row written, none bad
-  // The CPU kernel multiplies only the re-run rows (a BLAS GEMM), the ADC kernel one row at a
-  // time: the sums run in another order, so a value may land on the other side of an ADC
-  // rounding edge (a few 1e-5 of all values) and, rarely, change a sample's bound-management
-  // factor. Everything else is identical, so: reductions equal for >= 95% of samples, outputs
-  // within 1e-5 relative for >= 99% of values.
-  const at::Tensor same_r = red.to_tensor({batch}).eq(ref.reduction);
-  EXPECT_GE(same_r.sum().item<int64_t>(), batch * 95 / 100);
-  const at::Tensor diff = (y.to_tensor({batch, m}) - ref.y).abs();
-  const at::Tensor close = diff.le(1e-4 + 1e-5 * ref.y.abs());
-  EXPECT_GE(close.sum().item<int64_t>(), batch * m * 99 / 100);
-}
+using cuda_test::Buffer;
+using cuda_test::CudaParity;
 
 struct UpdateCase {
   const char* name;
