@@ -33,9 +33,6 @@ namespace analog {
 namespace {
 
 using cuda_test::CudaGlue;
-using cuda_test::kernel_device;
-using cuda_test::on_kernel_device;
-using cuda_test::pulsed_update_one;
 
 // The flags of pending checks share mapped host slabs (16384 ints each): 400 checks, most of 64
 // flags, fill a slab and start another one or two; a check of more than 4096 flags gets a slab of

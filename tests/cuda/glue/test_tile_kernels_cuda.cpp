@@ -35,7 +35,6 @@ namespace {
 
 using cuda_test::CudaGlue;
 using cuda_test::kernel_device;
-using cuda_test::on_kernel_device;
 using cuda_test::pulsed_update_one;
 
 // A layer trained through the CUDA path: AnalogLinear split over three tiles (40 inputs,
