@@ -117,7 +117,7 @@ AnalogTileImpl::AnalogTileImpl(int64_t out_size, int64_t in_size, RPUConfig conf
 void AnalogTileImpl::reset() {
   const auto opts = at::TensorOptions().dtype(at::kFloat);
   weight = register_parameter("weight", at::zeros({out_size_, in_size_}, opts));
-  rng_state = register_buffer("rng_state", at::tensor({seed_, tile_id_, int64_t{1}}, at::kLong));
+  rng_state_ = register_buffer("rng_state", at::tensor({seed_, tile_id_, int64_t{1}}, at::kLong));
   DeviceArrays dev;
   if (is_floating_point()) {
     const auto empty = at::empty({0, 0}, opts);
@@ -129,38 +129,38 @@ void AnalogTileImpl::reset() {
                 : key();
     dev = cpu::sample_devices_cpu(config_.device(), out_size_, in_size_, bias_column_, dev_key);
   }
-  devices = register_buffer("devices", dev.params);
-  diffusion_rate = register_buffer("diffusion_rate", dev.diffusion_rate);
-  decay_scale = register_buffer("decay_scale", dev.decay_scale);
-  reset_bias = register_buffer("reset_bias", dev.reset_bias);
+  devices_ = register_buffer("devices", dev.params);
+  diffusion_rate_ = register_buffer("diffusion_rate", dev.diffusion_rate);
+  decay_scale_ = register_buffer("decay_scale", dev.decay_scale);
+  reset_bias_ = register_buffer("reset_bias", dev.reset_bias);
   // Only LinearStep tiles have slopes: the state of the other tiles stays as it was (their
   // checkpoints from before device models load as they are).
-  slopes = dev.slopes.numel() > 0 ? register_buffer("slopes", dev.slopes) : dev.slopes;
+  slopes_ = dev.slopes.numel() > 0 ? register_buffer("slopes", dev.slopes) : dev.slopes;
   pending_x_.clear();
   pending_d_.clear();
   deferred_checks_.clear();
 }
 
 uint64_t AnalogTileImpl::key() const {
-  TORCH_CHECK(rng_state.is_cpu(),
+  TORCH_CHECK(rng_state_.is_cpu(),
               "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not "
               "clone(device))");
-  const int64_t* s = rng_state.data_ptr<int64_t>();
+  const int64_t* s = rng_state_.data_ptr<int64_t>();
   return kernels::stream_key(static_cast<uint64_t>(s[0]), static_cast<uint64_t>(s[1]));
 }
 
 uint64_t AnalogTileImpl::next_call() const {
-  TORCH_CHECK(rng_state.is_cpu(),
+  TORCH_CHECK(rng_state_.is_cpu(),
               "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not "
               "clone(device))");
-  return static_cast<uint64_t>(rng_state.data_ptr<int64_t>()[2]);
+  return static_cast<uint64_t>(rng_state_.data_ptr<int64_t>()[2]);
 }
 
 uint64_t AnalogTileImpl::take_calls(uint64_t n) {
-  TORCH_CHECK(rng_state.is_cpu(),
+  TORCH_CHECK(rng_state_.is_cpu(),
               "AnalogTile: the call counter must stay on the CPU (move tiles with to(), not "
               "clone(device))");
-  int64_t* s = rng_state.data_ptr<int64_t>();
+  int64_t* s = rng_state_.data_ptr<int64_t>();
   const auto first = static_cast<uint64_t>(s[2]);
   s[2] = static_cast<int64_t>(first + n);
   return first;
@@ -205,9 +205,9 @@ void AnalogTileImpl::to(torch::Dtype dtype, bool non_blocking) {
 
 void AnalogTileImpl::to(torch::Device device, bool non_blocking) {
   // The call counter stays on the host: it is read and advanced on every call.
-  const at::Tensor counter = rng_state.clone();
+  const at::Tensor counter = rng_state_.clone();
   torch::nn::Module::to(device, non_blocking);
-  rng_state.set_data(counter);
+  rng_state_.set_data(counter);
   pending_x_.clear();
   pending_d_.clear();
   // What the kernels found on the old device is reported, not lost with the move; after it, so
@@ -313,7 +313,7 @@ bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
   // weights through their data (no autograd op: no detach() needed, which would be a dispatch;
   // under the no-grad guard a CPU copy's copy_ back is allowed too).
   job = UpdateJob{weight,
-                  DeviceArrays{devices, diffusion_rate, decay_scale, reset_bias, slopes},
+                  DeviceArrays{devices_, diffusion_rate_, decay_scale_, reset_bias_, slopes_},
                   x,
                   d,
                   &up,
@@ -397,8 +397,8 @@ void AnalogTileImpl::update_all(const std::vector<AnalogTileImpl*>& tiles, doubl
 void AnalogTileImpl::post_update_step() {
   if (is_floating_point()) return;
   at::NoGradGuard no_grad;
-  const bool diffusion = diffusion_rate.numel() > 0;
-  const bool decay = decay_scale.numel() > 0;
+  const bool diffusion = diffusion_rate_.numel() > 0;
+  const bool decay = decay_scale_.numel() > 0;
   if (!diffusion && !decay) return;
   at::Tensor w = weight.detach();
   if (diffusion) {
@@ -406,9 +406,9 @@ void AnalogTileImpl::post_update_step() {
     at::Tensor z = at::empty(w.sizes(), w.options().device(at::kCPU));
     cpu::fill_normals({key(), call, kernels::Domain::kDiffusion, 0}, 0, z.numel(),
                       z.data_ptr<float>());
-    w.add_(diffusion_rate * z.to(w.device()));
+    w.add_(diffusion_rate_ * z.to(w.device()));
   }
-  if (decay) w.sub_(reset_bias).mul_(decay_scale).add_(reset_bias);
+  if (decay) w.sub_(reset_bias_).mul_(decay_scale_).add_(reset_bias_);
   w.copy_(at::max(at::min(w, w_max()), w_min()));
 }
 

@@ -251,17 +251,17 @@ TEST(AnalogTile, LinearStepSlopesAreSavedAndLoaded) {
   cfg.device().model(DeviceModel::kLinearStep).gamma_up(0.4).gamma_down(0.2);
   AnalogTile a(3, 4, cfg, 42, 0);
   ASSERT_EQ(buffer_names(a).count("slopes"), 1u);
-  EXPECT_EQ(a->slopes.sizes(), (at::IntArrayRef{3, 4, 2}));
+  EXPECT_EQ(a->slopes().sizes(), (at::IntArrayRef{3, 4, 2}));
   // g > 0, steps that shrink towards each bound: dw_up + s_up w with s_up < 0, dw_down + s_down w
   // with s_down > 0.
-  EXPECT_TRUE(a->slopes.select(2, 0).lt(0).all().item<bool>());
-  EXPECT_TRUE(a->slopes.select(2, 1).gt(0).all().item<bool>());
+  EXPECT_TRUE(a->slopes().select(2, 0).lt(0).all().item<bool>());
+  EXPECT_TRUE(a->slopes().select(2, 1).gt(0).all().item<bool>());
   std::stringstream buffer;
   torch::save(a, buffer);
   AnalogTile b(3, 4, cfg, /*other seed*/ 1, 0);
-  ASSERT_FALSE(b->slopes.equal(a->slopes));
+  ASSERT_FALSE(b->slopes().equal(a->slopes()));
   torch::load(b, buffer);
-  EXPECT_TRUE(b->slopes.equal(a->slopes));
+  EXPECT_TRUE(b->slopes().equal(a->slopes()));
   // The update reads the loaded slopes (the member, not a stale copy): the same step as a's.
   for (AnalogTile* t : {&a, &b}) {
     (*t)->record(at::ones({2, 4}), at::full({2, 3}, 0.1f));

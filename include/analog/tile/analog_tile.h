@@ -56,6 +56,8 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   /// forward_mvm.
   at::Tensor backward_mvm(const at::Tensor& d, bool defer_check = false);
 
+  // The update, for an optimizer of one's own: record() (the backward pass does it), then per
+  // step update(lr) and post_update_step(), as AnalogSGD does.
   /// Queues one (x, d) batch for the next update(); x [B, in], d [B, out].
   void record(const at::Tensor& x, const at::Tensor& d);
   /// Applies and clears the queued pairs: the pulsed update with learning rate lr
@@ -87,17 +89,21 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   uint64_t next_call() const;
 
   /// Views [out, in] of the device parameters (empty for a floating-point tile).
-  at::Tensor w_min() const { return devices.select(2, 0); }
-  at::Tensor w_max() const { return devices.select(2, 1); }
-  at::Tensor dw_up() const { return devices.select(2, 2); }
-  at::Tensor dw_down() const { return devices.select(2, 3); }
+  at::Tensor w_min() const { return devices_.select(2, 0); }
+  at::Tensor w_max() const { return devices_.select(2, 1); }
+  at::Tensor dw_up() const { return devices_.select(2, 2); }
+  at::Tensor dw_down() const { return devices_.select(2, 3); }
+  /// LinearStep devices' slopes [out, in, 2] = (slope_up, slope_down); empty for other models.
+  const at::Tensor& slopes() const { return slopes_; }
 
-  at::Tensor weight;
-  at::Tensor devices, diffusion_rate, decay_scale, reset_bias;
-  at::Tensor slopes;  ///< registered (and saved) for LinearStep tiles only; else empty
-  at::Tensor rng_state;
+  at::Tensor weight;  ///< the parameter [out, in] (the kernels change it in place)
 
  private:
+  // The buffers of the class comment (registered under these names without the underscore).
+  at::Tensor devices_, diffusion_rate_, decay_scale_, reset_bias_;
+  at::Tensor slopes_;  ///< registered (and saved) for LinearStep tiles only; else empty
+  at::Tensor rng_state_;
+
   friend void update_tiles(const std::vector<AnalogTile>& tiles, double lr);
   friend struct AnalogTileFunction;  ///< the autograd node: calls mvm() and record() itself
 
