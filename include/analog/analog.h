@@ -4,6 +4,7 @@
 #include "analog/config/rpu_config.h"
 #include "analog/data/idx.h"
 #include "analog/data/mnist.h"
+#include "analog/nn/analog_conv.h"
 #include "analog/nn/analog_linear.h"
 #include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "analog/config/rpu_config.h"
+#include "analog/nn/analog_conv.h"
 #include "analog/nn/analog_linear.h"
 #include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"
@@ -145,6 +146,51 @@ TEST_F(CudaGlue, TileReportsDeferredChecksAtBackwardAndSynchronize) {
   tile->update(0.01);
   EXPECT_THROW(layer->to(kernel_device()), NonFiniteError);
   layer->synchronize();
+}
+
+// A convolution trained through the CUDA path: AnalogConv2d (its patches unfolded by ATen on the
+// tensors' device, then the same tiles) against the same steps on the CPU kernels; exact under
+// the emulation (no output near the bound: no bound-management re-runs), within the GEMM's
+// summation order on a GPU, as for the linear layer above.
+TEST_F(CudaGlue, ConvLayerTrainedThroughTheCudaKernelsMatchesCpu) {
+  RPUConfig rpu;
+  rpu.forward().out_noise(0.1);
+  const auto train = [&](bool through_cuda) {
+    at::manual_seed(6);
+    nn::AnalogConv2d conv(nn::AnalogConv2dOptions(2, 3, 3).padding(1).rpu_config(rpu).seed(5));
+    const torch::Device device = through_cuda ? kernel_device() : torch::Device(torch::kCPU);
+#ifdef ANALOG_CUDA_EMULATION
+    std::optional<TileKernelsScope> route;  // CPU tensors through the CUDA glue
+    if (through_cuda) route.emplace(c10::DeviceType::CPU, &cuda_glue::tile_kernels());
+#endif
+    conv->to(device);
+    optim::AnalogSGD opt(*conv, optim::AnalogSGDOptions(0.05));
+    for (int step = 0; step < 3; ++step) {
+      const at::Tensor x = at::rand({2, 2, 5, 5}).to(device);
+      const at::Tensor target = (at::rand({2, 3, 5, 5}) - 0.5).to(device);
+      opt.zero_grad();
+      (conv->forward(x) - target).pow(2).sum().backward();
+      opt.step();
+    }
+    return conv->get_weights().cpu();
+  };
+  const at::Tensor w_cpu = train(false), w_cuda = train(true);
+  const at::Tensor w0 = [&] {
+    at::manual_seed(6);
+    return nn::AnalogConv2d(nn::AnalogConv2dOptions(2, 3, 3).padding(1).rpu_config(rpu).seed(5))
+        ->get_weights();
+  }();
+  EXPECT_GT((w_cpu - w0).abs().gt(0).sum().item<int64_t>(), w0.numel() / 2)
+      << "the steps changed little";
+#ifdef ANALOG_CUDA_EMULATION
+  EXPECT_TRUE(w_cuda.equal(w_cpu))
+      << "max |difference| " << (w_cuda - w_cpu).abs().max().item<float>();
+#else
+  const at::Tensor diff = (w_cuda - w_cpu).abs();
+  EXPECT_GE(diff.le(1e-5).sum().item<int64_t>(), w_cpu.numel() * 95 / 100)
+      << "max |difference| " << diff.max().item<float>();
+  EXPECT_LE(diff.max().item<float>(), 0.02f);
+#endif
 }
 
 // update_tiles (AnalogSGD's step) runs the tiles of a device in shared launches, with the same
