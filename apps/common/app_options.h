@@ -13,18 +13,29 @@ namespace analog::apps {
 
 /// What both apps read from the command line besides their own options.
 struct CommonOptions {
-  std::string data_dir = "data/mnist";
+  std::string dataset = "mnist";  ///< mnist | fashion-mnist
+  std::string data_dir;           ///< "" until resolved: the data set's folder
   train::TrainOptions train;
   int64_t train_samples = 0, test_samples = 0;
   std::string config_path;
   std::vector<std::string> sets;
 };
 
-/// --data, --hidden, --epochs, --batch, --lr, --seed, --device, --train-samples, --test-samples,
-/// --config and --set.
+/// Where each data set's four IDX files are unless --data says otherwise (scripts/setup puts
+/// MNIST in data/mnist and installs Debian's dataset-fashion-mnist).
+inline std::string default_data_dir(const std::string& dataset) {
+  return dataset == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist" : "data/mnist";
+}
+
+/// --dataset, --data, --hidden, --epochs, --batch, --lr, --seed, --device, --train-samples,
+/// --test-samples, --config and --set.
 inline void add_common_options(CLI::App& app, CommonOptions& o) {
-  app.add_option("--data", o.data_dir, "directory with the four MNIST IDX files")
-      ->capture_default_str();
+  app.add_option("--dataset", o.dataset, "mnist or fashion-mnist")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"mnist", "fashion-mnist"}));
+  app.add_option("--data", o.data_dir,
+                 "directory with the data set's four IDX files, raw or .gz (default: data/mnist; "
+                 "/usr/share/datasets/fashion-mnist for fashion-mnist)");
   app.add_option("--hidden", o.train.hidden, "hidden units")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -50,6 +61,11 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--config", o.config_path, "RPU config as a JSON file");
   app.add_option("--set", o.sets,
                  "override a config field: --set forward.out_noise=0.1 (repeatable)");
+}
+
+/// The data folder: --data, or the data set's default.
+inline std::string data_dir_of(const CommonOptions& o) {
+  return o.data_dir.empty() ? default_data_dir(o.dataset) : o.data_dir;
 }
 
 /// The RPU config of --config and --set, validated (errors name the key and the value).

@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
     spec.train = common.train;
     spec.train_samples = common.train_samples;
     spec.test_samples = common.test_samples;
+    spec.dataset = common.dataset;
     spec.repeats = repeats;
     spec.include_digital = include_digital;
     auto [shard_k, shard_n] = parse_shard(shard);
@@ -181,7 +182,7 @@ int main(int argc, char** argv) {
         processes > 1
             ? sweep::run_sweep_processes(spec, target, jobs, processes, "/proc/self/exe",
                                          std::vector<std::string>(argv, argv + argc), g_interrupted)
-            : sweep::run_sweep_threads(spec, common.data_dir, target, jobs, is_worker,
+            : sweep::run_sweep_threads(spec, apps::data_dir_of(common), target, jobs, is_worker,
                                        g_interrupted);
     if (outcome.planned == 0) return 0;
     if (is_worker) {  // a worker: its parent reports the rest

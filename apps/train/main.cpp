@@ -118,8 +118,10 @@ int main(int argc, char** argv) {
   try {
     at::set_num_threads(threads);
     const analog::RPUConfig base = analog::apps::build_config(common);
-    const auto train = analog::data::load_mnist(common.data_dir, true, common.train_samples);
-    const auto test = analog::data::load_mnist(common.data_dir, false, common.test_samples);
+    const auto train =
+        analog::data::load_mnist(analog::apps::data_dir_of(common), true, common.train_samples);
+    const auto test =
+        analog::data::load_mnist(analog::apps::data_dir_of(common), false, common.test_samples);
 
     std::vector<Scenario> scenarios;
     if (compare) {
@@ -142,8 +144,8 @@ int main(int argc, char** argv) {
     if (!json) {
       fmt::print("analogtorch {} | LibTorch {} | threads {} | seed {} | device {}\n", "0.1.0",
                  TORCH_VERSION, at::get_num_threads(), opt.seed, opt.device);
-      fmt::print("MLP 784-{}-10, {} epochs, batch {}, lr {}, {} train / {} test samples\n",
-                 opt.hidden, opt.epochs, opt.batch, opt.lr, train.images.size(0),
+      fmt::print("MLP 784-{}-10, {} epochs, batch {}, lr {}, {}: {} train / {} test samples\n",
+                 opt.hidden, opt.epochs, opt.batch, opt.lr, common.dataset, train.images.size(0),
                  test.images.size(0));
     }
     nlohmann::json out;

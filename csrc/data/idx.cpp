@@ -1,20 +1,80 @@
-// IDX reader with header, type, rank and size checks.
+// IDX reader (raw or gzip-compressed) with header, type, rank and size checks.
 #include "analog/data/idx.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
+#include <string>
+#include <vector>
+
+#ifdef ANALOG_WITH_ZLIB
+#include <zlib.h>
+#endif
 
 #include <ATen/ATen.h>
 
 namespace analog::data {
 
-at::Tensor read_idx(const std::string& path, int64_t expected_rank) {
+namespace {
+
+/// The most bytes a gzip-compressed IDX file may expand to (the MNIST training images are 47 MB).
+constexpr size_t kMaxInflated = size_t{1} << 30;
+
+/// The whole file.
+std::vector<unsigned char> read_bytes(const std::string& path) {
+  struct stat st {};
+  TORCH_CHECK(::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode), path,
+              ": not a regular file (a directory or a special file), expected an IDX file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   TORCH_CHECK(in.good(), path,
               ": cannot open the file (missing? run scripts/setup to fetch MNIST)");
-  std::vector<unsigned char> bytes(static_cast<size_t>(in.tellg()));
+  const std::streamoff size = in.tellg();
+  TORCH_CHECK(size >= 0, path, ": cannot tell the file's size");
+  std::vector<unsigned char> bytes(static_cast<size_t>(size));
   in.seekg(0);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   TORCH_CHECK(in.good() || bytes.empty(), path, ": read error");
+  return bytes;
+}
+
+/// The bytes of a gzip stream, inflated.
+std::vector<unsigned char> gunzip(const std::vector<unsigned char>& packed,
+                                  const std::string& path) {
+#ifdef ANALOG_WITH_ZLIB
+  z_stream z{};
+  TORCH_CHECK(inflateInit2(&z, 16 + MAX_WBITS) == Z_OK, path, ": cannot start zlib");
+  std::vector<unsigned char> out;
+  std::vector<unsigned char> chunk(size_t{1} << 20);
+  z.next_in = const_cast<unsigned char*>(packed.data());
+  z.avail_in = static_cast<uInt>(packed.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = chunk.data();
+    z.avail_out = static_cast<uInt>(chunk.size());
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.insert(out.end(), chunk.data(), chunk.data() + (chunk.size() - z.avail_out));
+    if (out.size() > kMaxInflated) break;
+  }
+  const std::string message = z.msg != nullptr ? z.msg : "";
+  inflateEnd(&z);
+  TORCH_CHECK(out.size() <= kMaxInflated, path, ": the gzip stream inflates to more than ",
+              kMaxInflated, " bytes");
+  TORCH_CHECK(rc == Z_STREAM_END, path, ": ",
+              rc == Z_BUF_ERROR ? "truncated gzip stream" : "corrupt gzip stream",
+              message.empty() ? "" : " (zlib: " + message + ")");
+  return out;
+#else
+  TORCH_CHECK(false, path, ": a gzip-compressed file, but this analogtorch was built without zlib");
+  (void)packed;
+  return {};
+#endif
+}
+
+}  // namespace
+
+at::Tensor read_idx(const std::string& path, int64_t expected_rank) {
+  std::vector<unsigned char> bytes = read_bytes(path);
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) bytes = gunzip(bytes, path);
   TORCH_CHECK(bytes.size() >= 4, path, ": file is ", bytes.size(),
               " bytes, too short for an IDX header (4 bytes of magic)");
   TORCH_CHECK(bytes[0] == 0 && bytes[1] == 0, path, ": bad magic number: expected 0x0000 in the ",

@@ -1,17 +1,30 @@
 // MNIST loader over the IDX reader.
 #include "analog/data/mnist.h"
 
+#include <sys/stat.h>
+
 #include <ATen/ATen.h>
 
 #include "analog/data/idx.h"
 
 namespace analog::data {
+namespace {
+
+/// `path`, or `path`.gz where only that exists (Debian's Fashion-MNIST ships gzip files).
+std::string existing(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 && ::stat((path + ".gz").c_str(), &st) == 0)
+    return path + ".gz";
+  return path;
+}
+
+}  // namespace
 
 MnistSplit load_mnist(const std::string& dir, bool train, int64_t limit) {
   TORCH_CHECK(limit >= 0, "load_mnist: expected a sample limit >= 0, got ", limit);
   const std::string prefix = dir + "/" + (train ? "train" : "t10k");
-  const std::string images_path = prefix + "-images-idx3-ubyte";
-  const std::string labels_path = prefix + "-labels-idx1-ubyte";
+  const std::string images_path = existing(prefix + "-images-idx3-ubyte");
+  const std::string labels_path = existing(prefix + "-labels-idx1-ubyte");
   const at::Tensor images = read_idx(images_path, 3);
   const at::Tensor labels = read_idx(labels_path, 1);
   TORCH_CHECK(images.size(1) == 28 && images.size(2) == 28, images_path,

@@ -22,6 +22,8 @@ std::string SweepSpec::fingerprint() const {
                 {"batch", train.batch},        {"lr", train.lr},
                 {"seed", train.seed},          {"train_samples", train_samples},
                 {"test_samples", test_samples}};
+  // (mnist, the data set of files from before the key, is left out: their headers stay the same)
+  if (dataset != "mnist") j["train"]["dataset"] = dataset;
   j["repeats"] = repeats;
   j["include_digital"] = include_digital;
   return j.dump();
@@ -45,6 +47,7 @@ SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
     s.train.seed = t.at("seed");
     s.train_samples = t.at("train_samples");
     s.test_samples = t.at("test_samples");
+    s.dataset = t.value("dataset", "mnist");
     s.repeats = j.at("repeats");
     s.include_digital = j.at("include_digital");
   } catch (const nlohmann::json::exception& e) {

@@ -8,9 +8,11 @@
 
 namespace analog::data {
 
-/// Reads an IDX file of unsigned bytes (magic 0x00000801 + rank). Checks the magic, the type,
-/// the rank (`expected_rank`, if > 0) and that the file size equals the header's promise; every
-/// error names the file and what was wrong. Returns a uint8 tensor of the file's dims.
+/// Reads an IDX file of unsigned bytes (magic 0x00000801 + rank), raw or gzip-compressed (read
+/// as the bytes it inflates to; a build without zlib says so). Checks the magic, the type, the
+/// rank (`expected_rank`, if > 0) and that the size equals the header's promise; every error
+/// names the file and what was wrong (a truncated or corrupt gzip stream included). Returns a
+/// uint8 tensor of the file's dims.
 at::Tensor read_idx(const std::string& path, int64_t expected_rank = 0);
 
 }  // namespace analog::data

@@ -28,8 +28,9 @@ struct SweepSpec {
   RPUConfig base;
   std::vector<GridAxis> axes;
   train::TrainOptions train;
-  int64_t train_samples = 0;  ///< 0: all
-  int64_t test_samples = 0;   ///< 0: all
+  int64_t train_samples = 0;      ///< 0: all
+  int64_t test_samples = 0;       ///< 0: all
+  std::string dataset = "mnist";  ///< mnist | fashion-mnist (the fingerprint names it unless mnist)
   int64_t repeats = 1;
   bool include_digital = false;
 
