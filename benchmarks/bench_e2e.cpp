@@ -48,13 +48,13 @@ int run(int argc, char** argv) {
     analog::train::TrainOptions warm = opt;
     analog::data::MnistSplit slice{train.images.narrow(0, 0, 2048),
                                    train.labels.narrow(0, 0, 2048)};
-    analog::train::train_mlp(slice, test, warm, cases[1].rpu);
-    analog::train::train_mlp(slice, test, warm, std::nullopt);
+    analog::train::train_model(slice, test, warm, cases[1].rpu);
+    analog::train::train_model(slice, test, warm, std::nullopt);
   }
   std::vector<analog::train::EpochStats> phases;
   for (const auto& c : cases) {
     reset_peak_rss();
-    const auto r = analog::train::train_mlp(train, test, opt, c.rpu);
+    const auto r = analog::train::train_model(train, test, opt, c.rpu);
     phases.push_back(r.final());
     const double sps = r.final().samples_per_sec;
     const double rss = peak_rss_mib();

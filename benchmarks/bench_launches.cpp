@@ -66,7 +66,7 @@ std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
 
 void on_op_end(const at::RecordFunction& /*fn*/, at::ObserverContext* /*ctx*/) { --depth; }
 
-/// Everything train_mlp asks for while it trains `batches` batches of 64 (one epoch, no test set).
+/// Everything train_model asks for while it trains `batches` batches of 64 (one epoch, no test set).
 Counts count_training(const analog::data::MnistSplit& train, int64_t batches,
                       const std::optional<analog::RPUConfig>& rpu) {
   analog::train::TrainOptions opt;
@@ -79,7 +79,7 @@ Counts count_training(const analog::data::MnistSplit& train, int64_t batches,
   op_counts = Counts{};
   const auto handle = at::addThreadLocalCallback(
       at::RecordFunctionCallback(on_op_start, on_op_end).scopes({at::RecordScope::FUNCTION}));
-  const auto result = analog::train::train_mlp(slice, none, opt, rpu);
+  const auto result = analog::train::train_model(slice, none, opt, rpu);
   at::removeCallback(handle);
   TORCH_CHECK(!result.diverged, "bench_launches: the run diverged");
   Counts c = op_counts;

@@ -27,7 +27,8 @@ inline std::string default_data_dir(const std::string& dataset) {
   return dataset == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist" : "data/mnist";
 }
 
-/// --dataset, --data, --hidden, --epochs, --batch, --lr, --seed, --device, --train-samples,
+/// --dataset, --data, --model, --hidden, --epochs, --batch, --lr, --seed, --device,
+/// --train-samples,
 /// --test-samples, --config and --set.
 inline void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--dataset", o.dataset, "mnist or fashion-mnist")
@@ -36,7 +37,11 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--data", o.data_dir,
                  "directory with the data set's four IDX files, raw or .gz (default: data/mnist; "
                  "/usr/share/datasets/fashion-mnist for fashion-mnist)");
-  app.add_option("--hidden", o.train.hidden, "hidden units")
+  app.add_option("--model", o.train.model,
+                 "mlp (784-H-10, ReLU) or lenet5 (aihwkit's LeNet-5: two conv + pool, 512-128-10)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"mlp", "lenet5"}));
+  app.add_option("--hidden", o.train.hidden, "hidden units of the mlp")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--epochs", o.train.epochs, "epochs")

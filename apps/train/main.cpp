@@ -96,7 +96,7 @@ nlohmann::json to_json(const std::string& name, const std::optional<analog::RPUC
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"analog-train: MNIST MLP 784-H-10, digital SGD vs simulated analog SGD"};
+  CLI::App app{"analog-train: an MNIST MLP or LeNet-5, digital SGD vs simulated analog SGD"};
   analog::apps::CommonOptions common;
   analog::train::TrainOptions& opt = common.train;
   int threads = 1;
@@ -144,8 +144,9 @@ int main(int argc, char** argv) {
     if (!json) {
       fmt::print("analogtorch {} | LibTorch {} | threads {} | seed {} | device {}\n", "0.1.0",
                  TORCH_VERSION, at::get_num_threads(), opt.seed, opt.device);
-      fmt::print("MLP 784-{}-10, {} epochs, batch {}, lr {}, {}: {} train / {} test samples\n",
-                 opt.hidden, opt.epochs, opt.batch, opt.lr, common.dataset, train.images.size(0),
+      fmt::print("{}, {} epochs, batch {}, lr {}, {}: {} train / {} test samples\n",
+                 opt.model == "mlp" ? fmt::format("MLP 784-{}-10", opt.hidden) : "LeNet-5",
+                 opt.epochs, opt.batch, opt.lr, common.dataset, train.images.size(0),
                  test.images.size(0));
     }
     nlohmann::json out;
@@ -160,7 +161,7 @@ int main(int argc, char** argv) {
       }
       Progress progress(sc.name, opt.epochs);
       std::size_t printed = 0;
-      auto result = analog::train::train_mlp(
+      auto result = analog::train::train_model(
           train, test, opt, sc.rpu, [&](int64_t e, int64_t done, int64_t total, double loss) {
             progress(e, done, total, loss);
           });

@@ -121,7 +121,7 @@ SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_di
         std::optional<RPUConfig> rpu;
         if (!job.digital) rpu = points[static_cast<size_t>(job.point)].config;
         const auto result =
-            train::train_mlp(train, test, opt, rpu, [&](int64_t, int64_t, int64_t, double) {
+            train::train_model(train, test, opt, rpu, [&](int64_t, int64_t, int64_t, double) {
               if (stopping()) throw Cancelled{};
             });
         const auto row = make_row(job, spec, points, result);

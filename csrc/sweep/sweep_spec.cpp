@@ -24,6 +24,7 @@ std::string SweepSpec::fingerprint() const {
                 {"test_samples", test_samples}};
   // (mnist, the data set of files from before the key, is left out: their headers stay the same)
   if (dataset != "mnist") j["train"]["dataset"] = dataset;
+  if (train.model != "mlp") j["train"]["model"] = train.model;  // (as the data set: mlp left out)
   j["repeats"] = repeats;
   j["include_digital"] = include_digital;
   return j.dump();
@@ -48,6 +49,7 @@ SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
     s.train_samples = t.at("train_samples");
     s.test_samples = t.at("test_samples");
     s.dataset = t.value("dataset", "mnist");
+    s.train.model = t.value("model", "mlp");
     s.repeats = j.at("repeats");
     s.include_digital = j.at("include_digital");
   } catch (const nlohmann::json::exception& e) {

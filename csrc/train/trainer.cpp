@@ -13,6 +13,7 @@
 #endif
 
 #include "analog/kernels/rng.h"
+#include "analog/nn/analog_conv.h"
 #include "analog/nn/analog_linear.h"
 #include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"
@@ -23,24 +24,98 @@
 
 namespace analog::train {
 
+namespace {
+
+/// torch's default generator is global: models built concurrently (analog-sweep) take turns.
+std::mutex& init_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+/// The seed of the tiles of a model's analog layer number `layer` (1, 2, ...).
+int64_t layer_seed(int64_t seed, uint64_t layer) {
+  return static_cast<int64_t>(kernels::mix64(static_cast<uint64_t>(seed) * 2654435761ull + layer) >>
+                              2);
+}
+
+/// An AnalogLinear twin of `fc`: its weights and bias, tiles seeded for layer `layer`.
+nn::AnalogLinear analog_twin(const torch::nn::Linear& fc, const RPUConfig& rpu, int64_t seed,
+                             uint64_t layer) {
+  nn::AnalogLinear a(nn::AnalogLinearOptions(fc->options.in_features(), fc->options.out_features())
+                         .rpu_config(rpu)
+                         .seed(layer_seed(seed, layer)));
+  a->set_weights(fc->weight.detach(), fc->bias.detach());
+  return a;
+}
+
+/// An AnalogConv2d twin of `conv` (unit stride, no padding: LeNet-5's).
+nn::AnalogConv2d analog_twin(const torch::nn::Conv2d& conv, const RPUConfig& rpu, int64_t seed,
+                             uint64_t layer) {
+  const auto& o = conv->options;
+  nn::AnalogConv2d a(nn::AnalogConv2dOptions(o.in_channels(), o.out_channels(), o.kernel_size())
+                         .rpu_config(rpu)
+                         .seed(layer_seed(seed, layer)));
+  a->set_weights(conv->weight.detach(), conv->bias.detach());
+  return a;
+}
+
+}  // namespace
+
 torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed) {
   TORCH_CHECK(hidden > 0, "make_mlp: expected hidden > 0, got ", hidden);
-  // torch's default generator is global: runs built concurrently (analog-sweep) take turns.
-  static std::mutex init_mutex;
-  std::lock_guard<std::mutex> lock(init_mutex);
+  std::lock_guard<std::mutex> lock(init_mutex());
   torch::manual_seed(static_cast<uint64_t>(seed));
   torch::nn::Linear fc1(784, hidden);
   torch::nn::Linear fc2(hidden, 10);
   if (!rpu) return torch::nn::Sequential(fc1, torch::nn::ReLU(), fc2);
-  const auto layer_seed = [&](uint64_t layer) {
-    return static_cast<int64_t>(
-        kernels::mix64(static_cast<uint64_t>(seed) * 2654435761ull + layer) >> 2);
-  };
-  nn::AnalogLinear a1(nn::AnalogLinearOptions(784, hidden).rpu_config(*rpu).seed(layer_seed(1)));
-  nn::AnalogLinear a2(nn::AnalogLinearOptions(hidden, 10).rpu_config(*rpu).seed(layer_seed(2)));
-  a1->set_weights(fc1->weight.detach(), fc1->bias.detach());
-  a2->set_weights(fc2->weight.detach(), fc2->bias.detach());
-  return torch::nn::Sequential(a1, torch::nn::ReLU(), a2);
+  return torch::nn::Sequential(analog_twin(fc1, *rpu, seed, 1), torch::nn::ReLU(),
+                               analog_twin(fc2, *rpu, seed, 2));
+}
+
+torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t seed) {
+  std::lock_guard<std::mutex> lock(init_mutex());
+  torch::manual_seed(static_cast<uint64_t>(seed));
+  torch::nn::Conv2d conv1(torch::nn::Conv2dOptions(1, 16, 5));
+  torch::nn::Conv2d conv2(torch::nn::Conv2dOptions(16, 32, 5));
+  torch::nn::Linear fc1(512, 128);
+  torch::nn::Linear fc2(128, 10);
+  torch::nn::Sequential model(torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {1, 28, 28})));
+  const auto pool = [] { return torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)); };
+  if (!rpu) {
+    model->push_back(conv1);
+  } else {
+    model->push_back(analog_twin(conv1, *rpu, seed, 1));
+  }
+  model->push_back(torch::nn::Tanh());
+  model->push_back(pool());
+  if (!rpu) {
+    model->push_back(conv2);
+  } else {
+    model->push_back(analog_twin(conv2, *rpu, seed, 2));
+  }
+  model->push_back(torch::nn::Tanh());
+  model->push_back(pool());
+  model->push_back(torch::nn::Tanh());
+  model->push_back(torch::nn::Flatten());
+  if (!rpu) {
+    model->push_back(fc1);
+  } else {
+    model->push_back(analog_twin(fc1, *rpu, seed, 3));
+  }
+  model->push_back(torch::nn::Tanh());
+  if (!rpu) {
+    model->push_back(fc2);
+  } else {
+    model->push_back(analog_twin(fc2, *rpu, seed, 4));
+  }
+  return model;
+}
+
+torch::nn::Sequential make_model(const TrainOptions& options, const std::optional<RPUConfig>& rpu) {
+  if (options.model == "lenet5") return make_lenet5(rpu, options.seed);
+  TORCH_CHECK(options.model == "mlp", "train: expected model mlp or lenet5, got '", options.model,
+              "'");
+  return make_mlp(options.hidden, rpu, options.seed);
 }
 
 std::vector<int64_t> epoch_order(int64_t n, int64_t seed, int64_t epoch) {
@@ -99,9 +174,9 @@ class SerialBackward {
 #endif
 };
 
-RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
-                    const TrainOptions& options, const std::optional<RPUConfig>& rpu,
-                    const ProgressFn& progress) {
+RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& test,
+                      const TrainOptions& options, const std::optional<RPUConfig>& rpu,
+                      const ProgressFn& progress) {
   TORCH_CHECK(options.epochs >= 1, "train: expected epochs >= 1, got ", options.epochs);
   TORCH_CHECK(options.batch >= 1, "train: expected batch >= 1, got ", options.batch);
   TORCH_CHECK(std::isfinite(options.lr) && options.lr > 0, "train: expected lr > 0, got ",
@@ -118,7 +193,7 @@ RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
   TORCH_CHECK(!device.is_cuda(), "train: this analogtorch was built without CUDA support");
 #endif
   [[maybe_unused]] const SerialBackward serial_backward;
-  torch::nn::Sequential model = make_mlp(options.hidden, rpu, options.seed);
+  torch::nn::Sequential model = make_model(options, rpu);
   model->to(device);
   const at::Tensor images = train.images.to(device), labels = train.labels.to(device);
   std::unique_ptr<torch::optim::Optimizer> opt;

@@ -93,7 +93,7 @@ TEST(SweepSpec, JobsAndFingerprint) {
 
 // The data set is part of what a sweep computes: another one is another sweep; MNIST, the data
 // set of results files from before the key, is left out, so that their headers stay the same.
-TEST(SweepSpec, TheFingerprintNamesTheDataSetUnlessMnist) {
+TEST(SweepSpec, TheFingerprintNamesTheDataSetAndModelUnlessMnistAndMlp) {
   const SweepSpec mnist = small_spec();
   EXPECT_THAT(mnist.fingerprint(), Not(HasSubstr("dataset")));
   EXPECT_EQ(SweepSpec::from_fingerprint(mnist.fingerprint()).dataset, "mnist");
@@ -102,6 +102,13 @@ TEST(SweepSpec, TheFingerprintNamesTheDataSetUnlessMnist) {
   EXPECT_THAT(fashion.fingerprint(), HasSubstr("\"dataset\":\"fashion-mnist\""));
   EXPECT_EQ(SweepSpec::from_fingerprint(fashion.fingerprint()).dataset, "fashion-mnist");
   EXPECT_FALSE(same_sweep(fashion.fingerprint(), mnist.fingerprint()));
+  // The model likewise: named unless it is the MLP.
+  EXPECT_THAT(mnist.fingerprint(), Not(HasSubstr("\"model\":\"mlp\"")));
+  SweepSpec lenet = mnist;
+  lenet.train.model = "lenet5";
+  EXPECT_THAT(lenet.fingerprint(), HasSubstr("\"model\":\"lenet5\""));
+  EXPECT_EQ(SweepSpec::from_fingerprint(lenet.fingerprint()).train.model, "lenet5");
+  EXPECT_FALSE(same_sweep(lenet.fingerprint(), mnist.fingerprint()));
 }
 
 SweepRow row_for(const SweepJob& job, const SweepSpec& spec, double acc) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "analog/optim/analog_sgd.h"
 #include "analog/train/trainer.h"
 #include "support/test_support.h"
 
@@ -26,6 +27,29 @@ struct MnistSlice : ::testing::Test {
 data::MnistSplit* MnistSlice::train_ = nullptr;
 data::MnistSplit* MnistSlice::test_ = nullptr;
 
+// LeNet-5 (aihwkit's MNIST example) with floating-point tiles is the digital network: the same
+// initial weights from one seed, the same logits within float rounding (the conv layers' GEMM over
+// patches sums in another order than torch's convolution); its four analog layers hold four
+// tiles with the default mapping, which AnalogSGD finds.
+TEST(LeNet5, FloatingPointTilesGiveTheDigitalNetwork) {
+  auto digital = make_lenet5(std::nullopt, 3);
+  auto fp = make_lenet5(RPUConfig::floating_point(), 3);
+  const at::Tensor x = torch::rand({5, 784});
+  torch::NoGradGuard no_grad;
+  const at::Tensor a = digital->forward(x), b = fp->forward(x);
+  ASSERT_EQ(a.sizes(), (at::IntArrayRef{5, 10}));
+  EXPECT_TRUE(at::allclose(a, b, 1e-5, 1e-6)) << (a - b).abs().max().item<float>();
+  auto analog = make_lenet5(RPUConfig(), 3);
+  EXPECT_EQ(optim::AnalogSGD(*analog, optim::AnalogSGDOptions(0.01)).tiles().size(), 4u);
+  TrainOptions opt;
+  opt.model = "lenet5";
+  opt.seed = 3;
+  EXPECT_TRUE(make_model(opt, std::nullopt)->forward(x).equal(a));
+  opt.model = "resnet";
+  EXPECT_THAT(test::error_of([&] { make_model(opt, std::nullopt); }),
+              HasSubstr("expected model mlp or lenet5, got 'resnet'"));
+}
+
 TEST(EpochOrder, IsADeterministicPermutation) {
   const auto a = epoch_order(1000, 3, 1);
   EXPECT_EQ(a, epoch_order(1000, 3, 1));
@@ -46,19 +70,19 @@ TEST_F(MnistSlice, AnalogTrainingFollowsDigital) {
   TrainOptions opt;
   opt.epochs = 1;
   opt.seed = 1;
-  const auto digital = train_mlp(*train_, *test_, opt, std::nullopt);
+  const auto digital = train_model(*train_, *test_, opt, std::nullopt);
   RPUConfig clean;
   clean.forward().out_noise(0);
   clean.backward().out_noise(0);
   clean.update().desired_bl(7);
-  const auto analog = train_mlp(*train_, *test_, opt, clean);
-  const auto noisy = train_mlp(*train_, *test_, opt, RPUConfig());
+  const auto analog = train_model(*train_, *test_, opt, clean);
+  const auto noisy = train_model(*train_, *test_, opt, RPUConfig());
   RPUConfig soft_bounds = clean;
   soft_bounds.device().model(DeviceModel::kSoftBounds);
-  const auto soft = train_mlp(*train_, *test_, opt, soft_bounds);
+  const auto soft = train_model(*train_, *test_, opt, soft_bounds);
   RPUConfig linear_step = clean;
   linear_step.device().model(DeviceModel::kLinearStep).gamma_up(0.3).gamma_down(0.3);
-  const auto linear = train_mlp(*train_, *test_, opt, linear_step);
+  const auto linear = train_model(*train_, *test_, opt, linear_step);
   ASSERT_FALSE(digital.diverged || analog.diverged || noisy.diverged || soft.diverged ||
                linear.diverged);
   EXPECT_GT(digital.final().test_acc, 0.55);
@@ -79,12 +103,36 @@ TEST_F(MnistSlice, AnalogTrainingFollowsDigital) {
   }
 }
 
+// LeNet-5 on 3000 training digits, one epoch (lr 0.1, batch 32): digital SGD reaches ~0.83 on
+// 1000 test digits; analog tiles without output noise (BL 7) must follow it (SE of an accuracy
+// ~0.012 each): a conv layer with a wrong patch mapping, gradient or update stays near 0.1.
+TEST_F(MnistSlice, AnalogLeNet5FollowsDigital) {
+  const data::MnistSplit train{train_->images.narrow(0, 0, 3000),
+                               train_->labels.narrow(0, 0, 3000)};
+  const data::MnistSplit test{test_->images.narrow(0, 0, 1000), test_->labels.narrow(0, 0, 1000)};
+  TrainOptions opt;
+  opt.model = "lenet5";
+  opt.epochs = 1;
+  opt.lr = 0.1;
+  opt.batch = 32;
+  RPUConfig clean;
+  clean.forward().out_noise(0);
+  clean.backward().out_noise(0);
+  clean.update().desired_bl(7);
+  const auto digital = train_model(train, test, opt, std::nullopt);
+  const auto analog = train_model(train, test, opt, clean);
+  ASSERT_FALSE(analog.diverged);
+  EXPECT_GT(digital.final().test_acc, 0.7);
+  EXPECT_GT(analog.final().test_acc, 0.7);
+  EXPECT_NEAR(analog.final().test_acc, digital.final().test_acc, 0.06);
+}
+
 TEST_F(MnistSlice, FloatingPointTileMatchesDigitalRun) {
   TrainOptions opt;
   opt.epochs = 1;
   opt.seed = 2;
-  const auto digital = train_mlp(*train_, *test_, opt, std::nullopt);
-  const auto fp = train_mlp(*train_, *test_, opt, RPUConfig::floating_point());
+  const auto digital = train_model(*train_, *test_, opt, std::nullopt);
+  const auto fp = train_model(*train_, *test_, opt, RPUConfig::floating_point());
   EXPECT_NEAR(fp.final().test_acc, digital.final().test_acc, 0.005);
   EXPECT_NEAR(fp.final().train_loss, digital.final().train_loss, 1e-3);
 }
@@ -93,7 +141,7 @@ TEST_F(MnistSlice, NonFiniteLossIsReportedAsDivergence) {
   TrainOptions opt;
   opt.epochs = 2;
   opt.lr = 1e8;  // blows up digital weights to inf / NaN within the first epoch
-  const auto r = train_mlp(*train_, *test_, opt, RPUConfig::floating_point());
+  const auto r = train_model(*train_, *test_, opt, RPUConfig::floating_point());
   EXPECT_TRUE(r.diverged);
   EXPECT_EQ(r.diverged_epoch, 1);
   EXPECT_FALSE(std::isfinite(r.last_loss));
@@ -107,7 +155,7 @@ TEST_F(MnistSlice, NonFiniteValueInsideAnAnalogLayerIsReportedAsDivergence) {
   bad.images[0][100] = std::nanf("");
   TrainOptions opt;
   opt.epochs = 2;
-  const auto r = train_mlp(bad, *test_, opt, RPUConfig());
+  const auto r = train_model(bad, *test_, opt, RPUConfig());
   EXPECT_TRUE(r.diverged);
   EXPECT_EQ(r.diverged_epoch, 1);
   EXPECT_FALSE(std::isfinite(r.last_loss));
@@ -120,7 +168,7 @@ TEST_F(MnistSlice, NonFiniteValueMetByTheEvaluationIsReportedAsDivergence) {
   bad_test.images[5][300] = std::nanf("");
   TrainOptions opt;
   opt.epochs = 2;
-  const auto r = train_mlp(*train_, bad_test, opt, RPUConfig());
+  const auto r = train_model(*train_, bad_test, opt, RPUConfig());
   EXPECT_TRUE(r.diverged);
   EXPECT_EQ(r.diverged_epoch, 1);
   EXPECT_TRUE(r.epochs.empty());
@@ -132,8 +180,8 @@ TEST_F(MnistSlice, SameSeedSameResult) {
   opt.epochs = 1;
   opt.seed = 7;
   data::MnistSplit small{train_->images.narrow(0, 0, 2000), train_->labels.narrow(0, 0, 2000)};
-  const auto a = train_mlp(small, *test_, opt, RPUConfig());
-  const auto b = train_mlp(small, *test_, opt, RPUConfig());
+  const auto a = train_model(small, *test_, opt, RPUConfig());
+  const auto b = train_model(small, *test_, opt, RPUConfig());
   EXPECT_EQ(a.final().test_acc, b.final().test_acc);
   EXPECT_EQ(a.final().train_loss, b.final().train_loss);
 }

@@ -15,6 +15,9 @@ namespace analog::train {
 
 /// Training options shared by analog-train and analog-sweep.
 struct TrainOptions {
+  /// "mlp" (784-H-10 with ReLU) or "lenet5" (aihwkit's LeNet-5 MNIST example: conv 1->16 5x5,
+  /// tanh, max-pool 2, conv 16->32 5x5, tanh, max-pool 2, tanh, 512->128, tanh, 128->10).
+  std::string model = "mlp";
   int64_t hidden = 256;  ///< hidden units of the 784-H-10 MLP
   int64_t epochs = 3;
   int64_t batch = 64;
@@ -53,6 +56,15 @@ using ProgressFn = std::function<void(int64_t, int64_t, int64_t, double)>;
 /// otherwise. For one seed both start from the same weights (torch::nn::Linear's init).
 torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed);
 
+/// aihwkit's LeNet-5 for 28 x 28 images given as [N, 784] rows: torch::nn layers when `rpu` is
+/// empty, AnalogConv2d and AnalogLinear layers otherwise, from the same initial weights for one
+/// seed (torch::nn::Conv2d's and Linear's init). It outputs logits (aihwkit's example applies a
+/// softmax before its cross-entropy, a second softmax; the loss here takes the logits).
+torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t seed);
+
+/// The model of `options.model` (make_mlp or make_lenet5) for `options.seed`.
+torch::nn::Sequential make_model(const TrainOptions& options, const std::optional<RPUConfig>& rpu);
+
 /// The order of the training samples in an epoch: a Fisher-Yates permutation from the Philox
 /// stream of (seed, epoch), so every run with the same seed sees the same batches.
 std::vector<int64_t> epoch_order(int64_t n, int64_t seed, int64_t epoch);
@@ -63,9 +75,9 @@ std::pair<double, double> evaluate(torch::nn::Sequential& model, const data::Mni
 
 /// Trains with SGD (digital) or AnalogSGD (analog) and evaluates after every epoch. A loss that
 /// becomes non-finite stops the run, which is then reported as diverged.
-RunResult train_mlp(const data::MnistSplit& train, const data::MnistSplit& test,
-                    const TrainOptions& options, const std::optional<RPUConfig>& rpu,
-                    const ProgressFn& progress = nullptr);
+RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& test,
+                      const TrainOptions& options, const std::optional<RPUConfig>& rpu,
+                      const ProgressFn& progress = nullptr);
 
 /// How this process's host threads wait for the work of CUDA device `device` (its schedule
 /// flags): "auto" (CUDA's choice: spin while the process's contexts do not outnumber the

@@ -275,7 +275,7 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
   train::TrainOptions opt;
   opt.epochs = 1;
   const RPUConfig rpu;
-  const train::RunResult cpu = train::train_mlp(train, test, opt, rpu);
+  const train::RunResult cpu = train::train_model(train, test, opt, rpu);
   int reruns = 0;
   static int* counter;
   counter = &reruns;
@@ -292,7 +292,7 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
   train::RunResult through_cuda;
   {
     const TileKernelsScope route(c10::DeviceType::CPU, &counting);
-    through_cuda = train::train_mlp(train, test, opt, rpu);
+    through_cuda = train::train_model(train, test, opt, rpu);
   }
   EXPECT_EQ(reruns, 0);
   ASSERT_EQ(cpu.epochs.size(), 1u);
