@@ -1,5 +1,6 @@
 // Options shared by analog-train and analog-sweep: training options and the RPU config.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@ namespace analog::apps {
 
 /// What both apps read from the command line besides their own options.
 struct CommonOptions {
+  std::string digital_layers;     ///< --digital-layers as given ("" none; resolved by resolve())
   std::string dataset = "mnist";  ///< mnist | fashion-mnist
   std::string data_dir;           ///< "" until resolved: the data set's folder
   train::TrainOptions train;
@@ -41,6 +43,9 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
                  "mlp (784-H-10, ReLU) or lenet5 (aihwkit's LeNet-5: two conv + pool, 512-128-10)")
       ->capture_default_str()
       ->check(CLI::IsMember({"mlp", "lenet5"}));
+  app.add_option("--digital-layers", o.digital_layers,
+                 "weight layers an analog run keeps digital: first, last or 1-based numbers, "
+                 "comma-separated (e.g. first,last)");
   app.add_option("--hidden", o.train.hidden, "hidden units of the mlp")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -66,6 +71,38 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--config", o.config_path, "RPU config as a JSON file");
   app.add_option("--set", o.sets,
                  "override a config field: --set forward.out_noise=0.1 (repeatable)");
+}
+
+/// --digital-layers as layer numbers of `model` ("first" is 1, "last" the model's last weight
+/// layer), in order and each once; an unknown word or a layer the model lacks is an error.
+inline std::vector<int64_t> parse_digital_layers(const std::string& text,
+                                                 const std::string& model) {
+  std::vector<int64_t> layers;
+  if (text.empty()) return layers;
+  const int64_t count = train::weight_layers(model);
+  size_t start = 0;
+  for (;;) {
+    const size_t end = text.find(',', start);
+    const std::string item = text.substr(start, end == std::string::npos ? end : end - start);
+    int64_t k = 0;
+    if (item == "first") {
+      k = 1;
+    } else if (item == "last") {
+      k = count;
+    } else {
+      TORCH_CHECK(!item.empty() && item.size() <= 3 &&
+                      item.find_first_not_of("0123456789") == std::string::npos,
+                  "--digital-layers: expected first, last or layer numbers, got '", text, "'");
+      k = std::stoll(item);
+    }
+    TORCH_CHECK(k >= 1 && k <= count, "--digital-layers: the ", model, " has weight layers 1 to ",
+                count, ", got '", text, "'");
+    if (std::find(layers.begin(), layers.end(), k) == layers.end()) layers.push_back(k);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  std::sort(layers.begin(), layers.end());
+  return layers;
 }
 
 /// The data folder: --data, or the data set's default.

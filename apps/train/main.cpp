@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
   try {
     at::set_num_threads(threads);
     const analog::RPUConfig base = analog::apps::build_config(common);
+    opt.digital_layers = analog::apps::parse_digital_layers(common.digital_layers, opt.model);
     const auto train =
         analog::data::load_mnist(analog::apps::data_dir_of(common), true, common.train_samples);
     const auto test =
@@ -152,6 +153,7 @@ int main(int argc, char** argv) {
     nlohmann::json out;
     out["threads"] = at::get_num_threads();
     out["seed"] = opt.seed;
+    if (!opt.digital_layers.empty()) out["digital_layers"] = opt.digital_layers;
     out["runs"] = nlohmann::json::array();
     std::vector<analog::train::RunResult> results;
     for (const auto& sc : scenarios) {

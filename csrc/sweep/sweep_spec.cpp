@@ -25,6 +25,7 @@ std::string SweepSpec::fingerprint() const {
   // (mnist, the data set of files from before the key, is left out: their headers stay the same)
   if (dataset != "mnist") j["train"]["dataset"] = dataset;
   if (train.model != "mlp") j["train"]["model"] = train.model;  // (as the data set: mlp left out)
+  if (!train.digital_layers.empty()) j["train"]["digital_layers"] = train.digital_layers;
   j["repeats"] = repeats;
   j["include_digital"] = include_digital;
   return j.dump();
@@ -50,6 +51,7 @@ SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
     s.test_samples = t.at("test_samples");
     s.dataset = t.value("dataset", "mnist");
     s.train.model = t.value("model", "mlp");
+    s.train.digital_layers = t.value("digital_layers", std::vector<int64_t>{});
     s.repeats = j.at("repeats");
     s.include_digital = j.at("include_digital");
   } catch (const nlohmann::json::exception& e) {

@@ -1,10 +1,12 @@
 // MLP training loop shared by the apps: same data order and initial weights for every scenario.
 #include "analog/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -59,20 +61,46 @@ nn::AnalogConv2d analog_twin(const torch::nn::Conv2d& conv, const RPUConfig& rpu
   return a;
 }
 
+/// Appends `layer` (weight layer number `index`, 1-based), or its analog twin in an analog run
+/// (`rpu`) unless `digital_layers` keeps it digital.
+template <class Layer>
+void push_weight_layer(torch::nn::Sequential& model, const Layer& layer,
+                       const std::optional<RPUConfig>& rpu, int64_t seed, int64_t index,
+                       const std::vector<int64_t>& digital_layers) {
+  const bool digital = !rpu || std::find(digital_layers.begin(), digital_layers.end(), index) !=
+                                   digital_layers.end();
+  if (digital) {
+    model->push_back(layer);
+  } else {
+    model->push_back(analog_twin(layer, *rpu, seed, static_cast<uint64_t>(index)));
+  }
+}
+
 }  // namespace
 
-torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed) {
+int64_t weight_layers(const std::string& model) {
+  if (model == "mlp") return 2;
+  if (model == "lenet5") return 4;
+  TORCH_CHECK(false, "train: expected model mlp or lenet5, got '", model, "'");
+  return 0;
+}
+
+torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed,
+                               const std::vector<int64_t>& digital_layers) {
   TORCH_CHECK(hidden > 0, "make_mlp: expected hidden > 0, got ", hidden);
   std::lock_guard<std::mutex> lock(init_mutex());
   torch::manual_seed(static_cast<uint64_t>(seed));
   torch::nn::Linear fc1(784, hidden);
   torch::nn::Linear fc2(hidden, 10);
-  if (!rpu) return torch::nn::Sequential(fc1, torch::nn::ReLU(), fc2);
-  return torch::nn::Sequential(analog_twin(fc1, *rpu, seed, 1), torch::nn::ReLU(),
-                               analog_twin(fc2, *rpu, seed, 2));
+  torch::nn::Sequential model;
+  push_weight_layer(model, fc1, rpu, seed, 1, digital_layers);
+  model->push_back(torch::nn::ReLU());
+  push_weight_layer(model, fc2, rpu, seed, 2, digital_layers);
+  return model;
 }
 
-torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t seed) {
+torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t seed,
+                                  const std::vector<int64_t>& digital_layers) {
   std::lock_guard<std::mutex> lock(init_mutex());
   torch::manual_seed(static_cast<uint64_t>(seed));
   torch::nn::Conv2d conv1(torch::nn::Conv2dOptions(1, 16, 5));
@@ -81,41 +109,28 @@ torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t s
   torch::nn::Linear fc2(128, 10);
   torch::nn::Sequential model(torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {1, 28, 28})));
   const auto pool = [] { return torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)); };
-  if (!rpu) {
-    model->push_back(conv1);
-  } else {
-    model->push_back(analog_twin(conv1, *rpu, seed, 1));
-  }
+  push_weight_layer(model, conv1, rpu, seed, 1, digital_layers);
   model->push_back(torch::nn::Tanh());
   model->push_back(pool());
-  if (!rpu) {
-    model->push_back(conv2);
-  } else {
-    model->push_back(analog_twin(conv2, *rpu, seed, 2));
-  }
+  push_weight_layer(model, conv2, rpu, seed, 2, digital_layers);
   model->push_back(torch::nn::Tanh());
   model->push_back(pool());
   model->push_back(torch::nn::Tanh());
   model->push_back(torch::nn::Flatten());
-  if (!rpu) {
-    model->push_back(fc1);
-  } else {
-    model->push_back(analog_twin(fc1, *rpu, seed, 3));
-  }
+  push_weight_layer(model, fc1, rpu, seed, 3, digital_layers);
   model->push_back(torch::nn::Tanh());
-  if (!rpu) {
-    model->push_back(fc2);
-  } else {
-    model->push_back(analog_twin(fc2, *rpu, seed, 4));
-  }
+  push_weight_layer(model, fc2, rpu, seed, 4, digital_layers);
   return model;
 }
 
 torch::nn::Sequential make_model(const TrainOptions& options, const std::optional<RPUConfig>& rpu) {
-  if (options.model == "lenet5") return make_lenet5(rpu, options.seed);
-  TORCH_CHECK(options.model == "mlp", "train: expected model mlp or lenet5, got '", options.model,
-              "'");
-  return make_mlp(options.hidden, rpu, options.seed);
+  const int64_t layers = weight_layers(options.model);
+  for (const int64_t k : options.digital_layers) {
+    TORCH_CHECK(k >= 1 && k <= layers, "train: expected digital layers between 1 and ", layers,
+                " for the ", options.model, ", got ", k);
+  }
+  if (options.model == "lenet5") return make_lenet5(rpu, options.seed, options.digital_layers);
+  return make_mlp(options.hidden, rpu, options.seed, options.digital_layers);
 }
 
 std::vector<int64_t> epoch_order(int64_t n, int64_t seed, int64_t epoch) {

@@ -233,6 +233,21 @@ TEST(SweepApp, MalformedShardIsAClearError) {
   }
 }
 
+// --digital-layers: first and last are the model's layers 1 and 2 (the MLP), a hybrid sweep runs
+// and says so in its results header; a layer the model lacks or a stray word is refused.
+TEST(SweepApp, DigitalLayersMakeAHybridSweepOrAClearError) {
+  const Outcome hybrid = run_with("hybrid", {"--digital-layers", "first"});
+  EXPECT_EQ(hybrid.code, 0) << hybrid.text;
+  EXPECT_EQ(read_results(hybrid.out).rows.size(), 14u);
+  EXPECT_THAT(read_text(hybrid.out), HasSubstr("\"digital_layers\":[1]"));
+  for (const std::string bad : {"3", "first,2,middle", "0", "-1"}) {
+    const Outcome r = run_with("hybrid_error", {"--digital-layers", bad});
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.text;
+    EXPECT_THAT(r.text, HasSubstr("--digital-layers: ")) << bad;
+    EXPECT_THAT(r.text, HasSubstr("'" + bad + "'")) << bad;
+  }
+}
+
 TEST(SweepApp, UnknownCudaWaitIsAClearError) {
   const Outcome r = run_with("wait_error", {"--cuda-wait", "sleep"});
   EXPECT_NE(r.code, 0);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "analog/nn/analog_linear.h"
 #include "analog/optim/analog_sgd.h"
 #include "analog/train/trainer.h"
 #include "support/test_support.h"
@@ -48,6 +49,27 @@ TEST(LeNet5, FloatingPointTilesGiveTheDigitalNetwork) {
   opt.model = "resnet";
   EXPECT_THAT(test::error_of([&] { make_model(opt, std::nullopt); }),
               HasSubstr("expected model mlp or lenet5, got 'resnet'"));
+}
+
+// A hybrid design keeps the chosen weight layers digital (torch::nn layers trained by SGD) and
+// the others analog, from the same initial weights; with floating-point tiles it is the digital
+// network. A layer the model lacks is an error.
+TEST(HybridModels, DigitalLayersStayTorchLayers) {
+  auto hybrid = make_mlp(16, RPUConfig(), 3, {1});
+  EXPECT_TRUE(hybrid->ptr(0)->as<torch::nn::Linear>() != nullptr);
+  EXPECT_TRUE(hybrid->ptr(2)->as<nn::AnalogLinear>() != nullptr);
+  EXPECT_EQ(optim::AnalogSGD(*hybrid, optim::AnalogSGDOptions(0.01)).tiles().size(), 1u);
+  auto lenet = make_lenet5(RPUConfig(), 3, {1, 4});
+  EXPECT_EQ(optim::AnalogSGD(*lenet, optim::AnalogSGDOptions(0.01)).tiles().size(), 2u);
+  const at::Tensor x = torch::rand({4, 784});
+  torch::NoGradGuard no_grad;
+  const at::Tensor digital = make_mlp(16, std::nullopt, 3)->forward(x);
+  EXPECT_TRUE(at::allclose(make_mlp(16, RPUConfig::floating_point(), 3, {2})->forward(x), digital,
+                           1e-5, 1e-6));
+  TrainOptions opt;
+  opt.digital_layers = {3};
+  EXPECT_THAT(test::error_of([&] { make_model(opt, RPUConfig()); }),
+              HasSubstr("expected digital layers between 1 and 2 for the mlp, got 3"));
 }
 
 TEST(EpochOrder, IsADeterministicPermutation) {

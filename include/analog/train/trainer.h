@@ -19,6 +19,9 @@ struct TrainOptions {
   /// tanh, max-pool 2, conv 16->32 5x5, tanh, max-pool 2, tanh, 512->128, tanh, 128->10).
   std::string model = "mlp";
   int64_t hidden = 256;  ///< hidden units of the 784-H-10 MLP
+  /// Weight layers (1-based, in order) that an analog run keeps digital: the hybrid designs
+  /// ("first and last digital": {1, weight_layers(model)}). Empty: every layer analog.
+  std::vector<int64_t> digital_layers;
   int64_t epochs = 3;
   int64_t batch = 64;
   double lr = 0.01;
@@ -53,16 +56,24 @@ struct RunResult {
 using ProgressFn = std::function<void(int64_t, int64_t, int64_t, double)>;
 
 /// The MLP 784-H-10 with ReLU: torch::nn::Linear layers when `rpu` is empty, AnalogLinear layers
-/// otherwise. For one seed both start from the same weights (torch::nn::Linear's init).
-torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed);
+/// otherwise (but for the weight layers in `digital_layers`, 1-based). For one seed all start
+/// from the same weights (torch::nn::Linear's init).
+torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed,
+                               const std::vector<int64_t>& digital_layers = {});
 
 /// aihwkit's LeNet-5 for 28 x 28 images given as [N, 784] rows: torch::nn layers when `rpu` is
-/// empty, AnalogConv2d and AnalogLinear layers otherwise, from the same initial weights for one
+/// empty, AnalogConv2d and AnalogLinear layers otherwise (but for `digital_layers`: conv1, conv2,
+/// fc1, fc2 are 1 to 4), from the same initial weights for one
 /// seed (torch::nn::Conv2d's and Linear's init). It outputs logits (aihwkit's example applies a
 /// softmax before its cross-entropy, a second softmax; the loss here takes the logits).
-torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t seed);
+torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t seed,
+                                  const std::vector<int64_t>& digital_layers = {});
 
-/// The model of `options.model` (make_mlp or make_lenet5) for `options.seed`.
+/// How many weight layers `model` has (mlp 2, lenet5 4); another name is an error.
+int64_t weight_layers(const std::string& model);
+
+/// The model of `options.model` (make_mlp or make_lenet5) for `options.seed`, with
+/// `options.digital_layers` kept digital in an analog run (each must be a layer of the model).
 torch::nn::Sequential make_model(const TrainOptions& options, const std::optional<RPUConfig>& rpu);
 
 /// The order of the training samples in an epoch: a Fisher-Yates permutation from the Philox
