@@ -27,21 +27,24 @@ double peak_rss_mib() {
 
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
-// Usage: bench_e2e [data_dir] [train_samples (0: all)] [device: cpu | cuda]
+// Usage: bench_e2e [data_dir] [train_samples (0: all)] [device: cpu | cuda] [model: mlp | lenet5]
 int run(int argc, char** argv) {
   const std::string data_dir = argc > 1 ? argv[1] : "data/mnist";
   const int64_t samples = argc > 2 ? std::stoll(argv[2]) : 0;
   const std::string device = argc > 3 ? argv[3] : "cpu";
+  const std::string model = argc > 4 ? argv[4] : "mlp";
+  analog::train::weight_layers(model);  // (an unknown model is an error here, before any run)
   at::set_num_threads(1);
   const auto train = analog::data::load_mnist(data_dir, true, samples);
   const auto test = analog::data::load_mnist(data_dir, false, 1000);
   analog::train::TrainOptions opt;
   opt.epochs = 1;
   opt.device = device;
+  opt.model = model;
   const auto cases = analog::bench::e2e_cases();
   double digital_sps = 0, digital_rss = 0;
-  std::string summary = "summary device=" + device;
-  std::printf("one epoch, %lld samples, batch 64, 1 thread, device %s\n",
+  std::string summary = "summary device=" + device + (model != "mlp" ? " model=" + model : "");
+  std::printf("one epoch of the %s, %lld samples, batch 64, 1 thread, device %s\n", model.c_str(),
               static_cast<long long>(train.images.size(0)), device.c_str());
   std::printf("%-26s %12s %10s %14s %10s\n", "run", "samples/s", "time x", "peak RSS MiB", "RSS x");
   if (device != "cpu") {  // a warm-up epoch: CUDA context, kernels, allocator
