@@ -6,6 +6,7 @@
 #include "analog/data/mnist.h"
 #include "analog/nn/analog_conv.h"
 #include "analog/nn/analog_linear.h"
+#include "analog/nn/conversion.h"
 #include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"
 #include "analog/tile/analog_tile.h"
