@@ -33,7 +33,6 @@ int run(int argc, char** argv) {
   const int64_t samples = argc > 2 ? std::stoll(argv[2]) : 0;
   const std::string device = argc > 3 ? argv[3] : "cpu";
   const std::string model = argc > 4 ? argv[4] : "mlp";
-  analog::train::weight_layers(model);  // (an unknown model is an error here, before any run)
   at::set_num_threads(1);
   const auto train = analog::data::load_mnist(data_dir, true, samples);
   const auto test = analog::data::load_mnist(data_dir, false, 1000);
@@ -41,6 +40,7 @@ int run(int argc, char** argv) {
   opt.epochs = 1;
   opt.device = device;
   opt.model = model;
+  analog::train::weight_layers(opt);  // (an unknown model is an error here, before any run)
   const auto cases = analog::bench::e2e_cases();
   double digital_sps = 0, digital_rss = 0;
   std::string summary = "summary device=" + device + (model != "mlp" ? " model=" + model : "");

@@ -46,7 +46,9 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--digital-layers", o.digital_layers,
                  "weight layers an analog run keeps digital: first, last or 1-based numbers, "
                  "comma-separated (e.g. first,last)");
-  app.add_option("--hidden", o.train.hidden, "hidden units of the mlp")
+  app.add_option("--hidden", o.train.hidden,
+                 "hidden layer widths of the mlp, comma-separated (256,128: 784-256-128-10)")
+      ->delimiter(',')
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--epochs", o.train.epochs, "epochs")
@@ -73,13 +75,14 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
                  "override a config field: --set forward.out_noise=0.1 (repeatable)");
 }
 
-/// --digital-layers as layer numbers of `model` ("first" is 1, "last" the model's last weight
-/// layer), in order and each once; an unknown word or a layer the model lacks is an error.
+/// --digital-layers as layer numbers of the network of `options` ("first" is 1, "last" its last
+/// weight layer), in order and each once; an unknown word or a layer it lacks is an error.
 inline std::vector<int64_t> parse_digital_layers(const std::string& text,
-                                                 const std::string& model) {
+                                                 const train::TrainOptions& options) {
   std::vector<int64_t> layers;
   if (text.empty()) return layers;
-  const int64_t count = train::weight_layers(model);
+  const int64_t count = train::weight_layers(options);
+  const std::string& model = options.model;
   size_t start = 0;
   for (;;) {
     const size_t end = text.find(',', start);

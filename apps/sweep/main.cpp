@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     for (const auto& g : grid_specs) spec.axes.push_back(sweep::parse_axis(g));
     if (spec.axes.empty()) spec.axes = sweep::default_grid();
     spec.train = common.train;
-    spec.train.digital_layers = apps::parse_digital_layers(common.digital_layers, spec.train.model);
+    spec.train.digital_layers = apps::parse_digital_layers(common.digital_layers, spec.train);
     spec.train_samples = common.train_samples;
     spec.test_samples = common.test_samples;
     spec.dataset = common.dataset;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
   try {
     at::set_num_threads(threads);
     const analog::RPUConfig base = analog::apps::build_config(common);
-    opt.digital_layers = analog::apps::parse_digital_layers(common.digital_layers, opt.model);
+    opt.digital_layers = analog::apps::parse_digital_layers(common.digital_layers, opt);
     const auto train =
         analog::data::load_mnist(analog::apps::data_dir_of(common), true, common.train_samples);
     const auto test =
@@ -145,10 +146,10 @@ int main(int argc, char** argv) {
     if (!json) {
       fmt::print("analogtorch {} | LibTorch {} | threads {} | seed {} | device {}\n", "0.1.0",
                  TORCH_VERSION, at::get_num_threads(), opt.seed, opt.device);
-      fmt::print("{}, {} epochs, batch {}, lr {}, {}: {} train / {} test samples\n",
-                 opt.model == "mlp" ? fmt::format("MLP 784-{}-10", opt.hidden) : "LeNet-5",
-                 opt.epochs, opt.batch, opt.lr, common.dataset, train.images.size(0),
-                 test.images.size(0));
+      fmt::print(
+          "{}, {} epochs, batch {}, lr {}, {}: {} train / {} test samples\n",
+          opt.model == "mlp" ? fmt::format("MLP 784-{}-10", fmt::join(opt.hidden, "-")) : "LeNet-5",
+          opt.epochs, opt.batch, opt.lr, common.dataset, train.images.size(0), test.images.size(0));
     }
     nlohmann::json out;
     out["threads"] = at::get_num_threads();

@@ -18,9 +18,16 @@ std::string SweepSpec::fingerprint() const {
   j["base"] = nlohmann::ordered_json::parse(base.to_json());
   j["grid"] = nlohmann::ordered_json::array();
   for (const auto& axis : axes) j["grid"].push_back({{"key", axis.key}, {"values", axis.values}});
-  j["train"] = {{"hidden", train.hidden},      {"epochs", train.epochs},
-                {"batch", train.batch},        {"lr", train.lr},
-                {"seed", train.seed},          {"train_samples", train_samples},
+  // One hidden layer is written as a number, as in files from before deeper MLPs.
+  const nlohmann::ordered_json hidden = train.hidden.size() == 1
+                                            ? nlohmann::ordered_json(train.hidden.front())
+                                            : nlohmann::ordered_json(train.hidden);
+  j["train"] = {{"hidden", hidden},
+                {"epochs", train.epochs},
+                {"batch", train.batch},
+                {"lr", train.lr},
+                {"seed", train.seed},
+                {"train_samples", train_samples},
                 {"test_samples", test_samples}};
   // (mnist, the data set of files from before the key, is left out: their headers stay the same)
   if (dataset != "mnist") j["train"]["dataset"] = dataset;
@@ -42,7 +49,9 @@ SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
           {axis.at("key").get<std::string>(), axis.at("values").get<std::vector<std::string>>()});
     }
     const auto& t = j.at("train");
-    s.train.hidden = t.at("hidden");
+    const auto& hidden = t.at("hidden");
+    s.train.hidden = hidden.is_array() ? hidden.get<std::vector<int64_t>>()
+                                       : std::vector<int64_t>{hidden.get<int64_t>()};
     s.train.epochs = t.at("epochs");
     s.train.batch = t.at("batch");
     s.train.lr = t.at("lr");

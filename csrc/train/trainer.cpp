@@ -78,24 +78,35 @@ void push_weight_layer(torch::nn::Sequential& model, const Layer& layer,
 
 }  // namespace
 
-int64_t weight_layers(const std::string& model) {
-  if (model == "mlp") return 2;
-  if (model == "lenet5") return 4;
-  TORCH_CHECK(false, "train: expected model mlp or lenet5, got '", model, "'");
+int64_t weight_layers(const TrainOptions& options) {
+  if (options.model == "mlp") return static_cast<int64_t>(options.hidden.size()) + 1;
+  if (options.model == "lenet5") return 4;
+  TORCH_CHECK(false, "train: expected model mlp or lenet5, got '", options.model, "'");
   return 0;
 }
 
-torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed,
+torch::nn::Sequential make_mlp(const std::vector<int64_t>& hidden,
+                               const std::optional<RPUConfig>& rpu, int64_t seed,
                                const std::vector<int64_t>& digital_layers) {
-  TORCH_CHECK(hidden > 0, "make_mlp: expected hidden > 0, got ", hidden);
+  TORCH_CHECK(!hidden.empty(), "make_mlp: expected at least one hidden layer");
+  for (const int64_t h : hidden) {
+    TORCH_CHECK(h > 0, "make_mlp: expected hidden layer widths > 0, got ", h);
+  }
   std::lock_guard<std::mutex> lock(init_mutex());
   torch::manual_seed(static_cast<uint64_t>(seed));
-  torch::nn::Linear fc1(784, hidden);
-  torch::nn::Linear fc2(hidden, 10);
+  // All layers first (torch's draws in layer order), then the analog twins.
+  std::vector<torch::nn::Linear> layers;
+  int64_t in = 784;
+  for (const int64_t h : hidden) {
+    layers.emplace_back(in, h);
+    in = h;
+  }
+  layers.emplace_back(in, 10);
   torch::nn::Sequential model;
-  push_weight_layer(model, fc1, rpu, seed, 1, digital_layers);
-  model->push_back(torch::nn::ReLU());
-  push_weight_layer(model, fc2, rpu, seed, 2, digital_layers);
+  for (size_t k = 0; k < layers.size(); ++k) {
+    if (k > 0) model->push_back(torch::nn::ReLU());
+    push_weight_layer(model, layers[k], rpu, seed, static_cast<int64_t>(k) + 1, digital_layers);
+  }
   return model;
 }
 
@@ -124,7 +135,7 @@ torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t s
 }
 
 torch::nn::Sequential make_model(const TrainOptions& options, const std::optional<RPUConfig>& rpu) {
-  const int64_t layers = weight_layers(options.model);
+  const int64_t layers = weight_layers(options);
   for (const int64_t k : options.digital_layers) {
     TORCH_CHECK(k >= 1 && k <= layers, "train: expected digital layers between 1 and ", layers,
                 " for the ", options.model, ", got ", k);

@@ -45,7 +45,7 @@ TEST(AnalogSGD, RejectsBadLearningRate) {
 // Same seed, same result: bit-identical weights after training with 1 or 2 threads.
 at::Tensor train_weights(int threads) {
   at::set_num_threads(threads);
-  auto model = train::make_mlp(64, RPUConfig(), /*seed=*/5);
+  auto model = train::make_mlp({64}, RPUConfig(), /*seed=*/5);
   AnalogSGD opt(*model, AnalogSGDOptions(0.05));
   torch::manual_seed(9);
   for (int step = 0; step < 10; ++step) {
@@ -96,7 +96,7 @@ TEST(AnalogSGD, CheckpointedModelContinuesBitIdentically) {
     torch::nn::functional::cross_entropy(model->forward(x), y).backward();
     opt.step();
   };
-  auto a = train::make_mlp(32, RPUConfig(), 1);
+  auto a = train::make_mlp({32}, RPUConfig(), 1);
   AnalogSGD opt_a(*a, AnalogSGDOptions(0.05));
   for (int s = 0; s < 3; ++s) data_step(a, opt_a, s);
   opt_a.param_groups().front().options().set_lr(0.03);  // as a scheduler would
@@ -104,7 +104,7 @@ TEST(AnalogSGD, CheckpointedModelContinuesBitIdentically) {
   const std::string opt_path = ::testing::TempDir() + "analog_ckpt_opt.pt";
   torch::save(a, path);
   torch::save(opt_a, opt_path);
-  auto b = train::make_mlp(32, RPUConfig(), /*different seed*/ 2);
+  auto b = train::make_mlp({32}, RPUConfig(), /*different seed*/ 2);
   torch::load(b, path);
   AnalogSGD opt_b(*b, AnalogSGDOptions(0.1));  // the checkpoint's learning rate replaces this one
   torch::load(opt_b, opt_path);
@@ -123,7 +123,7 @@ TEST(AnalogSGD, CheckpointedModelContinuesBitIdentically) {
 TEST(AnalogSGD, OptionsCompareAndSaveAndLoadLikeTorchs) {
   EXPECT_TRUE(AnalogSGDOptions(0.05) == AnalogSGDOptions(0.05));
   EXPECT_FALSE(AnalogSGDOptions(0.05) == AnalogSGDOptions(0.02));
-  auto model = train::make_mlp(16, RPUConfig(), 3);
+  auto model = train::make_mlp({16}, RPUConfig(), 3);
   AnalogSGD saved(*model, AnalogSGDOptions(0.05));
   saved.param_groups().front().options().set_lr(0.02);
   const std::string path = ::testing::TempDir() + "analog_sgd_opt.pt";
@@ -137,7 +137,7 @@ TEST(AnalogSGD, OptionsCompareAndSaveAndLoadLikeTorchs) {
 }
 
 TEST(AnalogSGD, LoadRejectsAnotherOptimizersArchiveAndChangesNothing) {
-  auto model = train::make_mlp(16, RPUConfig(), 3);
+  auto model = train::make_mlp({16}, RPUConfig(), 3);
   const std::string path = ::testing::TempDir() + "torch_sgd_opt.pt";
   torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.1));
   torch::save(sgd, path);

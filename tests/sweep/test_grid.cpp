@@ -111,6 +111,22 @@ TEST(SweepSpec, TheFingerprintNamesTheDataSetAndModelUnlessMnistAndMlp) {
   EXPECT_FALSE(same_sweep(lenet.fingerprint(), mnist.fingerprint()));
 }
 
+// One hidden layer is a number in the fingerprint (as in files from before deeper MLPs), several
+// an array; both read back.
+TEST(SweepSpec, HiddenLayersReadBackAsNumberOrArray) {
+  SweepSpec one = small_spec();
+  one.train.hidden = {256};
+  EXPECT_THAT(one.fingerprint(), HasSubstr("\"hidden\":256,"));
+  EXPECT_EQ(SweepSpec::from_fingerprint(one.fingerprint()).train.hidden,
+            (std::vector<int64_t>{256}));
+  SweepSpec two = one;
+  two.train.hidden = {256, 128};
+  EXPECT_THAT(two.fingerprint(), HasSubstr("\"hidden\":[256,128]"));
+  EXPECT_EQ(SweepSpec::from_fingerprint(two.fingerprint()).train.hidden,
+            (std::vector<int64_t>{256, 128}));
+  EXPECT_FALSE(same_sweep(one.fingerprint(), two.fingerprint()));
+}
+
 SweepRow row_for(const SweepJob& job, const SweepSpec& spec, double acc) {
   SweepRow r;
   r.kind = job.digital ? "digital" : "analog";

@@ -20,7 +20,7 @@ SweepSpec tiny_spec() {
   s.axes = {parse_axis("forward.out_noise=0,0.2"), parse_axis("update.desired_bl=1,3")};
   s.include_digital = true;
   s.train.epochs = 1;
-  s.train.hidden = 16;
+  s.train.hidden = {16};
   s.train_samples = 600;
   s.test_samples = 200;
   return s;

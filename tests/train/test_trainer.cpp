@@ -55,7 +55,7 @@ TEST(LeNet5, FloatingPointTilesGiveTheDigitalNetwork) {
 // the others analog, from the same initial weights; with floating-point tiles it is the digital
 // network. A layer the model lacks is an error.
 TEST(HybridModels, DigitalLayersStayTorchLayers) {
-  auto hybrid = make_mlp(16, RPUConfig(), 3, {1});
+  auto hybrid = make_mlp({16}, RPUConfig(), 3, {1});
   EXPECT_TRUE(hybrid->ptr(0)->as<torch::nn::Linear>() != nullptr);
   EXPECT_TRUE(hybrid->ptr(2)->as<nn::AnalogLinear>() != nullptr);
   EXPECT_EQ(optim::AnalogSGD(*hybrid, optim::AnalogSGDOptions(0.01)).tiles().size(), 1u);
@@ -63,13 +63,33 @@ TEST(HybridModels, DigitalLayersStayTorchLayers) {
   EXPECT_EQ(optim::AnalogSGD(*lenet, optim::AnalogSGDOptions(0.01)).tiles().size(), 2u);
   const at::Tensor x = torch::rand({4, 784});
   torch::NoGradGuard no_grad;
-  const at::Tensor digital = make_mlp(16, std::nullopt, 3)->forward(x);
-  EXPECT_TRUE(at::allclose(make_mlp(16, RPUConfig::floating_point(), 3, {2})->forward(x), digital,
+  const at::Tensor digital = make_mlp({16}, std::nullopt, 3)->forward(x);
+  EXPECT_TRUE(at::allclose(make_mlp({16}, RPUConfig::floating_point(), 3, {2})->forward(x), digital,
                            1e-5, 1e-6));
   TrainOptions opt;
   opt.digital_layers = {3};
   EXPECT_THAT(test::error_of([&] { make_model(opt, RPUConfig()); }),
               HasSubstr("expected digital layers between 1 and 2 for the mlp, got 3"));
+}
+
+// A deeper MLP (784-32-16-10): one weight layer per width plus the output layer, the same
+// network on floating-point tiles, its first layer on two tiles of 392 inputs.
+TEST(DeeperMlp, HasALayerPerHiddenWidth) {
+  TrainOptions opt;
+  opt.hidden = {32, 16};
+  EXPECT_EQ(weight_layers(opt), 3);
+  const at::Tensor x = torch::rand({4, 784});
+  auto fp = make_model(opt, RPUConfig::floating_point());
+  auto digital = make_model(opt, std::nullopt);
+  torch::NoGradGuard no_grad;
+  const at::Tensor y = digital->forward(x);
+  EXPECT_EQ(y.sizes(), (at::IntArrayRef{4, 10}));
+  EXPECT_TRUE(at::allclose(fp->forward(x), y, 1e-5, 1e-6));
+  auto analog = make_model(opt, RPUConfig());
+  EXPECT_EQ(optim::AnalogSGD(*analog, optim::AnalogSGDOptions(0.01)).tiles().size(), 4u);
+  opt.hidden = {32, 0};
+  EXPECT_THAT(test::error_of([&] { make_model(opt, std::nullopt); }),
+              HasSubstr("expected hidden layer widths > 0, got 0"));
 }
 
 TEST(EpochOrder, IsADeterministicPermutation) {

@@ -15,12 +15,12 @@ namespace analog::train {
 
 /// Training options shared by analog-train and analog-sweep.
 struct TrainOptions {
-  /// "mlp" (784-H-10 with ReLU) or "lenet5" (aihwkit's LeNet-5 MNIST example: conv 1->16 5x5,
+  /// "mlp" (784-H1-...-10 with ReLU) or "lenet5" (aihwkit's LeNet-5 MNIST example: conv 1->16 5x5,
   /// tanh, max-pool 2, conv 16->32 5x5, tanh, max-pool 2, tanh, 512->128, tanh, 128->10).
   std::string model = "mlp";
-  int64_t hidden = 256;  ///< hidden units of the 784-H-10 MLP
+  std::vector<int64_t> hidden = {256};  ///< hidden layer widths of the MLP 784-H1-...-10
   /// Weight layers (1-based, in order) that an analog run keeps digital: the hybrid designs
-  /// ("first and last digital": {1, weight_layers(model)}). Empty: every layer analog.
+  /// ("first and last digital": {1, weight_layers(options)}). Empty: every layer analog.
   std::vector<int64_t> digital_layers;
   int64_t epochs = 3;
   int64_t batch = 64;
@@ -55,10 +55,12 @@ struct RunResult {
 /// Called after every batch: epoch (1-based), samples done in it, samples per epoch, batch loss.
 using ProgressFn = std::function<void(int64_t, int64_t, int64_t, double)>;
 
-/// The MLP 784-H-10 with ReLU: torch::nn::Linear layers when `rpu` is empty, AnalogLinear layers
-/// otherwise (but for the weight layers in `digital_layers`, 1-based). For one seed all start
-/// from the same weights (torch::nn::Linear's init).
-torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& rpu, int64_t seed,
+/// The MLP 784-H1-...-Hn-10 with ReLU between its layers (`hidden`: H1..Hn): torch::nn::Linear
+/// layers when `rpu` is empty, AnalogLinear layers otherwise (but for the weight layers in
+/// `digital_layers`, 1-based). For one seed all start from the same weights (torch::nn::Linear's
+/// init).
+torch::nn::Sequential make_mlp(const std::vector<int64_t>& hidden,
+                               const std::optional<RPUConfig>& rpu, int64_t seed,
                                const std::vector<int64_t>& digital_layers = {});
 
 /// aihwkit's LeNet-5 for 28 x 28 images given as [N, 784] rows: torch::nn layers when `rpu` is
@@ -69,8 +71,9 @@ torch::nn::Sequential make_mlp(int64_t hidden, const std::optional<RPUConfig>& r
 torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t seed,
                                   const std::vector<int64_t>& digital_layers = {});
 
-/// How many weight layers `model` has (mlp 2, lenet5 4); another name is an error.
-int64_t weight_layers(const std::string& model);
+/// How many weight layers the network of `options` has (the MLP: its hidden layers + 1; LeNet-5:
+/// 4); another model name is an error.
+int64_t weight_layers(const TrainOptions& options);
 
 /// The model of `options.model` (make_mlp or make_lenet5) for `options.seed`, with
 /// `options.digital_layers` kept digital in an analog run (each must be a layer of the model).
