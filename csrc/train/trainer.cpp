@@ -17,6 +17,7 @@
 #include "analog/kernels/rng.h"
 #include "analog/nn/analog_conv.h"
 #include "analog/nn/analog_linear.h"
+#include "analog/nn/conversion.h"
 #include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"
 #include "analog/tile/analog_tile.h"
@@ -40,27 +41,6 @@ int64_t layer_seed(int64_t seed, uint64_t layer) {
                               2);
 }
 
-/// An AnalogLinear twin of `fc`: its weights and bias, tiles seeded for layer `layer`.
-nn::AnalogLinear analog_twin(const torch::nn::Linear& fc, const RPUConfig& rpu, int64_t seed,
-                             uint64_t layer) {
-  nn::AnalogLinear a(nn::AnalogLinearOptions(fc->options.in_features(), fc->options.out_features())
-                         .rpu_config(rpu)
-                         .seed(layer_seed(seed, layer)));
-  a->set_weights(fc->weight.detach(), fc->bias.detach());
-  return a;
-}
-
-/// An AnalogConv2d twin of `conv` (unit stride, no padding: LeNet-5's).
-nn::AnalogConv2d analog_twin(const torch::nn::Conv2d& conv, const RPUConfig& rpu, int64_t seed,
-                             uint64_t layer) {
-  const auto& o = conv->options;
-  nn::AnalogConv2d a(nn::AnalogConv2dOptions(o.in_channels(), o.out_channels(), o.kernel_size())
-                         .rpu_config(rpu)
-                         .seed(layer_seed(seed, layer)));
-  a->set_weights(conv->weight.detach(), conv->bias.detach());
-  return a;
-}
-
 /// Appends `layer` (weight layer number `index`, 1-based), or its analog twin in an analog run
 /// (`rpu`) unless `digital_layers` keeps it digital.
 template <class Layer>
@@ -72,7 +52,7 @@ void push_weight_layer(torch::nn::Sequential& model, const Layer& layer,
   if (digital) {
     model->push_back(layer);
   } else {
-    model->push_back(analog_twin(layer, *rpu, seed, static_cast<uint64_t>(index)));
+    model->push_back(nn::analog_twin(layer, *rpu, layer_seed(seed, static_cast<uint64_t>(index))));
   }
 }
 

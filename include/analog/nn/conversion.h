@@ -6,10 +6,24 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
 
 #include "analog/config/rpu_config.h"
+#include "analog/nn/analog_conv.h"
+#include "analog/nn/analog_linear.h"
 
 namespace analog::nn {
+
+/// The analog twin of a digital layer: the same sizes, stride, padding, dilation and bias, the
+/// same weights (clipped to the devices' bounds), `rpu`, tiles seeded by `seed`. A grouped,
+/// non-zero-padded or 'same'-padded convolution is an error that names the layer as `name`.
+AnalogLinear analog_twin(const torch::nn::Linear& layer, const RPUConfig& rpu, int64_t seed,
+                         const std::string& name = "");
+AnalogConv2d analog_twin(const torch::nn::Conv2d& layer, const RPUConfig& rpu, int64_t seed,
+                         const std::string& name = "");
+AnalogConv1d analog_twin(const torch::nn::Conv1d& layer, const RPUConfig& rpu, int64_t seed,
+                         const std::string& name = "");
 
 /// Which layers convert_to_analog converts: called with the layer's name in the Sequential ("0",
 /// "1", ...) and the layer; true converts it.
