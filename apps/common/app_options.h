@@ -79,33 +79,8 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
 /// weight layer), in order and each once; an unknown word or a layer it lacks is an error.
 inline std::vector<int64_t> parse_digital_layers(const std::string& text,
                                                  const train::TrainOptions& options) {
-  std::vector<int64_t> layers;
-  if (text.empty()) return layers;
-  const int64_t count = train::weight_layers(options);
-  const std::string& model = options.model;
-  size_t start = 0;
-  for (;;) {
-    const size_t end = text.find(',', start);
-    const std::string item = text.substr(start, end == std::string::npos ? end : end - start);
-    int64_t k = 0;
-    if (item == "first") {
-      k = 1;
-    } else if (item == "last") {
-      k = count;
-    } else {
-      TORCH_CHECK(!item.empty() && item.size() <= 3 &&
-                      item.find_first_not_of("0123456789") == std::string::npos,
-                  "--digital-layers: expected first, last or layer numbers, got '", text, "'");
-      k = std::stoll(item);
-    }
-    TORCH_CHECK(k >= 1 && k <= count, "--digital-layers: the ", model, " has weight layers 1 to ",
-                count, ", got '", text, "'");
-    if (std::find(layers.begin(), layers.end(), k) == layers.end()) layers.push_back(k);
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  std::sort(layers.begin(), layers.end());
-  return layers;
+  if (text.empty()) return {};
+  return train::parse_layer_set(text, train::weight_layers(options), ',', "--digital-layers");
 }
 
 /// The data folder: --data, or the data set's default.

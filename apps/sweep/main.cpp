@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
     spec.dataset = common.dataset;
     spec.repeats = repeats;
     spec.include_digital = include_digital;
+    (void)spec.points();  // every point's config and layers are valid before any file is touched
     auto [shard_k, shard_n] = parse_shard(shard);
     const bool is_worker = !worker.empty();
     if (is_worker) {  // this process runs shard K/N on J threads for a --processes parent

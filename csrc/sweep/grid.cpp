@@ -10,6 +10,8 @@
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 
+#include "analog/train/layer_set.h"
+
 namespace analog::sweep {
 namespace {
 
@@ -78,6 +80,11 @@ GridAxis parse_axis(const std::string& spec) {
   const std::string text = spec.substr(eq + 1);
   axis.values =
       text.find(':') != std::string::npos ? range_values(spec, text) : list_values(spec, text);
+  if (axis.key == kDigitalLayersAxis) {
+    // NB: the layer count is the model's, known only at expansion; a huge count checks the words.
+    for (const auto& v : axis.values) train::parse_layer_set(v, 999, '+', "grid '" + spec + "'");
+    return axis;
+  }
   RPUConfig probe;
   for (const auto& v : axis.values) probe.set(axis.key, v);  // unknown key or bad value: error
   return axis;
@@ -115,7 +122,8 @@ std::vector<GridAxis> default_grid() {
           parse_axis("update.desired_bl=1,3,5,7")};
 }
 
-std::vector<GridPoint> expand_grid(const RPUConfig& base, const std::vector<GridAxis>& axes) {
+std::vector<GridPoint> expand_grid(const RPUConfig& base, const std::vector<GridAxis>& axes,
+                                   int64_t layer_count, const std::vector<int64_t>& base_digital) {
   for (size_t a = 0; a < axes.size(); ++a) {
     for (size_t b = a + 1; b < axes.size(); ++b) {
       TORCH_CHECK(axes[a].key != axes[b].key, "grid: key '", axes[a].key, "' appears twice");
@@ -136,7 +144,15 @@ std::vector<GridPoint> expand_grid(const RPUConfig& base, const std::vector<Grid
       p.values[a] = axes[a].values[static_cast<size_t>(rest % n)];
       rest /= n;
     }
-    for (size_t a = 0; a < axes.size(); ++a) p.config.set(axes[a].key, p.values[a]);
+    p.digital_layers = base_digital;
+    for (size_t a = 0; a < axes.size(); ++a) {
+      if (axes[a].key == kDigitalLayersAxis) {
+        p.digital_layers = train::parse_layer_set(p.values[a], layer_count, '+',
+                                                  "grid '" + axes[a].key + "=" + p.values[a] + "'");
+      } else {
+        p.config.set(axes[a].key, p.values[a]);
+      }
+    }
     p.config.validate();
     points.push_back(std::move(p));
   }

@@ -119,7 +119,10 @@ SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_di
         train::TrainOptions opt = spec.train;
         opt.seed = job.seed;
         std::optional<RPUConfig> rpu;
-        if (!job.digital) rpu = points[static_cast<size_t>(job.point)].config;
+        if (!job.digital) {
+          rpu = points[static_cast<size_t>(job.point)].config;
+          opt.digital_layers = points[static_cast<size_t>(job.point)].digital_layers;
+        }
         const auto result =
             train::train_model(train, test, opt, rpu, [&](int64_t, int64_t, int64_t, double) {
               if (stopping()) throw Cancelled{};

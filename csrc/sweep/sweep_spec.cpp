@@ -89,4 +89,13 @@ std::vector<SweepJob> SweepSpec::jobs() const {
   return out;
 }
 
+std::vector<GridPoint> SweepSpec::points() const {
+  for (const auto& axis : axes) {
+    TORCH_CHECK(axis.key != kDigitalLayersAxis || train.digital_layers.empty(),
+                "grid: a digital_layers axis and --digital-layers both choose the digital layers; "
+                "give one");
+  }
+  return expand_grid(base, axes, train::weight_layers(train), train.digital_layers);
+}
+
 }  // namespace analog::sweep

@@ -57,6 +57,35 @@ TEST(Grid, DefaultGridIsTheSeedStudys144Points) {
   EXPECT_DOUBLE_EQ(points[4 * 6 * 3 + 5].config.forward().out_noise(), 0.6);  // fn index 3
 }
 
+// The digital_layers axis picks each point's hybrid design and leaves its RPU config alone.
+TEST(Grid, DigitalLayersAxisResolvesLayerSetsPerPoint) {
+  const auto axis = parse_axis("digital_layers=none,first+last,2");
+  EXPECT_EQ(axis.values, (std::vector<std::string>{"none", "first+last", "2"}));
+  const auto points = expand_grid(RPUConfig(), {parse_axis("update.desired_bl=1,3"), axis}, 4);
+  ASSERT_EQ(points.size(), 6u);
+  EXPECT_EQ(points[0].digital_layers, (std::vector<int64_t>{}));
+  EXPECT_EQ(points[1].digital_layers, (std::vector<int64_t>{1, 4}));
+  EXPECT_EQ(points[5].digital_layers, (std::vector<int64_t>{2}));
+  EXPECT_EQ(points[5].config.update().desired_bl(), 3);
+  EXPECT_EQ(points[5].config.to_json(),
+            expand_grid(RPUConfig(), {parse_axis("update.desired_bl=3")})[0].config.to_json());
+  // Without the axis every point keeps the base design.
+  EXPECT_EQ(expand_grid(RPUConfig(), {parse_axis("update.desired_bl=1")}, 4, {1})[0].digital_layers,
+            (std::vector<int64_t>{1}));
+}
+
+TEST(Grid, BadDigitalLayersValuesNameTheValue) {
+  EXPECT_THAT(error_of([] { parse_axis("digital_layers=first,middle"); }), HasSubstr("'middle'"));
+  EXPECT_THAT(error_of([] { parse_axis("digital_layers=0"); }), HasSubstr("'0'"));
+  // A layer the model lacks is found at expansion, where the model is known.
+  EXPECT_THAT(error_of([] { expand_grid(RPUConfig(), {parse_axis("digital_layers=1+3")}, 2); }),
+              HasSubstr("weight layers 1 to 2"));
+  SweepSpec spec;
+  spec.axes = {parse_axis("digital_layers=first")};
+  spec.train.digital_layers = {2};
+  EXPECT_THAT(error_of([&] { (void)spec.points(); }), HasSubstr("give one"));
+}
+
 TEST(Grid, GridFileTakesListsAndRanges) {
   const std::string path = ::testing::TempDir() + "grid.json";
   std::ofstream(path) << R"({"backward.out_noise": "0:0.5:0.25", "update.desired_bl": [1, 2]})";

@@ -248,6 +248,39 @@ TEST(SweepApp, DigitalLayersMakeAHybridSweepOrAClearError) {
   }
 }
 
+// A digital_layers axis: with every layer of the MLP kept digital (first+last of 784-32-10) a
+// point trains exactly as the digital baseline of its seed; with none it is an analog run.
+TEST(SweepApp, DigitalLayersAxisSweepsHybridDesigns) {
+  const Outcome r = run_with("hybrid_axis", {"--grid", "digital_layers=none,first+last"});
+  ASSERT_EQ(r.code, 0) << r.text;
+  const auto rows = read_results(r.out).rows;
+  ASSERT_EQ(rows.size(), 2u + 2u * 12u);
+  std::map<int64_t, double> digital;
+  for (const auto& row : rows) {
+    if (row.kind == "digital") digital[row.seed] = row.test_acc;
+  }
+  ASSERT_EQ(digital.size(), 2u);
+  int all_digital = 0, analog = 0;
+  for (const auto& row : rows) {
+    if (row.kind == "digital") continue;
+    ASSERT_EQ(row.values.size(), 3u);
+    if (row.values[2] == "first+last") {
+      ++all_digital;
+      EXPECT_EQ(row.test_acc, digital.at(row.seed)) << row.point;
+    } else {
+      ++analog;
+      EXPECT_EQ(row.values[2], "none");
+    }
+  }
+  EXPECT_EQ(all_digital, 12);
+  EXPECT_EQ(analog, 12);
+  const Outcome both =
+      run_with("hybrid_axis_error", {"--grid", "digital_layers=first", "--digital-layers", "last"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_THAT(both.text, HasSubstr("give one"));
+  EXPECT_FALSE(std::ifstream(both.out).good());  // refused before a results file was made
+}
+
 TEST(SweepApp, UnknownCudaWaitIsAClearError) {
   const Outcome r = run_with("wait_error", {"--cuda-wait", "sleep"});
   EXPECT_NE(r.code, 0);

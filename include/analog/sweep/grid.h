@@ -8,7 +8,12 @@
 
 namespace analog::sweep {
 
-/// One axis: a config field and the values it takes (text as written to results).
+/// The one axis that is not an RPU config field: which weight layers an analog run keeps
+/// digital. Its values are layer sets joined by '+': `digital_layers=none,first,first+last,2`.
+inline constexpr const char* kDigitalLayersAxis = "digital_layers";
+
+/// One axis: a config field (or kDigitalLayersAxis) and the values it takes (text as written to
+/// results).
 struct GridAxis {
   std::string key;
   std::vector<std::string> values;
@@ -30,9 +35,14 @@ struct GridPoint {
   int64_t index = 0;
   std::vector<std::string> values;
   RPUConfig config;
+  std::vector<int64_t> digital_layers;  ///< the point's hybrid design (base_digital without axis)
 };
 
 /// Every point of the grid over `base`; each config is validated (errors name the key and value).
-std::vector<GridPoint> expand_grid(const RPUConfig& base, const std::vector<GridAxis>& axes);
+/// A digital_layers axis is resolved for a network of `layer_count` weight layers (a layer it
+/// lacks is an error); points of a grid without one keep `base_digital`.
+std::vector<GridPoint> expand_grid(const RPUConfig& base, const std::vector<GridAxis>& axes,
+                                   int64_t layer_count = 0,
+                                   const std::vector<int64_t>& base_digital = {});
 
 }  // namespace analog::sweep

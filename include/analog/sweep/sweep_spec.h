@@ -39,7 +39,8 @@ struct SweepSpec {
   static SweepSpec from_fingerprint(const std::string& json);
   /// Digital runs first (one per repeat), then repeat by repeat, point by point.
   std::vector<SweepJob> jobs() const;
-  std::vector<GridPoint> points() const { return expand_grid(base, axes); }
+  /// The grid's points; a digital_layers axis together with train.digital_layers is an error.
+  std::vector<GridPoint> points() const;
   std::vector<std::string> grid_keys() const;
 };
 

@@ -10,6 +10,7 @@
 
 #include "analog/config/rpu_config.h"
 #include "analog/data/mnist.h"
+#include "analog/train/layer_set.h"
 
 namespace analog::train {
 
