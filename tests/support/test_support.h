@@ -14,6 +14,7 @@
 #include "analog/nonfinite_error.h"
 
 namespace analog {
+using ::testing::AllOf;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
