@@ -2,10 +2,13 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "cli.h"
 
 #include "analog/config/rpu_config.h"
 #include "analog/train/trainer.h"
@@ -50,26 +53,26 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
                  "hidden layer widths of the mlp, comma-separated (256,128: 784-256-128-10)")
       ->delimiter(',')
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, 100000));
   app.add_option("--epochs", o.train.epochs, "epochs")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, 1000000));
   app.add_option("--batch", o.train.batch, "mini-batch size")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, 1000000));
   app.add_option("--lr", o.train.lr, "learning rate")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   app.add_option("--seed", o.train.seed, "seed of weights, data order and analog noise")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0, std::numeric_limits<int64_t>::max()));
   app.add_option("--device", o.train.device, "cpu or cuda (needs a CUDA build)")
       ->capture_default_str();
   app.add_option("--train-samples", o.train_samples,
                  "use the first N training samples (0: all 60000)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0, 1000000000));
   app.add_option("--test-samples", o.test_samples, "use the first N test samples (0: all 10000)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0, 1000000000));
   app.add_option("--config", o.config_path, "RPU config as a JSON file");
   app.add_option("--set", o.sets,
                  "override a config field: --set forward.out_noise=0.1 (repeatable)");

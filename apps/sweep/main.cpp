@@ -56,7 +56,7 @@ std::pair<int64_t, int64_t> parse_shard(const std::string& text) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"analog-sweep: MNIST MLP over a grid of simulated analog hardware"};
   app.require_subcommand(0, 1);
   std::vector<std::string> grid_specs;
@@ -73,18 +73,18 @@ int main(int argc, char** argv) {
   apps::add_common_options(app, common);
   app.add_option("--repeats", repeats, "seeds per point (seed, seed+1, ...)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(apps::whole_number(1, 1000000));
   app.add_flag("--include-digital", include_digital,
                "add the digital SGD baseline (one row per repeat)");
   app.add_option("--jobs", jobs, "runs at once, each single-threaded")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(apps::whole_number(1, 1024));
   app.add_option("--processes", processes,
                  "split the jobs over this many processes, which append to the same --out (on a "
                  "GPU each has a CUDA "
                  "context of its own; with MPS their kernels also run side by side)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(apps::whole_number(1, 256));
   app.add_option("--worker", worker,
                  "(internal) K/N/J: run shard K/N on J threads for a --processes parent")
       ->group("");
@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
   std::string plot_in, plot_out = "sweep.svg";
   plot->add_option("results", plot_in, "results file")->required()->check(CLI::ExistingFile);
   plot->add_option("-o,--out", plot_out, "SVG file")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (const int code = apps::parse_command_line(app, argc, argv, "analog-sweep"); code >= 0)
+    return code;
 
   try {
     if (merge->parsed()) {
@@ -157,8 +158,8 @@ int main(int argc, char** argv) {
     const bool is_worker = !worker.empty();
     if (is_worker) {  // this process runs shard K/N on J threads for a --processes parent
       const auto v = parse_whole_numbers(worker, "--worker", "K/N/J", 3);
-      TORCH_CHECK(v[1] >= 1 && v[0] < v[1] && v[2] >= 1 && v[2] <= 100000,
-                  "--worker: expected 0 <= K < N and 1 <= J <= 100000, got '", worker, "'");
+      TORCH_CHECK(v[1] >= 1 && v[0] < v[1] && v[2] >= 1 && v[2] <= 1024,
+                  "--worker: expected 0 <= K < N and 1 <= J <= 1024, got '", worker, "'");
       shard_k = v[0];
       shard_n = v[1];
       jobs = static_cast<int>(v[2]);
@@ -200,4 +201,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "analog-sweep: error: {}\n", e.what());
   }
   return 2;
+}
+
+int main(int argc, char** argv) {
+  return analog::apps::checked_exit("analog-sweep", run(argc, argv));
 }

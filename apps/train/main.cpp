@@ -96,7 +96,7 @@ nlohmann::json to_json(const std::string& name, const std::optional<analog::RPUC
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"analog-train: an MNIST MLP or LeNet-5, digital SGD vs simulated analog SGD"};
   analog::apps::CommonOptions common;
   analog::train::TrainOptions& opt = common.train;
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   analog::apps::add_common_options(app, common);
   app.add_option("--threads", threads, "intra-op threads")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(analog::apps::whole_number(1, 1024));
   app.add_option("--mode", mode, "digital or analog")
       ->capture_default_str()
       ->check(CLI::IsMember({"digital", "analog"}));
@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
   app.add_flag("--compare", compare,
                "train digital SGD, the floating-point tile, 'mild' and 'harsh' analog hardware "
                "on the same data and initial weights, and print one table");
-  CLI11_PARSE(app, argc, argv);
+  if (const int code = analog::apps::parse_command_line(app, argc, argv, "analog-train"); code >= 0)
+    return code;
 
   try {
     at::set_num_threads(threads);
@@ -214,4 +215,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return analog::apps::checked_exit("analog-train", run(argc, argv));
 }

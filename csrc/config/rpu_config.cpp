@@ -12,6 +12,9 @@
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 
+#include "analog/quoted.h"
+#include "config/json_guard.h"
+
 namespace analog {
 namespace {
 
@@ -83,7 +86,7 @@ E parse_enum(const std::string& key, const std::string& text) {
   for (const auto& [value, name] : EnumTable<E>::kEntries) {
     if (text == name) return value;
   }
-  TORCH_CHECK(false, "config key '", key, "': got '", text, "', expected one of ",
+  TORCH_CHECK(false, "config key '", key, "': got ", quoted(text), ", expected one of ",
               enum_choices<E>());
 }
 
@@ -94,15 +97,16 @@ double parse_number(const std::string& key, const std::string& text) {
   const char* begin = text.c_str();
   char* end = nullptr;
   const double v = std::strtod(begin, &end);
-  TORCH_CHECK(!text.empty() && end == begin + text.size(), "config key '", key, "': got '", text,
-              "', expected a number");
+  TORCH_CHECK(
+      !text.empty() && end == begin + text.size() && text.find_first_of("xX") == std::string::npos,
+      "config key '", key, "': got ", quoted(text), ", expected a decimal number");
   return v;
 }
 
 bool parse_bool(const std::string& key, const std::string& text) {
   if (text == "true" || text == "1") return true;
   if (text == "false" || text == "0") return false;
-  TORCH_CHECK(false, "config key '", key, "': got '", text, "', expected true or false");
+  TORCH_CHECK(false, "config key '", key, "': got ", quoted(text), ", expected true or false");
 }
 
 std::string format_number(double v) {
@@ -113,8 +117,9 @@ std::string format_number(double v) {
 }
 
 void check_range(const std::string& key, double v, double lo, double hi, bool lo_open = false) {
-  TORCH_CHECK(std::isfinite(v) || (std::isinf(v) && std::isinf(hi) && v > 0), "config key '", key,
-              "': got ", v, ", expected a finite number");
+  // NB: inf is refused even where the range has no upper end: a noise of inf trains to chance
+  // and prints as null in JSON, which reads back as no number.
+  TORCH_CHECK(std::isfinite(v), "config key '", key, "': got ", v, ", expected a finite number");
   const bool ok = (lo_open ? v > lo : v >= lo) && v <= hi;
   TORCH_CHECK(ok, "config key '", key, "': got ", v, ", expected a value in ", lo_open ? "(" : "[",
               lo, ", ", hi, "]");
@@ -176,7 +181,7 @@ struct TextAccess {
         const double v = parse_number(key, *input);
         analog::check_range(key, v, range...);
         if constexpr (std::is_integral_v<T>) {
-          TORCH_CHECK(v == std::floor(v), "config key '", key, "': got ", *input,
+          TORCH_CHECK(v == std::floor(v), "config key '", key, "': got ", quoted(*input),
                       ", expected an integer");
         }
         member = static_cast<T>(v);
@@ -222,20 +227,20 @@ struct JsonReader {
     seen.insert(k);
     const Json& value = *it;
     if constexpr (std::is_same_v<T, bool>) {
-      TORCH_CHECK(value.is_boolean(), "config key '", k, "': got ", value.dump(),
+      TORCH_CHECK(value.is_boolean(), "config key '", k, "': got ", shortened(value.dump()),
                   ", expected true or false");
       member = value.get<bool>();
     } else if constexpr (kIsEnum<T>) {
-      TORCH_CHECK(value.is_string(), "config key '", k, "': got ", value.dump(),
+      TORCH_CHECK(value.is_string(), "config key '", k, "': got ", shortened(value.dump()),
                   ", expected one of ", enum_choices<T>());
       member = parse_enum<T>(k, value.get<std::string>());
     } else {
-      TORCH_CHECK(value.is_number(), "config key '", k, "': got ", value.dump(),
+      TORCH_CHECK(value.is_number(), "config key '", k, "': got ", shortened(value.dump()),
                   ", expected a number");
       const double v = value.get<double>();
       if constexpr (sizeof...(R) > 0) analog::check_range(k, v, range...);
       if constexpr (std::is_integral_v<T>) {
-        TORCH_CHECK(v == std::floor(v), "config key '", k, "': got ", value.dump(),
+        TORCH_CHECK(v == std::floor(v), "config key '", k, "': got ", shortened(value.dump()),
                     ", expected an integer");
       }
       member = static_cast<T>(v);
@@ -319,6 +324,7 @@ std::string RPUConfig::to_json(int indent) const {
 }
 
 RPUConfig RPUConfig::from_json(const std::string& text) {
+  check_json_text(text, "config");
   Json root;
   try {
     root = Json::parse(text);
@@ -336,6 +342,7 @@ RPUConfig RPUConfig::from_json(const std::string& text) {
 }
 
 RPUConfig RPUConfig::from_json_file(const std::string& path) {
+  check_regular_file(path, "config");
   std::ifstream in(path);
   TORCH_CHECK(in.good(), "config: cannot open '", path, "'");
   std::stringstream buffer;

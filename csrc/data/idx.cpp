@@ -94,6 +94,10 @@ at::Tensor read_idx(const std::string& path, int64_t expected_rank) {
     const unsigned char* p = bytes.data() + 4 + 4 * k;
     const int64_t dim = (int64_t(p[0]) << 24) | (int64_t(p[1]) << 16) | (int64_t(p[2]) << 8) | p[3];
     dims.push_back(dim);
+    // NB: up to 255 dimensions of up to 2^32 - 1 each: the product is checked, never overflows.
+    TORCH_CHECK(dim == 0 || count <= static_cast<int64_t>(bytes.size()) / dim, path, ": file is ",
+                bytes.size(), " bytes, but its header's dimensions need more (",
+                at::IntArrayRef(dims), "...)");
     count *= dim;
   }
   const size_t expected = header + static_cast<size_t>(count);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analog/train/layer_set.h"
+#include "config/json_guard.h"
 
 namespace analog::sweep {
 namespace {
@@ -49,8 +50,9 @@ std::vector<std::string> range_values(const std::string& spec, const std::string
   TORCH_CHECK(step > 0, "grid '", spec, "': expected a step > 0, got ", step);
   TORCH_CHECK(stop >= start, "grid '", spec, "': expected stop >= start");
   const double span = (stop - start) / step;
+  TORCH_CHECK(span < 100000, "grid '", spec, "': ", span + 1,
+              " values is too many (at most 100000)");
   const auto count = static_cast<int64_t>(std::floor(span + 1e-9)) + 1;
-  TORCH_CHECK(count <= 100000, "grid '", spec, "': ", count, " values is too many");
   std::vector<std::string> values;
   for (int64_t i = 0; i < count; ++i)
     values.push_back(format_value(start + static_cast<double>(i) * step));
@@ -91,11 +93,16 @@ GridAxis parse_axis(const std::string& spec) {
 }
 
 std::vector<GridAxis> read_grid_file(const std::string& path) {
+  check_regular_file(path, "grid file");
   std::ifstream in(path);
   TORCH_CHECK(in.good(), "grid file '", path, "': cannot open");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  check_json_text(text, "grid file '" + path + "'");
   nlohmann::ordered_json root;
   try {
-    in >> root;
+    root = nlohmann::ordered_json::parse(text);
   } catch (const std::exception& e) {
     TORCH_CHECK(false, "grid file '", path, "': invalid JSON: ", e.what());
   }
@@ -129,8 +136,14 @@ std::vector<GridPoint> expand_grid(const RPUConfig& base, const std::vector<Grid
       TORCH_CHECK(axes[a].key != axes[b].key, "grid: key '", axes[a].key, "' appears twice");
     }
   }
+  constexpr int64_t kMaxPoints = 10000000;
   int64_t total = 1;
-  for (const auto& axis : axes) total *= static_cast<int64_t>(axis.values.size());
+  for (const auto& axis : axes) {
+    const auto n = static_cast<int64_t>(axis.values.size());
+    TORCH_CHECK(n >= 1 && total <= kMaxPoints / n, "grid: more than ", kMaxPoints,
+                " points (the axes' value counts multiply)");
+    total *= n;
+  }
   std::vector<GridPoint> points;
   points.reserve(static_cast<size_t>(total));
   for (int64_t index = 0; index < total; ++index) {

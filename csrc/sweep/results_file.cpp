@@ -59,8 +59,16 @@ std::string read_from(int fd, off_t offset, const std::string& path) {
 
 ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const SweepSpec& spec)
     : path_(path), format_(format), grid_keys_(spec.grid_keys()) {
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // NB: O_NONBLOCK so that a FIFO named as the results file is refused, not waited on.
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
   check_io(fd_ >= 0, path, "open");
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    TORCH_CHECK(false, path,
+                ": not a regular file (a FIFO, device or directory); expected a "
+                "results file or a new path");
+  }
   try {
     // Exclusive: another process opening the same new file must not write a second header.
     const FileLock lock(fd_, LOCK_EX, path_);

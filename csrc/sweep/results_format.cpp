@@ -10,6 +10,8 @@
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 
+#include "config/json_guard.h"
+
 namespace analog::sweep {
 namespace {
 
@@ -185,6 +187,7 @@ SweepRow parse_row_line(const std::string& line, ResultsFormat format,
     TORCH_CHECK(fields.size() == n_fields, "expected ", n_fields, " fields, got ", fields.size());
     return parse_csv_row(fields, grid_keys.size());
   }
+  check_json_text(line, "results row");
   return parse_json_row(nlohmann::json::parse(line), grid_keys);
 }
 
@@ -215,6 +218,7 @@ ResultsData parse_results(const std::string& text, const std::string& path, size
     first_row = 2;
   } else {
     nlohmann::json head;
+    check_json_text(lines[0], path + ": line 1");
     try {
       head = nlohmann::json::parse(lines[0]);
     } catch (const std::exception&) {
@@ -241,6 +245,7 @@ ResultsData parse_results(const std::string& text, const std::string& path, size
 }
 
 ResultsData read_results(const std::string& path) {
+  check_regular_file(path, "results file");
   std::ifstream in(path, std::ios::binary);
   TORCH_CHECK(in.good(), path, ": cannot open the results file");
   std::stringstream buffer;

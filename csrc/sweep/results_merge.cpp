@@ -1,13 +1,13 @@
 // Merging the results files of a sweep's shards.
 #include "analog/sweep/results_merge.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
+#include <sys/stat.h>
+
 #include <map>
 
 #include <c10/util/Exception.h>
+
+#include "sweep/atomic_write.h"
 
 namespace analog::sweep {
 
@@ -47,16 +47,16 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
     text += format_row(it->second, format, spec.grid_keys()) + "\n";
     ++report.rows;
   }
-  const std::string tmp = output + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    TORCH_CHECK(out.good(), "merge: cannot write ", tmp);
-    out << text;
-    out.flush();
-    TORCH_CHECK(out.good(), "merge: writing ", tmp, " failed");
+  // An existing output is replaced only by a merge that includes it, so no row of it is lost.
+  struct stat st {};
+  if (::lstat(output.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    bool is_input = false;
+    for (const auto& in : inputs) is_input = is_input || same_file(in, output);
+    TORCH_CHECK(is_input, "merge: ", output,
+                " exists and is not one of the inputs; expected a new path (or list it as an "
+                "input to merge into it)");
   }
-  TORCH_CHECK(std::rename(tmp.c_str(), output.c_str()) == 0, output,
-              ": rename failed: ", std::strerror(errno));
+  write_file_atomically(output, text, "merge");
   return report;
 }
 

@@ -10,6 +10,8 @@
 
 #include <c10/util/Exception.h>
 
+#include "sweep/atomic_write.h"
+
 namespace analog::sweep {
 namespace {
 
@@ -248,10 +250,7 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
   }
   svg << "<text x='" << cx + chart_w / 2 << "' y='" << cy + chart_h + 34
       << "' text-anchor='middle'>" << escape(axes[0].key) << "</text>\n</svg>\n";
-  std::ofstream out(path);
-  TORCH_CHECK(out.good(), "plot: cannot write ", path);
-  out << svg.str();
-  TORCH_CHECK(out.good(), "plot: writing ", path, " failed");
+  write_file_atomically(path, svg.str(), "plot");
   return drawn;
 }
 

@@ -80,6 +80,9 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
 SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_dir,
                                const SweepTarget& target, int jobs, bool quiet,
                                const std::atomic<bool>& interrupted) {
+  // The data first: a missing or bad data set must not leave a results file behind.
+  auto train = data::load_mnist(data_dir, true, spec.train_samples);
+  auto test = data::load_mnist(data_dir, false, spec.test_samples);
   ResultsFile results(target.out, target.format, spec);
   const SweepPlan plan = plan_sweep(spec, results, target, std::to_string(jobs) + " jobs", quiet);
   const auto& points = plan.points;
@@ -88,8 +91,6 @@ SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_di
   outcome.planned = static_cast<int64_t>(pending.size());
   if (pending.empty()) return outcome;
 
-  auto train = data::load_mnist(data_dir, true, spec.train_samples);
-  auto test = data::load_mnist(data_dir, false, spec.test_samples);
   at::set_num_threads(1);
   const c10::Device device(spec.train.device);
   if (device.is_cuda() && torch::cuda::is_available()) {  // (without one, the first run says why)

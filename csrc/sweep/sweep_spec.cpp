@@ -4,6 +4,8 @@
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 
+#include "config/json_guard.h"
+
 namespace analog::sweep {
 
 std::string SweepJob::key() const {
@@ -41,6 +43,7 @@ std::string SweepSpec::fingerprint() const {
 SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
   SweepSpec s;
   try {
+    check_json_text(text, "results header");
     const auto j = nlohmann::json::parse(text);
     TORCH_CHECK(j.at("version").get<int>() == 1, "unsupported results version ", j.at("version"));
     s.base = RPUConfig::from_json(j.at("base").dump());

@@ -285,6 +285,7 @@ TEST(Merge, ReportsMissingDuplicatedAndConflicting) {
     fb.append(row_for(jobs[3], spec, 0.99));  // conflicts with a's
   }
   const std::string out = ::testing::TempDir() + "merged.csv";
+  std::remove(out.c_str());  // (a new path: merge does not replace a file it was not given)
   const auto report = merge_results({a, b}, out);
   EXPECT_EQ(report.rows, static_cast<int64_t>(jobs.size()) - 1);
   EXPECT_EQ(report.missing, (std::vector<std::string>{jobs[5].key()}));
@@ -334,6 +335,7 @@ TEST(ResultsFile, AFileFromBeforeANewConfigKeyResumesAndMerges) {
     EXPECT_TRUE(f.append(row_for(jobs[3], spec, 0.6)));
   }
   const std::string out = ::testing::TempDir() + "merged_versions.csv";
+  std::remove(out.c_str());
   const auto report = merge_results({old_file, new_file}, out);
   EXPECT_EQ(report.rows, 2);
   EXPECT_EQ(report.duplicated, (std::vector<std::string>{jobs[2].key()}));

@@ -416,7 +416,7 @@ TEST(SweepApp, MoreProcessesThanJobsIsAClearError) {
                 HasSubstr("--worker: expected K/N/J with whole numbers, got '" + bad + "'"));
   }
   const Outcome w = run_with("bad_worker", {"--worker", "2/2/1"});
-  EXPECT_THAT(w.text, HasSubstr("--worker: expected 0 <= K < N and 1 <= J <= 100000, got '2/2/1'"));
+  EXPECT_THAT(w.text, HasSubstr("--worker: expected 0 <= K < N and 1 <= J <= 1024, got '2/2/1'"));
 }
 
 TEST(SweepApp, RefusesAResultsFileOfAnotherSweep) {

@@ -1,0 +1,79 @@
+// Command-line parsing shared by the apps: strict number validators and one error path.
+#pragma once
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "analog/quoted.h"
+
+namespace analog::apps {
+
+/// A whole number written plainly (decimal digits, no sign, no leading zero, no 0x): `lo` to
+/// `hi`. NB: CLI11 itself reads "010" as octal and "0x10" as hex; this rejects both first.
+inline CLI::Validator whole_number(int64_t lo, int64_t hi) {
+  const std::string range = std::to_string(lo) + " to " + std::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 19 &&
+                            text.find_first_not_of("0123456789") == std::string::npos &&
+                            (text == "0" || text[0] != '0');
+        if (digits) {
+          const long long v = std::strtoll(text.c_str(), nullptr, 10);
+          if (v >= lo && v <= hi) return "";
+        }
+        return "expected a whole number from " + range + ", got " + analog::quoted(text);
+      },
+      "INT " + range, "whole_number");
+}
+
+/// A finite decimal number > 0 (no inf, nan or hex).
+inline CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const double v = std::strtod(text.c_str(), &end);
+        const bool plain = !text.empty() && text.find_first_of("xXnN") == std::string::npos;
+        if (plain && errno == 0 && end == text.c_str() + text.size() && std::isfinite(v) && v > 0)
+          return "";
+        return "expected a finite number > 0, got " + analog::quoted(text);
+      },
+      "NUMBER > 0", "positive_number");
+}
+
+/// Parses the command line. Returns -1 when the program goes on; otherwise the exit code: 0
+/// after --help, 2 for any error, which is printed as one line `name: error: ...`.
+/// NB: CLI11's own exit codes (104-114) are never returned: every failure is a usage error.
+inline int parse_command_line(CLI::App& app, int argc, char** argv, const char* name) {
+  try {
+    app.parse(argc, argv);
+    return -1;
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help: prints it, exit code 0
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    for (auto& c : what) c = c == '\n' ? ' ' : c;
+    std::fprintf(stderr, "%s: error: %s\n", name, what.c_str());
+    return 2;
+  }
+}
+
+/// `code`, or 2 when what the program printed could not all be written to stdout (a full disk, a
+/// closed pipe), which one line on stderr then says. Programs return through it.
+inline int checked_exit(const char* name, int code) {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "%s: error: writing the output (stdout) failed: %s\n", name,
+                 std::strerror(errno));
+    return 2;
+  }
+  return code;
+}
+
+}  // namespace analog::apps
