@@ -42,7 +42,7 @@ void check_json_text(const std::string& text, const std::string& what) {
     if (c == ':') {
       if (have_string && !open.empty() && open.back().object) {
         TORCH_CHECK(open.back().keys.insert(last_string).second, what, ": key ",
-                    quoted(last_string), " appears twice in one object");
+                    analog::quoted(last_string), " appears twice in one object");
       }
     } else if (c == '{' || c == '[') {
       TORCH_CHECK(open.size() < static_cast<size_t>(kMaxJsonDepth), what,

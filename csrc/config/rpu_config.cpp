@@ -86,7 +86,7 @@ E parse_enum(const std::string& key, const std::string& text) {
   for (const auto& [value, name] : EnumTable<E>::kEntries) {
     if (text == name) return value;
   }
-  TORCH_CHECK(false, "config key '", key, "': got ", quoted(text), ", expected one of ",
+  TORCH_CHECK(false, "config key '", key, "': got ", analog::quoted(text), ", expected one of ",
               enum_choices<E>());
 }
 
@@ -99,14 +99,15 @@ double parse_number(const std::string& key, const std::string& text) {
   const double v = std::strtod(begin, &end);
   TORCH_CHECK(
       !text.empty() && end == begin + text.size() && text.find_first_of("xX") == std::string::npos,
-      "config key '", key, "': got ", quoted(text), ", expected a decimal number");
+      "config key '", key, "': got ", analog::quoted(text), ", expected a decimal number");
   return v;
 }
 
 bool parse_bool(const std::string& key, const std::string& text) {
   if (text == "true" || text == "1") return true;
   if (text == "false" || text == "0") return false;
-  TORCH_CHECK(false, "config key '", key, "': got ", quoted(text), ", expected true or false");
+  TORCH_CHECK(false, "config key '", key, "': got ", analog::quoted(text),
+              ", expected true or false");
 }
 
 std::string format_number(double v) {
@@ -181,7 +182,7 @@ struct TextAccess {
         const double v = parse_number(key, *input);
         analog::check_range(key, v, range...);
         if constexpr (std::is_integral_v<T>) {
-          TORCH_CHECK(v == std::floor(v), "config key '", key, "': got ", quoted(*input),
+          TORCH_CHECK(v == std::floor(v), "config key '", key, "': got ", analog::quoted(*input),
                       ", expected an integer");
         }
         member = static_cast<T>(v);

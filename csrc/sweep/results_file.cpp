@@ -12,6 +12,8 @@
 
 #include <c10/util/Exception.h>
 
+#include "analog/error_message.h"
+
 namespace analog::sweep {
 namespace {
 
@@ -136,7 +138,8 @@ size_t ResultsFile::read_appended(bool repair) {
     try {
       add(parse_row_line(line, format_, grid_keys_));
     } catch (const std::exception& e) {
-      TORCH_CHECK(false, path_, ": a line appended by another process is malformed: ", e.what());
+      TORCH_CHECK(false, path_,
+                  ": a line appended by another process is malformed: ", error_message(e));
     }
   }
   offset_ += static_cast<off_t>(consumed);

@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include <c10/util/Exception.h>
+
 #include <nlohmann/json.hpp>
+#include "analog/error_message.h"
 
 #include "config/json_guard.h"
 
@@ -238,7 +240,7 @@ ResultsData parse_results(const std::string& text, const std::string& path, size
     try {
       data.rows.push_back(parse_row_line(lines[k], data.format, grid_keys));
     } catch (const std::exception& e) {
-      TORCH_CHECK(false, path, ": line ", k + 1, " is malformed: ", e.what());
+      TORCH_CHECK(false, path, ": line ", k + 1, " is malformed: ", error_message(e));
     }
   }
   return data;

@@ -2,7 +2,9 @@
 #include "analog/sweep/sweep_spec.h"
 
 #include <c10/util/Exception.h>
+
 #include <nlohmann/json.hpp>
+#include "analog/error_message.h"
 
 #include "config/json_guard.h"
 
@@ -67,7 +69,7 @@ SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
     s.repeats = j.at("repeats");
     s.include_digital = j.at("include_digital");
   } catch (const nlohmann::json::exception& e) {
-    TORCH_CHECK(false, "results header: invalid sweep description: ", e.what());
+    TORCH_CHECK(false, "results header: invalid sweep description: ", error_message(e));
   }
   return s;
 }

@@ -27,6 +27,17 @@ TEST(IoPipelineMath, RoundingIsChosenFromTheStepAndTheStochasticFlag) {
   EXPECT_EQ(seen, Rounding::kNearest);
 }
 
+// Steps are fractions of the full range (or counts of steps); an unbounded converter has no
+// range to divide and does not quantise, instead of a step of inf that makes every value NaN.
+TEST(IoPipelineMath, ConverterStepsAndTheUnboundedConverter) {
+  EXPECT_FLOAT_EQ(kernels::converter_step(0.25f, 1.0f), 0.5f);
+  EXPECT_FLOAT_EQ(kernels::converter_step(4.0f, 12.0f), 6.0f);  // 4 steps over [-12, 12]
+  EXPECT_EQ(kernels::converter_step(0.0f, 12.0f), 0.0f);
+  EXPECT_EQ(kernels::converter_step(1.0f / 510, kInf), 0.0f);
+  EXPECT_EQ(kernels::rounding_of(kernels::converter_step(1.0f / 510, kInf), false),
+            Rounding::kNone);
+}
+
 TEST(IoPipelineMath, NearestRoundingIsHalfToEvenOnTheStepGrid) {
   EXPECT_EQ(kernels::round_to<Rounding::kNearest>(0.25f, 0.5f, 0.9f), 0.0f);  // 0.5 steps -> 0
   EXPECT_EQ(kernels::round_to<Rounding::kNearest>(0.75f, 0.5f, 0.0f), 1.0f);  // 1.5 steps -> 2

@@ -85,9 +85,10 @@ ANALOG_HOST_DEVICE inline float clip(float v, float bound) {
 }
 
 /// Converter step size: `res` is a fraction of the full range 2*bound (res > 1 means a number of
-/// steps, res <= 0 no quantisation), as aihwkit's checkRes: step = res' * 2 * bound.
+/// steps, res <= 0 no quantisation), as aihwkit's checkRes: step = res' * 2 * bound. An unbounded
+/// converter (bound = +inf) has no full range to divide: it does not quantise (step 0).
 ANALOG_HOST_DEVICE inline float converter_step(float res, float bound) {
-  if (res <= 0.0f) return 0.0f;
+  if (res <= 0.0f || !(bound < INFINITY)) return 0.0f;
   const float r = res > 1.0f ? 1.0f / res : res;
   return r * 2.0f * bound;
 }
