@@ -40,7 +40,7 @@ inline CLI::Validator positive_number() {
         char* end = nullptr;
         errno = 0;
         const double v = std::strtod(text.c_str(), &end);
-        const bool plain = !text.empty() && text.find_first_of("xXnN") == std::string::npos;
+        const bool plain = !text.empty() && text.find_first_of("xX") == std::string::npos;
         if (plain && errno == 0 && end == text.c_str() + text.size() && std::isfinite(v) && v > 0)
           return "";
         return "expected a finite number > 0, got " + analog::quoted(text);

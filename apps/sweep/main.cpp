@@ -195,10 +195,8 @@ int run(int argc, char** argv) {
       return !outcome.error.empty() ? 2 : outcome.interrupted ? 130 : 0;
     }
     return sweep::report_sweep_end(outcome, out);
-  } catch (const c10::Error& e) {
-    fmt::print(stderr, "analog-sweep: error: {}\n", e.msg());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "analog-sweep: error: {}\n", e.what());
+    fmt::print(stderr, "analog-sweep: error: {}\n", error_message(e));
   }
   return 2;
 }

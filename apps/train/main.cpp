@@ -207,11 +207,8 @@ int run(int argc, char** argv) {
                    r.train_time_sec / digital_time, status);
       }
     }
-  } catch (const c10::Error& e) {
-    fmt::print(stderr, "analog-train: error: {}\n", e.msg());
-    return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "analog-train: error: {}\n", e.what());
+    fmt::print(stderr, "analog-train: error: {}\n", analog::error_message(e));
     return 2;
   }
   return 0;

@@ -15,6 +15,7 @@
 #include <torch/cuda.h>
 
 #include "analog/data/mnist.h"
+#include "analog/error_message.h"
 #include "analog/sweep/progress_line.h"
 
 namespace analog::sweep {
@@ -140,11 +141,7 @@ SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_di
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mutex);
         --running;
-        if (outcome.error
-                .empty()) {  // a c10::Error's what() carries a C++ backtrace; its message is enough
-          const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
-          outcome.error = c10_error ? c10_error->msg() : e.what();
-        }
+        if (outcome.error.empty()) outcome.error = error_message(e);
         failed.store(true);
       }
       changed.notify_all();

@@ -4,7 +4,6 @@
 #include <c10/util/Exception.h>
 
 #include <nlohmann/json.hpp>
-#include "analog/error_message.h"
 
 #include "config/json_guard.h"
 
@@ -69,7 +68,7 @@ SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
     s.repeats = j.at("repeats");
     s.include_digital = j.at("include_digital");
   } catch (const nlohmann::json::exception& e) {
-    TORCH_CHECK(false, "results header: invalid sweep description: ", error_message(e));
+    TORCH_CHECK(false, "results header: invalid sweep description: ", e.what());
   }
   return s;
 }
