@@ -183,7 +183,8 @@ int run(int argc, char** argv) {
     target.shard_n = shard_n;
     const sweep::SweepOutcome outcome =
         processes > 1
-            ? sweep::run_sweep_processes(spec, target, jobs, processes, "/proc/self/exe",
+            ? sweep::run_sweep_processes(spec, apps::data_dir_of(common), target, jobs, processes,
+                                         "/proc/self/exe",
                                          std::vector<std::string>(argv, argv + argc), g_interrupted)
             : sweep::run_sweep_threads(spec, apps::data_dir_of(common), target, jobs, is_worker,
                                        g_interrupted);

@@ -73,7 +73,11 @@ std::vector<unsigned char> gunzip(const std::vector<unsigned char>& packed,
 }  // namespace
 
 at::Tensor read_idx(const std::string& path, int64_t expected_rank) {
-  std::vector<unsigned char> bytes = read_bytes(path);
+  return decode_idx(read_bytes(path), path, expected_rank);
+}
+
+at::Tensor decode_idx(std::vector<unsigned char> bytes, const std::string& path,
+                      int64_t expected_rank) {
   if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) bytes = gunzip(bytes, path);
   TORCH_CHECK(bytes.size() >= 4, path, ": file is ", bytes.size(),
               " bytes, too short for an IDX header (4 bytes of magic)");

@@ -3,6 +3,11 @@
 
 #include <sys/stat.h>
 
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
 #include <ATen/ATen.h>
 
 #include "analog/data/idx.h"
@@ -18,7 +23,40 @@ std::string existing(const std::string& path) {
   return path;
 }
 
+/// "<name> <bytes> fnv1a64:<hash>" of one file.
+std::string file_identity(const std::string& path) {
+  struct stat st {};
+  TORCH_CHECK(::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode), path,
+              ": missing or not a regular file, expected a data file");
+  std::ifstream in(path, std::ios::binary);
+  TORCH_CHECK(in.good(), path, ": cannot open the file");
+  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a 64: offset basis and prime
+  uint64_t bytes = 0;
+  std::vector<char> chunk(size_t{1} << 20);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    const auto n = static_cast<size_t>(in.gcount());
+    for (size_t k = 0; k < n; ++k) {
+      hash = (hash ^ static_cast<unsigned char>(chunk[k])) * 0x100000001b3ULL;
+    }
+    bytes += n;
+  }
+  TORCH_CHECK(in.eof(), path, ": read error");
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016" PRIx64, hash);
+  return path.substr(path.find_last_of('/') + 1) + " " + std::to_string(bytes) + " fnv1a64:" + hex;
+}
+
 }  // namespace
+
+std::string mnist_identity(const std::string& dir) {
+  std::string id;
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    id += (id.empty() ? "" : "; ") + file_identity(existing(dir + "/" + name));
+  }
+  return id;
+}
 
 MnistSplit load_mnist(const std::string& dir, bool train, int64_t limit) {
   TORCH_CHECK(limit >= 0, "load_mnist: expected a sample limit >= 0, got ", limit);

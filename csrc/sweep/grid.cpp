@@ -92,29 +92,23 @@ GridAxis parse_axis(const std::string& spec) {
   return axis;
 }
 
-std::vector<GridAxis> read_grid_file(const std::string& path) {
-  check_regular_file(path, "grid file");
-  std::ifstream in(path);
-  TORCH_CHECK(in.good(), "grid file '", path, "': cannot open");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  check_json_text(text, "grid file '" + path + "'");
+std::vector<GridAxis> parse_grid_json(const std::string& text, const std::string& what) {
+  check_json_text(text, what);
   nlohmann::ordered_json root;
   try {
     root = nlohmann::ordered_json::parse(text);
   } catch (const std::exception& e) {
-    TORCH_CHECK(false, "grid file '", path, "': invalid JSON: ", e.what());
+    TORCH_CHECK(false, what, ": invalid JSON: ", e.what());
   }
-  TORCH_CHECK(root.is_object(), "grid file '", path, "': expected an object of key: values");
+  TORCH_CHECK(root.is_object(), what, ": expected an object of key: values");
   std::vector<GridAxis> axes;
   for (auto it = root.begin(); it != root.end(); ++it) {
     std::string values;
     if (it.value().is_string()) {
       values = it.value().get<std::string>();
     } else {
-      TORCH_CHECK(it.value().is_array() && !it.value().empty(), "grid file '", path, "': key '",
-                  it.key(), "' needs a non-empty list or a \"start:stop:step\" string");
+      TORCH_CHECK(it.value().is_array() && !it.value().empty(), what, ": key '", it.key(),
+                  "' needs a non-empty list or a \"start:stop:step\" string");
       for (const auto& v : it.value()) {
         values += (values.empty() ? "" : ",") + (v.is_string() ? v.get<std::string>() : v.dump());
       }
@@ -124,50 +118,71 @@ std::vector<GridAxis> read_grid_file(const std::string& path) {
   return axes;
 }
 
+std::vector<GridAxis> read_grid_file(const std::string& path) {
+  check_regular_file(path, "grid file");
+  std::ifstream in(path);
+  TORCH_CHECK(in.good(), "grid file '", path, "': cannot open");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_grid_json(buffer.str(), "grid file '" + path + "'");
+}
+
 std::vector<GridAxis> default_grid() {
   return {parse_axis("forward.out_noise=0:1:0.2"), parse_axis("backward.out_noise=0:1:0.2"),
           parse_axis("update.desired_bl=1,3,5,7")};
 }
 
-std::vector<GridPoint> expand_grid(const RPUConfig& base, const std::vector<GridAxis>& axes,
-                                   int64_t layer_count, const std::vector<int64_t>& base_digital) {
+int64_t point_count(const std::vector<GridAxis>& axes) {
   for (size_t a = 0; a < axes.size(); ++a) {
     for (size_t b = a + 1; b < axes.size(); ++b) {
       TORCH_CHECK(axes[a].key != axes[b].key, "grid: key '", axes[a].key, "' appears twice");
     }
   }
-  constexpr int64_t kMaxPoints = 10000000;
   int64_t total = 1;
   for (const auto& axis : axes) {
     const auto n = static_cast<int64_t>(axis.values.size());
-    TORCH_CHECK(n >= 1 && total <= kMaxPoints / n, "grid: more than ", kMaxPoints,
+    TORCH_CHECK(n >= 1 && total <= kMaxGridPoints / n, "grid: more than ", kMaxGridPoints,
                 " points (the axes' value counts multiply)");
     total *= n;
   }
+  return total;
+}
+
+GridPoint grid_point(const RPUConfig& base, const std::vector<GridAxis>& axes, int64_t index,
+                     int64_t layer_count, const std::vector<int64_t>& base_digital) {
+  const int64_t total = point_count(axes);
+  TORCH_CHECK(index >= 0 && index < total, "grid: no point ", index, " in a grid of ", total,
+              " points");
+  GridPoint p;
+  p.index = index;
+  p.config = base;
+  int64_t rest = index;
+  p.values.resize(axes.size());
+  for (size_t a = axes.size(); a-- > 0;) {
+    const auto n = static_cast<int64_t>(axes[a].values.size());
+    p.values[a] = axes[a].values[static_cast<size_t>(rest % n)];
+    rest /= n;
+  }
+  p.digital_layers = base_digital;
+  for (size_t a = 0; a < axes.size(); ++a) {
+    if (axes[a].key == kDigitalLayersAxis) {
+      p.digital_layers = train::parse_layer_set(p.values[a], layer_count, '+',
+                                                "grid '" + axes[a].key + "=" + p.values[a] + "'");
+    } else {
+      p.config.set(axes[a].key, p.values[a]);
+    }
+  }
+  p.config.validate();
+  return p;
+}
+
+std::vector<GridPoint> expand_grid(const RPUConfig& base, const std::vector<GridAxis>& axes,
+                                   int64_t layer_count, const std::vector<int64_t>& base_digital) {
+  const int64_t total = point_count(axes);
   std::vector<GridPoint> points;
   points.reserve(static_cast<size_t>(total));
   for (int64_t index = 0; index < total; ++index) {
-    GridPoint p;
-    p.index = index;
-    p.config = base;
-    int64_t rest = index;
-    p.values.resize(axes.size());
-    for (size_t a = axes.size(); a-- > 0;) {
-      const auto n = static_cast<int64_t>(axes[a].values.size());
-      p.values[a] = axes[a].values[static_cast<size_t>(rest % n)];
-      rest /= n;
-    }
-    p.digital_layers = base_digital;
-    for (size_t a = 0; a < axes.size(); ++a) {
-      if (axes[a].key == kDigitalLayersAxis) {
-        p.digital_layers = train::parse_layer_set(p.values[a], layer_count, '+',
-                                                  "grid '" + axes[a].key + "=" + p.values[a] + "'");
-      } else {
-        p.config.set(axes[a].key, p.values[a]);
-      }
-    }
-    p.config.validate();
-    points.push_back(std::move(p));
+    points.push_back(grid_point(base, axes, index, layer_count, base_digital));
   }
   return points;
 }

@@ -79,15 +79,17 @@ std::vector<std::string> gpus_to_spread_over(const std::string& device) {
   return gpus;
 }
 
-SweepOutcome run_sweep_processes(const SweepSpec& spec, const SweepTarget& target, int jobs,
-                                 int processes, const std::string& program,
-                                 const std::vector<std::string>& argv,
+SweepOutcome run_sweep_processes(const SweepSpec& sweep, const std::string& data_dir,
+                                 const SweepTarget& target, int jobs, int processes,
+                                 const std::string& program, const std::vector<std::string>& argv,
                                  const std::atomic<bool>& interrupted) {
   TORCH_CHECK(processes <= jobs, "--processes: expected at most --jobs (", jobs,
               ") processes, got ", processes);
   TORCH_CHECK(target.shard_n <= kMaxWhole / processes,
               "--shard: expected N times --processes at most ", kMaxWhole, ", got ", target.shard_n,
               " x ", processes);
+  // As each worker will, before the results file is made: bad data leaves no file behind.
+  const SweepSpec spec = identify_data(sweep, data_dir);
   const std::vector<std::string> gpus = gpus_to_spread_over(spec.train.device);
   std::string over_gpus;
   for (const auto& g : gpus) over_gpus += (over_gpus.empty() ? " over GPUs " : ",") + g;

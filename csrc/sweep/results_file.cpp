@@ -13,6 +13,7 @@
 #include <c10/util/Exception.h>
 
 #include "analog/error_message.h"
+#include "analog/sweep/results_check.h"
 
 namespace analog::sweep {
 namespace {
@@ -60,7 +61,7 @@ std::string read_from(int fd, off_t offset, const std::string& path) {
 }  // namespace
 
 ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const SweepSpec& spec)
-    : path_(path), format_(format), grid_keys_(spec.grid_keys()) {
+    : path_(path), format_(format), grid_keys_(spec.grid_keys()), checker_(spec) {
   // NB: O_NONBLOCK so that a FIFO named as the results file is refused, not waited on.
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
   check_io(fd_ >= 0, path, "open");
@@ -87,6 +88,7 @@ ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const Sw
     TORCH_CHECK(data.format == format, path, ": the file is ",
                 data.format == ResultsFormat::kCsv ? "CSV" : "JSON lines",
                 ", but the other format was asked for");
+    check_rows(data, spec, path);  // a run kept here is never run again: it must be right
     if (data.dropped_partial_line) {
       // Cut the half-written last line so that appends start on a line of their own.
       check_io(::ftruncate(fd_, static_cast<off_t>(consumed)) == 0, path, "truncate");
@@ -136,7 +138,9 @@ size_t ResultsFile::read_appended(bool repair) {
   const size_t before = rows_.size();
   for (const auto& line : lines) {
     try {
-      add(parse_row_line(line, format_, grid_keys_));
+      SweepRow row = parse_row_line(line, format_, grid_keys_);
+      checker_.check(row);
+      add(std::move(row));
     } catch (const std::exception& e) {
       TORCH_CHECK(false, path_,
                   ": a line appended by another process is malformed: ", error_message(e));

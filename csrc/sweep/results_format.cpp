@@ -123,8 +123,12 @@ SweepRow parse_json_row(const nlohmann::json& j, const std::vector<std::string>&
 }  // namespace
 
 bool same_sweep(const std::string& a, const std::string& b) {
-  return a == b || SweepSpec::from_fingerprint(a).fingerprint() ==
-                       SweepSpec::from_fingerprint(b).fingerprint();
+  if (a == b) return true;
+  SweepSpec sa = SweepSpec::from_fingerprint(a), sb = SweepSpec::from_fingerprint(b);
+  // NB: a file from before the data's identity was recorded names none: it resumes and merges
+  // on the data set's name alone, as it always did.
+  if (sa.data.empty() || sb.data.empty()) sa.data = sb.data = "";
+  return sa.fingerprint() == sb.fingerprint();
 }
 
 bool same_config(const std::string& a, const std::string& b) {
@@ -236,6 +240,7 @@ ResultsData parse_results(const std::string& text, const std::string& path, size
     grid_keys = SweepSpec::from_fingerprint(data.fingerprint).grid_keys();
     first_row = 1;
   }
+  data.first_row_line = first_row + 1;
   for (size_t k = first_row; k < lines.size(); ++k) {
     try {
       data.rows.push_back(parse_row_line(lines[k], data.format, grid_keys));

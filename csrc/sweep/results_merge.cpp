@@ -7,6 +7,7 @@
 
 #include <c10/util/Exception.h>
 
+#include "analog/sweep/results_check.h"
 #include "sweep/atomic_write.h"
 
 namespace analog::sweep {
@@ -25,6 +26,7 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
     }
     TORCH_CHECK(same_sweep(data.fingerprint, fingerprint), "merge: ", inputs[k],
                 " belongs to a different sweep than ", inputs[0]);
+    check_rows(data, SweepSpec::from_fingerprint(data.fingerprint), inputs[k]);
     for (auto& row : data.rows) {
       auto it = by_key.find(row.key());
       if (it == by_key.end()) {

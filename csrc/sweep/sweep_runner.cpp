@@ -78,12 +78,23 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
   return row;
 }
 
-SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_dir,
+SweepSpec identify_data(const SweepSpec& sweep, const std::string& data_dir) {
+  // Loaded (and dropped) only to check it: a bad data set must not leave a results file behind.
+  (void)data::load_mnist(data_dir, true, sweep.train_samples);
+  (void)data::load_mnist(data_dir, false, sweep.test_samples);
+  SweepSpec spec = sweep;
+  spec.data = data::mnist_identity(data_dir);
+  return spec;
+}
+
+SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_dir,
                                const SweepTarget& target, int jobs, bool quiet,
                                const std::atomic<bool>& interrupted) {
   // The data first: a missing or bad data set must not leave a results file behind.
-  auto train = data::load_mnist(data_dir, true, spec.train_samples);
-  auto test = data::load_mnist(data_dir, false, spec.test_samples);
+  auto train = data::load_mnist(data_dir, true, sweep.train_samples);
+  auto test = data::load_mnist(data_dir, false, sweep.test_samples);
+  SweepSpec spec = sweep;
+  spec.data = data::mnist_identity(data_dir);
   ResultsFile results(target.out, target.format, spec);
   const SweepPlan plan = plan_sweep(spec, results, target, std::to_string(jobs) + " jobs", quiet);
   const auto& points = plan.points;

@@ -36,6 +36,7 @@ std::string SweepSpec::fingerprint() const {
   if (dataset != "mnist") j["train"]["dataset"] = dataset;
   if (train.model != "mlp") j["train"]["model"] = train.model;  // (as the data set: mlp left out)
   if (!train.digital_layers.empty()) j["train"]["digital_layers"] = train.digital_layers;
+  if (!data.empty()) j["train"]["data"] = data;
   j["repeats"] = repeats;
   j["include_digital"] = include_digital;
   return j.dump();
@@ -65,6 +66,7 @@ SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
     s.dataset = t.value("dataset", "mnist");
     s.train.model = t.value("model", "mlp");
     s.train.digital_layers = t.value("digital_layers", std::vector<int64_t>{});
+    s.data = t.value("data", "");
     s.repeats = j.at("repeats");
     s.include_digital = j.at("include_digital");
   } catch (const nlohmann::json::exception& e) {
@@ -93,13 +95,26 @@ std::vector<SweepJob> SweepSpec::jobs() const {
   return out;
 }
 
-std::vector<GridPoint> SweepSpec::points() const {
-  for (const auto& axis : axes) {
-    TORCH_CHECK(axis.key != kDigitalLayersAxis || train.digital_layers.empty(),
+namespace {
+
+void check_one_layer_choice(const SweepSpec& spec) {
+  for (const auto& axis : spec.axes) {
+    TORCH_CHECK(axis.key != kDigitalLayersAxis || spec.train.digital_layers.empty(),
                 "grid: a digital_layers axis and --digital-layers both choose the digital layers; "
                 "give one");
   }
+}
+
+}  // namespace
+
+std::vector<GridPoint> SweepSpec::points() const {
+  check_one_layer_choice(*this);
   return expand_grid(base, axes, train::weight_layers(train), train.digital_layers);
+}
+
+GridPoint SweepSpec::point(int64_t index) const {
+  check_one_layer_choice(*this);
+  return grid_point(base, axes, index, train::weight_layers(train), train.digital_layers);
 }
 
 }  // namespace analog::sweep

@@ -373,6 +373,79 @@ TEST(HostileInput, BrokenResultsFilesGiveOneLine) {
   EXPECT_EQ(read_text(junk), "hello\nworld\n");
 }
 
+/// `text`'s line `line` (1-based) with its comma-separated field `field` (0-based, before the
+/// quoted config) set to `value`.
+std::string with_field(const std::string& text, int line, int field, const std::string& value) {
+  size_t at = 0;
+  for (int l = 1; l < line; ++l) at = text.find('\n', at) + 1;
+  for (int f = 0; f < field; ++f) at = text.find(',', at) + 1;
+  return text.substr(0, at) + value + text.substr(text.find(',', at));
+}
+
+// Rows edited by hand are not runs of the sweep: resume and merge refuse them, naming the line,
+// rather than skip a run that was never made or keep a wrong number.
+TEST(HostileInput, EditedRowsAreRefusedOnResumeAndMerge) {
+  const std::string results = small_results("edited.csv");
+  const std::string good = read_text(results);
+  const size_t row3 = good.find('\n', good.find('\n') + 1) + 1;  // line 3: point 0, seed 0
+  const std::string line3 = good.substr(row3, good.find('\n', row3) + 1 - row3);
+  ASSERT_EQ(line3.rfind("analog,0,1,0,", 0), 0u) << line3;
+  const std::vector<std::pair<std::string, std::string>> edits = {
+      {with_field(good, 3, 1, "7"), "expected a point 0 to 1, got 7"},
+      {with_field(good, 3, 2, "3"), "grid values are not point 0's"},
+      {with_field(good, 3, 3, "5"), "seed 5 is not one of the sweep's"},
+      {with_field(good, 3, 7, "nan"), "accuracy outside [0, 1]"},
+      {with_field(good, 3, 7, "1.5"), "accuracy outside [0, 1]"},
+      {with_field(good, 3, 0, "digital"), "the sweep has no digital runs"},
+      {with_field(good, 3, 9, "diverged"), "expected a divergence epoch 1 to 1, got 0"},
+      {good + line3, "line 5: run analog/0/0 is recorded twice"},
+  };
+  for (const auto& [text, what] : edits) {
+    write_text(results, text);
+    const Outcome resume = run(sweep(results, {}));
+    expect_refused(resume, what, "resume: " + what);
+    EXPECT_THAT(resume.err, HasSubstr("edited.csv: line ")) << what;
+    EXPECT_EQ(read_text(results), text) << what;
+    expect_refused(run({ANALOG_SWEEP_BIN, "merge", results, "-o", tmp("edited_m.csv")}), what,
+                   "merge: " + what);
+  }
+}
+
+// The data set's identity (file sizes and hashes) is part of the sweep: a shard or a resume on
+// other data is refused instead of mixing results of two data sets in one file.
+TEST(HostileInput, OtherDataIsAnotherSweep) {
+  const std::string results = small_results("data_identity.csv");
+  const std::string good = read_text(results);
+  EXPECT_THAT(good, HasSubstr("t10k-labels-idx1-ubyte 10008 fnv1a64:"));
+  // The same labels but one, still a valid data set.
+  const std::string other =
+      data_with("data_other", "t10k-labels-idx1-ubyte", [](const std::string& p) {
+        std::string bytes = read_text(std::string(ANALOG_DATA_DIR) + "/t10k-labels-idx1-ubyte");
+        bytes.back() = static_cast<char>(bytes.back() == 0 ? 1 : 0);
+        write_text(p, bytes);
+      });
+  std::vector<std::string> args = sweep(results, {});
+  args[2] = other;  // --data
+  expect_refused(run(args), "different sweep", "resume on other data");
+  EXPECT_EQ(read_text(results), good);
+  // The same files in another folder are the same data: the sweep resumes (nothing to do).
+  const std::string copy =
+      data_with("data_copy", "t10k-labels-idx1-ubyte", [](const std::string& p) {
+        write_text(p, read_text(std::string(ANALOG_DATA_DIR) + "/t10k-labels-idx1-ubyte"));
+      });
+  args[2] = copy;
+  const Outcome same = run(args);
+  EXPECT_EQ(same.code, 0) << same.err;
+  EXPECT_EQ(read_text(results), good);
+  // A --processes parent checks the data before it makes the results file.
+  const std::string out = tmp("processes_no_data.csv");
+  std::vector<std::string> pool = sweep(out, {"--processes", "2"});
+  pool[2] = tmp("no_such_data");
+  pool[14] = "2";  // --jobs
+  expect_refused(run(pool), "cannot open", "--processes on missing data");
+  EXPECT_FALSE(std::ifstream(out).good());
+}
+
 // Output that cannot be written is an error, not a silent success.
 TEST(HostileInput, AFullDiskForStdoutIsAnError) {
   const Outcome r = run(train({"--json"}), "/dev/full");

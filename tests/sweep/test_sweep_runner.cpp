@@ -111,7 +111,7 @@ TEST(ProcessPool, WorkersRecordEveryRunOnceInTheSharedFile) {
                                          "-o",
                                          target.out};
   const SweepOutcome outcome =
-      run_sweep_processes(spec, target, 2, 2, ANALOG_SWEEP_BIN, argv, interrupted);
+      run_sweep_processes(spec, ANALOG_DATA_DIR, target, 2, 2, ANALOG_SWEEP_BIN, argv, interrupted);
   EXPECT_EQ(outcome.error, "");
   EXPECT_EQ(outcome.planned, 5);
   EXPECT_EQ(outcome.done, 5);
@@ -126,14 +126,15 @@ TEST(ProcessPool, AWorkerThatFailsIsNamedWithHowItEnded) {
   const SweepTarget target = target_at("pool_fail.csv");
   const std::atomic<bool> interrupted{false};
   // A worker that exits with code 3 without running anything ("--worker K/N/J" is appended).
-  const SweepOutcome outcome = run_sweep_processes(tiny_spec(), target, 1, 1, "/bin/sh",
-                                                   {"sh", "-c", "exit 3"}, interrupted);
+  const SweepOutcome outcome = run_sweep_processes(tiny_spec(), ANALOG_DATA_DIR, target, 1, 1,
+                                                   "/bin/sh", {"sh", "-c", "exit 3"}, interrupted);
   EXPECT_EQ(outcome.error, "worker (--worker 0/1/1) exited with code 3");
   EXPECT_EQ(outcome.done, 0);
   EXPECT_EQ(report_sweep_end(outcome, target.out), 2);
   // More processes than jobs is refused before anything starts.
   EXPECT_THAT(test::error_of([&] {
-                run_sweep_processes(tiny_spec(), target, 1, 2, "/bin/sh", {"sh"}, interrupted);
+                run_sweep_processes(tiny_spec(), ANALOG_DATA_DIR, target, 1, 2, "/bin/sh", {"sh"},
+                                    interrupted);
               }),
               HasSubstr("--processes: expected at most --jobs (1) processes, got 2"));
   std::remove(target.out.c_str());

@@ -15,4 +15,8 @@ namespace analog::data {
 /// uint8 tensor of the file's dims.
 at::Tensor read_idx(const std::string& path, int64_t expected_rank = 0);
 
+/// The checks and decoding of read_idx on a file's bytes; errors name `path`.
+at::Tensor decode_idx(std::vector<unsigned char> bytes, const std::string& path,
+                      int64_t expected_rank = 0);
+
 }  // namespace analog::data

@@ -20,4 +20,10 @@ struct MnistSplit {
 /// labels are digits; errors name the file.
 MnistSplit load_mnist(const std::string& dir, bool train, int64_t limit = 0);
 
+/// The identity of the four files load_mnist reads from `dir`: for each, its name, size in bytes
+/// and 64-bit FNV-1a hash of its bytes ("train-images-idx3-ubyte 47040016 fnv1a64:<16 hex>; ...").
+/// Two directories with the same identity hold the same data, wherever they are. A missing or
+/// unreadable file is an error naming it.
+std::string mnist_identity(const std::string& dir);
+
 }  // namespace analog::data

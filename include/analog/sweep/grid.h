@@ -23,7 +23,11 @@ struct GridAxis {
 /// `key=v1,v2,...`. Errors name the spec.
 GridAxis parse_axis(const std::string& spec);
 
-/// Reads {"key": [values] or "start:stop:step", ...} (keys in file order).
+/// Parses the JSON text {"key": [values] or "start:stop:step", ...} (keys in text order); errors
+/// begin with `what`.
+std::vector<GridAxis> parse_grid_json(const std::string& text, const std::string& what);
+
+/// Reads a grid file: parse_grid_json of its text.
 std::vector<GridAxis> read_grid_file(const std::string& path);
 
 /// The seed study's 144 points: forward.out_noise 0:1:0.2 x backward.out_noise 0:1:0.2 x
@@ -37,6 +41,18 @@ struct GridPoint {
   RPUConfig config;
   std::vector<int64_t> digital_layers;  ///< the point's hybrid design (base_digital without axis)
 };
+
+/// The most points a grid may have.
+inline constexpr int64_t kMaxGridPoints = 10000000;
+
+/// The number of points of the grid (the product of the axes' value counts); a key given twice
+/// or more than kMaxGridPoints points is an error.
+int64_t point_count(const std::vector<GridAxis>& axes);
+
+/// Point `index` of the grid (first axis outermost), as expand_grid makes it; an index outside
+/// the grid is an error.
+GridPoint grid_point(const RPUConfig& base, const std::vector<GridAxis>& axes, int64_t index,
+                     int64_t layer_count = 0, const std::vector<int64_t>& base_digital = {});
 
 /// Every point of the grid over `base`; each config is validated (errors name the key and value).
 /// A digital_layers axis is resolved for a network of `layer_count` weight layers (a layer it

@@ -20,10 +20,11 @@ std::vector<std::string> gpus_to_spread_over(const std::string& device);
 /// a set `interrupted` on as SIGTERM, stops the others when one fails (the outcome names it), and
 /// never leaves a worker running or unreaped; workers die with it (PDEATHSIG). With `--device
 /// cuda` and several GPUs, worker p sees only GPU p mod G (CUDA_VISIBLE_DEVICES). Requires
-/// processes <= jobs.
-SweepOutcome run_sweep_processes(const SweepSpec& spec, const SweepTarget& target, int jobs,
-                                 int processes, const std::string& program,
-                                 const std::vector<std::string>& argv,
+/// processes <= jobs. The data set in `data_dir` (the workers' own --data) is checked and
+/// identified here first (identify_data), before the results file is made.
+SweepOutcome run_sweep_processes(const SweepSpec& sweep, const std::string& data_dir,
+                                 const SweepTarget& target, int jobs, int processes,
+                                 const std::string& program, const std::vector<std::string>& argv,
                                  const std::atomic<bool>& interrupted);
 
 }  // namespace analog::sweep

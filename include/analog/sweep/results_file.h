@@ -7,14 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "analog/sweep/results_check.h"
 #include "analog/sweep/results_format.h"
 #include "analog/sweep/sweep_spec.h"
 
 namespace analog::sweep {
 
 /// The results file of a running sweep. Opening it resumes: rows already there are kept (a cut
-/// last line is removed from the file), a file of another sweep is refused. append() writes a
-/// row as one write(), then fsync()s, so a finished run is never lost or written twice.
+/// last line is removed from the file), a file of another sweep is refused, and so is a row that
+/// is not a run of this sweep as it writes them, or a run recorded twice (check_rows). append()
+/// writes a row as one write(), then fsync()s, so a finished run is never lost or written twice.
 ///
 /// Several processes may share one file (analog-sweep --processes, or shards given the same
 /// --out): opening and appending hold an flock() on it, and append() first reads what the others
@@ -45,6 +47,7 @@ class ResultsFile {
   std::string path_;
   ResultsFormat format_;
   std::vector<std::string> grid_keys_;
+  RowChecker checker_;  ///< for the rows other processes append
   int fd_ = -1;
   off_t offset_ = 0;  ///< bytes of the file read so far (whole lines)
   std::vector<SweepRow> rows_;

@@ -33,6 +33,7 @@ struct ResultsData {
   ResultsFormat format = ResultsFormat::kCsv;
   std::string fingerprint;
   std::vector<SweepRow> rows;
+  size_t first_row_line = 0;          ///< the 1-based line of rows[0] (2 for JSON lines, 3 for CSV)
   bool dropped_partial_line = false;  ///< the last line was cut (killed mid-write) and ignored
 };
 
@@ -61,7 +62,8 @@ ResultsData parse_results(const std::string& text, const std::string& path, size
 
 /// Two fingerprints describe the same sweep: the same options once read back, whatever the key
 /// order, and with a field that a file from an earlier version lacks at its default (the config
-/// keys added since, such as device.model, keep their old behaviour at their defaults).
+/// keys added since, such as device.model, keep their old behaviour at their defaults). The data
+/// files' identity is compared when both name one.
 bool same_sweep(const std::string& a, const std::string& b);
 
 /// Two rows' configs are the same config (compared as same_sweep compares the base config). A

@@ -43,12 +43,17 @@ SweepPlan plan_sweep(const SweepSpec& spec, const ResultsFile& results, const Sw
 SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<GridPoint>& points,
                   const train::RunResult& result);
 
+/// `sweep` with the identity of the data set in `data_dir` (SweepSpec::data), after loading both
+/// of its splits once to check them (errors name the file).
+SweepSpec identify_data(const SweepSpec& sweep, const std::string& data_dir);
+
 /// Runs the shard's pending runs on `jobs` threads (each run single-threaded), appending each
 /// finished run to the results file (opened, resumed or repaired here). The MNIST files come from
-/// `data_dir`. Stops, leaving the file complete up to the runs finished, once `interrupted` is set
-/// or a run fails (the outcome's error). Reports progress to stderr unless `quiet` (a worker of a
-/// process pool, whose parent reports).
-SweepOutcome run_sweep_threads(const SweepSpec& spec, const std::string& data_dir,
+/// `data_dir`; they are loaded, and their identity added to the sweep's description, before the
+/// results file is touched. Stops, leaving the file complete up to the runs finished, once
+/// `interrupted` is set or a run fails (the outcome's error). Reports progress to stderr unless
+/// `quiet` (a worker of a process pool, whose parent reports).
+SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_dir,
                                const SweepTarget& target, int jobs, bool quiet,
                                const std::atomic<bool>& interrupted);
 

@@ -31,6 +31,9 @@ struct SweepSpec {
   int64_t train_samples = 0;      ///< 0: all
   int64_t test_samples = 0;       ///< 0: all
   std::string dataset = "mnist";  ///< mnist | fashion-mnist (the fingerprint names it unless mnist)
+  /// The data files' identity (data::mnist_identity: names, sizes, hashes), set by the runners
+  /// from the files they load; "" leaves it out of the fingerprint.
+  std::string data;
   int64_t repeats = 1;
   bool include_digital = false;
 
@@ -41,6 +44,8 @@ struct SweepSpec {
   std::vector<SweepJob> jobs() const;
   /// The grid's points; a digital_layers axis together with train.digital_layers is an error.
   std::vector<GridPoint> points() const;
+  /// Grid point `index` alone (as points() makes it; an index outside the grid is an error).
+  GridPoint point(int64_t index) const;
   std::vector<std::string> grid_keys() const;
 };
 
