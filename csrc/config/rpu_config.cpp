@@ -329,7 +329,8 @@ RPUConfig RPUConfig::from_json(const std::string& text) {
   Json root;
   try {
     root = Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (
+      const Json::exception& e) {  // NB: not only parse_error: a number too big is out_of_range
     TORCH_CHECK(false, "config: invalid JSON: ", e.what());
   }
   TORCH_CHECK(root.is_object(), "config: expected a JSON object, got ", root.type_name());

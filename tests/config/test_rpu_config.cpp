@@ -105,6 +105,9 @@ TEST(RPUConfig, BadKeysTypesAndValuesNameTheKey) {
   EXPECT_THAT(error_of([] { RPUConfig().set("nope.key", "1"); }),
               HasSubstr("unknown key 'nope.key'"));
   EXPECT_THAT(error_of([] { RPUConfig::from_json("{not json"); }), HasSubstr("invalid JSON"));
+  // A number beyond a double is the JSON parser's out_of_range, not a parse_error (fuzz finding).
+  EXPECT_THAT(error_of([] { RPUConfig::from_json(R"({"forward": {"out_noise": 1e400}})"); }),
+              HasSubstr("invalid JSON"));
   EXPECT_THAT(error_of([] { RPUConfig().set("forward.out_noise", "nan"); }), HasSubstr("finite"));
   RPUConfig bounds;
   bounds.device().w_min(0.7);
