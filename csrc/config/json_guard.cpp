@@ -1,7 +1,5 @@
-// Input limits: regular files, and an iterative JSON scan for depth and repeated keys.
+// An iterative JSON scan for depth and repeated keys.
 #include "config/json_guard.h"
-
-#include <sys/stat.h>
 
 #include <set>
 #include <vector>
@@ -11,12 +9,6 @@
 #include "analog/quoted.h"
 
 namespace analog {
-
-void check_regular_file(const std::string& path, const std::string& what) {
-  struct stat st {};
-  TORCH_CHECK(::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode), what, ": ", path,
-              " is not a regular file (a directory, FIFO or device)");
-}
 
 void check_json_text(const std::string& text, const std::string& what) {
   // One entry per open bracket: for an object, the keys seen in it so far.

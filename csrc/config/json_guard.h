@@ -1,12 +1,8 @@
-// Limits on input read from files: regular files only, JSON depth and duplicate keys.
+// Limits on JSON read from files: nesting depth and duplicate keys.
 #pragma once
 #include <string>
 
 namespace analog {
-
-/// An error starting with `what` unless `path` is missing (the caller's open reports that) or a
-/// regular file (or a symlink to one): a directory gives no text, a FIFO would block the read.
-void check_regular_file(const std::string& path, const std::string& what);
 
 /// Deepest nesting of arrays and objects that any JSON input may have (configs nest 2 deep,
 /// results rows 3).

@@ -14,6 +14,7 @@
 
 #include "analog/quoted.h"
 #include "config/json_guard.h"
+#include "io/regular_file.h"
 
 namespace analog {
 namespace {

@@ -1,8 +1,6 @@
 // IDX reader (raw or gzip-compressed) with header, type, rank and size checks.
 #include "analog/data/idx.h"
 
-#include <sys/stat.h>
-
 #include <fstream>
 #include <string>
 #include <vector>
@@ -13,6 +11,8 @@
 
 #include <ATen/ATen.h>
 
+#include "io/regular_file.h"
+
 namespace analog::data {
 
 namespace {
@@ -22,9 +22,7 @@ constexpr size_t kMaxInflated = size_t{1} << 30;
 
 /// The whole file.
 std::vector<unsigned char> read_bytes(const std::string& path) {
-  struct stat st {};
-  TORCH_CHECK(::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode), path,
-              ": not a regular file (a directory or a special file), expected an IDX file");
+  check_regular_file(path, "IDX file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   TORCH_CHECK(in.good(), path,
               ": cannot open the file (missing? run scripts/setup to fetch MNIST)");

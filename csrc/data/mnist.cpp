@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 
 #include "analog/data/idx.h"
+#include "io/regular_file.h"
 
 namespace analog::data {
 namespace {
@@ -25,9 +26,7 @@ std::string existing(const std::string& path) {
 
 /// "<name> <bytes> fnv1a64:<hash>" of one file.
 std::string file_identity(const std::string& path) {
-  struct stat st {};
-  TORCH_CHECK(::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode), path,
-              ": missing or not a regular file, expected a data file");
+  check_regular_file(path, "data file");
   std::ifstream in(path, std::ios::binary);
   TORCH_CHECK(in.good(), path, ": cannot open the file");
   uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a 64: offset basis and prime

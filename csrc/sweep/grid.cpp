@@ -12,6 +12,7 @@
 
 #include "analog/train/layer_set.h"
 #include "config/json_guard.h"
+#include "io/regular_file.h"
 
 namespace analog::sweep {
 namespace {
