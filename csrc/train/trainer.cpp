@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "analog/nn/conversion.h"
 #include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"
+#include "analog/quoted.h"
 #include "analog/tile/analog_tile.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
 #include "cuda/stream_scope.h"
@@ -180,9 +182,12 @@ class SerialBackward {
 #endif
 };
 
-RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& test,
-                      const TrainOptions& options, const std::optional<RPUConfig>& rpu,
-                      const ProgressFn& progress) {
+namespace {
+
+/// train_model without its translation of allocation failures.
+RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& test,
+                       const TrainOptions& options, const std::optional<RPUConfig>& rpu,
+                       const ProgressFn& progress) {
   TORCH_CHECK(options.epochs >= 1, "train: expected epochs >= 1, got ", options.epochs);
   TORCH_CHECK(options.batch >= 1, "train: expected batch >= 1, got ", options.batch);
   TORCH_CHECK(std::isfinite(options.lr) && options.lr > 0, "train: expected lr > 0, got ",
@@ -292,6 +297,40 @@ RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& tes
     result.epochs.push_back(stats);
   }
   return result;
+}
+
+/// The network and batch of `options`, as an error names them ("mlp 784-256-10, batch 64").
+std::string network_of(const TrainOptions& options) {
+  std::string text = options.model;
+  if (options.model == "mlp") {
+    text += " 784";
+    for (const int64_t h : options.hidden) text += "-" + std::to_string(h);
+    text += "-10";
+  }
+  return text + ", batch " + std::to_string(options.batch);
+}
+
+}  // namespace
+
+RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& test,
+                      const TrainOptions& options, const std::optional<RPUConfig>& rpu,
+                      const ProgressFn& progress) {
+  // NB: LibTorch reports a failed allocation as a plain c10::Error ("DefaultCPUAllocator: can't
+  // allocate memory" in 1.13, "... not enough memory" later, CUDA's OutOfMemoryError "... out of
+  // memory") or std::bad_alloc; said as it is, it names no option.
+  try {
+    return run_training(train, test, options, rpu, progress);
+  } catch (const std::bad_alloc&) {
+    TORCH_CHECK(false, "train: not enough memory for the ", network_of(options));
+  } catch (const c10::Error& e) {
+    const std::string& m = e.msg();
+    if (m.find("can't allocate memory") == std::string::npos &&
+        m.find("not enough memory") == std::string::npos &&
+        m.find("out of memory") == std::string::npos)
+      throw;
+    TORCH_CHECK(false, "train: not enough memory for the ", network_of(options), " (", one_line(m),
+                ")");
+  }
 }
 
 void set_cuda_host_wait(const std::string& device, const std::string& mode) {

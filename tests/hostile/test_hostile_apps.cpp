@@ -2,11 +2,18 @@
 // the documented success), never a crash, a hang, a silent wrong answer or a destroyed file.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ANALOG_TEST_UNDER_ASAN 1
+#endif
+#endif
 
 #include <chrono>
 #include <cstdio>
@@ -50,9 +57,10 @@ void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-/// Runs `args` with stdout to `stdout_path`, killing it after `timeout_s` (a hang).
-Outcome run(std::vector<std::string> args, const std::string& stdout_path = "",
-            int timeout_s = 60) {
+/// Runs `args` with stdout to `stdout_path`, killing it after `timeout_s` (a hang); with
+/// `address_space` > 0, the process may map at most that many bytes (RLIMIT_AS).
+Outcome run(std::vector<std::string> args, const std::string& stdout_path = "", int timeout_s = 60,
+            rlim_t address_space = 0) {
   static int counter = 0;
   // (ctest runs tests in parallel processes: the pid keeps their files apart)
   const std::string id = std::to_string(getpid()) + "_" + std::to_string(counter);
@@ -66,6 +74,10 @@ Outcome run(std::vector<std::string> args, const std::string& stdout_path = "",
     argv.push_back(nullptr);
     std::freopen(err.c_str(), "w", stderr);
     std::freopen(out.c_str(), "w", stdout);
+    if (address_space > 0) {
+      const rlimit limit{address_space, address_space};
+      setrlimit(RLIMIT_AS, &limit);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -444,6 +456,18 @@ TEST(HostileInput, OtherDataIsAnotherSweep) {
   pool[14] = "2";  // --jobs
   expect_refused(run(pool), "cannot open", "--processes on missing data");
   EXPECT_FALSE(std::ifstream(out).good());
+}
+
+// A network too big for memory: LibTorch's allocation failure is said with the network and batch
+// that needed it.
+TEST(HostileInput, ANetworkTooBigForMemoryIsNamed) {
+#if defined(__SANITIZE_ADDRESS__) || defined(ANALOG_TEST_UNDER_ASAN)
+  GTEST_SKIP() << "AddressSanitizer maps more address space than the limit leaves";
+#endif
+  // A 100000 x 100000 weight is 40 GB (after the 8 of train()); the process may map 8 GB.
+  const Outcome r = run(train({"--hidden", "100000,100000"}), "", 60, rlim_t{8} << 30);
+  expect_refused(r, "not enough memory for the mlp 784-8-100000-100000-10, batch 64",
+                 "40 GB weight");
 }
 
 // Output that cannot be written is an error, not a silent success.
