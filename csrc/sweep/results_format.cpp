@@ -2,6 +2,7 @@
 // of sweeps and rows that resuming and merging need.
 #include "analog/sweep/results_format.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -10,9 +11,11 @@
 #include <c10/util/Exception.h>
 
 #include <nlohmann/json.hpp>
-#include "analog/error_message.h"
 
+#include "analog/error_message.h"
+#include "analog/quoted.h"
 #include "config/json_guard.h"
+#include "io/regular_file.h"
 
 namespace analog::sweep {
 namespace {
@@ -29,9 +32,29 @@ std::string number(double v) {
   return buf;
 }
 
+/// A real as number() writes it: the whole field is a decimal (or nan, inf, -inf), nothing else.
 double parse_number(const std::string& text) {
-  if (text == "nan") return std::nan("");
-  return std::stod(text);
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  TORCH_CHECK(ec == std::errc() && end == text.data() + text.size() && !text.empty(),
+              "expected a number, got ", quoted(text));
+  return v;
+}
+
+/// A whole number: the whole field is an optional '-' and decimal digits, within int64.
+int64_t parse_whole(const std::string& text) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  TORCH_CHECK(ec == std::errc() && end == text.data() + text.size() && !text.empty(),
+              "expected a whole number, got ", quoted(text));
+  return v;
+}
+
+/// Field `key` of a JSON row, a whole number.
+int64_t json_whole(const nlohmann::json& j, const char* key) {
+  const auto& v = j.at(key);
+  TORCH_CHECK(v.is_number_integer(), "'", key, "': expected a whole number, got ", v.type_name());
+  return v.get<int64_t>();
 }
 
 std::string csv_field(const std::string& s) {
@@ -80,16 +103,16 @@ SweepRow parse_csv_row(const std::vector<std::string>& f, size_t n_grid) {
   SweepRow r;
   size_t k = 0;
   r.kind = f[k++];
-  r.point = std::stoll(f[k++]);
+  r.point = parse_whole(f[k++]);
   for (size_t a = 0; a < n_grid; ++a) r.values.push_back(f[k++]);
-  r.seed = std::stoll(f[k++]);
+  r.seed = parse_whole(f[k++]);
   r.train_loss = parse_number(f[k++]);
   r.train_acc = parse_number(f[k++]);
   r.test_loss = parse_number(f[k++]);
   r.test_acc = parse_number(f[k++]);
   r.train_time_sec = parse_number(f[k++]);
   r.status = f[k++];
-  r.diverged_epoch = std::stoll(f[k++]);
+  r.diverged_epoch = parse_whole(f[k++]);
   r.config = f[k++];
   return r;
 }
@@ -106,16 +129,16 @@ double from_json_number(const nlohmann::json& j) {
 SweepRow parse_json_row(const nlohmann::json& j, const std::vector<std::string>& grid_keys) {
   SweepRow r;
   r.kind = j.at("kind");
-  r.point = j.at("point");
+  r.point = json_whole(j, "point");
   for (const auto& key : grid_keys) r.values.push_back(j.at(key).get<std::string>());
-  r.seed = j.at("seed");
+  r.seed = json_whole(j, "seed");
   r.train_loss = from_json_number(j.at("train_loss"));
   r.train_acc = from_json_number(j.at("train_acc"));
   r.test_loss = from_json_number(j.at("test_loss"));
   r.test_acc = from_json_number(j.at("test_acc"));
   r.train_time_sec = from_json_number(j.at("train_time_sec"));
   r.status = j.at("status");
-  r.diverged_epoch = j.at("diverged_epoch");
+  r.diverged_epoch = json_whole(j, "diverged_epoch");
   r.config = j.at("config").is_null() ? "" : j.at("config").dump();
   return r;
 }

@@ -268,6 +268,41 @@ TEST(SharedResultsFile, ConcurrentWritersOpenOneHeaderAndRecordEveryRunOnce) {
   }
 }
 
+// Numbers in a row are read whole and strictly: a field with trailing text, a sign or space
+// before it, or a fraction where a whole number belongs is a malformed row, not a prefix.
+TEST(ResultsFormat, RowNumbersAreReadWhole) {
+  const SweepSpec spec = small_spec();
+  const auto keys = spec.grid_keys();
+  const SweepRow row = row_for(spec.jobs()[0], spec, 0.5);  // digital: no config field
+  const std::string line = format_row(row, ResultsFormat::kCsv, keys);
+  ASSERT_EQ(line.rfind("digital,-1,,,0,", 0), 0u) << line;
+  EXPECT_TRUE(parse_row_line(line, ResultsFormat::kCsv, keys).same_result(row));
+  const auto field_set = [&](int field, const std::string& value) {
+    auto fields = line;
+    size_t at = 0;
+    for (int f = 0; f < field; ++f) at = fields.find(',', at) + 1;
+    return fields.substr(0, at) + value + fields.substr(fields.find(',', at));
+  };
+  const std::vector<std::pair<int, std::string>> bad = {{4, "0x1"},   {4, " 0"},    {4, "+0"},
+                                                        {4, "0.5"},   {1, "-1abc"}, {5, "0.5abc"},
+                                                        {8, "0x1p3"}, {8, " 0.1"},  {8, ""}};
+  for (const auto& edit : bad) {  // (not a structured binding: a lambda cannot capture one)
+    EXPECT_THAT(test::error_of([&] {
+                  parse_row_line(field_set(edit.first, edit.second), ResultsFormat::kCsv, keys);
+                }),
+                HasSubstr("expected a"))
+        << edit.first << " = '" << edit.second << "'";
+  }
+  EXPECT_TRUE(
+      std::isnan(parse_row_line(field_set(5, "nan"), ResultsFormat::kCsv, keys).train_loss));
+  // JSON lines: whole numbers must be JSON integers.
+  const std::string json = format_row(row, ResultsFormat::kJsonl, keys);
+  std::string fraction = json;
+  fraction.replace(fraction.find("\"seed\":0"), 8, "\"seed\":0.5");
+  EXPECT_THAT(test::error_of([&] { parse_row_line(fraction, ResultsFormat::kJsonl, keys); }),
+              HasSubstr("'seed': expected a whole number, got number"));
+}
+
 TEST(Merge, ReportsMissingDuplicatedAndConflicting) {
   const SweepSpec spec = small_spec();
   const auto jobs = spec.jobs();
