@@ -49,11 +49,11 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--digital-layers", o.digital_layers,
                  "weight layers an analog run keeps digital: first, last or 1-based numbers, "
                  "comma-separated (e.g. first,last)");
-  app.add_option("--hidden", o.train.hidden,
-                 "hidden layer widths of the mlp, comma-separated (256,128: 784-256-128-10)")
-      ->delimiter(',')
-      ->capture_default_str()
-      ->check(whole_number(1, 100000));
+  app.add_option_function<std::string>(
+         "--hidden", [&o](const std::string& text) { o.train.hidden = whole_numbers(text); },
+         "hidden layer widths of the mlp, comma-separated (256,128: 784-256-128-10)")
+      ->default_str("256")
+      ->check(whole_number_list(1, 100000));
   app.add_option("--epochs", o.train.epochs, "epochs")
       ->capture_default_str()
       ->check(whole_number(1, 1000000));
@@ -66,8 +66,9 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--seed", o.train.seed, "seed of weights, data order and analog noise")
       ->capture_default_str()
       ->check(whole_number(0, std::numeric_limits<int64_t>::max()));
-  app.add_option("--device", o.train.device, "cpu or cuda (needs a CUDA build)")
-      ->capture_default_str();
+  app.add_option("--device", o.train.device, "cpu, cuda or cuda:N (needs a CUDA build)")
+      ->capture_default_str()
+      ->check(device_name());
   app.add_option("--train-samples", o.train_samples,
                  "use the first N training samples (0: all 60000)")
       ->check(whole_number(0, 1000000000));

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -17,20 +18,64 @@ namespace analog::apps {
 
 /// A whole number written plainly (decimal digits, no sign, no leading zero, no 0x): `lo` to
 /// `hi`. NB: CLI11 itself reads "010" as octal and "0x10" as hex; this rejects both first.
+inline std::string whole_number_error(const std::string& text, int64_t lo, int64_t hi) {
+  const bool digits = !text.empty() && text.size() <= 19 &&
+                      text.find_first_not_of("0123456789") == std::string::npos &&
+                      (text == "0" || text[0] != '0');
+  if (digits) {
+    const long long v = std::strtoll(text.c_str(), nullptr, 10);
+    if (v >= lo && v <= hi) return "";
+  }
+  return "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+         ", got " + analog::quoted(text);
+}
+
 inline CLI::Validator whole_number(int64_t lo, int64_t hi) {
-  const std::string range = std::to_string(lo) + " to " + std::to_string(hi);
+  return CLI::Validator([lo, hi](std::string& text) { return whole_number_error(text, lo, hi); },
+                        "INT " + std::to_string(lo) + " to " + std::to_string(hi), "whole_number");
+}
+
+/// The items of a comma-separated list, empty ones included ("8,,4" has three).
+inline std::vector<std::string> comma_items(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  for (size_t comma; (comma = text.find(',', start)) != std::string::npos; start = comma + 1)
+    items.push_back(text.substr(start, comma - start));
+  items.push_back(text.substr(start));
+  return items;
+}
+
+/// Comma-separated whole numbers, each from `lo` to `hi`; an empty item is an error.
+/// NB: CLI11's own list splitting (->delimiter) drops empty items, so that "256,,128" would pass.
+inline CLI::Validator whole_number_list(int64_t lo, int64_t hi) {
   return CLI::Validator(
-      [lo, hi, range](std::string& text) -> std::string {
-        const bool digits = !text.empty() && text.size() <= 19 &&
-                            text.find_first_not_of("0123456789") == std::string::npos &&
-                            (text == "0" || text[0] != '0');
-        if (digits) {
-          const long long v = std::strtoll(text.c_str(), nullptr, 10);
-          if (v >= lo && v <= hi) return "";
+      [lo, hi](std::string& text) -> std::string {
+        for (const auto& item : comma_items(text)) {
+          const std::string error = whole_number_error(item, lo, hi);
+          if (!error.empty()) return error + " in " + analog::quoted(text);
         }
-        return "expected a whole number from " + range + ", got " + analog::quoted(text);
+        return "";
       },
-      "INT " + range, "whole_number");
+      "INT,... " + std::to_string(lo) + " to " + std::to_string(hi), "whole_number_list");
+}
+
+/// The numbers of a list whole_number_list accepted.
+inline std::vector<int64_t> whole_numbers(const std::string& text) {
+  std::vector<int64_t> numbers;
+  for (const auto& item : comma_items(text)) numbers.push_back(std::stoll(item));
+  return numbers;
+}
+
+/// A torch device this program can be asked for: cpu, cuda or cuda:N.
+inline CLI::Validator device_name() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text == "cpu" || text == "cuda") return "";
+        if (text.rfind("cuda:", 0) == 0 && whole_number_error(text.substr(5), 0, 1023).empty())
+          return "";
+        return "expected cpu, cuda or cuda:N, got " + analog::quoted(text);
+      },
+      "DEVICE", "device_name");
 }
 
 /// A finite decimal number > 0 (no inf, nan or hex).
@@ -43,7 +88,9 @@ inline CLI::Validator positive_number() {
         const bool plain = !text.empty() && text.find_first_of("xX") == std::string::npos;
         if (plain && errno == 0 && end == text.c_str() + text.size() && std::isfinite(v) && v > 0)
           return "";
-        return "expected a finite number > 0, got " + analog::quoted(text);
+        // (errno is ERANGE below the smallest normal double as well as above the largest)
+        return "expected a finite number > 0 (from 2.3e-308 to 1.7e308), got " +
+               analog::quoted(text);
       },
       "NUMBER > 0", "positive_number");
 }

@@ -59,6 +59,9 @@ std::string mnist_identity(const std::string& dir) {
 
 MnistSplit load_mnist(const std::string& dir, bool train, int64_t limit) {
   TORCH_CHECK(limit >= 0, "load_mnist: expected a sample limit >= 0, got ", limit);
+  struct stat st {};
+  TORCH_CHECK(::stat(dir.c_str(), &st) != 0 || S_ISDIR(st.st_mode), dir,
+              ": not a directory; expected the folder of the data set's four IDX files");
   const std::string prefix = dir + "/" + (train ? "train" : "t10k");
   const std::string images_path = existing(prefix + "-images-idx3-ubyte");
   const std::string labels_path = existing(prefix + "-labels-idx1-ubyte");

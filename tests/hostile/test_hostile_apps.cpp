@@ -464,10 +464,30 @@ TEST(HostileInput, ANetworkTooBigForMemoryIsNamed) {
 #if defined(__SANITIZE_ADDRESS__) || defined(ANALOG_TEST_UNDER_ASAN)
   GTEST_SKIP() << "AddressSanitizer maps more address space than the limit leaves";
 #endif
-  // A 100000 x 100000 weight is 40 GB (after the 8 of train()); the process may map 8 GB.
-  const Outcome r = run(train({"--hidden", "100000,100000"}), "", 60, rlim_t{8} << 30);
-  expect_refused(r, "not enough memory for the mlp 784-8-100000-100000-10, batch 64",
-                 "40 GB weight");
+  // A 100000 x 100000 weight is 40 GB; the process may map 8 GB.
+  std::vector<std::string> args = train({});
+  args.at(args.size() - 1) = "100000,100000";  // --hidden
+  const Outcome r = run(args, "", 60, rlim_t{8} << 30);
+  expect_refused(r, "not enough memory for the mlp 784-100000-100000-10, batch 64", "40 GB weight");
+}
+
+// Lists, devices and folders are read strictly: an empty list item, an unknown device or a data
+// "folder" that is a file is named, not skipped or left to LibTorch's words.
+TEST(HostileInput, ListsDevicesAndFoldersAreStrict) {
+  std::vector<std::string> hidden = train({});
+  for (const std::string list : {"8,,4", "8,", ",8", "8;4"}) {
+    hidden.back() = list;
+    expect_refused(run(hidden), "--hidden: expected a whole number from 1 to 100000",
+                   "--hidden " + list);
+  }
+  expect_refused(run(train({"--hidden", "16"})), "--hidden", "--hidden given twice");
+  for (const std::string device : {"tpu", "cuda:", "cuda:-1", "cuda:x", "CPU"}) {
+    expect_refused(run(train({"--device", device})), "--device: expected cpu, cuda or cuda:N",
+                   "--device " + device);
+  }
+  std::vector<std::string> file_as_data = train({});
+  file_as_data[2] = std::string(ANALOG_DATA_DIR) + "/t10k-labels-idx1-ubyte";
+  expect_refused(run(file_as_data), "not a directory", "--data naming a file");
 }
 
 // Output that cannot be written is an error, not a silent success.
