@@ -1,8 +1,12 @@
 // Limits on JSON read from files: nesting depth and duplicate keys.
 #pragma once
+#include <cstddef>
 #include <string>
 
 namespace analog {
+
+/// The largest config or grid file read (they are kilobytes).
+inline constexpr size_t kMaxJsonFileBytes = size_t{16} << 20;
 
 /// Deepest nesting of arrays and objects that any JSON input may have (configs nest 2 deep,
 /// results rows 3).

@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <type_traits>
@@ -14,7 +13,7 @@
 
 #include "analog/quoted.h"
 #include "config/json_guard.h"
-#include "io/regular_file.h"
+#include "io/input_file.h"
 
 namespace analog {
 namespace {
@@ -345,13 +344,9 @@ RPUConfig RPUConfig::from_json(const std::string& text) {
 }
 
 RPUConfig RPUConfig::from_json_file(const std::string& path) {
-  check_regular_file(path, "config");
-  std::ifstream in(path);
-  TORCH_CHECK(in.good(), "config: cannot open '", path, "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  const std::string text = read_input_file(path, "config", kMaxJsonFileBytes);
   try {
-    return from_json(buffer.str());
+    return from_json(text);
   } catch (const c10::Error& e) {
     TORCH_CHECK(false, path, ": ", e.msg());
   }

@@ -11,7 +11,7 @@
 
 #include <ATen/ATen.h>
 
-#include "io/regular_file.h"
+#include "io/input_file.h"
 
 namespace analog::data {
 

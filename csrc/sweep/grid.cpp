@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include <c10/util/Exception.h>
@@ -12,7 +11,7 @@
 
 #include "analog/train/layer_set.h"
 #include "config/json_guard.h"
-#include "io/regular_file.h"
+#include "io/input_file.h"
 
 namespace analog::sweep {
 namespace {
@@ -120,12 +119,8 @@ std::vector<GridAxis> parse_grid_json(const std::string& text, const std::string
 }
 
 std::vector<GridAxis> read_grid_file(const std::string& path) {
-  check_regular_file(path, "grid file");
-  std::ifstream in(path);
-  TORCH_CHECK(in.good(), "grid file '", path, "': cannot open");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_grid_json(buffer.str(), "grid file '" + path + "'");
+  return parse_grid_json(read_input_file(path, "grid file", kMaxJsonFileBytes),
+                         "grid file '" + path + "'");
 }
 
 std::vector<GridAxis> default_grid() {

@@ -5,7 +5,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include <c10/util/Exception.h>
@@ -15,7 +14,7 @@
 #include "analog/error_message.h"
 #include "analog/quoted.h"
 #include "config/json_guard.h"
-#include "io/regular_file.h"
+#include "io/input_file.h"
 
 namespace analog::sweep {
 namespace {
@@ -275,13 +274,10 @@ ResultsData parse_results(const std::string& text, const std::string& path, size
 }
 
 ResultsData read_results(const std::string& path) {
-  check_regular_file(path, "results file");
-  std::ifstream in(path, std::ios::binary);
-  TORCH_CHECK(in.good(), path, ": cannot open the results file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  // (no limit of its own: a results file grows with its sweep, one row per run)
+  const std::string text = read_input_file(path, "results file", std::string().max_size());
   size_t consumed = 0;
-  return parse_results(buffer.str(), path, consumed);
+  return parse_results(text, path, consumed);
 }
 
 }  // namespace analog::sweep

@@ -291,7 +291,7 @@ TEST(HostileInput, OverflowingGridsAreRefusedBeforeAnyFile) {
   expect_refused(
       run(sweep(out, {"--grid", "forward.out_noise=0:999:1", "--grid", "backward.out_noise=0:999:1",
                       "--grid", "forward.inp_noise=0:99:1"})),
-      "more than 10000000 points", "point count");
+      "more than 1000000 points", "point count");
   EXPECT_FALSE(std::ifstream(out).good());
   expect_refused(run(sweep(out, {"--jobs", "100000"})), "--jobs", "--jobs");
   expect_refused(run(sweep(out, {"--processes", "0"})), "--processes", "--processes");
@@ -488,6 +488,19 @@ TEST(HostileInput, ListsDevicesAndFoldersAreStrict) {
   std::vector<std::string> file_as_data = train({});
   file_as_data[2] = std::string(ANALOG_DATA_DIR) + "/t10k-labels-idx1-ubyte";
   expect_refused(run(file_as_data), "not a directory", "--data naming a file");
+}
+
+// A config or grid file far bigger than one can be (a 1 GB sparse file) is refused by its size,
+// before it is read into memory.
+TEST(HostileInput, HugeConfigAndGridFilesAreRefusedUnread) {
+  const std::string huge = tmp("huge.json");
+  write_text(huge, "{}");
+  ASSERT_EQ(truncate(huge.c_str(), off_t{1} << 30), 0);
+  expect_refused(run(train({"--config", huge})), "is 1073741824 bytes, more than the 16777216",
+                 "1 GB config");
+  expect_refused(run(sweep(tmp("huge_grid.csv"), {"--grid-file", huge})),
+                 "grid file: '" + huge + "' is 1073741824 bytes", "1 GB grid file");
+  std::remove(huge.c_str());
 }
 
 // Output that cannot be written is an error, not a silent success.
