@@ -21,7 +21,7 @@ namespace {
 /// The zero padding of a convolution per spatial dimension (explicit, or 'valid': 0), or an
 /// error naming the layer.
 template <size_t D, class ConvImpl>
-std::vector<int64_t> padding_of(const std::string& name, const ConvImpl& conv) {
+torch::ExpandingArray<D> padding_of(const std::string& name, const ConvImpl& conv) {
   const auto& o = conv.options;
   TORCH_CHECK(o.groups() == 1, "analog_twin: layer '", name,
               "': expected groups = 1 (grouped convolutions are not supported), got ", o.groups());
@@ -32,9 +32,24 @@ std::vector<int64_t> padding_of(const std::string& name, const ConvImpl& conv) {
   using std::get;
   TORCH_CHECK(o.padding().index() != 2, "analog_twin: layer '", name,
               "': expected explicit padding or 'valid', got 'same'");
-  if (o.padding().index() == 1) return std::vector<int64_t>(D, 0);
-  const torch::ExpandingArray<D>& sizes = get<0>(o.padding());
-  return std::vector<int64_t>(sizes->begin(), sizes->end());
+  if (o.padding().index() == 1) return torch::ExpandingArray<D>(0);
+  return get<0>(o.padding());
+}
+
+/// The analog twin `Twin` (AnalogConv1d or AnalogConv2d) of a D-d torch convolution: the same
+/// shape and weights on tiles of `rpu`.
+template <class Twin, size_t D, class ConvImpl>
+Twin conv_twin(const ConvImpl& layer, const RPUConfig& rpu, int64_t seed, const std::string& name) {
+  const auto& o = layer.options;
+  Twin a(AnalogConvOptions<D>(o.in_channels(), o.out_channels(), o.kernel_size())
+             .stride(o.stride())
+             .padding(padding_of<D>(name, layer))
+             .dilation(o.dilation())
+             .bias(o.bias())
+             .rpu_config(rpu)
+             .seed(seed));
+  a->set_weights(layer.weight.detach(), o.bias() ? layer.bias.detach() : at::Tensor());
+  return a;
 }
 
 }  // namespace
@@ -52,32 +67,12 @@ AnalogLinear analog_twin(const torch::nn::Linear& layer, const RPUConfig& rpu, i
 
 AnalogConv2d analog_twin(const torch::nn::Conv2d& layer, const RPUConfig& rpu, int64_t seed,
                          const std::string& name) {
-  const auto& o = layer->options;
-  const auto padding = padding_of<2>(name, *layer);
-  AnalogConv2d a(AnalogConv2dOptions(o.in_channels(), o.out_channels(), o.kernel_size())
-                     .stride(o.stride())
-                     .padding({padding[0], padding[1]})
-                     .dilation(o.dilation())
-                     .bias(o.bias())
-                     .rpu_config(rpu)
-                     .seed(seed));
-  a->set_weights(layer->weight.detach(), o.bias() ? layer->bias.detach() : at::Tensor());
-  return a;
+  return conv_twin<AnalogConv2d, 2>(*layer, rpu, seed, name);
 }
 
 AnalogConv1d analog_twin(const torch::nn::Conv1d& layer, const RPUConfig& rpu, int64_t seed,
                          const std::string& name) {
-  const auto& o = layer->options;
-  const auto padding = padding_of<1>(name, *layer);
-  AnalogConv1d a(AnalogConv1dOptions(o.in_channels(), o.out_channels(), o.kernel_size())
-                     .stride(o.stride())
-                     .padding(padding[0])
-                     .dilation(o.dilation())
-                     .bias(o.bias())
-                     .rpu_config(rpu)
-                     .seed(seed));
-  a->set_weights(layer->weight.detach(), o.bias() ? layer->bias.detach() : at::Tensor());
-  return a;
+  return conv_twin<AnalogConv1d, 1>(*layer, rpu, seed, name);
 }
 
 namespace {

@@ -144,11 +144,11 @@ int64_t point_count(const std::vector<GridAxis>& axes) {
   return total;
 }
 
-GridPoint grid_point(const RPUConfig& base, const std::vector<GridAxis>& axes, int64_t index,
+namespace {
+
+/// Point `index` of a grid already checked by point_count (0 <= index < its count).
+GridPoint make_point(const RPUConfig& base, const std::vector<GridAxis>& axes, int64_t index,
                      int64_t layer_count, const std::vector<int64_t>& base_digital) {
-  const int64_t total = point_count(axes);
-  TORCH_CHECK(index >= 0 && index < total, "grid: no point ", index, " in a grid of ", total,
-              " points");
   GridPoint p;
   p.index = index;
   p.config = base;
@@ -172,13 +172,23 @@ GridPoint grid_point(const RPUConfig& base, const std::vector<GridAxis>& axes, i
   return p;
 }
 
+}  // namespace
+
+GridPoint grid_point(const RPUConfig& base, const std::vector<GridAxis>& axes, int64_t index,
+                     int64_t layer_count, const std::vector<int64_t>& base_digital) {
+  const int64_t total = point_count(axes);
+  TORCH_CHECK(index >= 0 && index < total, "grid: no point ", index, " in a grid of ", total,
+              " points");
+  return make_point(base, axes, index, layer_count, base_digital);
+}
+
 std::vector<GridPoint> expand_grid(const RPUConfig& base, const std::vector<GridAxis>& axes,
                                    int64_t layer_count, const std::vector<int64_t>& base_digital) {
   const int64_t total = point_count(axes);
   std::vector<GridPoint> points;
   points.reserve(static_cast<size_t>(total));
   for (int64_t index = 0; index < total; ++index) {
-    points.push_back(grid_point(base, axes, index, layer_count, base_digital));
+    points.push_back(make_point(base, axes, index, layer_count, base_digital));
   }
   return points;
 }

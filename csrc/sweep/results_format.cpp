@@ -31,22 +31,21 @@ std::string number(double v) {
   return buf;
 }
 
-/// A real as number() writes it: the whole field is a decimal (or nan, inf, -inf), nothing else.
-double parse_number(const std::string& text) {
-  double v = 0;
+/// A whole field as `T` via from_chars: for a double a decimal (or nan, inf, -inf) as number()
+/// writes it, for an int64 an optional '-' and decimal digits within range; nothing else.
+template <class T>
+T parse_field(const std::string& text, const char* expected) {
+  T v{};
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  TORCH_CHECK(ec == std::errc() && end == text.data() + text.size() && !text.empty(),
-              "expected a number, got ", quoted(text));
+  TORCH_CHECK(ec == std::errc() && end == text.data() + text.size() && !text.empty(), "expected ",
+              expected, ", got ", quoted(text));
   return v;
 }
 
-/// A whole number: the whole field is an optional '-' and decimal digits, within int64.
+double parse_number(const std::string& text) { return parse_field<double>(text, "a number"); }
+
 int64_t parse_whole(const std::string& text) {
-  int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  TORCH_CHECK(ec == std::errc() && end == text.data() + text.size() && !text.empty(),
-              "expected a whole number, got ", quoted(text));
-  return v;
+  return parse_field<int64_t>(text, "a whole number");
 }
 
 /// Field `key` of a JSON row, a whole number.
