@@ -61,7 +61,46 @@ struct EnumTable<DeviceModel> {
 template <>
 struct EnumTable<TileType> {
   static constexpr std::pair<TileType, const char*> kEntries[] = {
-      {TileType::kSingleDevice, "single_device"}, {TileType::kFloatingPoint, "floating_point"}};
+      {TileType::kSingleDevice, "single_device"},
+      {TileType::kFloatingPoint, "floating_point"},
+      {TileType::kInference, "inference"}};
+};
+template <>
+struct EnumTable<NoiseModelType> {
+  static constexpr std::pair<NoiseModelType, const char*> kEntries[] = {
+      {NoiseModelType::kNone, "none"}, {NoiseModelType::kPcmLike, "pcm_like"}};
+};
+template <>
+struct EnumTable<DriftCompensation> {
+  static constexpr std::pair<DriftCompensation, const char*> kEntries[] = {
+      {DriftCompensation::kNone, "none"}, {DriftCompensation::kGlobal, "global"}};
+};
+template <>
+struct EnumTable<ClipType> {
+  static constexpr std::pair<ClipType, const char*> kEntries[] = {
+      {ClipType::kNone, "none"},
+      {ClipType::kFixedValue, "fixed_value"},
+      {ClipType::kLayerGaussian, "layer_gaussian"},
+      {ClipType::kAverageChannelMax, "average_channel_max"}};
+};
+template <>
+struct EnumTable<RemapType> {
+  static constexpr std::pair<RemapType, const char*> kEntries[] = {
+      {RemapType::kNone, "none"},
+      {RemapType::kLayerwiseSymmetric, "layerwise_symmetric"},
+      {RemapType::kChannelwiseSymmetric, "channelwise_symmetric"}};
+};
+template <>
+struct EnumTable<ModifierType> {
+  static constexpr std::pair<ModifierType, const char*> kEntries[] = {
+      {ModifierType::kNone, "none"},
+      {ModifierType::kAddNormal, "add_normal"},
+      {ModifierType::kMultNormal, "mult_normal"},
+      {ModifierType::kDiscretize, "discretize"},
+      {ModifierType::kDiscretizeAddNormal, "discretize_add_normal"},
+      {ModifierType::kPoly, "poly"},
+      {ModifierType::kProgNoise, "prog_noise"},
+      {ModifierType::kDropConnect, "drop_connect"}};
 };
 
 template <class E>
@@ -141,6 +180,11 @@ void visit_config(RPUConfig& cfg, V& v) {
   group("update", cfg.update());
   group("device", cfg.device());
   group("mapping", cfg.mapping());
+  group("noise_model", cfg.noise_model());
+  v("drift_compensation", cfg.drift_compensation());
+  group("clip", cfg.clip());
+  group("remap", cfg.remap());
+  group("modifier", cfg.modifier());
 }
 
 struct KeyLister {
@@ -269,6 +313,8 @@ void check_unknown_keys(const Json& root, const std::set<std::string>& known_gro
 
 RPUConfig RPUConfig::floating_point() { return RPUConfig().type(TileType::kFloatingPoint); }
 
+RPUConfig RPUConfig::inference() { return RPUConfig().type(TileType::kInference); }
+
 void RPUConfig::validate() const {
   RPUConfig copy = *this;
   Validator v;
@@ -279,6 +325,9 @@ void RPUConfig::validate() const {
                 "config key '", name, ".inp_bound': got ", io->inp_bound(),
                 ", expected 1 when noise_management is not none");
   }
+  TORCH_CHECK(modifier().pdrop() == 0.0 || modifier().type() != ModifierType::kNone,
+              "config key 'modifier.pdrop': got ", modifier().pdrop(),
+              ", expected 0 when modifier.type is none (drop-connect alone is type drop_connect)");
   TORCH_CHECK(device().w_min() < device().w_max(), "config key 'device.w_min': got ",
               device().w_min(), ", expected less than device.w_max = ", device().w_max());
   if (device().model() != DeviceModel::kConstantStep) {
@@ -334,7 +383,10 @@ RPUConfig RPUConfig::from_json(const std::string& text) {
     TORCH_CHECK(false, "config: invalid JSON: ", e.what());
   }
   TORCH_CHECK(root.is_object(), "config: expected a JSON object, got ", root.type_name());
-  check_unknown_keys(root, {"forward", "backward", "update", "device", "mapping"}, keys());
+  check_unknown_keys(root,
+                     {"forward", "backward", "update", "device", "mapping", "noise_model", "clip",
+                      "remap", "modifier"},
+                     keys());
   RPUConfig cfg;
   JsonReader reader;
   reader.root = &root;

@@ -11,21 +11,18 @@
 #include <ATen/ATen.h>
 #include <torch/serialize/archive.h>
 
+#include "analog/nn/inference.h"
+
 namespace analog::optim {
 namespace {
 
-std::vector<AnalogTile> find_tiles(torch::nn::Module& model) {
-  std::vector<AnalogTile> tiles;
-  for (const auto& m : model.modules(/*include_self=*/true)) {
-    if (auto tile = std::dynamic_pointer_cast<AnalogTileImpl>(m)) tiles.emplace_back(tile);
-  }
-  return tiles;
-}
-
 std::vector<at::Tensor> digital_parameters(torch::nn::Module& model,
                                            const std::vector<AnalogTile>& tiles) {
+  // NB: inference tiles are trained by gradient: their weights are SGD's.
   std::set<const void*> analog;
-  for (const auto& t : tiles) analog.insert(t->weight.unsafeGetTensorImpl());
+  for (const auto& t : tiles) {
+    if (!t->is_inference()) analog.insert(t->weight.unsafeGetTensorImpl());
+  }
   std::vector<at::Tensor> params;
   for (const auto& p : model.parameters()) {
     if (!analog.count(p.unsafeGetTensorImpl())) params.push_back(p);
@@ -38,7 +35,7 @@ std::vector<at::Tensor> digital_parameters(torch::nn::Module& model,
 AnalogSGD::AnalogSGD(torch::nn::Module& model, AnalogSGDOptions options)
     : Optimizer(std::vector<torch::optim::OptimizerParamGroup>{},
                 std::make_unique<AnalogSGDOptions>(options)),
-      tiles_(find_tiles(model)) {
+      tiles_(nn::analog_tiles(model)) {
   TORCH_CHECK(std::isfinite(options.lr()) && options.lr() >= 0,
               "AnalogSGD: expected a finite lr >= 0, got ", options.lr());
   add_param_group(torch::optim::OptimizerParamGroup(digital_parameters(model, tiles_)));

@@ -83,6 +83,16 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
     const at::Tensor x = ctx->get_saved_variables()[0];
     const at::Tensor mask = ctx->saved_data["mask"].toTensor();
     const at::Tensor d = grads[0].contiguous();
+    if (tile->is_inference()) {
+      // Exact backward on the weights the forward read; the weight gradient goes to the clean
+      // weights (straight through the modifier), in the units of the layer's outputs: d before
+      // the output scales (aihwkit's delta-weights mode).
+      const at::Tensor dm = mask.defined() ? d.masked_fill(mask, 0.0) : d;
+      at::Tensor grad_x, grad_w;
+      if (ctx->needs_input_grad(0)) grad_x = dm.mm(tile->mvm_weight());
+      if (ctx->needs_input_grad(1)) grad_w = dm.div(tile->out_scales_.unsqueeze(0)).t().mm(x);
+      return {grad_x, grad_w, at::Tensor()};
+    }
     tile->synchronize();  // the forward's check and the last update's (CUDA)
     tile->record(x, d);
     at::Tensor grad_x;
@@ -119,7 +129,7 @@ void AnalogTileImpl::reset() {
   weight = register_parameter("weight", at::zeros({out_size_, in_size_}, opts));
   rng_state_ = register_buffer("rng_state", at::tensor({seed_, tile_id_, int64_t{1}}, at::kLong));
   DeviceArrays dev;
-  if (is_floating_point()) {
+  if (is_floating_point() || is_inference()) {
     const auto empty = at::empty({0, 0}, opts);
     dev = {at::empty({0, 0, 4}, opts), empty, empty, empty, at::empty({0, 0, 2}, opts)};
   } else {
@@ -136,6 +146,7 @@ void AnalogTileImpl::reset() {
   // Only LinearStep tiles have slopes: the state of the other tiles stays as it was (their
   // checkpoints from before device models load as they are).
   slopes_ = dev.slopes.numel() > 0 ? register_buffer("slopes", dev.slopes) : dev.slopes;
+  if (is_inference()) reset_inference_state();
   pending_x_.clear();
   pending_d_.clear();
   deferred_checks_.clear();
@@ -169,9 +180,11 @@ uint64_t AnalogTileImpl::take_calls(uint64_t n) {
 at::Tensor AnalogTileImpl::forward(const at::Tensor& x) {
   if (at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad())) {
     check_input("AnalogTile.forward", x, in_size_, "in_size", weight.device());
-    return AnalogTileFunction::apply(x, weight, this);
+    const at::Tensor y = AnalogTileFunction::apply(x, weight, this);
+    return is_inference() ? scale_outputs(y) : y;
   }
-  return forward_mvm(x);
+  const at::Tensor y = forward_mvm(x);
+  return is_inference() ? scale_outputs(y) : y;
 }
 
 void AnalogTileImpl::synchronize() {
@@ -234,23 +247,30 @@ float AnalogTileImpl::mask_bound() const {
   return bound > 0 ? static_cast<float>(kMaskFraction * bound) : 0.0f;
 }
 
+const at::Tensor& AnalogTileImpl::mvm_weight() const {
+  const bool modified = modified_weight_.defined() && modified_weight_.numel() > 0 &&
+                        (is_training() || config_.modifier().enable_during_test());
+  return modified ? modified_weight_ : weight;
+}
+
 MvmResult AnalogTileImpl::mvm(const at::Tensor& x, bool transposed, float mask_bound,
-                              bool defer_check) {
+                              bool defer_check, const at::Tensor* w_in) {
   at::NoGradGuard no_grad;
   const char* what = transposed ? "AnalogTile.backward" : "AnalogTile.forward";
+  const at::Tensor& w = w_in ? *w_in : mvm_weight();
   MvmResult r;
   if (is_floating_point()) {
     if (!transposed) {
       ANALOG_CHECK_FINITE(all_finite(x),
                           "AnalogTile.forward: expected finite inputs, got NaN or inf");
     }
-    r.y = x.mm(transposed ? weight : weight.t());
+    r.y = x.mm(transposed ? w : w.t());
     return r;
   }
   const uint64_t call = take_calls(1);
   r = kernels_on(weight.device(), what)
-          .io_mvm(x, weight, transposed, transposed ? backward_spec_ : forward_spec_, key(), call,
-                  what, mask_bound);
+          .io_mvm(x, w, transposed, transposed ? backward_spec_ : forward_spec_, key(), call, what,
+                  mask_bound);
   run_check(std::move(r.check), defer_check);
   return r;
 }
@@ -395,6 +415,10 @@ void AnalogTileImpl::update_all(const std::vector<AnalogTileImpl*>& tiles, doubl
 }
 
 void AnalogTileImpl::post_update_step() {
+  if (is_inference()) {
+    inference_post_update_step();
+    return;
+  }
   if (is_floating_point()) return;
   at::NoGradGuard no_grad;
   const bool diffusion = diffusion_rate_.numel() > 0;
@@ -419,13 +443,19 @@ void AnalogTileImpl::set_weights(const at::Tensor& w_in) {
   at::NoGradGuard no_grad;
   const at::Tensor w = w_in.to(weight.device(), at::kFloat);
   TORCH_CHECK(all_finite(w), "AnalogTile.set_weights: expected finite weights, got NaN or inf");
-  if (is_floating_point()) {
+  if (is_inference()) {
+    weight.copy_(w);
+    forget_inference_state();
+  } else if (is_floating_point()) {
     weight.copy_(w);
   } else {
     weight.copy_(at::max(at::min(w, w_max()), w_min()));
   }
 }
 
-at::Tensor AnalogTileImpl::get_weights() const { return weight.detach().clone(); }
+at::Tensor AnalogTileImpl::get_weights() const {
+  if (is_inference()) return weight.detach() * out_scales_.unsqueeze(1);
+  return weight.detach().clone();
+}
 
 }  // namespace analog

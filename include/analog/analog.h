@@ -8,6 +8,7 @@
 #include "analog/nn/analog_conv.h"
 #include "analog/nn/analog_linear.h"
 #include "analog/nn/conversion.h"
+#include "analog/nn/inference.h"
 #include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"
 #include "analog/quoted.h"

@@ -6,6 +6,7 @@
 #include <torch/arg.h>
 
 #include "analog/config/device_parameters.h"
+#include "analog/config/inference_parameters.h"
 #include "analog/config/io_parameters.h"
 #include "analog/config/mapping_parameters.h"
 #include "analog/config/update_parameters.h"
@@ -16,10 +17,15 @@ namespace analog {
 enum class TileType {
   kSingleDevice,   ///< one pulsed device per cross-point, noisy IO, pulsed update
   kFloatingPoint,  ///< exact float32 MVMs and SGD update (aihwkit FloatingPointRPUConfig)
+  /// Trained by gradient (hardware-aware: noisy forward, exact backward, SGD on the clean
+  /// weights, then clip, remap and modifier), then programmed into devices that drift
+  /// (aihwkit InferenceRPUConfig). backward.*, update.* and device.* are not used.
+  kInference,
 };
 
 /// The configuration of an analog layer. Every field has a dotted name (`forward.out_noise`,
-/// `update.desired_bl`, `device.dw_min`, `mapping.max_input_size`, `type`).
+/// `update.desired_bl`, `device.dw_min`, `mapping.max_input_size`, `type`, and for inference
+/// tiles `noise_model.g_max`, `drift_compensation`, `clip.type`, `remap.type`, `modifier.std_dev`).
 ///
 /// Example:
 ///   auto cfg = analog::RPUConfig();
@@ -33,10 +39,19 @@ struct RPUConfig {
   TORCH_ARG(UpdateParameters, update) = UpdateParameters();
   TORCH_ARG(PulsedDevice, device) = PulsedDevice();
   TORCH_ARG(MappingParameters, mapping) = MappingParameters();
+  // Used by inference tiles only.
+  TORCH_ARG(NoiseModelParameters, noise_model) = NoiseModelParameters();
+  TORCH_ARG(DriftCompensation, drift_compensation) = DriftCompensation::kGlobal;
+  TORCH_ARG(WeightClipParameters, clip) = WeightClipParameters();
+  TORCH_ARG(WeightRemapParameters, remap) = WeightRemapParameters();
+  TORCH_ARG(WeightModifierParameters, modifier) = WeightModifierParameters();
 
  public:
   /// The floating-point configuration (exact tile, default mapping).
   static RPUConfig floating_point();
+  /// The inference configuration: PCM-like devices, global drift compensation, no clip, remap
+  /// or modifier, the default forward IO.
+  static RPUConfig inference();
 
   /// Throws c10::Error naming the dotted key, the value and the allowed range on a bad field.
   void validate() const;

@@ -24,6 +24,12 @@ enum class Domain : uint32_t {
   kProbRound = 10,   // stochastic rounding of pulse probabilities
   kDiffusion = 11,   // per-step weight diffusion
   kShuffle = 12,     // data order (training loop)
+  kProgram = 13,     // programming noise of each device of an inference tile
+  kDriftNu = 14,     // each device's drift exponent
+  kReadNoise = 15,   // 1/f read noise at a drift time
+  kModifier = 16,    // hardware-aware training's weight noise
+  kModifierRound = 17,  // its stochastic rounding
+  kModifierDrop = 18,   // its drop-connect
 };
 
 /// splitmix64 finaliser: spreads (seed, tile) over the 64-bit Philox key.

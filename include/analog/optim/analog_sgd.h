@@ -30,7 +30,9 @@ struct AnalogSGDOptions : public torch::optim::OptimizerCloneableOptions<AnalogS
 /// AnalogTile of the model, the update with the (x, d) pairs recorded since the last step and
 /// the tile's per-step device processes (update_tiles: on a GPU the tiles' updates share
 /// launches; the per-step processes run for every tile, also when an update reports a NaN or
-/// inf, which step() then throws). The tiles' weights are not touched by the SGD part.
+/// inf, which step() then throws). The pulsed tiles' weights are not touched by the SGD part;
+/// inference tiles' weights are (they are trained by gradient), and their per-step process is
+/// the clip, remap and modifier.
 /// Its state is its options (the defaults and each parameter group's, which a scheduler may have
 /// changed): torch::save(optimizer, path) and torch::load(optimizer, path) keep them. The tiles'
 /// state (weights, devices, random-stream counters) is the model's: a checkpoint of the model and

@@ -77,10 +77,38 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   /// Number of recorded samples waiting for update().
   int64_t pending_samples() const;
 
-  /// Writes weights [out, in], clipped to each device's bounds (exactly for floating point).
+  /// Writes weights [out, in], clipped to each device's bounds (exactly for floating point and
+  /// inference tiles; an inference tile's output scales become 1 and its programming is dropped).
   void set_weights(const at::Tensor& w);
-  /// A copy of the weights [out, in].
+  /// A copy of the weights [out, in] (an inference tile's: times its output scales).
   at::Tensor get_weights() const;
+
+  // Inference tiles (config type inference). Such a tile is trained by gradient: its forward
+  // pass in training mode reads the modifier's noisy copy of the weights (from the second
+  // optimizer step on), the backward pass is exact on the same weights and hands the weight
+  // gradient to `weight.grad()`; after the optimizer's step post_update_step() clips, remaps and
+  // draws the next noisy copy. Outputs are scaled digitally by the output scales (remap) and, in
+  // eval mode, by the drift compensation's alpha.
+  bool is_inference() const { return config_.type() == TileType::kInference; }
+  /// Programs the devices (noise_model) with the reference weights: the weights when first
+  /// programmed since the last set_weights or optimizer step. Draws the programming noise and
+  /// each device's drift exponent anew from the tile's streams (the same seed and sequence of
+  /// calls programs the same conductances); the tile then holds the programmed weights, read at
+  /// t = 0 without read noise. With global drift compensation it reads the reference output
+  /// level (alpha becomes 1).
+  void program_weights();
+  /// The weights read `t_inference` >= 0 seconds after programming: drift and 1/f read noise on
+  /// the programmed devices (programs first if needed; repeated calls share one programming and
+  /// draw new read noise). With global drift compensation alpha becomes the reference level over
+  /// the drifted level.
+  void drift_weights(double t_inference);
+  /// The digital output scales [out] (ones unless remapped).
+  at::Tensor out_scales() const;
+  /// The drift compensation's output factor (1 until drift_weights).
+  double drift_alpha() const;
+  /// The weights the next training forward pass reads: the modifier's noisy copy where there is
+  /// one, else the weights.
+  at::Tensor modified_weights() const;
 
   const RPUConfig& config() const { return config_; }
   int64_t out_size() const { return out_size_; }
@@ -101,6 +129,11 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
  private:
   // The buffers of the class comment (registered under these names without the underscore).
   at::Tensor devices_, diffusion_rate_, decay_scale_, reset_bias_;
+  // Inference tiles only (empty tensors: none): out_scales [out]; alpha and baseline [1] of the
+  // drift compensation; reference_weight and programmed_weight [out, in]; drift_nu [2, out, in]
+  // (g+ devices, then g-); modified_weight [out, in], the modifier's copy.
+  at::Tensor out_scales_, alpha_, baseline_, reference_weight_, programmed_weight_, drift_nu_,
+      modified_weight_;
   at::Tensor slopes_;  ///< registered (and saved) for LinearStep tiles only; else empty
   at::Tensor rng_state_;
 
@@ -110,8 +143,10 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   /// One MVM through the kernels of the tile's device: W x, or W^T x when `transposed` (x float32
   /// with contiguous rows, on the tile's device), with that direction's IO spec and the next call
   /// number; its NaN/inf check is deferred to synchronize() with `defer_check`. A floating-point
-  /// tile's product is exact. With mask_bound > 0 the result holds the gradient mask.
-  MvmResult mvm(const at::Tensor& x, bool transposed, float mask_bound, bool defer_check);
+  /// tile's product is exact. With mask_bound > 0 the result holds the gradient mask. The
+  /// weights are mvm_weight(), or `*w` if given.
+  MvmResult mvm(const at::Tensor& x, bool transposed, float mask_bound, bool defer_check,
+                const at::Tensor* w = nullptr);
   /// The gradient-mask threshold of training forward passes: 0.999 forward.out_bound (0: none).
   float mask_bound() const;
 
@@ -125,6 +160,22 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   /// none (nothing queued, lr 0, or the exact float update, which it has done).
   bool begin_update(double lr, UpdateJob& job);
   bool is_floating_point() const { return config_.type() == TileType::kFloatingPoint; }
+  /// The weights the forward and backward MVMs read (modified_weights() in training mode, or
+  /// with modifier.enable_during_test).
+  const at::Tensor& mvm_weight() const;
+  /// Registers the inference buffers (reset()).
+  void reset_inference_state();
+  /// Output scales and alpha 1, no programming, no modifier copy (set_weights()).
+  void forget_inference_state();
+  /// The programming and the drift compensation dropped (the weights changed).
+  void forget_programming();
+  /// clip, remap and modifier (post_update_step of an inference tile).
+  void inference_post_update_step();
+  /// The drift compensation's readout: mean |y| over the one-hot inputs of every column (the
+  /// noisy forward MVM of the weights), at least 1e-4.
+  double drift_readout();
+  /// Multiplies the tile's outputs by the output scales (and alpha in eval mode).
+  at::Tensor scale_outputs(const at::Tensor& y) const;
 
   RPUConfig config_;
   kernels::IoSpec forward_spec_{}, backward_spec_{};  ///< config_'s forward and backward IO

@@ -1,0 +1,116 @@
+// The per-weight math of inference tiles: PCM-like programming, drift and read noise (aihwkit
+// 1.1.0 PCMLikeNoiseModel) and the weight modifiers of hardware-aware training. Pure functions
+// of their inputs and the random numbers handed in, shared by every backend.
+#pragma once
+#include <cmath>
+
+#include "analog/config/inference_parameters.h"
+#include "analog/kernels/macros.h"
+
+namespace analog::kernels {
+
+/// PCM programming-noise polynomial (microsiemens, at g_max = 25 uS), Nandakumar et al. 2019.
+constexpr float kPcmProgC0 = 0.26348f, kPcmProgC1 = 1.9650f, kPcmProgC2 = -1.1731f;
+/// The g_max the programming polynomial was fitted at.
+constexpr float kPcmProgGMaxRef = 25.0f;
+
+/// NoiseModelParameters as floats.
+struct PcmSpec {
+  float g_max, t_0, t_read, prog_noise_scale, read_noise_scale, drift_scale;
+};
+
+/// Std of the programming noise (uS) of a device programmed to g_target (uS).
+ANALOG_HOST_DEVICE inline float pcm_prog_sigma(const PcmSpec& p, float g_target) {
+  const float r = g_target / p.g_max;
+  return (kPcmProgC0 + kPcmProgC1 * r + kPcmProgC2 * r * r) * (p.g_max / kPcmProgGMaxRef);
+}
+
+/// The programmed conductance: g_target + sigma xi, clipped at 0 (a device cannot go below).
+ANALOG_HOST_DEVICE inline float pcm_program(const PcmSpec& p, float g_target, float xi) {
+  return fmaxf(g_target + p.prog_noise_scale * pcm_prog_sigma(p, g_target) * xi, 0.0f);
+}
+
+/// Mean of the drift exponent of a device programmed to g_target.
+ANALOG_HOST_DEVICE inline float pcm_nu_mean(const PcmSpec& p, float g_target) {
+  const float gr = fmaxf(fabsf(g_target) / p.g_max, 1e-7f);
+  return fminf(fmaxf(-0.0155f * logf(gr) + 0.0244f, 0.049f), 0.1f);
+}
+
+/// Device-to-device std of the drift exponent of a device programmed to g_target.
+ANALOG_HOST_DEVICE inline float pcm_nu_std(const PcmSpec& p, float g_target) {
+  const float gr = fmaxf(fabsf(g_target) / p.g_max, 1e-7f);
+  return fminf(fmaxf(-0.0125f * logf(gr) - 0.0059f, 0.008f), 0.045f);
+}
+
+/// The drift exponent nu = |mean + std xi| drift_scale.
+ANALOG_HOST_DEVICE inline float pcm_drift_nu(const PcmSpec& p, float g_target, float xi) {
+  return fabsf(pcm_nu_mean(p, g_target) + pcm_nu_std(p, g_target) * xi) * p.drift_scale;
+}
+
+/// The 1/f read noise's time factor sqrt(ln((t + t_read) / (2 t_read))), t from programming
+/// plus t_0.
+ANALOG_HOST_DEVICE inline float pcm_read_time_factor(const PcmSpec& p, float t_total) {
+  return sqrtf(logf((t_total + p.t_read) / (2.0f * p.t_read)));
+}
+
+/// The read-noise level Q of a device whose programmed conductance is g_prog.
+ANALOG_HOST_DEVICE inline float pcm_read_q(const PcmSpec& p, float g_prog) {
+  return fminf(0.0088f / fmaxf(powf(fabsf(g_prog) / p.g_max, 0.65f), 1e-3f), 0.2f);
+}
+
+/// The conductance read t_inference seconds after programming (t_inference >= 0): drift
+/// g (t / t_0)^-nu with t = t_inference + t_0 (none at t_inference = 0), then read noise with
+/// std |g_drift| Q time_factor, clipped at 0. `time_factor` is pcm_read_time_factor(t).
+ANALOG_HOST_DEVICE inline float pcm_drift_read(const PcmSpec& p, float g_prog, float nu,
+                                               float t_inference, float time_factor, float xi) {
+  const float t = t_inference + p.t_0;
+  const float g_drift = t_inference > 0.0f ? g_prog * powf(t / p.t_0, -nu) : g_prog;
+  const float sigma = fabsf(g_drift) * pcm_read_q(p, g_prog) * time_factor;
+  return fmaxf(g_drift + p.read_noise_scale * sigma * xi, 0.0f);
+}
+
+/// WeightModifierParameters as floats.
+struct ModifierSpec {
+  ModifierType type;
+  float std_dev, res, pdrop, coeff0, coeff1, coeff2, g_max;
+  bool sto_round;
+};
+
+/// round(v), or with stochastic rounding floor(v + u) for u ~ U[0, 1).
+ANALOG_HOST_DEVICE inline float modifier_round(const ModifierSpec& m, float v, float u) {
+  return m.sto_round ? floorf(v + u) : rintf(v);
+}
+
+/// The noisy weight of one clean weight w (before drop-connect): a is the tile's amax, xi a
+/// standard normal, u a uniform for stochastic rounding.
+ANALOG_HOST_DEVICE inline float modify_weight(const ModifierSpec& m, float w, float a, float xi,
+                                              float u) {
+  switch (m.type) {
+    case ModifierType::kAddNormal:
+      return w + m.std_dev * a * xi;
+    case ModifierType::kMultNormal:
+      return w * (1.0f + m.std_dev * a * xi);
+    case ModifierType::kDiscretize: {
+      if (m.res <= 0.0f) return w;
+      const float step = a * m.res;
+      return step * modifier_round(m, w / step, u);
+    }
+    case ModifierType::kDiscretizeAddNormal: {
+      const float q = m.res > 0.0f ? m.res * modifier_round(m, w / (a * m.res), u) : w / a;
+      return a * (q + m.std_dev * xi);
+    }
+    case ModifierType::kPoly:
+    case ModifierType::kProgNoise: {
+      const float v = fabsf(w) / a;
+      const float scale = m.type == ModifierType::kPoly ? m.std_dev : m.std_dev / m.g_max;
+      const float sigma = scale * (m.coeff0 + m.coeff1 * v + m.coeff2 * v * v);
+      const float noisy = w + a * sigma * xi;
+      if (m.type == ModifierType::kPoly) return noisy;
+      return w < 0.0f ? -fabsf(noisy) : fabsf(noisy);  // the sign kept (0 counts as positive)
+    }
+    default:
+      return w;
+  }
+}
+
+}  // namespace analog::kernels
