@@ -35,7 +35,8 @@ inline std::string default_data_dir(const std::string& dataset) {
 /// --dataset, --data, --model, --hidden, --epochs, --batch, --lr, --seed, --device,
 /// --train-samples,
 /// --test-samples, --config and --set.
-inline void add_common_options(CLI::App& app, CommonOptions& o) {
+/// `min_epochs`: 0 where a run may only evaluate (analog-train).
+inline void add_common_options(CLI::App& app, CommonOptions& o, int64_t min_epochs = 1) {
   app.add_option("--dataset", o.dataset, "mnist or fashion-mnist")
       ->capture_default_str()
       ->check(CLI::IsMember({"mnist", "fashion-mnist"}));
@@ -54,9 +55,10 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
          "hidden layer widths of the mlp, comma-separated (256,128: 784-256-128-10)")
       ->default_str("256")
       ->check(whole_number_list(1, 100000));
-  app.add_option("--epochs", o.train.epochs, "epochs")
+  app.add_option("--epochs", o.train.epochs,
+                 min_epochs == 0 ? "epochs (0: evaluate the initial network only)" : "epochs")
       ->capture_default_str()
-      ->check(whole_number(1, 1000000));
+      ->check(whole_number(min_epochs, 1000000));
   app.add_option("--batch", o.train.batch, "mini-batch size")
       ->capture_default_str()
       ->check(whole_number(1, 1000000));

@@ -78,21 +78,46 @@ inline CLI::Validator device_name() {
       "DEVICE", "device_name");
 }
 
+/// "" when `text` is a finite decimal number (no inf, nan or hex) > 0 (`zero_ok`: >= 0), else
+/// what was expected.
+inline std::string decimal_number_error(const std::string& text, bool zero_ok) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(text.c_str(), &end);
+  const bool plain = !text.empty() && text.find_first_of("xX") == std::string::npos;
+  // (errno is ERANGE below the smallest normal double as well as above the largest)
+  if (plain && errno == 0 && end == text.c_str() + text.size() && std::isfinite(v) &&
+      (v > 0 || (zero_ok && v == 0)))
+    return "";
+  return std::string("expected a finite number ") + (zero_ok ? ">= 0 (0 or " : "> 0 (") +
+         "from 2.3e-308 to 1.7e308), got " + analog::quoted(text);
+}
+
 /// A finite decimal number > 0 (no inf, nan or hex).
 inline CLI::Validator positive_number() {
+  return CLI::Validator([](std::string& text) { return decimal_number_error(text, false); },
+                        "NUMBER > 0", "positive_number");
+}
+
+/// Comma-separated finite decimal numbers >= 0; an empty item is an error.
+inline CLI::Validator non_negative_number_list() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
-        char* end = nullptr;
-        errno = 0;
-        const double v = std::strtod(text.c_str(), &end);
-        const bool plain = !text.empty() && text.find_first_of("xX") == std::string::npos;
-        if (plain && errno == 0 && end == text.c_str() + text.size() && std::isfinite(v) && v > 0)
-          return "";
-        // (errno is ERANGE below the smallest normal double as well as above the largest)
-        return "expected a finite number > 0 (from 2.3e-308 to 1.7e308), got " +
-               analog::quoted(text);
+        for (const auto& item : comma_items(text)) {
+          const std::string error = decimal_number_error(item, true);
+          if (!error.empty()) return error + " in " + analog::quoted(text);
+        }
+        return "";
       },
-      "NUMBER > 0", "positive_number");
+      "NUMBER,... >= 0", "non_negative_number_list");
+}
+
+/// The numbers of a list non_negative_number_list accepted (none for "").
+inline std::vector<double> decimal_numbers(const std::string& text) {
+  std::vector<double> numbers;
+  if (text.empty()) return numbers;
+  for (const auto& item : comma_items(text)) numbers.push_back(std::strtod(item.c_str(), nullptr));
+  return numbers;
 }
 
 /// Parses the command line. Returns -1 when the program goes on; otherwise the exit code: 0

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -94,6 +95,42 @@ nlohmann::json to_json(const std::string& name, const std::optional<analog::RPUC
   return j;
 }
 
+/// Test accuracy at `times` after programming, over `repeats` programmings: printed as a table
+/// (unless `quiet`) and returned as JSON.
+nlohmann::json drift_table(torch::nn::Sequential& model, const analog::data::MnistSplit& test,
+                           const std::vector<double>& times, int64_t repeats,
+                           const analog::RPUConfig& rpu, bool quiet) {
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  const auto table = analog::train::drift_accuracy(
+      model, test, times, repeats, [&](int64_t r, int64_t n, size_t k, size_t nt) {
+        if (tty) fmt::print(stderr, "\rprogramming {}/{}, time {}/{}   ", r, n, k + 1, nt);
+      });
+  if (tty) fmt::print(stderr, "\r{:<40}\r", "");
+  if (!quiet) {
+    fmt::print(
+        "\ntest accuracy after programming ({} programmings, noise model {}, drift "
+        "compensation {}):\n{:>12}  {:>8}  {:>7}\n",
+        repeats, rpu.get("noise_model.type"), rpu.get("drift_compensation"), "t [s]", "mean", "sd");
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& point : table) {
+    std::vector<double> acc = point.test_acc;
+    double mean = 0, var = 0;
+    for (const double a : acc) mean += a / static_cast<double>(acc.size());
+    for (const double a : acc) var += (a - mean) * (a - mean);
+    const double sd = acc.size() > 1 ? std::sqrt(var / static_cast<double>(acc.size() - 1)) : 0.0;
+    if (!quiet) {
+      fmt::print("{:>12}  {:>8.4f}  {:>7.4f}\n", fmt::format("{:.10g}", point.t_inference), mean,
+                 sd);
+    }
+    rows.push_back({{"t_inference", point.t_inference},
+                    {"test_acc_mean", mean},
+                    {"test_acc_sd", sd},
+                    {"test_acc", acc}});
+  }
+  return rows;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -103,7 +140,9 @@ int run(int argc, char** argv) {
   int threads = 1;
   std::string mode = "analog";
   bool json = false, compare = false;
-  analog::apps::add_common_options(app, common);
+  std::string save_path, eval_times_text;
+  int64_t eval_repeats = 10;
+  analog::apps::add_common_options(app, common, /*min_epochs=*/0);
   app.add_option("--threads", threads, "intra-op threads")
       ->capture_default_str()
       ->check(analog::apps::whole_number(1, 1024));
@@ -114,6 +153,21 @@ int run(int argc, char** argv) {
   app.add_flag("--compare", compare,
                "train digital SGD, the floating-point tile, 'mild' and 'harsh' analog hardware "
                "on the same data and initial weights, and print one table");
+  app.add_option("--save", save_path,
+                 "write the trained network's weights as the digital network (torch::save of a "
+                 "torch::nn::Sequential; an existing file is never overwritten)");
+  app.add_option("--init-from", opt.init_from,
+                 "start from the weights of a network written by --save (e.g. a digitally "
+                 "trained one, to deploy on inference tiles)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--eval-times", eval_times_text,
+                 "after training, program the inference tiles and print the test accuracy at "
+                 "these times after programming, in seconds (e.g. 1,3600,86400)")
+      ->check(analog::apps::non_negative_number_list());
+  app.add_option("--eval-repeats", eval_repeats,
+                 "programmings averaged at each --eval-times time (mean +- sd)")
+      ->capture_default_str()
+      ->check(analog::apps::whole_number(1, 100000));
   if (const int code = analog::apps::parse_command_line(app, argc, argv, "analog-train"); code >= 0)
     return code;
 
@@ -121,6 +175,16 @@ int run(int argc, char** argv) {
     at::set_num_threads(threads);
     const analog::RPUConfig base = analog::apps::build_config(common);
     opt.digital_layers = analog::apps::parse_digital_layers(common.digital_layers, opt);
+    const std::vector<double> eval_times = analog::apps::decimal_numbers(eval_times_text);
+    if (!eval_times_text.empty()) {
+      TORCH_CHECK(mode == "analog" && !compare && base.type() == analog::TileType::kInference,
+                  "--eval-times: expected an analog run with config type inference (--mode analog, "
+                  "--set type=inference or a config file), got ",
+                  compare ? "--compare" : "--mode " + mode + " with type " + base.get("type"));
+    }
+    TORCH_CHECK(save_path.empty() || !compare, "--save: expected one run, not --compare");
+    TORCH_CHECK(save_path.empty() || access(save_path.c_str(), F_OK) != 0, "--save: '", save_path,
+                "' exists (a saved network is never overwritten)");
     const auto train =
         analog::data::load_mnist(analog::apps::data_dir_of(common), true, common.train_samples);
     const auto test =
@@ -173,6 +237,10 @@ int run(int argc, char** argv) {
       if (!json) {
         for (; printed < result.epochs.size(); ++printed) {
           const auto& e = result.epochs[printed];
+          if (e.epoch == 0) {
+            fmt::print("initial network  test loss {:.4f} acc {:.4f}\n", e.test_loss, e.test_acc);
+            continue;
+          }
           fmt::print(
               "epoch {}/{}  train loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  "
               "time {:.2f}s  {:.0f} samples/s\n",
@@ -184,7 +252,16 @@ int run(int argc, char** argv) {
                      result.last_loss);
         }
       }
-      out["runs"].push_back(to_json(sc.name, sc.rpu, result));
+      nlohmann::json run_json = to_json(sc.name, sc.rpu, result);
+      if (!save_path.empty() && !result.diverged) {
+        analog::train::save_network(result.model, opt, save_path);
+        if (!json) fmt::print("saved the network to {}\n", save_path);
+      }
+      if (!eval_times.empty() && !result.diverged) {
+        run_json["drift"] =
+            drift_table(result.model, test, eval_times, eval_repeats, *sc.rpu, json);
+      }
+      out["runs"].push_back(run_json);
       results.push_back(std::move(result));
     }
     if (json) {

@@ -23,6 +23,7 @@
 #include "analog/optim/analog_sgd.h"
 #include "analog/quoted.h"
 #include "analog/tile/analog_tile.h"
+#include "analog/train/deployment.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
 #include "cuda/stream_scope.h"
 #endif
@@ -188,7 +189,7 @@ namespace {
 RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& test,
                        const TrainOptions& options, const std::optional<RPUConfig>& rpu,
                        const ProgressFn& progress) {
-  TORCH_CHECK(options.epochs >= 1, "train: expected epochs >= 1, got ", options.epochs);
+  TORCH_CHECK(options.epochs >= 0, "train: expected epochs >= 0, got ", options.epochs);
   TORCH_CHECK(options.batch >= 1, "train: expected batch >= 1, got ", options.batch);
   TORCH_CHECK(std::isfinite(options.lr) && options.lr > 0, "train: expected lr > 0, got ",
               options.lr);
@@ -205,6 +206,7 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
 #endif
   [[maybe_unused]] const SerialBackward serial_backward;
   torch::nn::Sequential model = make_model(options, rpu);
+  if (!options.init_from.empty()) load_network(model, options, options.init_from);
   model->to(device);
   const at::Tensor images = train.images.to(device), labels = train.labels.to(device);
   std::unique_ptr<torch::optim::Optimizer> opt;
@@ -296,21 +298,31 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
     }
     result.epochs.push_back(stats);
   }
+  if (options.epochs == 0) {
+    EpochStats stats;
+    std::tie(stats.test_loss, stats.test_acc) = evaluate(model, test);
+    result.epochs.push_back(stats);
+  }
+  result.model = model;
   return result;
 }
 
 /// The network and batch of `options`, as an error names them ("mlp 784-256-10, batch 64").
 std::string network_of(const TrainOptions& options) {
+  return network_name(options) + ", batch " + std::to_string(options.batch);
+}
+
+}  // namespace
+
+std::string network_name(const TrainOptions& options) {
   std::string text = options.model;
   if (options.model == "mlp") {
     text += " 784";
     for (const int64_t h : options.hidden) text += "-" + std::to_string(h);
     text += "-10";
   }
-  return text + ", batch " + std::to_string(options.batch);
+  return text;
 }
-
-}  // namespace
 
 RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& test,
                       const TrainOptions& options, const std::optional<RPUConfig>& rpu,

@@ -13,4 +13,5 @@
 #include "analog/optim/analog_sgd.h"
 #include "analog/quoted.h"
 #include "analog/tile/analog_tile.h"
+#include "analog/train/deployment.h"
 #include "analog/train/trainer.h"

@@ -15,6 +15,7 @@
 #endif
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -161,6 +162,41 @@ TEST(HostileInput, CommandLineNumbersAreStrict) {
   for (const auto& [extra, what] : cases) {
     expect_refused(run(train(extra)), what, extra[0] + " " + extra[1].substr(0, 30));
   }
+}
+
+// Deployment options: strict times, an inference config, a saved network never overwritten.
+TEST(HostileInput, DeploymentOptionsAreChecked) {
+  const std::vector<std::string> inference = {"--set", "type=inference"};
+  const auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), inference.begin(), inference.end());
+    return train(extra);
+  };
+  expect_refused(run(with({"--eval-times", "-1"})), "expected a finite number >= 0", "negative");
+  expect_refused(run(with({"--eval-times", "1,,2"})), "got '' in '1,,2'", "empty item");
+  expect_refused(run(with({"--eval-times", "inf"})), "expected a finite number", "inf");
+  expect_refused(run(train({"--eval-times", "1"})),
+                 "--eval-times: expected an analog run with config type inference", "pulsed");
+  expect_refused(run(train({"--init-from", tmp("missing.pt")})), "--init-from", "missing");
+  const std::string saved = tmp("saved.pt");
+  const Outcome digital = run(train({"--mode", "digital", "--save", saved}));
+  ASSERT_EQ(digital.code, 0) << digital.err;
+  const std::string bytes = read_text(saved);
+  ASSERT_FALSE(bytes.empty());
+  expect_refused(run(train({"--mode", "digital", "--save", saved})), "exists", "overwrite");
+  EXPECT_EQ(read_text(saved), bytes);
+  expect_refused(run(train({"--compare", "--save", tmp("other.pt")})),
+                 "--save: expected one run, not --compare", "compare");
+  // The saved network deployed: 0 epochs, two times, two programmings each.
+  std::vector<std::string> args =
+      with({"--init-from", saved, "--eval-times", "0,3600", "--eval-repeats", "2", "--json"});
+  *(std::find(args.begin(), args.end(), "--epochs") + 1) = "0";
+  const Outcome deployed = run(args);
+  ASSERT_EQ(deployed.code, 0) << deployed.err;
+  EXPECT_THAT(deployed.out, HasSubstr("\"t_inference\": 3600.0"));
+  size_t rows = 0;
+  for (size_t at = 0; (at = deployed.out.find("\"test_acc_mean\"", at)) != std::string::npos; ++at)
+    ++rows;
+  EXPECT_EQ(rows, 2u);
 }
 
 TEST(HostileInput, UnknownOptionsAndChoicesExitWithTwo) {

@@ -23,11 +23,15 @@ struct TrainOptions {
   /// Weight layers (1-based, in order) that an analog run keeps digital: the hybrid designs
   /// ("first and last digital": {1, weight_layers(options)}). Empty: every layer analog.
   std::vector<int64_t> digital_layers;
+  /// Epochs of training; 0 evaluates the initial network only (e.g. one from init_from).
   int64_t epochs = 3;
   int64_t batch = 64;
   double lr = 0.01;
   int64_t seed = 0;            ///< initial weights, data order and every analog random stream
   std::string device = "cpu";  ///< "cpu" or "cuda[:N]" (needs a CUDA build and a GPU)
+  /// A network saved by save_network (train/deployment.h) whose weights replace the initial
+  /// ones ("": none), e.g. a digitally trained one converted to inference tiles.
+  std::string init_from;
 };
 
 /// Figures of one finished epoch.
@@ -49,6 +53,8 @@ struct RunResult {
   int64_t diverged_epoch = 0;  ///< 1-based epoch in which the loss became non-finite
   double last_loss = 0;        ///< the loss of the last batch trained
   double train_time_sec = 0;   ///< sum of the epochs' training time
+  /// The trained network (on the training device).
+  torch::nn::Sequential model{nullptr};
   /// The last finished epoch (or zeros when none finished).
   EpochStats final() const { return epochs.empty() ? EpochStats{} : epochs.back(); }
 };
@@ -76,6 +82,9 @@ torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t s
 /// 4); another model name is an error.
 int64_t weight_layers(const TrainOptions& options);
 
+/// The network of `options` as messages name it: "mlp 784-256-10", "lenet5".
+std::string network_name(const TrainOptions& options);
+
 /// The model of `options.model` (make_mlp or make_lenet5) for `options.seed`, with
 /// `options.digital_layers` kept digital in an analog run (each must be a layer of the model).
 torch::nn::Sequential make_model(const TrainOptions& options, const std::optional<RPUConfig>& rpu);
@@ -89,7 +98,8 @@ std::vector<int64_t> epoch_order(int64_t n, int64_t seed, int64_t epoch);
 std::pair<double, double> evaluate(torch::nn::Sequential& model, const data::MnistSplit& split);
 
 /// Trains with SGD (digital) or AnalogSGD (analog) and evaluates after every epoch. A loss that
-/// becomes non-finite stops the run, which is then reported as diverged.
+/// becomes non-finite stops the run, which is then reported as diverged. With 0 epochs its one
+/// EpochStats (epoch 0) holds the test figures of the initial network.
 RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& test,
                       const TrainOptions& options, const std::optional<RPUConfig>& rpu,
                       const ProgressFn& progress = nullptr);
