@@ -83,6 +83,7 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
     const at::Tensor x = ctx->get_saved_variables()[0];
     const at::Tensor mask = ctx->saved_data["mask"].toTensor();
     const at::Tensor d = grads[0].contiguous();
+    tile->synchronize();  // the forward's check and the last update's (CUDA)
     if (tile->is_inference()) {
       // Exact backward on the weights the forward read; the weight gradient goes to the clean
       // weights (straight through the modifier), in the units of the layer's outputs: d before
@@ -93,7 +94,6 @@ struct AnalogTileFunction : public torch::autograd::Function<AnalogTileFunction>
       if (ctx->needs_input_grad(1)) grad_w = dm.div(tile->out_scales_.unsqueeze(0)).t().mm(x);
       return {grad_x, grad_w, at::Tensor()};
     }
-    tile->synchronize();  // the forward's check and the last update's (CUDA)
     tile->record(x, d);
     at::Tensor grad_x;
     if (ctx->needs_input_grad(0)) {

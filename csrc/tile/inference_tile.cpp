@@ -150,7 +150,7 @@ void AnalogTileImpl::inference_post_update_step() {
   at::NoGradGuard no_grad;
   at::Tensor w = weight.detach();
   // The optimizer changed the weights: they are programmed anew when asked.
-  forget_programming();
+  if (reference_weight_.numel() > 0 || programmed_weight_.numel() > 0) forget_programming();
   const WeightClipParameters& clip = config_.clip();
   double limit = 0.0;
   switch (clip.type()) {
