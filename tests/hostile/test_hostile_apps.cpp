@@ -43,16 +43,7 @@ struct Outcome {
   }
 };
 
-std::string tmp(const std::string& name) {
-  const std::string path = ::testing::TempDir() + "hostile_" + name;
-  std::remove(path.c_str());
-  return path;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+std::string tmp(const std::string& name) { return test::fresh_temp_path("hostile_" + name); }
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -88,12 +79,13 @@ Outcome run(std::vector<std::string> args, const std::string& stdout_path = "", 
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
-      return {-1000, read_text(err), ""};
+      return {-1000, test::file_contents(err), ""};
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  return {code, read_text(err), stdout_path == "/dev/full" ? "" : read_text(out)};
+  return {code, test::file_contents(err),
+          stdout_path == "/dev/full" ? "" : test::file_contents(out)};
 }
 
 std::vector<std::string> train(std::vector<std::string> extra) {
@@ -180,10 +172,10 @@ TEST(HostileInput, DeploymentOptionsAreChecked) {
   const std::string saved = tmp("saved.pt");
   const Outcome digital = run(train({"--mode", "digital", "--save", saved}));
   ASSERT_EQ(digital.code, 0) << digital.err;
-  const std::string bytes = read_text(saved);
+  const std::string bytes = test::file_contents(saved);
   ASSERT_FALSE(bytes.empty());
   expect_refused(run(train({"--mode", "digital", "--save", saved})), "exists", "overwrite");
-  EXPECT_EQ(read_text(saved), bytes);
+  EXPECT_EQ(test::file_contents(saved), bytes);
   expect_refused(run(train({"--compare", "--save", tmp("other.pt")})),
                  "--save: expected one run, not --compare", "compare");
   // The saved network deployed: 0 epochs, two times, two programmings each.
@@ -349,7 +341,7 @@ std::string small_results(const std::string& name) {
 // merge -o never replaces a symlink, FIFO or device, nor a file it was not given.
 TEST(HostileInput, MergeNeverDestroysItsTarget) {
   const std::string results = small_results("merge_in.csv");
-  const std::string before = read_text(results);
+  const std::string before = test::file_contents(results);
   // A symlink to the input: refused, the link and its target as they were.
   const std::string link = tmp("merge_link.csv");
   ASSERT_EQ(symlink(results.c_str(), link.c_str()), 0);
@@ -358,7 +350,7 @@ TEST(HostileInput, MergeNeverDestroysItsTarget) {
   struct stat st {};
   ASSERT_EQ(lstat(link.c_str(), &st), 0);
   EXPECT_TRUE(S_ISLNK(st.st_mode));
-  EXPECT_EQ(read_text(results), before);
+  EXPECT_EQ(test::file_contents(results), before);
   // A FIFO and a device (as root, a device node would have been replaced).
   const std::string fifo = tmp("merge.fifo");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
@@ -375,11 +367,11 @@ TEST(HostileInput, MergeNeverDestroysItsTarget) {
   write_text(other, before + "# notes\n");
   expect_refused(run({ANALOG_SWEEP_BIN, "merge", results, "-o", other}),
                  "exists and is not one of the inputs", "other file");
-  EXPECT_EQ(read_text(other), before + "# notes\n");
+  EXPECT_EQ(test::file_contents(other), before + "# notes\n");
   // Into itself (one of its inputs): allowed, the same rows.
   const Outcome self = run({ANALOG_SWEEP_BIN, "merge", results, "-o", results});
   EXPECT_EQ(self.code, 0) << self.err;
-  EXPECT_EQ(read_text(results), before);
+  EXPECT_EQ(test::file_contents(results), before);
   // A folder that does not exist: one line, no temporary file anywhere.
   expect_refused(run({ANALOG_SWEEP_BIN, "merge", results, "-o", tmp("no_dir") + "/m.csv"}),
                  "cannot create", "missing folder");
@@ -391,11 +383,11 @@ TEST(HostileInput, MergeNeverDestroysItsTarget) {
 // Results files edited or broken by hand: a clear line, the file untouched.
 TEST(HostileInput, BrokenResultsFilesGiveOneLine) {
   const std::string results = small_results("broken.csv");
-  const std::string good = read_text(results);
+  const std::string good = test::file_contents(results);
   write_text(results, good + "analog,xx,1,0,zz\n");
   const Outcome resume = run(sweep(results, {}));
   expect_refused(resume, "broken.csv", "malformed row on resume");
-  EXPECT_EQ(read_text(results), good + "analog,xx,1,0,zz\n");
+  EXPECT_EQ(test::file_contents(results), good + "analog,xx,1,0,zz\n");
   expect_refused(run({ANALOG_SWEEP_BIN, "plot", results, "-o", tmp("b.svg")}), "broken.csv",
                  "malformed row in plot");
   // A header whose JSON nests 100000 deep.
@@ -418,7 +410,7 @@ TEST(HostileInput, BrokenResultsFilesGiveOneLine) {
   const std::string junk = tmp("junk.csv");
   write_text(junk, "hello\nworld\n");
   expect_refused(run(sweep(junk, {})), "junk.csv", "not a results file");
-  EXPECT_EQ(read_text(junk), "hello\nworld\n");
+  EXPECT_EQ(test::file_contents(junk), "hello\nworld\n");
 }
 
 /// `text`'s line `line` (1-based) with its comma-separated field `field` (0-based, before the
@@ -434,7 +426,7 @@ std::string with_field(const std::string& text, int line, int field, const std::
 // rather than skip a run that was never made or keep a wrong number.
 TEST(HostileInput, EditedRowsAreRefusedOnResumeAndMerge) {
   const std::string results = small_results("edited.csv");
-  const std::string good = read_text(results);
+  const std::string good = test::file_contents(results);
   const size_t row3 = good.find('\n', good.find('\n') + 1) + 1;  // line 3: point 0, seed 0
   const std::string line3 = good.substr(row3, good.find('\n', row3) + 1 - row3);
   ASSERT_EQ(line3.rfind("analog,0,1,0,", 0), 0u) << line3;
@@ -453,7 +445,7 @@ TEST(HostileInput, EditedRowsAreRefusedOnResumeAndMerge) {
     const Outcome resume = run(sweep(results, {}));
     expect_refused(resume, what, "resume: " + what);
     EXPECT_THAT(resume.err, HasSubstr("edited.csv: line ")) << what;
-    EXPECT_EQ(read_text(results), text) << what;
+    EXPECT_EQ(test::file_contents(results), text) << what;
     expect_refused(run({ANALOG_SWEEP_BIN, "merge", results, "-o", tmp("edited_m.csv")}), what,
                    "merge: " + what);
   }
@@ -463,28 +455,30 @@ TEST(HostileInput, EditedRowsAreRefusedOnResumeAndMerge) {
 // other data is refused instead of mixing results of two data sets in one file.
 TEST(HostileInput, OtherDataIsAnotherSweep) {
   const std::string results = small_results("data_identity.csv");
-  const std::string good = read_text(results);
+  const std::string good = test::file_contents(results);
   EXPECT_THAT(good, HasSubstr("t10k-labels-idx1-ubyte 10008 fnv1a64:"));
   // The same labels but one, still a valid data set.
   const std::string other =
       data_with("data_other", "t10k-labels-idx1-ubyte", [](const std::string& p) {
-        std::string bytes = read_text(std::string(ANALOG_DATA_DIR) + "/t10k-labels-idx1-ubyte");
+        std::string bytes =
+            test::file_contents(std::string(ANALOG_DATA_DIR) + "/t10k-labels-idx1-ubyte");
         bytes.back() = static_cast<char>(bytes.back() == 0 ? 1 : 0);
         write_text(p, bytes);
       });
   std::vector<std::string> args = sweep(results, {});
   args[2] = other;  // --data
   expect_refused(run(args), "different sweep", "resume on other data");
-  EXPECT_EQ(read_text(results), good);
+  EXPECT_EQ(test::file_contents(results), good);
   // The same files in another folder are the same data: the sweep resumes (nothing to do).
   const std::string copy =
       data_with("data_copy", "t10k-labels-idx1-ubyte", [](const std::string& p) {
-        write_text(p, read_text(std::string(ANALOG_DATA_DIR) + "/t10k-labels-idx1-ubyte"));
+        write_text(p,
+                   test::file_contents(std::string(ANALOG_DATA_DIR) + "/t10k-labels-idx1-ubyte"));
       });
   args[2] = copy;
   const Outcome same = run(args);
   EXPECT_EQ(same.code, 0) << same.err;
-  EXPECT_EQ(read_text(results), good);
+  EXPECT_EQ(test::file_contents(results), good);
   // A --processes parent checks the data before it makes the results file.
   const std::string out = tmp("processes_no_data.csv");
   std::vector<std::string> pool = sweep(out, {"--processes", "2"});

@@ -4,9 +4,13 @@
 #pragma once
 #include <c10/util/Exception.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -53,6 +57,19 @@ inline std::string nonfinite_error_of(const std::function<void()>& f) {
     return e.msg();
   }
   return "";
+}
+
+/// A path in the test temporary folder, with no file there (removed if one was).
+inline std::string fresh_temp_path(const std::string& name) {
+  const std::string path = ::testing::TempDir() + name;
+  std::remove(path.c_str());
+  return path;
+}
+
+/// The whole content of a file, byte for byte ("" if it cannot be read).
+inline std::string file_contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 /// Sample mean and (unbiased) standard deviation.

@@ -72,17 +72,7 @@ int wait_exit(pid_t pid) {
 
 int run(std::vector<std::string> args) { return wait_exit(spawn(std::move(args))); }
 
-/// The whole content of a file ("" if it cannot be read).
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::string tmp(const std::string& name) {
-  const std::string path = ::testing::TempDir() + name;
-  std::remove(path.c_str());
-  return path;
-}
+std::string tmp(const std::string& name) { return test::fresh_temp_path(name); }
 
 /// Each run of `file` once, and with the same numbers as in `reference` (same seeds).
 void expect_same_runs(const std::string& file, const std::string& reference, size_t runs) {
@@ -105,7 +95,7 @@ std::vector<pid_t> workers_of(const std::string& out) {
   if (DIR* proc = opendir("/proc")) {
     while (const dirent* entry = readdir(proc)) {
       if (!std::isdigit(static_cast<unsigned char>(entry->d_name[0]))) continue;
-      std::string cmdline = read_text(std::string("/proc/") + entry->d_name + "/cmdline");
+      std::string cmdline = test::file_contents(std::string("/proc/") + entry->d_name + "/cmdline");
       std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
       if (cmdline.find(" " + out + " ") != std::string::npos &&
           cmdline.find(" --worker ") != std::string::npos) {
@@ -182,7 +172,7 @@ TEST(SweepApp, ShardsAsSeparateProcessesMergeToTheUnshardedSweep) {
   // And the plot of it.
   const std::string svg = tmp("merged.svg");
   ASSERT_EQ(run({ANALOG_SWEEP_BIN, "plot", merged, "-o", svg}), 0);
-  const std::string text = read_text(svg);
+  const std::string text = test::file_contents(svg);
   EXPECT_THAT(text, HasSubstr("<svg"));
   EXPECT_THAT(text, HasSubstr("update.desired_bl = 3"));
   EXPECT_THAT(text, HasSubstr("digital"));
@@ -220,7 +210,7 @@ Outcome run_with(const std::string& name, const std::vector<std::string>& extra)
   auto args = sweep_args(out);
   args.insert(args.end(), extra.begin(), extra.end());
   const int code = wait_exit(spawn(args, err));
-  return {code, read_text(err), out};
+  return {code, test::file_contents(err), out};
 }
 
 // A malformed --shard is refused with a message naming it (std::stoll alone took "1x/3" as 1/3).
@@ -239,7 +229,7 @@ TEST(SweepApp, DigitalLayersMakeAHybridSweepOrAClearError) {
   const Outcome hybrid = run_with("hybrid", {"--digital-layers", "first"});
   EXPECT_EQ(hybrid.code, 0) << hybrid.text;
   EXPECT_EQ(read_results(hybrid.out).rows.size(), 14u);
-  EXPECT_THAT(read_text(hybrid.out), HasSubstr("\"digital_layers\":[1]"));
+  EXPECT_THAT(test::file_contents(hybrid.out), HasSubstr("\"digital_layers\":[1]"));
   for (const std::string bad : {"3", "first,2,middle", "0", "-1"}) {
     const Outcome r = run_with("hybrid_error", {"--digital-layers", bad});
     EXPECT_EQ(r.code, 2) << bad << ": " << r.text;
@@ -347,7 +337,7 @@ pid_t start_long_sweep_in_processes(const std::string& out) {
 TEST(SweepApp, WorkersStopWhenTheirParentIsKilled) {
   const std::string out = tmp("orphans.csv");
   const pid_t pid = start_long_sweep_in_processes(out);
-  ASSERT_GT(pid, 0) << read_text(out + ".txt");
+  ASSERT_GT(pid, 0) << test::file_contents(out + ".txt");
   kill(pid, SIGKILL);
   EXPECT_EQ(wait_exit(pid), -SIGKILL);
   EXPECT_TRUE(workers_gone_within(out, 20));
@@ -358,11 +348,11 @@ TEST(SweepApp, WorkersStopWhenTheirParentIsKilled) {
 TEST(SweepApp, CtrlCStopsProcessesCleanly) {
   const std::string out = tmp("interrupted_processes.csv");
   const pid_t pid = start_long_sweep_in_processes(out);
-  ASSERT_GT(pid, 0) << read_text(out + ".txt");
+  ASSERT_GT(pid, 0) << test::file_contents(out + ".txt");
   kill(pid, SIGINT);
   EXPECT_EQ(wait_exit(pid), 130);
   EXPECT_TRUE(workers_gone_within(out, 0));  // the parent waited for them
-  EXPECT_THAT(read_text(out + ".txt"), HasSubstr("interrupted after 0 runs"));
+  EXPECT_THAT(test::file_contents(out + ".txt"), HasSubstr("interrupted after 0 runs"));
   EXPECT_TRUE(read_results(out).rows.empty());
 }
 
@@ -370,11 +360,11 @@ TEST(SweepApp, AFailingWorkerStopsTheSweepWithItsError) {
   // A worker killed from outside: the parent names it, stops the other one, and exits 2.
   const std::string out = tmp("worker_killed.csv");
   const pid_t pid = start_long_sweep_in_processes(out);
-  ASSERT_GT(pid, 0) << read_text(out + ".txt");
+  ASSERT_GT(pid, 0) << test::file_contents(out + ".txt");
   kill(workers_of(out).front(), SIGKILL);
   EXPECT_EQ(wait_exit(pid), 2);
   EXPECT_TRUE(workers_gone_within(out, 0));
-  const std::string text = read_text(out + ".txt");
+  const std::string text = test::file_contents(out + ".txt");
   EXPECT_THAT(text, HasSubstr("analog-sweep: error: worker (--worker "));
   EXPECT_THAT(text, HasSubstr(") was killed by signal 9;")) << text;
   // An error inside a worker's run: its own message, then the parent's, without a backtrace.

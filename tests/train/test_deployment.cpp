@@ -16,14 +16,7 @@ namespace analog::train {
 namespace {
 
 std::string temp_path(const std::string& name) {
-  const std::string path = ::testing::TempDir() + "deployment_" + name;
-  std::remove(path.c_str());
-  return path;
-}
-
-std::string bytes_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return test::fresh_temp_path("deployment_" + name);
 }
 
 /// The weight layers' weights of a network of make_mlp, digital or analog.
@@ -56,10 +49,10 @@ TEST(Deployment, SavedNetworkLoadsIntoDigitalAndAnalogTwins) {
     EXPECT_TRUE(at::equal(got_analog[k], want[k])) << "layer " << k;
   }
   // Never overwritten; another architecture is refused.
-  const std::string before = bytes_of(path);
+  const std::string before = test::file_contents(path);
   EXPECT_THAT(test::error_of([&] { save_network(digital, opt, path); }),
               HasSubstr("the file exists"));
-  EXPECT_EQ(bytes_of(path), before);
+  EXPECT_EQ(test::file_contents(path), before);
   TrainOptions other = opt;
   other.hidden = {32};
   auto wrong = make_model(other, std::nullopt);
