@@ -101,6 +101,9 @@ int run(int argc, char** argv) {
   app.add_option("--out,-o", out, "results file (appended to; re-running resumes)")
       ->capture_default_str();
   app.add_flag("--jsonl", jsonl, "write JSON lines instead of CSV");
+  std::string eval_times;
+  int64_t eval_repeats = 10;
+  apps::add_eval_options(app, eval_times, eval_repeats);
 
   auto* merge = app.add_subcommand(
       "merge", "merge shard results into one file, reporting missing or duplicated runs");
@@ -153,6 +156,8 @@ int run(int argc, char** argv) {
     spec.dataset = common.dataset;
     spec.repeats = repeats;
     spec.include_digital = include_digital;
+    spec.eval_times = apps::decimal_numbers(eval_times);
+    spec.eval_repeats = eval_repeats;
     (void)spec.points();  // every point's config and layers are valid before any file is touched
     auto [shard_k, shard_n] = parse_shard(shard);
     const bool is_worker = !worker.empty();

@@ -160,14 +160,7 @@ int run(int argc, char** argv) {
                  "start from the weights of a network written by --save (e.g. a digitally "
                  "trained one, to deploy on inference tiles)")
       ->check(CLI::ExistingFile);
-  app.add_option("--eval-times", eval_times_text,
-                 "after training, program the inference tiles and print the test accuracy at "
-                 "these times after programming, in seconds (e.g. 1,3600,86400)")
-      ->check(analog::apps::non_negative_number_list());
-  app.add_option("--eval-repeats", eval_repeats,
-                 "programmings averaged at each --eval-times time (mean +- sd)")
-      ->capture_default_str()
-      ->check(analog::apps::whole_number(1, 100000));
+  analog::apps::add_eval_options(app, eval_times_text, eval_repeats);
   if (const int code = analog::apps::parse_command_line(app, argc, argv, "analog-train"); code >= 0)
     return code;
 

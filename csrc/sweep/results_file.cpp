@@ -61,7 +61,7 @@ std::string read_from(int fd, off_t offset, const std::string& path) {
 }  // namespace
 
 ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const SweepSpec& spec)
-    : path_(path), format_(format), grid_keys_(spec.grid_keys()), checker_(spec) {
+    : path_(path), format_(format), layout_(spec.row_layout()), checker_(spec) {
   // NB: O_NONBLOCK so that a FIFO named as the results file is refused, not waited on.
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
   check_io(fd_ >= 0, path, "open");
@@ -138,7 +138,7 @@ size_t ResultsFile::read_appended(bool repair) {
   const size_t before = rows_.size();
   for (const auto& line : lines) {
     try {
-      SweepRow row = parse_row_line(line, format_, grid_keys_);
+      SweepRow row = parse_row_line(line, format_, layout_);
       checker_.check(row);
       add(std::move(row));
     } catch (const std::exception& e) {
@@ -160,7 +160,7 @@ bool ResultsFile::append(const SweepRow& row) {
   const FileLock lock(fd_, LOCK_EX, path_);
   read_appended(/*repair=*/true);
   if (has(row.key())) return false;  // another process recorded it meanwhile
-  const std::string line = format_row(row, format_, grid_keys_) + "\n";
+  const std::string line = format_row(row, format_, layout_) + "\n";
   write_all(line);
   offset_ += static_cast<off_t>(line.size());
   add(SweepRow(row));

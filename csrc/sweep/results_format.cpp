@@ -20,9 +20,9 @@ namespace analog::sweep {
 namespace {
 
 constexpr const char* kCsvMagic = "# analog-sweep ";
-const std::vector<std::string> kMetricColumns = {"seed",      "train_loss",     "train_acc",
-                                                 "test_loss", "test_acc",       "train_time_sec",
-                                                 "status",    "diverged_epoch", "config"};
+const std::vector<std::string> kMetricColumns = {"seed",      "train_loss",    "train_acc",
+                                                 "test_loss", "test_acc",      "train_time_sec",
+                                                 "status",    "diverged_epoch"};
 
 std::string number(double v) {
   if (std::isnan(v)) return "nan";
@@ -90,19 +90,21 @@ std::vector<std::string> split_csv(const std::string& line) {
   return fields;
 }
 
-std::vector<std::string> csv_columns(const std::vector<std::string>& grid_keys) {
+std::vector<std::string> csv_columns(const RowLayout& layout) {
   std::vector<std::string> cols = {"kind", "point"};
-  cols.insert(cols.end(), grid_keys.begin(), grid_keys.end());
+  cols.insert(cols.end(), layout.grid_keys.begin(), layout.grid_keys.end());
   cols.insert(cols.end(), kMetricColumns.begin(), kMetricColumns.end());
+  cols.insert(cols.end(), layout.eval_columns.begin(), layout.eval_columns.end());
+  cols.push_back("config");
   return cols;
 }
 
-SweepRow parse_csv_row(const std::vector<std::string>& f, size_t n_grid) {
+SweepRow parse_csv_row(const std::vector<std::string>& f, const RowLayout& layout) {
   SweepRow r;
   size_t k = 0;
   r.kind = f[k++];
   r.point = parse_whole(f[k++]);
-  for (size_t a = 0; a < n_grid; ++a) r.values.push_back(f[k++]);
+  for (size_t a = 0; a < layout.grid_keys.size(); ++a) r.values.push_back(f[k++]);
   r.seed = parse_whole(f[k++]);
   r.train_loss = parse_number(f[k++]);
   r.train_acc = parse_number(f[k++]);
@@ -111,6 +113,8 @@ SweepRow parse_csv_row(const std::vector<std::string>& f, size_t n_grid) {
   r.train_time_sec = parse_number(f[k++]);
   r.status = f[k++];
   r.diverged_epoch = parse_whole(f[k++]);
+  for (size_t t = 0; t < layout.eval_columns.size(); ++t)
+    r.test_acc_at.push_back(parse_number(f[k++]));
   r.config = f[k++];
   return r;
 }
@@ -124,11 +128,11 @@ double from_json_number(const nlohmann::json& j) {
   return j.is_string() ? parse_number(j.get<std::string>()) : j.get<double>();
 }
 
-SweepRow parse_json_row(const nlohmann::json& j, const std::vector<std::string>& grid_keys) {
+SweepRow parse_json_row(const nlohmann::json& j, const RowLayout& layout) {
   SweepRow r;
   r.kind = j.at("kind");
   r.point = json_whole(j, "point");
-  for (const auto& key : grid_keys) r.values.push_back(j.at(key).get<std::string>());
+  for (const auto& key : layout.grid_keys) r.values.push_back(j.at(key).get<std::string>());
   r.seed = json_whole(j, "seed");
   r.train_loss = from_json_number(j.at("train_loss"));
   r.train_acc = from_json_number(j.at("train_acc"));
@@ -137,6 +141,8 @@ SweepRow parse_json_row(const nlohmann::json& j, const std::vector<std::string>&
   r.train_time_sec = from_json_number(j.at("train_time_sec"));
   r.status = j.at("status");
   r.diverged_epoch = json_whole(j, "diverged_epoch");
+  for (const auto& column : layout.eval_columns)
+    r.test_acc_at.push_back(from_json_number(j.at(column)));
   r.config = j.at("config").is_null() ? "" : j.at("config").dump();
   return r;
 }
@@ -163,7 +169,10 @@ std::string SweepRow::key() const {
 
 bool SweepRow::same_result(const SweepRow& o) const {
   const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
-  return key() == o.key() && values == o.values && same(train_loss, o.train_loss) &&
+  bool same_at = test_acc_at.size() == o.test_acc_at.size();
+  for (size_t k = 0; same_at && k < test_acc_at.size(); ++k)
+    same_at = same(test_acc_at[k], o.test_acc_at[k]);
+  return key() == o.key() && values == o.values && same_at && same(train_loss, o.train_loss) &&
          same(train_acc, o.train_acc) && same(test_loss, o.test_loss) &&
          same(test_acc, o.test_acc) && status == o.status && diverged_epoch == o.diverged_epoch &&
          same_config(config, o.config);
@@ -174,18 +183,22 @@ std::string format_header(const SweepSpec& spec, ResultsFormat format) {
     return "{\"analog_sweep\":" + spec.fingerprint() + "}\n";
   }
   std::string header = std::string(kCsvMagic) + spec.fingerprint() + "\n";
-  const auto cols = csv_columns(spec.grid_keys());
+  const auto cols = csv_columns(spec.row_layout());
   for (size_t k = 0; k < cols.size(); ++k) header += (k ? "," : "") + cols[k];
   return header + "\n";
 }
 
-std::string format_row(const SweepRow& r, ResultsFormat format,
-                       const std::vector<std::string>& grid_keys) {
+std::string format_row(const SweepRow& r, ResultsFormat format, const RowLayout& layout) {
+  TORCH_CHECK(r.values.size() == layout.grid_keys.size() &&
+                  r.test_acc_at.size() == layout.eval_columns.size(),
+              "format_row: run ", r.key(), " has ", r.values.size(), " grid values and ",
+              r.test_acc_at.size(), " evaluation times, expected ", layout.grid_keys.size(),
+              " and ", layout.eval_columns.size());
   if (format == ResultsFormat::kJsonl) {
     nlohmann::ordered_json j;
     j["kind"] = r.kind;
     j["point"] = r.point;
-    for (size_t a = 0; a < grid_keys.size(); ++a) j[grid_keys[a]] = r.values[a];
+    for (size_t a = 0; a < layout.grid_keys.size(); ++a) j[layout.grid_keys[a]] = r.values[a];
     j["seed"] = r.seed;
     j["train_loss"] = json_number(r.train_loss);
     j["train_acc"] = json_number(r.train_acc);
@@ -194,6 +207,8 @@ std::string format_row(const SweepRow& r, ResultsFormat format,
     j["train_time_sec"] = json_number(r.train_time_sec);
     j["status"] = r.status;
     j["diverged_epoch"] = r.diverged_epoch;
+    for (size_t t = 0; t < layout.eval_columns.size(); ++t)
+      j[layout.eval_columns[t]] = json_number(r.test_acc_at[t]);
     j["config"] =
         r.config.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json::parse(r.config);
     return j.dump();
@@ -202,20 +217,21 @@ std::string format_row(const SweepRow& r, ResultsFormat format,
   for (const auto& v : r.values) line += "," + csv_field(v);
   line += "," + std::to_string(r.seed) + "," + number(r.train_loss) + "," + number(r.train_acc) +
           "," + number(r.test_loss) + "," + number(r.test_acc) + "," + number(r.train_time_sec) +
-          "," + r.status + "," + std::to_string(r.diverged_epoch) + "," + csv_field(r.config);
+          "," + r.status + "," + std::to_string(r.diverged_epoch);
+  for (const double a : r.test_acc_at) line += "," + number(a);
+  line += "," + csv_field(r.config);
   return line;
 }
 
-SweepRow parse_row_line(const std::string& line, ResultsFormat format,
-                        const std::vector<std::string>& grid_keys) {
+SweepRow parse_row_line(const std::string& line, ResultsFormat format, const RowLayout& layout) {
   if (format == ResultsFormat::kCsv) {
     const auto fields = split_csv(line);
-    const size_t n_fields = csv_columns(grid_keys).size();
+    const size_t n_fields = csv_columns(layout).size();
     TORCH_CHECK(fields.size() == n_fields, "expected ", n_fields, " fields, got ", fields.size());
-    return parse_csv_row(fields, grid_keys.size());
+    return parse_csv_row(fields, layout);
   }
   check_json_text(line, "results row");
-  return parse_json_row(nlohmann::json::parse(line), grid_keys);
+  return parse_json_row(nlohmann::json::parse(line), layout);
 }
 
 std::vector<std::string> complete_lines(const std::string& text, size_t& end) {
@@ -233,14 +249,14 @@ ResultsData parse_results(const std::string& text, const std::string& path, size
   const std::vector<std::string> lines = complete_lines(text, consumed);
   data.dropped_partial_line = consumed < text.size();  // cut while being written
   TORCH_CHECK(!lines.empty(), path, ": empty results file (no header)");
-  std::vector<std::string> grid_keys;
+  RowLayout layout;
   size_t first_row = 0;
   if (lines[0].rfind(kCsvMagic, 0) == 0) {
     data.format = ResultsFormat::kCsv;
     data.fingerprint = lines[0].substr(std::strlen(kCsvMagic));
-    grid_keys = SweepSpec::from_fingerprint(data.fingerprint).grid_keys();
+    layout = SweepSpec::from_fingerprint(data.fingerprint).row_layout();
     TORCH_CHECK(lines.size() >= 2, path, ": missing the CSV column header");
-    TORCH_CHECK(split_csv(lines[1]) == csv_columns(grid_keys), path,
+    TORCH_CHECK(split_csv(lines[1]) == csv_columns(layout), path,
                 ": line 2: unexpected CSV columns");
     first_row = 2;
   } else {
@@ -258,13 +274,13 @@ ResultsData parse_results(const std::string& text, const std::string& path, size
     data.fingerprint = lines[0].rfind(prefix, 0) == 0 && lines[0].back() == '}'
                            ? lines[0].substr(prefix.size(), lines[0].size() - prefix.size() - 1)
                            : head["analog_sweep"].dump();
-    grid_keys = SweepSpec::from_fingerprint(data.fingerprint).grid_keys();
+    layout = SweepSpec::from_fingerprint(data.fingerprint).row_layout();
     first_row = 1;
   }
   data.first_row_line = first_row + 1;
   for (size_t k = first_row; k < lines.size(); ++k) {
     try {
-      data.rows.push_back(parse_row_line(lines[k], data.format, grid_keys));
+      data.rows.push_back(parse_row_line(lines[k], data.format, layout));
     } catch (const std::exception& e) {
       TORCH_CHECK(false, path, ": line ", k + 1, " is malformed: ", error_message(e));
     }

@@ -46,7 +46,7 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
       report.missing.push_back(job.key());
       continue;
     }
-    text += format_row(it->second, format, spec.grid_keys()) + "\n";
+    text += format_row(it->second, format, spec.row_layout()) + "\n";
     ++report.rows;
   }
   // An existing output is replaced only by a merge that includes it, so no row of it is lost.

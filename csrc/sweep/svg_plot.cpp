@@ -52,6 +52,109 @@ std::string escape(const std::string& s) {
   return out;
 }
 
+/// "1s", "1h", "30d", "1y": `t` seconds in the largest unit it fills.
+std::string time_label(double t) {
+  const std::pair<double, const char*> units[] = {
+      {31536000, "y"}, {86400, "d"}, {3600, "h"}, {60, "min"}, {1, "s"}};
+  for (const auto& [seconds, name] : units) {
+    if (t >= seconds) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3g%s", t / seconds, name);
+      return buf;
+    }
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3gs", t);
+  return buf;
+}
+
+/// The chart of mean test accuracy (over repeats) against the time after programming, on a log
+/// axis (t = 0, if measured, one decade left of the first positive time), one line per grid
+/// point coloured by its value of the first axis; its top left corner at (x, y).
+std::string drift_chart(const SweepSpec& spec, const ResultsData& data, int x, int y, int w,
+                        int h) {
+  const auto& times = spec.eval_times;
+  const auto& axis = spec.axes[0];
+  std::map<int64_t, std::vector<Cell>> points;  // point -> per time
+  std::map<int64_t, size_t> first_value;        // point -> index of its first-axis value
+  double lo = 1, hi = 0;
+  for (const auto& row : data.rows) {
+    if (row.kind != "analog" || row.status != "ok") continue;
+    auto& cells = points[row.point];
+    cells.resize(times.size());
+    first_value[row.point] = static_cast<size_t>(
+        std::find(axis.values.begin(), axis.values.end(), row.values[0]) - axis.values.begin());
+    for (size_t k = 0; k < times.size(); ++k) {
+      if (!std::isfinite(row.test_acc_at[k])) continue;
+      cells[k].sum += row.test_acc_at[k];
+      ++cells[k].n;
+    }
+  }
+  for (const auto& [point, cells] : points) {
+    for (const auto& c : cells) {
+      if (c.n == 0) continue;
+      lo = std::min(lo, c.sum / c.n);
+      hi = std::max(hi, c.sum / c.n);
+    }
+  }
+  if (lo > hi) lo = 0, hi = 1;
+  const double margin = std::max(0.005, 0.1 * (hi - lo));
+  lo = std::max(0.0, lo - margin), hi = std::min(1.0, hi + margin);
+  double t_min = 0, t_max = 0;
+  for (const double t : times) {
+    if (t > 0) t_min = t_min > 0 ? std::min(t_min, t) : t;
+    t_max = std::max(t_max, t);
+  }
+  if (t_min <= 0) t_min = t_max = 1;  // (only t = 0 measured)
+  const double l_lo = std::log10(t_min) - 1, l_hi = std::max(std::log10(t_max), l_lo + 2);
+  const auto px = [&](double t) {
+    return x + (((t > 0 ? std::log10(t) : l_lo) - l_lo) / (l_hi - l_lo)) * w;
+  };
+  const auto py = [&](double a) { return y + h - (a - lo) / (hi - lo) * h; };
+  std::ostringstream svg;
+  svg << "<text x='" << x << "' y='" << y - 14
+      << "' font-size='13'>test accuracy vs time after programming (mean of " << spec.eval_repeats
+      << " programmings" << (spec.repeats > 1 ? " and of the repeats" : "")
+      << "; one line per point)</text>\n";
+  svg << "<rect x='" << x << "' y='" << y << "' width='" << w << "' height='" << h
+      << "' fill='none' stroke='#444'/>\n";
+  for (int k = 0; k <= 5; ++k) {
+    const double a = lo + (hi - lo) * k / 5.0;
+    svg << "<line x1='" << x << "' x2='" << x + w << "' y1='" << py(a) << "' y2='" << py(a)
+        << "' stroke='#eee'/><text x='" << x - 6 << "' y='" << py(a) + 4 << "' text-anchor='end'>"
+        << fixed(a, 3) << "</text>\n";
+  }
+  for (const double t : times) {
+    svg << "<line x1='" << px(t) << "' x2='" << px(t) << "' y1='" << y << "' y2='" << y + h
+        << "' stroke='#eee'/><text x='" << px(t) << "' y='" << y + h + 16
+        << "' text-anchor='middle'>" << (t > 0 ? time_label(t) : "0") << "</text>\n";
+  }
+  const size_t n0 = axis.values.size();
+  for (const auto& [point, cells] : points) {
+    const std::string stroke =
+        colour(n0 > 1 ? static_cast<double>(first_value[point]) / static_cast<double>(n0 - 1) : 0);
+    std::string line;
+    for (size_t k = 0; k < times.size(); ++k) {
+      if (cells[k].n == 0) continue;
+      const double m = cells[k].sum / cells[k].n;
+      line += (line.empty() ? "M" : " L") + fixed(px(times[k]), 1) + "," + fixed(py(m), 1);
+      svg << "<circle cx='" << px(times[k]) << "' cy='" << py(m) << "' r='2.5' fill='" << stroke
+          << "'/>\n";
+    }
+    if (!line.empty())
+      svg << "<path d='" << line << "' fill='none' stroke='" << stroke
+          << "' stroke-width='1.5'><title>point " << point << "</title></path>\n";
+  }
+  for (size_t i = 0; i < n0; ++i) {
+    svg << "<text x='" << x + w + 12 << "' y='" << y + 16 + static_cast<int>(i) * 16 << "' fill='"
+        << colour(n0 > 1 ? static_cast<double>(i) / static_cast<double>(n0 - 1) : 0) << "'>"
+        << escape(axis.key) << " = " << escape(axis.values[i]) << "</text>\n";
+  }
+  svg << "<text x='" << x + w / 2 << "' y='" << y + h + 34
+      << "' text-anchor='middle'>time after programming (log scale)</text>\n";
+  return svg.str();
+}
+
 }  // namespace
 
 int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
@@ -113,7 +216,8 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
   const int chart_w = 520, chart_h = 320;
   const int width = std::max(panels_w + 90, chart_w + 2 * pad + 260);
   const int heat_h = heatmaps ? panel_h + 110 : 0;
-  const int height = heat_h + chart_h + 120;
+  const int drift_h = spec.eval_times.empty() ? 0 : chart_h + 100;
+  const int height = heat_h + chart_h + 120 + drift_h;
   svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
       << "' font-family='sans-serif' font-size='11'>\n<rect width='100%' height='100%' "
          "fill='white'/>\n";
@@ -249,7 +353,9 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
     }
   }
   svg << "<text x='" << cx + chart_w / 2 << "' y='" << cy + chart_h + 34
-      << "' text-anchor='middle'>" << escape(axes[0].key) << "</text>\n</svg>\n";
+      << "' text-anchor='middle'>" << escape(axes[0].key) << "</text>\n";
+  if (drift_h) svg << drift_chart(spec, data, cx, cy + chart_h + 100, chart_w, chart_h);
+  svg << "</svg>\n";
   write_file_atomically(path, svg.str(), "plot");
   return drawn;
 }

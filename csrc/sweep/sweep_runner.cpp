@@ -55,7 +55,9 @@ SweepPlan plan_sweep(const SweepSpec& spec, const ResultsFile& results, const Sw
 }
 
 SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<GridPoint>& points,
-                  const train::RunResult& r) {
+                  const train::RunResult& r, const std::vector<train::DriftAccuracy>& drift) {
+  TORCH_CHECK(drift.empty() || drift.size() == spec.eval_times.size(), "make_row: run ", job.key(),
+              " has ", drift.size(), " evaluation times, expected ", spec.eval_times.size());
   SweepRow row;
   row.seed = job.seed;
   if (job.digital) {
@@ -75,6 +77,12 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
   row.train_time_sec = r.train_time_sec;
   row.status = r.diverged ? "diverged" : "ok";
   row.diverged_epoch = r.diverged ? r.diverged_epoch : 0;
+  row.test_acc_at.assign(spec.eval_times.size(), NAN);
+  for (size_t k = 0; k < drift.size(); ++k) {
+    double sum = 0;
+    for (const double a : drift[k].test_acc) sum += a;
+    row.test_acc_at[k] = sum / static_cast<double>(drift[k].test_acc.size());
+  }
   return row;
 }
 
@@ -136,11 +144,18 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
           rpu = points[static_cast<size_t>(job.point)].config;
           opt.digital_layers = points[static_cast<size_t>(job.point)].digital_layers;
         }
-        const auto result =
+        auto result =
             train::train_model(train, test, opt, rpu, [&](int64_t, int64_t, int64_t, double) {
               if (stopping()) throw Cancelled{};
             });
-        const auto row = make_row(job, spec, points, result);
+        std::vector<train::DriftAccuracy> drift;
+        if (!job.digital && !result.diverged && !spec.eval_times.empty()) {
+          drift = train::drift_accuracy(result.model, test, spec.eval_times, spec.eval_repeats,
+                                        [&](int64_t, int64_t, size_t, size_t) {
+                                          if (stopping()) throw Cancelled{};
+                                        });
+        }
+        const auto row = make_row(job, spec, points, result, drift);
         std::lock_guard<std::mutex> lock(mutex);
         results.append(row);  // (false only if another process ran it too: it is in the file)
         --running;

@@ -1,6 +1,10 @@
 // SweepSpec fingerprint and run list.
 #include "analog/sweep/sweep_spec.h"
 
+#include <cmath>
+#include <cstdio>
+#include <set>
+
 #include <c10/util/Exception.h>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +43,8 @@ std::string SweepSpec::fingerprint() const {
   if (!data.empty()) j["train"]["data"] = data;
   j["repeats"] = repeats;
   j["include_digital"] = include_digital;
+  // (left out without times: the headers of sweeps that evaluate nothing stay the same)
+  if (!eval_times.empty()) j["eval"] = {{"times", eval_times}, {"repeats", eval_repeats}};
   return j.dump();
 }
 
@@ -69,10 +75,26 @@ SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
     s.data = t.value("data", "");
     s.repeats = j.at("repeats");
     s.include_digital = j.at("include_digital");
+    if (j.contains("eval")) {
+      s.eval_times = j["eval"].at("times").get<std::vector<double>>();
+      s.eval_repeats = j["eval"].at("repeats");
+    }
   } catch (const nlohmann::json::exception& e) {
     TORCH_CHECK(false, "results header: invalid sweep description: ", e.what());
   }
   return s;
+}
+
+std::string eval_column(double t_seconds) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "test_acc_t%.10g", t_seconds);
+  return buf;
+}
+
+RowLayout SweepSpec::row_layout() const {
+  RowLayout layout{grid_keys(), {}};
+  for (const double t : eval_times) layout.eval_columns.push_back(eval_column(t));
+  return layout;
 }
 
 std::vector<std::string> SweepSpec::grid_keys() const {
@@ -105,11 +127,30 @@ void check_one_layer_choice(const SweepSpec& spec) {
   }
 }
 
+void check_eval(const SweepSpec& spec, const std::vector<GridPoint>& points) {
+  if (spec.eval_times.empty()) return;
+  TORCH_CHECK(spec.eval_repeats >= 1, "--eval-repeats: expected at least 1, got ",
+              spec.eval_repeats);
+  std::set<std::string> columns;
+  for (const double t : spec.eval_times) {
+    TORCH_CHECK(std::isfinite(t) && t >= 0, "--eval-times: expected seconds >= 0, got ", t);
+    TORCH_CHECK(columns.insert(eval_column(t)).second, "--eval-times: ", t,
+                " is given twice (column ", eval_column(t), ")");
+  }
+  for (size_t p = 0; p < points.size(); ++p) {
+    TORCH_CHECK(points[p].config.type() == TileType::kInference,
+                "--eval-times: expected every point of type inference, point ", p, " is of type ",
+                points[p].config.get("type"));
+  }
+}
+
 }  // namespace
 
 std::vector<GridPoint> SweepSpec::points() const {
   check_one_layer_choice(*this);
-  return expand_grid(base, axes, train::weight_layers(train), train.digital_layers);
+  auto out = expand_grid(base, axes, train::weight_layers(train), train.digital_layers);
+  check_eval(*this, out);
+  return out;
 }
 
 GridPoint SweepSpec::point(int64_t index) const {

@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t consumed = 0;
     const auto results = analog::sweep::parse_results(text, "fuzz.csv", consumed);
     analog::fuzz::require(consumed <= text.size(), "consumed past the end");
-    const auto keys = analog::sweep::SweepSpec::from_fingerprint(results.fingerprint).grid_keys();
+    const auto keys = analog::sweep::SweepSpec::from_fingerprint(results.fingerprint).row_layout();
     for (const auto& row : results.rows) {
       // A row as written is the file's canonical form: it reads back to the same row, which
       // writes the same line again (a value read with more digits is written at 9).

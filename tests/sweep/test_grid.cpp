@@ -185,7 +185,7 @@ TEST_P(ResultsFileTest, AppendResumeAndCutLastLine) {
   }
   // Simulate a kill in the middle of writing the next row.
   const std::string cut =
-      format_row(row_for(jobs[4], spec, 0.5), GetParam(), spec.grid_keys()).substr(0, 20);
+      format_row(row_for(jobs[4], spec, 0.5), GetParam(), spec.row_layout()).substr(0, 20);
   std::ofstream(path, std::ios::app) << cut;
   {
     ResultsFile f(path, GetParam(), spec);
@@ -228,7 +228,7 @@ TEST(SharedResultsFile, EachRunOnceWhateverProcessFinishesIt) {
   EXPECT_EQ(a.refresh(), 0u);
   // A process killed in the middle of a line leaves it cut; the next append removes it.
   std::ofstream(path, std::ios::app)
-      << format_row(row_for(jobs[2], spec, 0.3), ResultsFormat::kCsv, spec.grid_keys())
+      << format_row(row_for(jobs[2], spec, 0.3), ResultsFormat::kCsv, spec.row_layout())
              .substr(0, 25);
   EXPECT_EQ(b.refresh(), 0u);  // a cut line is not a row
   EXPECT_TRUE(b.append(row_for(jobs[3], spec, 0.4)));
@@ -272,7 +272,7 @@ TEST(SharedResultsFile, ConcurrentWritersOpenOneHeaderAndRecordEveryRunOnce) {
 // before it, or a fraction where a whole number belongs is a malformed row, not a prefix.
 TEST(ResultsFormat, RowNumbersAreReadWhole) {
   const SweepSpec spec = small_spec();
-  const auto keys = spec.grid_keys();
+  const auto keys = spec.row_layout();
   const SweepRow row = row_for(spec.jobs()[0], spec, 0.5);  // digital: no config field
   const std::string line = format_row(row, ResultsFormat::kCsv, keys);
   ASSERT_EQ(line.rfind("digital,-1,,,0,", 0), 0u) << line;
@@ -301,6 +301,71 @@ TEST(ResultsFormat, RowNumbersAreReadWhole) {
   fraction.replace(fraction.find("\"seed\":0"), 8, "\"seed\":0.5");
   EXPECT_THAT(test::error_of([&] { parse_row_line(fraction, ResultsFormat::kJsonl, keys); }),
               HasSubstr("'seed': expected a whole number, got number"));
+}
+
+// Evaluation times after programming: one column each (after the metrics, before the config),
+// named by the time; the fingerprint holds them only when there are some, so that the files of
+// sweeps without them keep their header.
+TEST(ResultsFormat, EvaluationTimesGetAColumnEach) {
+  SweepSpec spec = small_spec();
+  EXPECT_THAT(spec.fingerprint(), Not(HasSubstr("eval")));
+  spec.base.set("type", "inference");
+  spec.eval_times = {0, 1, 3600, 31536000, 0.5};
+  spec.eval_repeats = 4;
+  const SweepSpec back = SweepSpec::from_fingerprint(spec.fingerprint());
+  EXPECT_EQ(back.eval_times, spec.eval_times);
+  EXPECT_EQ(back.eval_repeats, 4);
+  EXPECT_EQ(back.fingerprint(), spec.fingerprint());
+  SweepSpec fewer = spec;
+  fewer.eval_repeats = 3;
+  EXPECT_FALSE(same_sweep(fewer.fingerprint(), spec.fingerprint()));
+  const RowLayout layout = spec.row_layout();
+  EXPECT_EQ(layout.eval_columns,
+            (std::vector<std::string>{"test_acc_t0", "test_acc_t1", "test_acc_t3600",
+                                      "test_acc_t31536000", "test_acc_t0.5"}));
+  EXPECT_THAT(format_header(spec, ResultsFormat::kCsv),
+              HasSubstr(",diverged_epoch,test_acc_t0,test_acc_t1,test_acc_t3600,"
+                        "test_acc_t31536000,test_acc_t0.5,config\n"));
+  SweepRow row = row_for(spec.jobs()[2], spec, 0.8);
+  row.status = "ok";
+  row.test_acc_at = {0.81, 0.8, 0.75, NAN, 0.805};
+  for (const auto format : {ResultsFormat::kCsv, ResultsFormat::kJsonl}) {
+    const std::string line = format_row(row, format, layout);
+    const SweepRow read = parse_row_line(line, format, layout);
+    EXPECT_TRUE(read.same_result(row)) << line;
+    EXPECT_TRUE(std::isnan(read.test_acc_at[3]));
+    SweepRow moved = read;
+    moved.test_acc_at[2] = 0.76;
+    EXPECT_FALSE(moved.same_result(row));
+  }
+  EXPECT_THAT(format_row(row, ResultsFormat::kJsonl, layout),
+              HasSubstr("\"test_acc_t3600\":0.75,\"test_acc_t31536000\":\"nan\""));
+  // A row without its columns is malformed, in the file and when written.
+  const std::string csv = format_row(row, ResultsFormat::kCsv, layout);
+  EXPECT_THAT(
+      error_of([&] { parse_row_line(csv, ResultsFormat::kCsv, small_spec().row_layout()); }),
+      HasSubstr("expected 13 fields, got 18"));
+  row.test_acc_at.pop_back();
+  EXPECT_THAT(error_of([&] { format_row(row, ResultsFormat::kCsv, layout); }),
+              HasSubstr("has 2 grid values and 4 evaluation times, expected 2 and 5"));
+}
+
+TEST(SweepSpec, EvaluationTimesNeedInferencePointsAndDistinctTimes) {
+  SweepSpec spec = small_spec();
+  spec.eval_times = {1, 3600};
+  EXPECT_THAT(error_of([&] { spec.points(); }),
+              HasSubstr("--eval-times: expected every point of type inference, point 0 is of "
+                        "type single_device"));
+  spec.base.set("type", "inference");
+  EXPECT_EQ(spec.points().size(), 4u);
+  spec.eval_times = {1, 3600, 1.0};
+  EXPECT_THAT(error_of([&] { spec.points(); }),
+              HasSubstr("--eval-times: 1 is given twice (column test_acc_t1)"));
+  spec.eval_times = {-1};
+  EXPECT_THAT(error_of([&] { spec.points(); }), HasSubstr("expected seconds >= 0, got -1"));
+  spec.eval_times = {1};
+  spec.eval_repeats = 0;
+  EXPECT_THAT(error_of([&] { spec.points(); }), HasSubstr("--eval-repeats: expected at least 1"));
 }
 
 TEST(Merge, ReportsMissingDuplicatedAndConflicting) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -236,6 +237,33 @@ TEST(SweepApp, DigitalLayersMakeAHybridSweepOrAClearError) {
     EXPECT_THAT(r.text, HasSubstr("--digital-layers: ")) << bad;
     EXPECT_THAT(r.text, HasSubstr("'" + bad + "'")) << bad;
   }
+}
+
+// --eval-times: inference points get a column per time and the plot a chart over time with a
+// line per point; points that are not inference tiles are refused before any file is made.
+TEST(SweepApp, EvaluationTimesAddColumnsAndAChartOverTime) {
+  const Outcome r = run_with(
+      "eval_times", {"--set", "type=inference", "--eval-times", "1,86400", "--eval-repeats", "2"});
+  ASSERT_EQ(r.code, 0) << r.text;
+  const ResultsData data = read_results(r.out);
+  ASSERT_EQ(data.rows.size(), 14u);
+  for (const auto& row : data.rows) {
+    ASSERT_EQ(row.test_acc_at.size(), 2u);
+    EXPECT_EQ(std::isfinite(row.test_acc_at[1]), row.kind == "analog") << row.key();
+  }
+  const std::string svg = tmp("eval_times.svg");
+  ASSERT_EQ(run({ANALOG_SWEEP_BIN, "plot", r.out, "-o", svg}), 0);
+  const std::string picture = test::file_contents(svg);
+  EXPECT_THAT(picture, HasSubstr("test accuracy vs time after programming"));
+  EXPECT_THAT(picture, HasSubstr(">1d</text>"));
+  for (int p = 0; p < 6; ++p)
+    EXPECT_THAT(picture, HasSubstr("<title>point " + std::to_string(p) + "</title>"));
+  const Outcome refused = run_with("eval_refused", {"--eval-times", "1"});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_THAT(refused.text,
+              HasSubstr("--eval-times: expected every point of type inference, point 0 is of "
+                        "type single_device"));
+  EXPECT_NE(access(refused.out.c_str(), F_OK), 0);
 }
 
 // A digital_layers axis: with every layer of the MLP kept digital (first+last of 784-32-10) a

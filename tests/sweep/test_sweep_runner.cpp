@@ -2,11 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "analog/data/mnist.h"
 #include "analog/sweep/process_pool.h"
 #include "analog/sweep/sweep_runner.h"
 #include "support/test_support.h"
@@ -52,6 +54,41 @@ TEST(SweepRunner, ThreadsRunEveryRunOnceAndResumeWithNothingToDo) {
   EXPECT_EQ(data.rows.size(), 5u);
   EXPECT_EQ(run_sweep_threads(spec, ANALOG_DATA_DIR, target, 2, true, interrupted).planned, 0);
   EXPECT_EQ(report_sweep_end(first, target.out), 0);
+  std::remove(target.out.c_str());
+}
+
+// A sweep with evaluation times programs each analog run's tiles and records the mean accuracy
+// per time: the same numbers as the run trained and evaluated alone with the same seed.
+TEST(SweepRunner, EvaluationColumnsAreTheRunsOwnDriftAccuracy) {
+  SweepSpec spec = tiny_spec();
+  spec.axes = {parse_axis("modifier.std_dev=0,0.1")};
+  spec.base.set("type", "inference");
+  spec.base.set("modifier.type", "add_normal");
+  spec.eval_times = {1, 31536000};
+  spec.eval_repeats = 2;
+  const SweepTarget target = target_at("runner_eval.csv");
+  const std::atomic<bool> interrupted{false};
+  const SweepOutcome outcome =
+      run_sweep_threads(spec, ANALOG_DATA_DIR, target, 2, /*quiet=*/true, interrupted);
+  ASSERT_EQ(outcome.error, "");
+  ASSERT_EQ(outcome.done, 3);
+  const auto train = data::load_mnist(ANALOG_DATA_DIR, true, spec.train_samples);
+  const auto test = data::load_mnist(ANALOG_DATA_DIR, false, spec.test_samples);
+  for (const auto& row : read_results(target.out).rows) {
+    ASSERT_EQ(row.test_acc_at.size(), 2u);
+    if (row.kind == "digital") {  // nothing programmed: no accuracy after programming
+      EXPECT_TRUE(std::isnan(row.test_acc_at[0]) && std::isnan(row.test_acc_at[1]));
+      continue;
+    }
+    train::TrainOptions opt = spec.train;
+    opt.seed = row.seed;
+    auto alone = train::train_model(train, test, opt, spec.point(row.point).config);
+    const auto drift = train::drift_accuracy(alone.model, test, spec.eval_times, 2);
+    for (size_t k = 0; k < 2; ++k) {
+      EXPECT_FLOAT_EQ(row.test_acc_at[k], (drift[k].test_acc[0] + drift[k].test_acc[1]) / 2)
+          << row.key() << " at " << spec.eval_times[k] << " s";
+    }
+  }
   std::remove(target.out.c_str());
 }
 

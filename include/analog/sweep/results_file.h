@@ -46,7 +46,7 @@ class ResultsFile {
 
   std::string path_;
   ResultsFormat format_;
-  std::vector<std::string> grid_keys_;
+  RowLayout layout_;
   RowChecker checker_;  ///< for the rows other processes append
   int fd_ = -1;
   off_t offset_ = 0;  ///< bytes of the file read so far (whole lines)

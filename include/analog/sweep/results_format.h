@@ -19,7 +19,10 @@ struct SweepRow {
   double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0, train_time_sec = 0;
   std::string status = "ok";   ///< ok | diverged
   int64_t diverged_epoch = 0;  ///< 1-based epoch of divergence (0: none)
-  std::string config;          ///< the run's full RPU config, compact JSON ("" for digital)
+  /// Mean test accuracy at each of the sweep's eval_times after programming (NaN for a digital
+  /// or diverged run).
+  std::vector<double> test_acc_at;
+  std::string config;  ///< the run's full RPU config, compact JSON ("" for digital)
 
   std::string key() const;
   /// Same numbers (everything but the wall time).
@@ -43,14 +46,12 @@ struct ResultsData {
 ResultsData read_results(const std::string& path);
 
 /// The text of one row (CSV line or JSON line) without the newline.
-std::string format_row(const SweepRow& row, ResultsFormat format,
-                       const std::vector<std::string>& grid_keys);
+std::string format_row(const SweepRow& row, ResultsFormat format, const RowLayout& layout);
 /// The header lines of a new file.
 std::string format_header(const SweepSpec& spec, ResultsFormat format);
 
 /// Parses one row line of a file in `format`; throws on a malformed line.
-SweepRow parse_row_line(const std::string& line, ResultsFormat format,
-                        const std::vector<std::string>& grid_keys);
+SweepRow parse_row_line(const std::string& line, ResultsFormat format, const RowLayout& layout);
 
 /// The complete lines of `text` (a last line without newline is not one); `end` becomes the
 /// offset just past the last newline.

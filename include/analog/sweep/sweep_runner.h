@@ -7,6 +7,7 @@
 
 #include "analog/sweep/results_file.h"
 #include "analog/sweep/sweep_spec.h"
+#include "analog/train/deployment.h"
 #include "analog/train/trainer.h"
 
 namespace analog::sweep {
@@ -39,9 +40,11 @@ struct SweepPlan {
 SweepPlan plan_sweep(const SweepSpec& spec, const ResultsFile& results, const SweepTarget& target,
                      const std::string& how, bool quiet);
 
-/// The results row of a finished run.
+/// The results row of a finished run; `drift` is its drift_accuracy table at spec.eval_times
+/// (empty for a digital or diverged run, whose evaluation columns are NaN).
 SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<GridPoint>& points,
-                  const train::RunResult& result);
+                  const train::RunResult& result,
+                  const std::vector<train::DriftAccuracy>& drift = {});
 
 /// `sweep` with the identity of the data set in `data_dir` (SweepSpec::data), after loading both
 /// of its splits once to check them (errors name the file).

@@ -22,6 +22,16 @@ struct SweepJob {
   std::string key() const;
 };
 
+/// The columns of a results row that vary with the sweep: one per grid axis, then one per
+/// evaluation time after programming.
+struct RowLayout {
+  std::vector<std::string> grid_keys;
+  std::vector<std::string> eval_columns;  ///< eval_column(t) for each of SweepSpec::eval_times
+};
+
+/// The results column of the test accuracy `t_seconds` after programming: "test_acc_t3600".
+std::string eval_column(double t_seconds);
+
 /// Everything that determines a sweep's numbers. Two results files can be resumed or merged
 /// together only when their fingerprints are equal.
 struct SweepSpec {
@@ -36,17 +46,24 @@ struct SweepSpec {
   std::string data;
   int64_t repeats = 1;
   bool include_digital = false;
+  /// Seconds after programming at which each analog run's inference tiles are evaluated (empty:
+  /// none; every point must then be of type inference). Each time is one results column: the
+  /// mean test accuracy over `eval_repeats` programmings.
+  std::vector<double> eval_times;
+  int64_t eval_repeats = 10;
 
   /// Compact JSON of every field above (the fingerprint).
   std::string fingerprint() const;
   static SweepSpec from_fingerprint(const std::string& json);
   /// Digital runs first (one per repeat), then repeat by repeat, point by point.
   std::vector<SweepJob> jobs() const;
-  /// The grid's points; a digital_layers axis together with train.digital_layers is an error.
+  /// The grid's points; a digital_layers axis together with train.digital_layers is an error, and
+  /// so are evaluation times with a point not of type inference.
   std::vector<GridPoint> points() const;
   /// Grid point `index` alone (as points() makes it; an index outside the grid is an error).
   GridPoint point(int64_t index) const;
   std::vector<std::string> grid_keys() const;
+  RowLayout row_layout() const;
 };
 
 }  // namespace analog::sweep
