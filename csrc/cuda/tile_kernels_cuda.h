@@ -10,6 +10,7 @@
 
 #include "analog/config/device_parameters.h"
 #include "analog/config/update_parameters.h"
+#include "analog/kernels/inference_math.h"
 #include "analog/kernels/io_pipeline_math.h"
 #include "tile/device_arrays.h"
 #include "tile/io_pipeline.h"
@@ -33,7 +34,17 @@ MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
 /// before it changes anything. `devices`: params (and slopes for linear_step) on w's device.
 std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs);
 
-/// io_mvm_cuda and pulsed_update_cuda as a tile's kernels (see tile/tile_kernels.h).
+/// TileKernels::program_pcm, drift_pcm and modify_weights for CUDA tensors (cuda/inference_cuda.h):
+/// the same random streams as the CPU; the pair scale's max|w| is read on the host (once per
+/// programming, read or modifier draw).
+void program_pcm_cuda(const kernels::PcmSpec& p, const at::Tensor& w_ref, uint64_t key,
+                      uint64_t call, const at::Tensor& w_prog, const at::Tensor& nu);
+void drift_pcm_cuda(const kernels::PcmSpec& p, const at::Tensor& w_prog, const at::Tensor& nu,
+                    float t_inference, uint64_t key, uint64_t call, const at::Tensor& w_out);
+void modify_weights_cuda(const kernels::ModifierSpec& m, const at::Tensor& w, float a, uint64_t key,
+                         uint64_t call, const at::Tensor& out);
+
+/// The CUDA functions above as a tile's kernels (see tile/tile_kernels.h).
 const TileKernels& tile_kernels();
 
 }  // namespace analog::cuda_glue

@@ -48,14 +48,6 @@ void check_input(const char* what, const at::Tensor& t, int64_t size, const char
               " (the tile's device), got ", t.device());
 }
 
-/// The kernels for tensors on `device`, or a clear error.
-const TileKernels& kernels_on(const at::Device& device, const char* what) {
-  const TileKernels* k = tile_kernels_for(device.type());
-  TORCH_CHECK(k != nullptr, what, ": no kernels for tensors on ", device,
-              device.is_cuda() ? " (this analogtorch was built without CUDA support)" : "");
-  return *k;
-}
-
 }  // namespace
 
 /// Autograd node of one tile: the forward MVM; in backward the (x, d) record and the backward MVM.

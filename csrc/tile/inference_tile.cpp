@@ -4,8 +4,8 @@
 
 #include <ATen/ATen.h>
 
+#include "analog/kernels/inference_math.h"
 #include "analog/tile/analog_tile.h"
-#include "cpu/inference_cpu.h"
 #include "tile/tile_kernels.h"
 
 namespace analog {
@@ -30,11 +30,6 @@ kernels::ModifierSpec modifier_spec(const WeightModifierParameters& m) {
           static_cast<float>(m.coeff2()),
           static_cast<float>(m.g_max()),
           m.sto_round()};
-}
-
-/// A float CPU copy with contiguous rows, for the CPU functions.
-at::Tensor cpu_copy(const at::Tensor& t) {
-  return t.detach().to(at::kCPU, at::kFloat).contiguous();
 }
 
 }  // namespace
@@ -103,16 +98,16 @@ void AnalogTileImpl::program_weights() {
               config_.get("type"));
   at::NoGradGuard no_grad;
   if (reference_weight_.numel() == 0) reference_weight_.set_data(weight.detach().clone());
-  const at::Tensor ref = cpu_copy(reference_weight_);
+  const at::Tensor ref = reference_weight_.contiguous();
   at::Tensor prog = ref.clone();
   at::Tensor nu = at::zeros({2, out_size_, in_size_}, prog.options());
   if (config_.noise_model().type() == NoiseModelType::kPcmLike) {
     const uint64_t call = take_calls(1);
-    cpu::program_pcm_cpu(pcm_spec(config_.noise_model()), ref.data_ptr<float>(), ref.numel(), key(),
-                         call, prog.data_ptr<float>(), nu.data_ptr<float>());
+    kernels_on(weight.device(), "AnalogTile.program_weights")
+        .program_pcm(pcm_spec(config_.noise_model()), ref, key(), call, prog, nu);
   }
-  programmed_weight_.set_data(prog.to(weight.device()));
-  drift_nu_.set_data(nu.to(weight.device()));
+  programmed_weight_.set_data(prog);
+  drift_nu_.set_data(nu);
   weight.detach().copy_(programmed_weight_);
   alpha_.fill_(1.0);
   if (config_.drift_compensation() == DriftCompensation::kGlobal) {
@@ -130,14 +125,13 @@ void AnalogTileImpl::drift_weights(double t_inference) {
   at::NoGradGuard no_grad;
   if (programmed_weight_.numel() == 0) program_weights();
   if (config_.noise_model().type() == NoiseModelType::kPcmLike) {
-    const at::Tensor prog = cpu_copy(programmed_weight_);
-    const at::Tensor nu = cpu_copy(drift_nu_);
+    const at::Tensor prog = programmed_weight_.contiguous();
     at::Tensor out = at::empty_like(prog);
     const uint64_t call = take_calls(1);
-    cpu::drift_pcm_cpu(pcm_spec(config_.noise_model()), prog.data_ptr<float>(),
-                       nu.data_ptr<float>(), prog.numel(), static_cast<float>(t_inference), key(),
-                       call, out.data_ptr<float>());
-    weight.detach().copy_(out.to(weight.device()));
+    kernels_on(weight.device(), "AnalogTile.drift_weights")
+        .drift_pcm(pcm_spec(config_.noise_model()), prog, drift_nu_.contiguous(),
+                   static_cast<float>(t_inference), key(), call, out);
+    weight.detach().copy_(out);
   } else {
     weight.detach().copy_(programmed_weight_);
   }
@@ -189,12 +183,12 @@ void AnalogTileImpl::inference_post_update_step() {
   if (mod.type() == ModifierType::kNone) return;
   double a = mod.rel_to_actual_wmax() ? w.abs().max().item<double>() : mod.assumed_wmax();
   if (!(a > 0)) a = 1.0;
-  const at::Tensor clean = cpu_copy(w);
+  const at::Tensor clean = w.contiguous();
   at::Tensor noisy = at::empty_like(clean);
   const uint64_t call = take_calls(1);
-  cpu::modify_weights_cpu(modifier_spec(mod), clean.data_ptr<float>(), clean.numel(),
-                          static_cast<float>(a), key(), call, noisy.data_ptr<float>());
-  modified_weight_.set_data(noisy.to(weight.device()));
+  kernels_on(weight.device(), "AnalogTile.post_update_step")
+      .modify_weights(modifier_spec(mod), clean, static_cast<float>(a), key(), call, noisy);
+  modified_weight_.set_data(noisy);
 }
 
 }  // namespace analog

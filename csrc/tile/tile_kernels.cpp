@@ -6,6 +6,7 @@
 
 #include <c10/util/Exception.h>
 
+#include "cpu/inference_cpu.h"
 #include "cpu/io_pipeline_cpu.h"
 #include "cpu/pulsed_update_cpu.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
@@ -31,7 +32,36 @@ std::vector<UpdateResult> pulsed_update_jobs_cpu(const std::vector<UpdateJob>& j
   return results;
 }
 
-const TileKernels kCpuKernels{"cpu", &cpu::io_mvm_cpu, &pulsed_update_jobs_cpu};
+void program_pcm_tensors_cpu(const kernels::PcmSpec& p, const at::Tensor& w_ref, uint64_t key,
+                             uint64_t call, const at::Tensor& w_prog, const at::Tensor& nu) {
+  const int64_t n = w_ref.numel();
+  check_inference_tensors("program_pcm", w_ref.device(), {{&w_ref, n}, {&w_prog, n}, {&nu, 2 * n}});
+  cpu::program_pcm_cpu(p, w_ref.data_ptr<float>(), n, key, call, w_prog.data_ptr<float>(),
+                       nu.data_ptr<float>());
+}
+
+void drift_pcm_tensors_cpu(const kernels::PcmSpec& p, const at::Tensor& w_prog,
+                           const at::Tensor& nu, float t_inference, uint64_t key, uint64_t call,
+                           const at::Tensor& w_out) {
+  const int64_t n = w_prog.numel();
+  check_inference_tensors("drift_pcm", w_prog.device(), {{&w_prog, n}, {&nu, 2 * n}, {&w_out, n}});
+  cpu::drift_pcm_cpu(p, w_prog.data_ptr<float>(), nu.data_ptr<float>(), n, t_inference, key, call,
+                     w_out.data_ptr<float>());
+}
+
+void modify_weights_tensors_cpu(const kernels::ModifierSpec& m, const at::Tensor& w, float a,
+                                uint64_t key, uint64_t call, const at::Tensor& out) {
+  const int64_t n = w.numel();
+  check_inference_tensors("modify_weights", w.device(), {{&w, n}, {&out, n}});
+  cpu::modify_weights_cpu(m, w.data_ptr<float>(), n, a, key, call, out.data_ptr<float>());
+}
+
+const TileKernels kCpuKernels{"cpu",
+                              &cpu::io_mvm_cpu,
+                              &pulsed_update_jobs_cpu,
+                              &program_pcm_tensors_cpu,
+                              &drift_pcm_tensors_cpu,
+                              &modify_weights_tensors_cpu};
 
 const TileKernels* built_in(c10::DeviceType type) {
   if (type == c10::DeviceType::CPU) return &kCpuKernels;
@@ -58,6 +88,23 @@ const TileKernels* tile_kernels_for(c10::DeviceType type) {
   const auto* slot = replacement_slot(type);
   const TileKernels* replacement = slot != nullptr ? slot->load() : nullptr;
   return replacement != nullptr ? replacement : built_in(type);
+}
+
+void check_inference_tensors(const char* what, const at::Device& device,
+                             std::initializer_list<std::pair<const at::Tensor*, int64_t>> tensors) {
+  for (const auto& [t, numel] : tensors) {
+    TORCH_CHECK(t->device() == device && t->scalar_type() == at::kFloat && t->is_contiguous() &&
+                    t->numel() == numel,
+                what, ": expected contiguous float32 tensors of ", numel, " elements on ", device,
+                ", got ", t->scalar_type(), " of ", t->numel(), " on ", t->device());
+  }
+}
+
+const TileKernels& kernels_on(const at::Device& device, const char* what) {
+  const TileKernels* k = tile_kernels_for(device.type());
+  TORCH_CHECK(k != nullptr, what, ": no kernels for tensors on ", device,
+              device.is_cuda() ? " (this analogtorch was built without CUDA support)" : "");
+  return *k;
 }
 
 const TileKernels* replace_tile_kernels(c10::DeviceType type, const TileKernels* kernels) {

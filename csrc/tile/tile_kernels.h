@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -11,6 +13,7 @@
 
 #include "analog/config/device_parameters.h"
 #include "analog/config/update_parameters.h"
+#include "analog/kernels/inference_math.h"
 #include "analog/kernels/io_pipeline_math.h"
 #include "tile/device_arrays.h"
 #include "tile/io_pipeline.h"
@@ -56,11 +59,29 @@ struct TileKernels {
   /// result per job run: a job not applied ends the list (the jobs after it did not run). Throws
   /// only for bad arguments, before it changes anything.
   std::vector<UpdateResult> (*pulsed_update)(const std::vector<UpdateJob>& jobs);
+  /// cpu::program_pcm_cpu on contiguous float tensors of the kernels' device: the n weights
+  /// `w_ref` programmed into `w_prog` (n elements) and `nu` (2n).
+  void (*program_pcm)(const kernels::PcmSpec& p, const at::Tensor& w_ref, uint64_t key,
+                      uint64_t call, const at::Tensor& w_prog, const at::Tensor& nu);
+  /// cpu::drift_pcm_cpu likewise: `w_prog` and `nu` read `t_inference` s later into `w_out`.
+  void (*drift_pcm)(const kernels::PcmSpec& p, const at::Tensor& w_prog, const at::Tensor& nu,
+                    float t_inference, uint64_t key, uint64_t call, const at::Tensor& w_out);
+  /// cpu::modify_weights_cpu likewise: the modifier's copy of `w` (amax `a`) into `out`.
+  void (*modify_weights)(const kernels::ModifierSpec& m, const at::Tensor& w, float a, uint64_t key,
+                         uint64_t call, const at::Tensor& out);
 };
+
+/// The inference kernels' tensors: contiguous float32 on `device`, each with the number of
+/// elements given (nullptr entries end the list); errors name `what`.
+void check_inference_tensors(const char* what, const at::Device& device,
+                             std::initializer_list<std::pair<const at::Tensor*, int64_t>> tensors);
 
 /// The kernels for tensors on `type`; nullptr where this build has none (CUDA without a CUDA
 /// LibTorch).
 const TileKernels* tile_kernels_for(c10::DeviceType type);
+
+/// The kernels for tensors on `device`, or a clear error naming `what`.
+const TileKernels& kernels_on(const at::Device& device, const char* what);
 
 /// Replaces the kernels for `type` (nullptr: back to the built-in ones) and returns the previous
 /// ones. For tests; not meant to be called while tiles run.

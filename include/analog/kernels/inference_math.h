@@ -4,7 +4,7 @@
 #pragma once
 #include <cmath>
 
-#include "analog/config/inference_parameters.h"
+#include "analog/config/inference_types.h"
 #include "analog/kernels/macros.h"
 
 namespace analog::kernels {
@@ -69,6 +69,48 @@ ANALOG_HOST_DEVICE inline float pcm_drift_read(const PcmSpec& p, float g_prog, f
   return fmaxf(g_drift + p.read_noise_scale * sigma * xi, 0.0f);
 }
 
+/// The pair scale s = g_max / max|w| of a tile whose largest |weight| is `amax` (aihwkit's
+/// SinglePairConductanceConverter with g_min = 0).
+ANALOG_HOST_DEVICE inline float pcm_pair_scale(const PcmSpec& p, float amax) {
+  return p.g_max / fmaxf(amax, 1e-7f);
+}
+
+/// The target conductances of weight w at pair scale s: g+ = clip(s w, 0, g_max), g- likewise
+/// of -s w (one of them 0).
+ANALOG_HOST_DEVICE inline void pcm_split_pair(const PcmSpec& p, float w, float s, float& g_plus,
+                                              float& g_minus) {
+  g_plus = fminf(fmaxf(s * w, 0.0f), p.g_max);
+  g_minus = fminf(fmaxf(-s * w, 0.0f), p.g_max);
+}
+
+/// One weight programmed into its pair: the weight the devices hold, and each device's drift
+/// exponent (`nu_plus`, `nu_minus`). xi_*: the devices' programming normals, zeta_*: their drift
+/// exponents' normals.
+/// NB: the device at 0 of each pair is programmed too: its noise, clipped at 0, leaves it at a
+/// small positive conductance (a one-sided bias the reference model has as well).
+ANALOG_HOST_DEVICE inline float pcm_program_weight(const PcmSpec& p, float w, float s,
+                                                   float xi_plus, float xi_minus, float zeta_plus,
+                                                   float zeta_minus, float& nu_plus,
+                                                   float& nu_minus) {
+  float gp = 0.0f, gm = 0.0f;
+  pcm_split_pair(p, w, s, gp, gm);
+  nu_plus = pcm_drift_nu(p, gp, zeta_plus);
+  nu_minus = pcm_drift_nu(p, gm, zeta_minus);
+  return (pcm_program(p, gp, xi_plus) - pcm_program(p, gm, xi_minus)) / s;
+}
+
+/// One programmed weight read t_inference s later: re-split into its pair at scale s, each
+/// device drifted with its exponent and read with its read-noise normal xi_*.
+ANALOG_HOST_DEVICE inline float pcm_drift_weight(const PcmSpec& p, float w_prog, float s,
+                                                 float nu_plus, float nu_minus, float t_inference,
+                                                 float time_factor, float xi_plus, float xi_minus) {
+  float gp = 0.0f, gm = 0.0f;
+  pcm_split_pair(p, w_prog, s, gp, gm);
+  return (pcm_drift_read(p, gp, nu_plus, t_inference, time_factor, xi_plus) -
+          pcm_drift_read(p, gm, nu_minus, t_inference, time_factor, xi_minus)) /
+         s;
+}
+
 /// WeightModifierParameters as floats.
 struct ModifierSpec {
   ModifierType type;
@@ -111,6 +153,12 @@ ANALOG_HOST_DEVICE inline float modify_weight(const ModifierSpec& m, float w, fl
     default:
       return w;
   }
+}
+
+/// modify_weight, then drop-connect: 0 where u_drop < pdrop.
+ANALOG_HOST_DEVICE inline float modify_and_drop(const ModifierSpec& m, float w, float a, float xi,
+                                                float u_round, float u_drop) {
+  return m.pdrop > 0.0f && u_drop < m.pdrop ? 0.0f : modify_weight(m, w, a, xi, u_round);
 }
 
 }  // namespace analog::kernels

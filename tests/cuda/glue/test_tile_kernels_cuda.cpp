@@ -107,6 +107,57 @@ TEST_F(CudaGlue, LayerTrainedThroughTheCudaKernelsMatchesCpu) {
   }
 }
 
+// An inference layer trained hardware-aware (modifier with drop-connect, once per step), then
+// programmed and read after drift through the CUDA kernels, against the same on the CPU: the
+// same random streams give the same conductances: to the last bit under the emulation, with the
+// outputs read from them too; on a GPU the weights as expect_same_training allows (the training
+// steps' GEMMs sum in another order, and logf/powf round differently).
+TEST_F(CudaGlue, InferenceLayerProgramsAndDriftsAsOnTheCpu) {
+  RPUConfig rpu = RPUConfig::inference();
+  rpu.set("modifier.type", "add_normal");
+  rpu.set("modifier.std_dev", "0.1");
+  rpu.set("modifier.pdrop", "0.1");
+  rpu.forward().out_noise(0.05);
+  const auto deploy = [&](bool through_cuda) {
+    at::manual_seed(6);
+    nn::AnalogLinear layer(nn::AnalogLinearOptions(30, 8).rpu_config(rpu).seed(23));
+    const torch::Device device = through_cuda ? kernel_device() : torch::Device(torch::kCPU);
+#ifdef ANALOG_CUDA_EMULATION
+    std::optional<TileKernelsScope> route;
+    if (through_cuda) route.emplace(c10::DeviceType::CPU, &cuda_glue::tile_kernels());
+#endif
+    layer->to(device);
+    optim::AnalogSGD opt(*layer, optim::AnalogSGDOptions(0.05));
+    for (int step = 0; step < 4; ++step) {
+      const at::Tensor x = at::rand({8, 30}).to(device);
+      opt.zero_grad();
+      (layer->forward(x) - 0.1).pow(2).sum().backward();
+      opt.step();
+    }
+    layer->eval();
+    std::vector<at::Tensor> read;
+    AnalogTile tile = layer->tiles().front();
+    read.push_back(tile->modified_weights().cpu());
+    tile->program_weights();
+    for (const double t : {1.0, 86400.0, 3.0e7}) {
+      tile->drift_weights(t);
+      read.push_back(layer->get_weights().cpu());
+#ifdef ANALOG_CUDA_EMULATION
+      read.push_back(layer->forward(at::ones({2, 30}).to(device)).cpu());
+#endif
+    }
+    return read;
+  };
+  const auto cpu = deploy(false), cuda = deploy(true);
+  ASSERT_EQ(cpu.size(), cuda.size());
+  EXPECT_GT(cpu[0].eq(0).sum().item<int64_t>(), 0) << "no weight dropped";
+  EXPECT_FALSE(cpu[1].equal(cpu[2])) << "nothing drifted";
+  for (size_t k = 0; k < cpu.size(); ++k) {
+    SCOPED_TRACE(k);
+    expect_same_training(cuda[k], cpu[k]);
+  }
+}
+
 // A tile on CUDA reports what its kernels found without making the host wait: a NaN in a
 // training forward pass at the backward pass, one in an update at synchronize() (the weights
 // untouched), and at once in a forward pass without autograd.
