@@ -128,6 +128,10 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
   const auto stopping = [&] { return interrupted.load() || failed.load(); };
   int64_t running = 0;
   auto worker = [&]() {
+    // NB: a new thread starts with OpenMP's default team size (all cores); ATen applies its own
+    // count to a thread only at its first parallel_for, and a GEMM before that would run
+    // OpenBLAS on every core, beside the other runs. Applied here, before any op.
+    at::init_num_threads();
     for (;;) {
       const size_t k = next.fetch_add(1);
       if (k >= pending.size() || stopping()) return;
