@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -56,13 +57,26 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// A config value as a person writes it: a number in the fewest digits that read back to the
+/// same double (0.1, not 0.10000000000000001); anything else as it is.
+std::string readable(const std::string& value) {
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size()) return value;
+  for (int digits = 1; digits <= 17; ++digits) {
+    const std::string text = fmt::format("{:.{}g}", v, digits);
+    if (std::strtod(text.c_str(), nullptr) == v) return text;
+  }
+  return value;
+}
+
 /// The fields that differ from the defaults, as key=value (the whole config is in --json).
 std::string config_summary(const analog::RPUConfig& cfg) {
   const analog::RPUConfig defaults;
   std::string out;
   for (const auto& key : analog::RPUConfig::keys()) {
     if (cfg.get(key) != defaults.get(key))
-      out += (out.empty() ? "" : " ") + key + "=" + cfg.get(key);
+      out += (out.empty() ? "" : " ") + key + "=" + readable(cfg.get(key));
   }
   return out.empty() ? "defaults" : out;
 }

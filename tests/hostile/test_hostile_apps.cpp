@@ -191,6 +191,16 @@ TEST(HostileInput, DeploymentOptionsAreChecked) {
   EXPECT_EQ(rows, 2u);
 }
 
+// The config line names each changed value as a person writes it, not in 17 digits.
+TEST(HostileInput, TheConfigLineShowsValuesAsWritten) {
+  const Outcome r = run(train({"--set", "forward.out_noise=0.1", "--set", "device.dw_min=3e-4",
+                               "--set", "update.desired_bl=3"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("config: forward.out_noise=0.1 "));
+  EXPECT_THAT(r.out, HasSubstr("update.desired_bl=3"));
+  EXPECT_THAT(r.out, Not(HasSubstr("0000000")));
+}
+
 TEST(HostileInput, UnknownOptionsAndChoicesExitWithTwo) {
   expect_refused(run(train({"--frobnicate"})), "frobnicate", "unknown option");
   expect_refused(run(train({"--mode", "quantum"})), "quantum", "--mode");
