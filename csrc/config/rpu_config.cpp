@@ -68,7 +68,9 @@ struct EnumTable<TileType> {
 template <>
 struct EnumTable<NoiseModelType> {
   static constexpr std::pair<NoiseModelType, const char*> kEntries[] = {
-      {NoiseModelType::kNone, "none"}, {NoiseModelType::kPcmLike, "pcm_like"}};
+      {NoiseModelType::kNone, "none"},
+      {NoiseModelType::kPcmLike, "pcm_like"},
+      {NoiseModelType::kStateIndependent, "state_independent"}};
 };
 template <>
 struct EnumTable<DriftCompensation> {

@@ -17,7 +17,13 @@ kernels::PcmSpec pcm_spec(const NoiseModelParameters& p) {
           static_cast<float>(p.t_read()),
           static_cast<float>(p.prog_noise_scale()),
           static_cast<float>(p.read_noise_scale()),
-          static_cast<float>(p.drift_scale())};
+          static_cast<float>(p.drift_scale()),
+          p.type(),
+          static_cast<float>(p.prog_coeff0()),
+          static_cast<float>(p.prog_coeff1()),
+          static_cast<float>(p.prog_coeff2()),
+          static_cast<float>(p.drift_nu_mean()),
+          static_cast<float>(p.drift_nu_std())};
 }
 
 kernels::ModifierSpec modifier_spec(const WeightModifierParameters& m) {
@@ -101,7 +107,7 @@ void AnalogTileImpl::program_weights() {
   const at::Tensor ref = reference_weight_.contiguous();
   at::Tensor prog = ref.clone();
   at::Tensor nu = at::zeros({2, out_size_, in_size_}, prog.options());
-  if (config_.noise_model().type() == NoiseModelType::kPcmLike) {
+  if (config_.noise_model().type() != NoiseModelType::kNone) {
     const uint64_t call = take_calls(1);
     kernels_on(weight.device(), "AnalogTile.program_weights")
         .program_pcm(pcm_spec(config_.noise_model()), ref, key(), call, prog, nu);
@@ -124,7 +130,7 @@ void AnalogTileImpl::drift_weights(double t_inference) {
               "AnalogTile.drift_weights: expected a time >= 0 seconds, got ", t_inference);
   at::NoGradGuard no_grad;
   if (programmed_weight_.numel() == 0) program_weights();
-  if (config_.noise_model().type() == NoiseModelType::kPcmLike) {
+  if (config_.noise_model().type() != NoiseModelType::kNone) {
     const at::Tensor prog = programmed_weight_.contiguous();
     at::Tensor out = at::empty_like(prog);
     const uint64_t call = take_calls(1);

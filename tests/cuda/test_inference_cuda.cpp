@@ -38,33 +38,45 @@ at::Tensor weights() {
   return w.contiguous();
 }
 
-const kernels::PcmSpec kPcm{25.0f, 20.0f, 250e-9f, 1.0f, 1.0f, 1.0f};
+const kernels::PcmSpec kPcm{25.0f, 20.0f, 250e-9f, 1.0f, 1.0f, 1.0f, NoiseModelType::kPcmLike,
+                            0.2f,  0.0f,  0.0f,    0.1f, 0.05f};
+const kernels::PcmSpec kStateIndependent{
+    25.0f, 20.0f, 250e-9f, 1.0f, 1.0f, 1.0f, NoiseModelType::kStateIndependent,
+    0.3f,  1.0f,  -0.5f,   0.1f, 0.05f};
 
-TEST_F(CudaParity, PcmProgrammingAndDriftMatchTheCpu) {
+/// One programming and two reads of `p` on both sides (the helper of the test below).
+void program_and_drift(const kernels::PcmSpec& p) {
   at::manual_seed(3);
   const at::Tensor w = weights();
   const int64_t n = w.numel();
   std::vector<float> prog(n), nu(2 * n);
-  cpu::program_pcm_cpu(kPcm, w.data_ptr<float>(), n, 99, 4, prog.data(), nu.data());
-  const float s = kernels::pcm_pair_scale(kPcm, w.abs().max().item<float>());
+  cpu::program_pcm_cpu(p, w.data_ptr<float>(), n, 99, 4, prog.data(), nu.data());
+  const float s = kernels::pcm_pair_scale(p, w.abs().max().item<float>());
   Buffer w_dev(w.data_ptr<float>(), n * sizeof(float)), prog_dev(n * sizeof(float)),
       nu_dev(2 * n * sizeof(float));
-  cuda::launch_program_pcm(kPcm, w_dev.as<float>(), n, s, 99, 4, prog_dev.as<float>(),
+  cuda::launch_program_pcm(p, w_dev.as<float>(), n, s, 99, 4, prog_dev.as<float>(),
                            nu_dev.as<float>(), nullptr);
   const at::Tensor prog_cpu = at::from_blob(prog.data(), {n}).clone();
   expect_same(prog_dev.to_tensor({n}), prog_cpu);
   expect_same(nu_dev.to_tensor({2 * n}), at::from_blob(nu.data(), {2 * n}).clone());
   // Drift from the CPU's programming, at t = 0 (read noise only) and after a day.
-  const float s_prog = kernels::pcm_pair_scale(kPcm, prog_cpu.abs().max().item<float>());
+  const float s_prog = kernels::pcm_pair_scale(p, prog_cpu.abs().max().item<float>());
   Buffer prog_in(prog.data(), n * sizeof(float)), nu_in(nu.data(), 2 * n * sizeof(float)),
       out_dev(n * sizeof(float));
   for (const float t : {0.0f, 86400.0f}) {
     SCOPED_TRACE(t);
     std::vector<float> out(n);
-    cpu::drift_pcm_cpu(kPcm, prog.data(), nu.data(), n, t, 99, 5, out.data());
-    cuda::launch_drift_pcm(kPcm, prog_in.as<float>(), nu_in.as<float>(), n, s_prog, t, 99, 5,
+    cpu::drift_pcm_cpu(p, prog.data(), nu.data(), n, t, 99, 5, out.data());
+    cuda::launch_drift_pcm(p, prog_in.as<float>(), nu_in.as<float>(), n, s_prog, t, 99, 5,
                            out_dev.as<float>(), nullptr);
     expect_same(out_dev.to_tensor({n}), at::from_blob(out.data(), {n}).clone());
+  }
+}
+
+TEST_F(CudaParity, ProgrammingAndDriftMatchTheCpuForEachNoiseModel) {
+  for (const kernels::PcmSpec& model : {kPcm, kStateIndependent}) {
+    SCOPED_TRACE(model.model == NoiseModelType::kPcmLike ? "pcm_like" : "state_independent");
+    program_and_drift(model);
   }
 }
 

@@ -140,6 +140,64 @@ TEST(InferenceTile, ReadNoiseGrowsWithTimeAsTheFormulaSays) {
   }
 }
 
+// The state-independent model: the programming noise polynomial as given (no g_max scaling),
+// a drift exponent |N(nu_mean, nu_std)| whatever the conductance, and read noise of std
+// |g| / g_max time_factor in uS.
+TEST(InferenceTile, StateIndependentModelFollowsItsFormulas) {
+  RPUConfig cfg = devices_only();
+  cfg.noise_model()
+      .type(NoiseModelType::kStateIndependent)
+      .prog_coeff0(0.3)
+      .prog_coeff1(1.0)
+      .prog_coeff2(-0.5)
+      .drift_nu_mean(0.08)
+      .drift_nu_std(0.03)
+      .read_noise_scale(0);
+  const int64_t n = 20000;
+  const std::vector<float> levels = {1.0f, 0.5f};
+  const at::Tensor w = level_rows(levels, n);
+  const auto sigma = [](double r) { return 0.3 + 1.0 * r - 0.5 * r * r; };
+  AnalogTile tile(2, n, cfg, 13, 0);
+  tile->set_weights(w);
+  tile->program_weights();
+  // Programming: g+ gets N(0, sigma(r)), the device at 0 a half normal of sigma(0).
+  const double s0 = sigma(0), half_mean = s0 / std::sqrt(2 * kPi);
+  const at::Tensor dg = (tile->get_weights() - w) * 25.0;
+  for (size_t r = 0; r < levels.size(); ++r) {
+    const Moments m = moments(dg[static_cast<int64_t>(r)]);
+    const double want_sd = std::sqrt(std::pow(sigma(levels[r]), 2) + s0 * s0 * (0.5 - 0.5 / kPi));
+    EXPECT_NEAR(m.mean, -half_mean, 3 * m.se_mean) << "level " << levels[r];
+    EXPECT_NEAR(m.sd, want_sd, 3 * m.se_sd) << "level " << levels[r];
+  }
+  // Drift, without programming noise: the same exponent statistics at every level.
+  cfg.noise_model().prog_noise_scale(0);
+  AnalogTile still(2, n, cfg, 17, 0);
+  still->set_weights(w);
+  still->program_weights();
+  const double t = 86400.0, t0 = 20.0;
+  still->drift_weights(t);
+  const at::Tensor nu = -at::log(still->get_weights() / w) / std::log((t + t0) / t0);
+  const auto [want_mean, want_sd] = folded_normal(0.08, 0.03);
+  for (size_t r = 0; r < levels.size(); ++r) {
+    const Moments m = moments(nu[static_cast<int64_t>(r)]);
+    EXPECT_NEAR(m.mean, want_mean, 3 * m.se_mean + 1e-5) << "level " << levels[r];
+    EXPECT_NEAR(m.sd, want_sd, 3 * m.se_sd + 1e-5) << "level " << levels[r];
+  }
+  // Read noise, without drift: std |g| / g_max sqrt(ln((t + t0 + t_read) / (2 t_read))) uS.
+  cfg.noise_model().drift_scale(0).read_noise_scale(1);
+  AnalogTile read(2, n, cfg, 19, 0);
+  read->set_weights(w);
+  read->program_weights();
+  read->drift_weights(3600.0);
+  const double factor = std::sqrt(std::log((3600.0 + t0 + 250e-9) / (2 * 250e-9)));
+  const at::Tensor dr = (read->get_weights() - w) * 25.0;
+  for (size_t r = 0; r < levels.size(); ++r) {
+    const Moments m = moments(dr[static_cast<int64_t>(r)]);
+    EXPECT_NEAR(m.mean, 0.0, 3 * m.se_mean) << "level " << levels[r];
+    EXPECT_NEAR(m.sd, levels[r] * factor, 3 * m.se_sd) << "level " << levels[r];
+  }
+}
+
 TEST(InferenceTile, GlobalDriftCompensationRestoresTheOutputScale) {
   RPUConfig cfg = devices_only();
   cfg.drift_compensation(DriftCompensation::kGlobal);

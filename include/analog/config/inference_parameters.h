@@ -22,6 +22,13 @@ struct NoiseModelParameters {
   TORCH_ARG(double, prog_noise_scale) = 1.0;
   TORCH_ARG(double, read_noise_scale) = 1.0;
   TORCH_ARG(double, drift_scale) = 1.0;
+  /// state_independent only: programming-noise std c0 + c1 r + c2 r^2 in uS, r = g / g_max.
+  TORCH_ARG(double, prog_coeff0) = 0.2;
+  TORCH_ARG(double, prog_coeff1) = 0.0;
+  TORCH_ARG(double, prog_coeff2) = 0.0;
+  /// state_independent only: the drift exponent's mean and device-to-device std.
+  TORCH_ARG(double, drift_nu_mean) = 0.1;
+  TORCH_ARG(double, drift_nu_std) = 0.05;
 
  public:
   template <class V>
@@ -34,6 +41,11 @@ struct NoiseModelParameters {
     v("prog_noise_scale", prog_noise_scale_, 0.0, kInf);
     v("read_noise_scale", read_noise_scale_, 0.0, kInf);
     v("drift_scale", drift_scale_, 0.0, kInf);
+    v("prog_coeff0", prog_coeff0_, -kInf, kInf);
+    v("prog_coeff1", prog_coeff1_, -kInf, kInf);
+    v("prog_coeff2", prog_coeff2_, -kInf, kInf);
+    v("drift_nu_mean", drift_nu_mean_, 0.0, kInf);
+    v("drift_nu_std", drift_nu_std_, 0.0, kInf);
   }
 };
 

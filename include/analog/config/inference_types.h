@@ -8,6 +8,9 @@ namespace analog {
 enum class NoiseModelType : int {
   kNone = 0,     ///< programming and drift leave the weights as they are
   kPcmLike = 1,  ///< aihwkit's PCMLikeNoiseModel (Nandakumar et al. 2019 fits)
+  /// aihwkit's StateIndependentNoiseModel: programming noise and drift exponent set by
+  /// noise_model.prog_coeff* and drift_nu_*, not by the device's conductance
+  kStateIndependent = 2,
 };
 /// How the output scale lost to drift is restored (aihwkit drift_compensation).
 enum class DriftCompensation : int {

@@ -14,14 +14,20 @@ constexpr float kPcmProgC0 = 0.26348f, kPcmProgC1 = 1.9650f, kPcmProgC2 = -1.173
 /// The g_max the programming polynomial was fitted at.
 constexpr float kPcmProgGMaxRef = 25.0f;
 
-/// NoiseModelParameters as floats.
+/// NoiseModelParameters as floats: a pcm_like or a state_independent model (the pcm_* functions
+/// below serve both; prog_c*, nu_mean and nu_std are the state-independent model's).
 struct PcmSpec {
   float g_max, t_0, t_read, prog_noise_scale, read_noise_scale, drift_scale;
+  NoiseModelType model;
+  float prog_c0, prog_c1, prog_c2, nu_mean, nu_std;
 };
 
-/// Std of the programming noise (uS) of a device programmed to g_target (uS).
+/// Std of the programming noise (uS) of a device programmed to g_target (uS): the PCM fit scaled
+/// by g_max / 25 uS, or the state-independent model's polynomial as it is.
 ANALOG_HOST_DEVICE inline float pcm_prog_sigma(const PcmSpec& p, float g_target) {
   const float r = g_target / p.g_max;
+  if (p.model == NoiseModelType::kStateIndependent)
+    return p.prog_c0 + p.prog_c1 * r + p.prog_c2 * r * r;
   return (kPcmProgC0 + kPcmProgC1 * r + kPcmProgC2 * r * r) * (p.g_max / kPcmProgGMaxRef);
 }
 
@@ -42,8 +48,11 @@ ANALOG_HOST_DEVICE inline float pcm_nu_std(const PcmSpec& p, float g_target) {
   return fminf(fmaxf(-0.0125f * logf(gr) - 0.0059f, 0.008f), 0.045f);
 }
 
-/// The drift exponent nu = |mean + std xi| drift_scale.
+/// The drift exponent nu = |mean + std xi| drift_scale (the state-independent model's mean and
+/// std do not depend on g_target).
 ANALOG_HOST_DEVICE inline float pcm_drift_nu(const PcmSpec& p, float g_target, float xi) {
+  if (p.model == NoiseModelType::kStateIndependent)
+    return fabsf(p.nu_mean + p.nu_std * xi) * p.drift_scale;
   return fabsf(pcm_nu_mean(p, g_target) + pcm_nu_std(p, g_target) * xi) * p.drift_scale;
 }
 
@@ -60,12 +69,15 @@ ANALOG_HOST_DEVICE inline float pcm_read_q(const PcmSpec& p, float g_prog) {
 
 /// The conductance read t_inference seconds after programming (t_inference >= 0): drift
 /// g (t / t_0)^-nu with t = t_inference + t_0 (none at t_inference = 0), then read noise with
-/// std |g_drift| Q time_factor, clipped at 0. `time_factor` is pcm_read_time_factor(t).
+/// std |g_drift| Q time_factor (state-independent: |g_drift| / g_max time_factor, in uS),
+/// clipped at 0. `time_factor` is pcm_read_time_factor(t).
 ANALOG_HOST_DEVICE inline float pcm_drift_read(const PcmSpec& p, float g_prog, float nu,
                                                float t_inference, float time_factor, float xi) {
   const float t = t_inference + p.t_0;
   const float g_drift = t_inference > 0.0f ? g_prog * powf(t / p.t_0, -nu) : g_prog;
-  const float sigma = fabsf(g_drift) * pcm_read_q(p, g_prog) * time_factor;
+  const float level =
+      p.model == NoiseModelType::kStateIndependent ? 1.0f / p.g_max : pcm_read_q(p, g_prog);
+  const float sigma = fabsf(g_drift) * level * time_factor;
   return fmaxf(g_drift + p.read_noise_scale * sigma * xi, 0.0f);
 }
 
