@@ -61,6 +61,13 @@ void RowChecker::check(const SweepRow& row) {
   }
   TORCH_CHECK(std::isfinite(row.train_time_sec) && row.train_time_sec >= 0, run,
               "expected a wall time >= 0");
+  // The accuracies after programming: measured for an analog run that trained, nan otherwise.
+  const bool programmed = row.kind == "analog" && row.status == "ok";
+  for (const double a : row.test_acc_at) {
+    TORCH_CHECK(programmed ? is_accuracy(a) : std::isnan(a), run,
+                programmed ? "an accuracy after programming outside [0, 1]"
+                           : "expected nan after programming for a digital or diverged run");
+  }
 }
 
 void check_rows(const ResultsData& data, const SweepSpec& spec, const std::string& path) {

@@ -57,6 +57,26 @@ TEST(RowChecker, EveryRunOfTheSweepPasses) {
   EXPECT_NO_THROW(checker.check(diverged));
 }
 
+// With evaluation times: an analog run that trained has an accuracy per time, the others nan.
+TEST(RowChecker, AccuraciesAfterProgrammingAreCheckedToo) {
+  SweepSpec spec = spec_of_two_axes();
+  spec.base.set("type", "inference");
+  spec.eval_times = {1, 3600};
+  SweepRow analog = row_of(spec.jobs()[2], spec);
+  analog.test_acc_at = {0.8, 0.75};
+  EXPECT_EQ(error_checking(spec, analog), "");
+  analog.test_acc_at[1] = 1.5;
+  EXPECT_THAT(error_checking(spec, analog), HasSubstr("an accuracy after programming outside"));
+  analog.test_acc_at[1] = NAN;
+  EXPECT_THAT(error_checking(spec, analog), HasSubstr("an accuracy after programming outside"));
+  SweepRow digital = row_of(spec.jobs()[0], spec);
+  digital.test_acc_at = {NAN, NAN};
+  EXPECT_EQ(error_checking(spec, digital), "");
+  digital.test_acc_at[0] = 0.9;
+  EXPECT_THAT(error_checking(spec, digital),
+              HasSubstr("expected nan after programming for a digital or diverged run"));
+}
+
 TEST(RowChecker, RowsThatAreNotRunsOfTheSweepNameWhatIsWrong) {
   const SweepSpec spec = spec_of_two_axes();
   const SweepRow good = row_of(spec.jobs()[3], spec);  // analog point 1, seed 10
