@@ -81,16 +81,18 @@ inline void add_common_options(CLI::App& app, CommonOptions& o, int64_t min_epoc
                  "override a config field: --set forward.out_noise=0.1 (repeatable)");
 }
 
-/// --eval-times (the text, read by decimal_numbers) and --eval-repeats.
+/// --eval-times (the text, read by decimal_numbers) and --eval-repeats, which needs it.
 inline void add_eval_options(CLI::App& app, std::string& times, int64_t& repeats) {
-  app.add_option("--eval-times", times,
-                 "after training, program the inference tiles and measure the test accuracy at "
-                 "these times after programming, in seconds (e.g. 1,3600,86400)")
-      ->check(non_negative_number_list());
+  CLI::Option* times_option =
+      app.add_option("--eval-times", times,
+                     "after training, program the inference tiles and measure the test accuracy "
+                     "at these times after programming, in seconds (e.g. 1,3600,86400)")
+          ->check(non_negative_number_list());
   app.add_option("--eval-repeats", repeats,
                  "programmings averaged at each --eval-times time (mean +- sd)")
       ->capture_default_str()
-      ->check(whole_number(1, 100000));
+      ->check(whole_number(1, 100000))
+      ->needs(times_option);
 }
 
 /// --digital-layers as layer numbers of the network of `options` ("first" is 1, "last" its last

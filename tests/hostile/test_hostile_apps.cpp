@@ -168,6 +168,10 @@ TEST(HostileInput, DeploymentOptionsAreChecked) {
   expect_refused(run(with({"--eval-times", "inf"})), "expected a finite number", "inf");
   expect_refused(run(train({"--eval-times", "1"})),
                  "--eval-times: expected an analog run with config type inference", "pulsed");
+  expect_refused(run(with({"--eval-repeats", "3"})), "--eval-repeats requires --eval-times",
+                 "repeats alone");
+  expect_refused(run(sweep(tmp("repeats.csv"), {"--set", "type=inference", "--eval-repeats", "3"})),
+                 "--eval-repeats requires --eval-times", "sweep repeats alone");
   expect_refused(run(train({"--init-from", tmp("missing.pt")})), "--init-from", "missing");
   const std::string saved = tmp("saved.pt");
   const Outcome digital = run(train({"--mode", "digital", "--save", saved}));
