@@ -72,7 +72,7 @@ struct TileKernels {
 };
 
 /// The inference kernels' tensors: contiguous float32 on `device`, each with the number of
-/// elements given (nullptr entries end the list); errors name `what`.
+/// elements given; errors name `what`.
 void check_inference_tensors(const char* what, const at::Device& device,
                              std::initializer_list<std::pair<const at::Tensor*, int64_t>> tensors);
 
