@@ -128,11 +128,7 @@ nlohmann::json drift_table(torch::nn::Sequential& model, const analog::data::Mni
   }
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& point : table) {
-    std::vector<double> acc = point.test_acc;
-    double mean = 0, var = 0;
-    for (const double a : acc) mean += a / static_cast<double>(acc.size());
-    for (const double a : acc) var += (a - mean) * (a - mean);
-    const double sd = acc.size() > 1 ? std::sqrt(var / static_cast<double>(acc.size() - 1)) : 0.0;
+    const double mean = point.mean(), sd = point.sd();
     if (!quiet) {
       fmt::print("{:>12}  {:>8.4f}  {:>7.4f}\n", fmt::format("{:.10g}", point.t_inference), mean,
                  sd);
@@ -140,7 +136,7 @@ nlohmann::json drift_table(torch::nn::Sequential& model, const analog::data::Mni
     rows.push_back({{"t_inference", point.t_inference},
                     {"test_acc_mean", mean},
                     {"test_acc_sd", sd},
-                    {"test_acc", acc}});
+                    {"test_acc", point.test_acc}});
   }
   return rows;
 }

@@ -78,11 +78,7 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
   row.status = r.diverged ? "diverged" : "ok";
   row.diverged_epoch = r.diverged ? r.diverged_epoch : 0;
   row.test_acc_at.assign(spec.eval_times.size(), NAN);
-  for (size_t k = 0; k < drift.size(); ++k) {
-    double sum = 0;
-    for (const double a : drift[k].test_acc) sum += a;
-    row.test_acc_at[k] = sum / static_cast<double>(drift[k].test_acc.size());
-  }
+  for (size_t k = 0; k < drift.size(); ++k) row.test_acc_at[k] = drift[k].mean();
   return row;
 }
 

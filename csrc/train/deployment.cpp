@@ -112,6 +112,20 @@ void load_network(torch::nn::Sequential& model, const TrainOptions& options,
   copy_weights(digital, model);
 }
 
+double DriftAccuracy::mean() const {
+  double mean = 0;
+  for (const double a : test_acc) mean += a / static_cast<double>(test_acc.size());
+  return mean;
+}
+
+double DriftAccuracy::sd() const {
+  if (test_acc.size() < 2) return 0.0;
+  const double m = mean();
+  double var = 0;
+  for (const double a : test_acc) var += (a - m) * (a - m);
+  return std::sqrt(var / static_cast<double>(test_acc.size() - 1));
+}
+
 std::vector<DriftAccuracy> drift_accuracy(torch::nn::Sequential& model,
                                           const data::MnistSplit& test,
                                           const std::vector<double>& times, int64_t repeats,

@@ -118,5 +118,15 @@ TEST(Deployment, TrainedNetworkDeploysReproduciblyAndDriftCostsAccuracy) {
               HasSubstr("expected times >= 0 seconds, got -1"));
 }
 
+// The summary of one read time over its programmings: mean and sample sd (closed forms).
+TEST(Deployment, DriftAccuracyMeanAndSd) {
+  const DriftAccuracy three{3600.0, {0.9, 0.8, 0.7}};
+  EXPECT_NEAR(three.mean(), 0.8, 1e-12);
+  EXPECT_NEAR(three.sd(), 0.1, 1e-12);
+  const DriftAccuracy one{1.0, {0.85}};
+  EXPECT_NEAR(one.mean(), 0.85, 1e-12);
+  EXPECT_EQ(one.sd(), 0.0);
+}
+
 }  // namespace
 }  // namespace analog::train

@@ -29,6 +29,10 @@ void load_network(torch::nn::Sequential& model, const TrainOptions& options,
 struct DriftAccuracy {
   double t_inference = 0;        ///< seconds after programming
   std::vector<double> test_acc;  ///< one per repeat (a fresh programming each)
+  /// Mean over the repeats.
+  double mean() const;
+  /// Sample standard deviation over the repeats (0 for one).
+  double sd() const;
 };
 
 /// Called after each evaluation: repeat (1-based), repeats, time index, times.
