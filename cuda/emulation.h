@@ -60,6 +60,11 @@ inline unsigned atomicOr(unsigned* address, unsigned value) {
   *address = old | value;
   return old;
 }
+inline unsigned long long atomicAdd(unsigned long long* address, unsigned long long value) {
+  const unsigned long long old = *address;
+  *address = old + value;
+  return old;
+}
 
 // ---- runtime API ---------------------------------------------------------------------------
 struct CUstream_st;

@@ -116,7 +116,7 @@ __device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, 
 __global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool transposed, int64_t n,
                            int64_t m, const float* alpha, float* reduction, const int32_t* active,
                            IoSpec io, uint64_t key, uint64_t call, float* xq, float* yq, float* wn,
-                           float* y, uint8_t* mask, float mask_bound) {
+                           float* y, uint8_t* mask, float mask_bound, int64_t* passes) {
   __shared__ float shared[kThreads];
   const int64_t b = blockIdx.x;
   if (!active[b]) {  // the zero short-cut (uniform over the block): y = 0
@@ -127,7 +127,8 @@ __global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool tra
     return;
   }
   float r = 1.0f;
-  for (uint32_t round = 0;; ++round) {
+  uint32_t round = 0;
+  for (;; ++round) {
     if (round > 0) {
       r *= 2.0f;
       for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
@@ -163,7 +164,12 @@ __global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool tra
             io, kernels::saturated(vmax > io.out_bound, vmin < -io.out_bound, io.neg_hit), r))
       break;
   }
-  if (threadIdx.x == 0) reduction[b] = r;
+  if (threadIdx.x == 0) {
+    reduction[b] = r;
+    if (passes)
+      atomicAdd(reinterpret_cast<unsigned long long*>(passes),
+                static_cast<unsigned long long>(round) + 1ull);
+  }
 }
 
 }  // namespace
@@ -181,12 +187,13 @@ void launch_io_prepare(const float* x, int64_t ldx, int64_t batch, int64_t n, co
 void launch_io_adc(const float* x, int64_t ldx, const float* w, bool transposed, int64_t batch,
                    int64_t n, int64_t m, const float* alpha, float* reduction,
                    const int32_t* active, const IoSpec& io, uint64_t key, uint64_t call, float* xq,
-                   float* yq, float* wn, float* y, uint8_t* mask, float mask_bound, void* stream) {
+                   float* yq, float* wn, float* y, uint8_t* mask, float mask_bound, int64_t* passes,
+                   void* stream) {
   if (batch == 0 || m == 0) return;
   ANALOG_LAUNCH(adc_kernel, static_cast<unsigned>(batch), kThreads,
                 static_cast<cudaStream_t>(stream))
   (x, ldx, w, transposed, n, m, alpha, reduction, active, io, key, call, xq, yq, wn, y, mask,
-   mask_bound);
+   mask_bound, passes);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -28,10 +28,12 @@ void launch_io_prepare(const float* x, int64_t ldx, int64_t batch, int64_t n, co
 /// (row stride ldx), the other matrices are contiguous. reduction[b] becomes the final
 /// r. Rows inactive from the start (zero short-cut) get y = 0. With `mask` (nullptr: none),
 /// mask[b] = |y[b]| >= mask_bound is written with y. Every output is written per row: no buffer
-/// needs zeroing before a launch.
+/// needs zeroing before a launch. `passes` (device memory; nullptr: none) is increased by the
+/// rounds each active row ran (io_mvm's pass count).
 void launch_io_adc(const float* x, int64_t ldx, const float* w, bool transposed, int64_t batch,
                    int64_t n, int64_t m, const float* alpha, float* reduction,
                    const int32_t* active, const IoSpec& io, uint64_t key, uint64_t call, float* xq,
-                   float* yq, float* wn, float* y, uint8_t* mask, float mask_bound, void* stream);
+                   float* yq, float* wn, float* y, uint8_t* mask, float mask_bound, int64_t* passes,
+                   void* stream);
 
 }  // namespace analog::cuda

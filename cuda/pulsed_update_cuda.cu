@@ -278,20 +278,16 @@ __device__ uint32_t rank_of(const uint32_t* bits, const uint32_t* prefix, int64_
   return prefix[j >> 5] + static_cast<uint32_t>(__popc(bits[j >> 5] & ((1u << (j & 31)) - 1u)));
 }
 
-/// One thread per device: its pulses, in sample and slot order, by the rule of model M.
+/// Device e's pulses of apply_block, in sample and slot order; returns how many it applied.
 template <DeviceModel M>
-__device__ void apply_block(float* w, const float* devices, const float* slopes, const float* x,
-                            int64_t ldx, const float* d, const Layout& L, const UpdateSpec& up,
-                            uint64_t key, uint64_t first_call, const uint32_t* ws,
-                            const int32_t* non_finite, int64_t block) {
-  __shared__ int skip;  // a NaN or inf in any sample changes nothing
-  if (threadIdx.x == 0) skip = any_non_finite(non_finite, L.samples) ? 1 : 0;
-  __syncthreads();
-  const int64_t e = block * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (skip != 0 || e >= L.in * L.out) return;
+__device__ unsigned long long apply_device(float* w, const float* devices, const float* slopes,
+                                           const float* x, int64_t ldx, const float* d,
+                                           const Layout& L, const UpdateSpec& up, uint64_t key,
+                                           uint64_t first_call, const uint32_t* ws,
+                                           const float* plans, int64_t e) {
   const int64_t i = e / L.in, j = e % L.in;
   const float* rec = devices + 4 * e;
-  const float* plans = reinterpret_cast<const float*>(ws + L.plans());
+  unsigned long long fired = 0ull;
   float value = w[e];
   for (int64_t s = 0; s < L.samples; ++s) {
     const int planned = planned_slots(plans, s, L.bl);
@@ -320,10 +316,48 @@ __device__ void apply_block(float* w, const float* devices, const float* slopes,
           dev.slope_down = slopes[2 * e + 1];
         }
         value = kernels::device_pulse<M>(value, down, dev, up.dw_min_std, up.mult_noise, xi);
+        ++fired;
       }
     }
   }
   w[e] = value;
+  return fired;
+}
+
+/// One thread per device: its pulses, in sample and slot order, by the rule of model M; then the
+/// pulses fired and (block 0) the slots planned added to the counters given.
+template <DeviceModel M>
+__device__ void apply_block(float* w, const float* devices, const float* slopes, const float* x,
+                            int64_t ldx, const float* d, const Layout& L, const UpdateSpec& up,
+                            uint64_t key, uint64_t first_call, const uint32_t* ws,
+                            const int32_t* non_finite, int64_t* slots, int64_t* pulses,
+                            int64_t block) {
+  __shared__ int skip;  // a NaN or inf in any sample changes nothing
+  __shared__ unsigned long long block_pulses;
+  if (threadIdx.x == 0) {
+    skip = any_non_finite(non_finite, L.samples) ? 1 : 0;
+    block_pulses = 0ull;
+  }
+  __syncthreads();
+  if (skip != 0) return;  // (uniform over the block)
+  const int64_t e = block * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  const float* plans = reinterpret_cast<const float*>(ws + L.plans());
+  if (e < L.in * L.out) {
+    const unsigned long long fired =
+        apply_device<M>(w, devices, slopes, x, ldx, d, L, up, key, first_call, ws, plans, e);
+    if (pulses != nullptr && fired != 0ull) atomicAdd(&block_pulses, fired);
+  }
+  if (pulses == nullptr && slots == nullptr) return;  // (uniform)
+  __syncthreads();
+  if (threadIdx.x != 0) return;
+  if (pulses != nullptr && block_pulses != 0ull)
+    atomicAdd(reinterpret_cast<unsigned long long*>(pulses), block_pulses);
+  if (slots != nullptr && block == 0) {
+    unsigned long long planned = 0ull;
+    for (int64_t s = 0; s < L.samples; ++s)
+      planned += static_cast<unsigned long long>(planned_slots(plans, s, L.bl));
+    atomicAdd(reinterpret_cast<unsigned long long*>(slots), planned);
+  }
 }
 
 Layout layout(int64_t samples, int64_t in_size, int64_t out_size, const UpdateSpec& up) {
@@ -350,6 +384,8 @@ struct TileArgs {
   uint32_t* ws;
   int32_t* non_finite;
   int32_t* non_finite_host;
+  int64_t* slots;
+  int64_t* pulses;
   int64_t dense_blocks;  ///< train stage: the dense part's blocks (the thinned part's follow)
   int64_t begin[4];      ///< first block of the tile in each stage's grid
 };
@@ -396,7 +432,7 @@ __global__ void __launch_bounds__(kThreads, 4) apply_kernel(const __grid_constan
   int64_t block = 0;
   const TileArgs& a = tile_of(batch, kApply, block);
   apply_block<M>(a.w, a.devices, a.slopes, a.x, a.ldx, a.d, a.L, a.up, a.key, a.first_call, a.ws,
-                 a.non_finite, block);
+                 a.non_finite, a.slots, a.pulses, block);
 }
 
 /// Blocks of the apply stage for a tile: a thread per device.
@@ -465,6 +501,8 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
     a.ws = static_cast<uint32_t*>(u.workspace);
     a.non_finite = u.non_finite;
     a.non_finite_host = u.non_finite_host;
+    a.slots = u.slots;
+    a.pulses = u.pulses;
     a.dense_blocks =
         (u.samples * ((u.in_size + 3) / 4 + (u.out_size + 3) / 4) + kTrainThreads - 1) /
         kTrainThreads;

@@ -48,6 +48,10 @@ struct UpdateTile {
   void* workspace;  ///< pulsed_update_workspace_bytes of this tile (each tile its own)
   int32_t* non_finite;
   int32_t* non_finite_host;
+  /// Device counters the update adds its planned slots and its pulses to, unless a sample held a
+  /// NaN or inf (cpu::pulsed_update_cpu's counts); nullptr: not counted.
+  int64_t* slots = nullptr;
+  int64_t* pulses = nullptr;
 };
 
 /// The most tiles one launch_pulsed_updates call takes.

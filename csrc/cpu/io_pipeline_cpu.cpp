@@ -70,7 +70,7 @@ int64_t grain_for(int64_t width) {
 
 MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
                      const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
-                     float mask_bound) {
+                     float mask_bound, int64_t* passes) {
   TORCH_INTERNAL_ASSERT(has_contiguous_rows(x) && x.scalar_type() == at::kFloat);
   const int64_t batch = x.size(0);
   const int64_t n = x.size(1);
@@ -110,6 +110,7 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
   }
 
   if (io.is_perfect) {
+    if (passes) *passes += batch;
     at::mm_out(result.y, x, op);
     if (mask_bound > 0.0f) result.mask = result.y.abs() >= mask_bound;
     return result;
@@ -141,6 +142,7 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
   uint32_t round = 0;
   while (!active.empty()) {
     const int64_t rows = static_cast<int64_t>(active.size());
+    if (passes) *passes += rows;
     at::Tensor xq = at::empty({rows, n}, x.options());
     float* xqp = xq.data_ptr<float>();
     // DAC: scale, quantise, clip, input noise.

@@ -307,13 +307,15 @@ void apply_slot(const TileView& t, const Active* rows, size_t r0, size_t r1, con
 /// Pulses per thread task when a slot is split over threads.
 constexpr int64_t kPulsesPerTask = 16384;
 
+/// Returns the pulses fired.
 template <DeviceModel M>
-void stochastic_sample(const TileView& t, const float* x, const float* d, int64_t out_size,
-                       const kernels::PulsePlan& plan, float res_step, bool sto, uint64_t key,
-                       uint64_t call, float x_max, float d_max, Active* cols, Active* rows,
-                       Nonzeros& x_nonzeros, Nonzeros& d_nonzeros, std::vector<float>& noise,
-                       std::vector<uint32_t>& words) {
+int64_t stochastic_sample(const TileView& t, const float* x, const float* d, int64_t out_size,
+                          const kernels::PulsePlan& plan, float res_step, bool sto, uint64_t key,
+                          uint64_t call, float x_max, float d_max, Active* cols, Active* rows,
+                          Nonzeros& x_nonzeros, Nonzeros& d_nonzeros, std::vector<float>& noise,
+                          std::vector<uint32_t>& words) {
   x_nonzeros.ready = d_nonzeros.ready = false;  // a new sample
+  int64_t fired = 0;
   for (int slot = 0; slot < plan.bl; ++slot) {
     const auto s = static_cast<uint32_t>(slot);
     const size_t n_cols = draw_train(x, t.in_size, x_nonzeros, plan.b, x_max, res_step, sto, key,
@@ -326,6 +328,7 @@ void stochastic_sample(const TileView& t, const float* x, const float* d, int64_
     // The pulses of this slot, rows outer, columns inner; pulse k takes normal k of the slot.
     const int64_t pulses = static_cast<int64_t>(n_rows * n_cols);
     if (pulses == 0) continue;
+    fired += pulses;
     // Rows touch disjoint devices and pulse k's noise is normal k of the slot: a large slot
     // (a big layer, long dense trains) is split over threads by rows with identical results.
     const bool noisy = t.dw_min_std > 0.0f;
@@ -343,17 +346,20 @@ void stochastic_sample(const TileView& t, const float* x, const float* d, int64_
       }
     });
   }
+  return fired;
 }
 
-/// mean_count and deterministic_implicit: deterministic coincidence counts per device.
+/// mean_count and deterministic_implicit: deterministic coincidence counts per device. Returns
+/// the pulses fired.
 template <DeviceModel M>
-void deterministic_sample(const TileView& t, const float* x, const float* d, int64_t out_size,
-                          const kernels::PulsePlan& plan, const UpdateParameters& up, uint64_t key,
-                          uint64_t call) {
+int64_t deterministic_sample(const TileView& t, const float* x, const float* d, int64_t out_size,
+                             const kernels::PulsePlan& plan, const UpdateParameters& up,
+                             uint64_t key, uint64_t call) {
   const bool mean_count = up.pulse_type() == PulseType::kMeanCount;
   const float bl = static_cast<float>(plan.bl);
   const float x_step = static_cast<float>(up.x_res_implicit());
   const float d_step = static_cast<float>(up.d_res_implicit());
+  int64_t fired = 0;
   std::vector<float> px(static_cast<size_t>(t.in_size));
   for (int64_t j = 0; j < t.in_size; ++j) {
     float p = std::min(1.0f, plan.b * std::fabs(x[j]));
@@ -377,8 +383,10 @@ void deterministic_sample(const TileView& t, const float* x, const float* d, int
       const float c = mean_count ? std::rint(pd * px[j] / bl) : std::rint(bl * pd * px[j]);
       if (c <= 0.0f) continue;
       apply_pulses<M>(t, i, j, (d[i] > 0.0f) == (x[j] > 0.0f), static_cast<int>(c), key, call, 0);
+      fired += static_cast<int64_t>(c);
     }
   }
+  return fired;
 }
 
 /// none_with_device: exact rank-1 step of this sample, then the device bounds.
@@ -401,7 +409,8 @@ void float_sample_with_bounds(const TileView& t, const float* x, const float* d,
 
 void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
                        const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
-                       float lr, uint64_t key, uint64_t first_call) {
+                       float lr, uint64_t key, uint64_t first_call, int64_t* slots,
+                       int64_t* pulses) {
   TORCH_INTERNAL_ASSERT(w.is_contiguous() && has_contiguous_rows(x) && d.is_contiguous());
   const int64_t samples = x.size(0);
   const int64_t in_size = x.size(1);
@@ -443,6 +452,7 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
   std::vector<Active> cols(static_cast<size_t>(in_size + 16)),
       rows(static_cast<size_t>(out_size + 16));
   Nonzeros x_nonzeros(in_size), d_nonzeros(out_size);
+  int64_t planned = 0, fired = 0;
   std::vector<float> noise;
   std::vector<uint32_t> words;
   const auto samples_of_model = [&](auto model) {
@@ -459,12 +469,14 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
           spec.lr, spec.dw_min, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
           spec.desired_bl, spec.fixed_bl, spec.ublm, spec.um, spec.um_grad_scale);
       if (plan.bl <= 0) continue;
+      planned += plan.bl;
       if (up.pulse_type() == PulseType::kStochasticCompressed) {
-        stochastic_sample<M>(t, xs, ds, out_size, plan, spec.res_step, spec.sto_round, key, call,
-                             x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
-                             cols.data(), rows.data(), x_nonzeros, d_nonzeros, noise, words);
+        fired +=
+            stochastic_sample<M>(t, xs, ds, out_size, plan, spec.res_step, spec.sto_round, key,
+                                 call, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
+                                 cols.data(), rows.data(), x_nonzeros, d_nonzeros, noise, words);
       } else {
-        deterministic_sample<M>(t, xs, ds, out_size, plan, up, key, call);
+        fired += deterministic_sample<M>(t, xs, ds, out_size, plan, up, key, call);
       }
     }
   };
@@ -475,6 +487,8 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
   } else {
     samples_of_model(Model<DeviceModel::kConstantStep>{});
   }
+  if (slots) *slots += planned;
+  if (pulses) *pulses += fired;
 }
 
 }  // namespace analog::cpu

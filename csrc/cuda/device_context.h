@@ -1,9 +1,10 @@
 // What the CUDA glue needs of the device it runs on: a device guard, the current stream and
-// device, whether a tensor is on the kernels' device. Under ANALOG_CUDA_EMULATION (tests only)
-// the glue runs on CPU tensors and these are stand-ins.
+// device, whether a tensor is on the kernels' device, its event counters. Under
+// ANALOG_CUDA_EMULATION (tests only) the glue runs on CPU tensors and these are stand-ins.
 #pragma once
 #include <cstdint>
 
+#include <ATen/ATen.h>
 #include <ATen/core/Tensor.h>
 #ifndef ANALOG_CUDA_EMULATION
 #include <c10/cuda/CUDAFunctions.h>
@@ -30,5 +31,16 @@ inline bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 /// `words` rounded up to a multiple of 64 (256 bytes, as a separate allocation would be aligned):
 /// where one allocation holds several buffers.
 inline int64_t aligned_words(int64_t words) { return (words + 63) / 64 * 64; }
+
+/// *counter += n for an event counter in the device memory of `like` (nullptr: none), where
+/// the host counted (one launch).
+inline void add_to_counter(int64_t* counter, int64_t n, const at::Tensor& like) {
+  if (counter == nullptr || n == 0) return;
+  at::for_blob(counter, {1})
+      .options(like.options().dtype(at::kLong))
+      .target_device(like.device())
+      .make_tensor()
+      .add_(n);
+}
 
 }  // namespace analog::cuda_glue

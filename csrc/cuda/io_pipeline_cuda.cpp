@@ -31,7 +31,7 @@ at::Tensor view_of(const at::Tensor& block, int64_t offset, at::IntArrayRef size
 
 MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
                       const kernels::IoSpec& spec, uint64_t key, uint64_t call, const char* what,
-                      float mask_bound) {
+                      float mask_bound, int64_t* passes) {
   TORCH_CHECK(on_kernel_device(w) && x.device() == w.device(), what, ": expected x on ", w.device(),
               ", got ", x.device());
   TORCH_CHECK(has_contiguous_rows(x) && w.is_contiguous() && x.scalar_type() == at::kFloat &&
@@ -97,6 +97,7 @@ MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
     }
   });
   if (!analog_io) {
+    add_to_counter(passes, batch, x);  // every sample, once (cpu::io_mvm_cpu's count)
     at::mm_out(r.y, x, op);
     if (with_mask) r.mask = r.y.abs() >= mask_bound;
     return r;
@@ -114,7 +115,7 @@ MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
                       xq.data_ptr<float>(), yq.data_ptr<float>(),
                       wn.defined() ? wn.data_ptr<float>() : nullptr, r.y.data_ptr<float>(),
                       with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr,
-                      mask_bound, current_stream());
+                      mask_bound, passes, current_stream());
   return r;
 }
 

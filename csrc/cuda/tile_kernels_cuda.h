@@ -22,7 +22,7 @@ namespace analog::cuda_glue {
 /// NaN/inf in x is deferred (result.check; the host does not wait for the GPU here).
 MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
                       const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
-                      float mask_bound = 0.0f);
+                      float mask_bound = 0.0f, int64_t* passes = nullptr);
 
 /// TileKernels::pulsed_update for CUDA tensors (pulsed_update_cpu's pulses, job by job): jobs
 /// in a row on one device share launches (up to cuda::kMaxUpdateTiles in four, one more for each

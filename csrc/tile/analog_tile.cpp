@@ -142,6 +142,31 @@ void AnalogTileImpl::reset() {
   pending_x_.clear();
   pending_d_.clear();
   deferred_checks_.clear();
+  counters_ = at::zeros({kCounters}, at::kLong);
+  host_events_ = TileEvents{};
+}
+
+int64_t* AnalogTileImpl::counter(Counter k) {
+  if (counters_.device() != weight.device()) counters_ = counters_.to(weight.device());
+  return counters_.data_ptr<int64_t>() + k;
+}
+
+TileEvents AnalogTileImpl::events() const {
+  TileEvents e = host_events_;
+  e.rows = in_size_;
+  e.cols = out_size_;
+  const at::Tensor c = counters_.cpu();  // (waits for the kernels that add to it)
+  const int64_t* v = c.data_ptr<int64_t>();
+  e.forward.passes += v[kForwardPasses];
+  e.backward.passes += v[kBackwardPasses];
+  e.update_slots += v[kUpdateSlots];
+  e.pulses += v[kPulses];
+  return e;
+}
+
+void AnalogTileImpl::reset_events() {
+  counters_.zero_();
+  host_events_ = TileEvents{};
 }
 
 uint64_t AnalogTileImpl::key() const {
@@ -210,9 +235,10 @@ void AnalogTileImpl::to(torch::Dtype dtype, bool non_blocking) {
 
 void AnalogTileImpl::to(torch::Device device, bool non_blocking) {
   // The call counter stays on the host: it is read and advanced on every call.
-  const at::Tensor counter = rng_state_.clone();
+  const at::Tensor calls = rng_state_.clone();
   torch::nn::Module::to(device, non_blocking);
-  rng_state_.set_data(counter);
+  rng_state_.set_data(calls);
+  counters_ = counters_.to(device);
   pending_x_.clear();
   pending_d_.clear();
   // What the kernels found on the old device is reported, not lost with the move; after it, so
@@ -250,6 +276,7 @@ MvmResult AnalogTileImpl::mvm(const at::Tensor& x, bool transposed, float mask_b
   at::NoGradGuard no_grad;
   const char* what = transposed ? "AnalogTile.backward" : "AnalogTile.forward";
   const at::Tensor& w = w_in ? *w_in : mvm_weight();
+  MvmEvents& events = transposed ? host_events_.backward : host_events_.forward;
   MvmResult r;
   if (is_floating_point()) {
     if (!transposed) {
@@ -257,12 +284,17 @@ MvmResult AnalogTileImpl::mvm(const at::Tensor& x, bool transposed, float mask_b
                           "AnalogTile.forward: expected finite inputs, got NaN or inf");
     }
     r.y = x.mm(transposed ? w : w.t());
+    ++events.calls;
+    events.samples += x.size(0);
+    events.passes += x.size(0);
     return r;
   }
   const uint64_t call = take_calls(1);
   r = kernels_on(weight.device(), what)
           .io_mvm(x, w, transposed, transposed ? backward_spec_ : forward_spec_, key(), call, what,
-                  mask_bound);
+                  mask_bound, counter(transposed ? kBackwardPasses : kForwardPasses));
+  ++events.calls;
+  events.samples += x.size(0);
   run_check(std::move(r.check), defer_check);
   return r;
 }
@@ -308,6 +340,7 @@ bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
     ANALOG_CHECK_FINITE(all_finite(d),
                         "AnalogTile.update: expected finite gradients d, got NaN or inf");
     weight.addmm_(d.t(), x, /*beta=*/1.0, /*alpha=*/-lr);
+    host_events_.update_samples += x.size(0);
     return false;
   }
   const UpdateParameters& up = config_.update();
@@ -332,7 +365,9 @@ bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
                   &config_.device(),
                   static_cast<float>(lr),
                   key(),
-                  next_call()};
+                  next_call(),
+                  counter(kUpdateSlots),
+                  counter(kPulses)};
   return true;
 }
 
@@ -393,6 +428,7 @@ void AnalogTileImpl::update_all(const std::vector<AnalogTileImpl*>& tiles, doubl
         g.tiles[i]->pending_d_.assign(1, g.jobs[i].d);
       } else if (results[i].applied) {
         g.tiles[i]->take_calls(static_cast<uint64_t>(g.jobs[i].x.size(0)));
+        g.tiles[i]->host_events_.update_samples += g.jobs[i].x.size(0);
       }
     }
     for (size_t i = 0; i < results.size(); ++i) {

@@ -21,7 +21,8 @@ std::vector<UpdateResult> pulsed_update_jobs_cpu(const std::vector<UpdateJob>& j
   std::vector<UpdateResult> results;
   for (const UpdateJob& j : jobs) {
     try {
-      cpu::pulsed_update_cpu(j.w, j.devices, j.x, j.d, *j.up, *j.dev, j.lr, j.key, j.first_call);
+      cpu::pulsed_update_cpu(j.w, j.devices, j.x, j.d, *j.up, *j.dev, j.lr, j.key, j.first_call,
+                             j.slots, j.pulses);
     } catch (...) {  // (it checks everything before it changes a weight)
       results.push_back(
           {false, [error = std::current_exception()] { std::rethrow_exception(error); }});

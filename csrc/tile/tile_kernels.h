@@ -30,6 +30,10 @@ struct UpdateJob {
   const PulsedDevice* dev;
   float lr;
   uint64_t key, first_call;
+  /// Counters in memory of the kernels' device that the update adds its slots and pulses to
+  /// (TileEvents::update_slots, TileEvents::pulses); nullptr: not counted.
+  int64_t* slots = nullptr;
+  int64_t* pulses = nullptr;
 };
 
 /// What the kernels did with one UpdateJob.
@@ -43,8 +47,9 @@ struct UpdateResult {
   std::function<void()> check;
 };
 
-/// The two operations of a tile that have device kernels, with cpu::io_mvm_cpu's and
-/// cpu::pulsed_update_cpu's contracts: both check their inputs for NaN/inf before they change
+/// The operations of a tile that have device kernels, with cpu::io_mvm_cpu's and
+/// cpu::pulsed_update_cpu's contracts (their counters, `passes` and UpdateJob's, live in memory
+/// of the kernels' device): both check their inputs for NaN/inf before they change
 /// anything. The CPU kernels report at once; the CUDA kernels return the check
 /// (MvmResult::check, UpdateResult::check), which throws when called. pulsed_update changes each
 /// job's w in place (the tile passes its weight parameter itself): a const handle, so that no
@@ -53,7 +58,7 @@ struct TileKernels {
   const char* name;
   MvmResult (*io_mvm)(const at::Tensor& x, const at::Tensor& w, bool transposed,
                       const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
-                      float mask_bound);
+                      float mask_bound, int64_t* passes);
   /// The pulsed updates of the jobs' tiles in order, each exactly as alone (the same weights, flags
   /// and random streams); the CUDA kernels run up to 8 tiles of a device in four launches. One
   /// result per job run: a job not applied ends the list (the jobs after it did not run). Throws

@@ -19,6 +19,7 @@
 #include "analog/nn/analog_conv.h"
 #include "analog/nn/analog_linear.h"
 #include "analog/nn/conversion.h"
+#include "analog/nn/inference.h"
 #include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"
 #include "analog/quoted.h"
@@ -217,6 +218,25 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
                                               torch::optim::SGDOptions(options.lr));
   }
   RunResult result;
+  // The tiles' events: training ones accumulate, each evaluation's replace the last.
+  std::vector<AnalogTile> tiles = nn::analog_tiles(*model);
+  result.train_events.resize(tiles.size());
+  for (auto& t : tiles) t->reset_events();
+  const auto take_events = [&tiles](std::vector<TileEvents>& into, bool add) {
+    into.resize(tiles.size());
+    for (size_t k = 0; k < tiles.size(); ++k) {
+      if (!add) into[k] = TileEvents{};
+      into[k] += tiles[k]->events();
+      tiles[k]->reset_events();
+    }
+  };
+  const auto evaluate_test = [&]() {
+    take_events(result.train_events, /*add=*/true);
+    const auto figures = evaluate(model, test);
+    take_events(result.test_events, /*add=*/false);
+    result.test_samples = test.images.size(0);
+    return figures;
+  };
   model->train();
   for (int64_t epoch = 1; epoch <= options.epochs && !result.diverged; ++epoch) {
     const std::vector<int64_t> order = epoch_order(n, options.seed, epoch);
@@ -287,7 +307,7 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
       for (const auto& module : model->modules(/*include_self=*/false)) {
         if (auto* tile = module->as<AnalogTileImpl>()) tile->synchronize();
       }
-      std::tie(stats.test_loss, stats.test_acc) = evaluate(model, test);
+      std::tie(stats.test_loss, stats.test_acc) = evaluate_test();
     } catch (const NonFiniteError&) {
       // The last steps of the epoch met or left non-finite values: the run diverged in this epoch.
       model->train();
@@ -300,9 +320,10 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
   }
   if (options.epochs == 0) {
     EpochStats stats;
-    std::tie(stats.test_loss, stats.test_acc) = evaluate(model, test);
+    std::tie(stats.test_loss, stats.test_acc) = evaluate_test();
     result.epochs.push_back(stats);
   }
+  take_events(result.train_events, /*add=*/true);  // (the steps of an epoch that diverged)
   result.model = model;
   return result;
 }

@@ -51,10 +51,17 @@ TEST_F(CudaParity, ForwardPipelineMatchesCpu) {
   const at::Tensor yq_host =
       xq.to_tensor({batch, n}).mm(w.t());  // round 0's GEMM; adc does the re-runs
   cudaMemcpy(yq.ptr, yq_host.data_ptr<float>(), batch * m * 4, cudaMemcpyHostToDevice);
+  const int64_t zero = 0;
+  Buffer passes(&zero, sizeof zero);
   cuda::launch_io_adc(dx.as<float>(), n, dw.as<float>(), false, batch, n, m, alpha.as<float>(),
                       red.as<float>(), active.as<int32_t>(), spec, 99, 7, xq.as<float>(),
-                      yq.as<float>(), nullptr, y.as<float>(), nullptr, 0.0f, nullptr);
+                      yq.as<float>(), nullptr, y.as<float>(), nullptr, 0.0f, passes.as<int64_t>(),
+                      nullptr);
   EXPECT_GT(ref.reduction.max().item<float>(), 1.0f);  // re-runs happened
+  // The pass count: every row's rounds, log2 of its final reduction factor + 1.
+  int64_t counted = -1;
+  cudaMemcpy(&counted, passes.ptr, sizeof counted, cudaMemcpyDeviceToHost);
+  EXPECT_EQ(static_cast<double>(counted), (red.to_tensor({batch}).log2() + 1).sum().item<double>());
   std::vector<int32_t> host_bad(batch, -1);
   cudaMemcpy(host_bad.data(), bad.ptr, batch * 4, cudaMemcpyDeviceToHost);
   EXPECT_EQ(std::count(host_bad.begin(), host_bad.end(), 0), batch);  // every row written, none bad

@@ -292,9 +292,9 @@ TEST(TileKernels, ReplacementIsUsedAndRestored) {
   static const TileKernels counting{
       "counting",
       [](const at::Tensor& x, const at::Tensor& w, bool t, const kernels::IoSpec& io, uint64_t key,
-         uint64_t call, const char* what, float mb) {
+         uint64_t call, const char* what, float mb, int64_t* passes) {
         ++calls;
-        return inner->io_mvm(x, w, t, io, key, call, what, mb);
+        return inner->io_mvm(x, w, t, io, key, call, what, mb, passes);
       },
       cpu->pulsed_update};
   AnalogTile tile(4, 6, RPUConfig(), 1, 0);

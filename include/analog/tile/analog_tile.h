@@ -8,6 +8,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "analog/config/rpu_config.h"
+#include "analog/energy/events.h"
 #include "analog/kernels/io_pipeline_math.h"
 
 namespace analog {
@@ -77,6 +78,15 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   /// Number of recorded samples waiting for update().
   int64_t pending_samples() const;
 
+  /// What the tile's hardware has done since it was made or since reset_events(): its MVMs
+  /// (every forward_mvm, backward_mvm and training pass; a floating-point tile's count one pass
+  /// per sample), the pulsed updates' samples, slots and pulses. Counted by the kernels where they
+  /// happen; reading waits for a CUDA tile's queued work. An inference tile's exact training
+  /// backward pass and its gradient step are digital: not counted.
+  TileEvents events() const;
+  /// Sets every count of events() to 0.
+  void reset_events();
+
   /// Writes weights [out, in], clipped to each device's bounds (exactly for floating point and
   /// inference tiles; an inference tile's output scales become 1 and its programming is dropped).
   void set_weights(const at::Tensor& w);
@@ -136,6 +146,14 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
       modified_weight_;
   at::Tensor slopes_;  ///< registered (and saved) for LinearStep tiles only; else empty
   at::Tensor rng_state_;
+  /// The kernels' event counters: int64 [kCounters] on the weights' device (not saved).
+  enum Counter { kForwardPasses, kBackwardPasses, kUpdateSlots, kPulses, kCounters };
+  mutable at::Tensor counters_;
+  /// The counts the host makes itself: calls, samples, update samples (and a floating-point
+  /// tile's passes).
+  TileEvents host_events_;
+  /// The counter k for the kernels: a pointer into counters_, on the weights' device.
+  int64_t* counter(Counter k);
 
   friend void update_tiles(const std::vector<AnalogTile>& tiles, double lr);
   friend struct AnalogTileFunction;  ///< the autograd node: calls mvm() and record() itself

@@ -10,6 +10,7 @@
 
 #include "analog/config/rpu_config.h"
 #include "analog/data/mnist.h"
+#include "analog/energy/events.h"
 #include "analog/train/layer_set.h"
 
 namespace analog::train {
@@ -55,6 +56,11 @@ struct RunResult {
   double train_time_sec = 0;   ///< sum of the epochs' training time
   /// The trained network (on the training device).
   torch::nn::Sequential model{nullptr};
+  /// Per analog tile of `model` (nn::analog_tiles order; none in a digital run): the events of
+  /// training (the evaluations excluded), and of the last evaluation of the test set, which
+  /// had `test_samples` samples.
+  std::vector<TileEvents> train_events, test_events;
+  int64_t test_samples = 0;
   /// The last finished epoch (or zeros when none finished).
   EpochStats final() const { return epochs.empty() ? EpochStats{} : epochs.back(); }
 };

@@ -334,8 +334,8 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
   static const TileKernels counting{
       "cuda",
       [](const at::Tensor& x, const at::Tensor& w, bool t, const kernels::IoSpec& io, uint64_t key,
-         uint64_t call, const char* what, float mb) {
-        auto r = glue.io_mvm(x, w, t, io, key, call, what, mb);
+         uint64_t call, const char* what, float mb, int64_t* passes) {
+        auto r = glue.io_mvm(x, w, t, io, key, call, what, mb, passes);
         *counter += static_cast<int>(r.reduction.gt(1.0f).sum().item<int64_t>());
         return r;
       },
@@ -356,6 +356,20 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
   EXPECT_EQ(a.test_loss, b.test_loss);
   EXPECT_EQ(a.test_acc, b.test_acc);
   EXPECT_EQ(cpu.last_loss, through_cuda.last_loss);
+  // The kernels count the same events: passes, slots and pulses.
+  ASSERT_EQ(cpu.train_events.size(), 3u);  // two tiles of the first layer, one of the second
+  ASSERT_EQ(through_cuda.train_events.size(), 3u);
+  for (size_t k = 0; k < 3; ++k) {
+    const TileEvents& c = cpu.train_events[k];
+    const TileEvents& g = through_cuda.train_events[k];
+    EXPECT_EQ(c.forward.passes, g.forward.passes) << "tile " << k;
+    EXPECT_EQ(c.backward.passes, g.backward.passes) << "tile " << k;
+    EXPECT_EQ(c.update_slots, g.update_slots) << "tile " << k;
+    EXPECT_EQ(c.pulses, g.pulses) << "tile " << k;
+    EXPECT_GT(c.pulses, 0) << "tile " << k;
+    EXPECT_EQ(c.forward.samples, n) << "tile " << k;
+    EXPECT_EQ(cpu.test_events[k].forward.passes, through_cuda.test_events[k].forward.passes);
+  }
 }
 
 // What the glue asks of a GPU, counted by the emulated runtime. On a GPU a small layer's step is
@@ -380,11 +394,14 @@ TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
   io.out_bound(2.0);
   for (const bool use_bm : {true, false}) {
     const auto before = counters;
-    const auto r =
-        cuda_glue::io_mvm_cuda(x, w, false, io_spec(io, use_bm, false), 3, 4, "count test", 1.0f);
+    const at::Tensor passes = at::zeros({1}, at::kLong);  // counting adds no launch
+    const auto r = cuda_glue::io_mvm_cuda(x, w, false, io_spec(io, use_bm, false), 3, 4,
+                                          "count test", 1.0f, passes.data_ptr<int64_t>());
     EXPECT_EQ(r.reduction.max().item<float>() > 1.0f, use_bm)
         << "the case must re-run rows exactly when bound management is on";
     EXPECT_EQ(counters.launches - before.launches, 2);
+    EXPECT_EQ(static_cast<double>(passes.item<int64_t>()),
+              (r.reduction.log2() + 1).sum().item<double>());
     r.check();
     EXPECT_EQ(other_calls(before), 0);
   }

@@ -1,0 +1,56 @@
+// Event counts: what a tile's hardware did, counted exactly where the simulation does it.
+#pragma once
+#include <cstdint>
+
+namespace analog {
+
+/// The MVMs of one direction of a tile.
+struct MvmEvents {
+  int64_t calls = 0;    ///< MVM calls (batches)
+  int64_t samples = 0;  ///< input vectors presented
+  /// (vector, pass) pairs through the converters: one per vector, plus one per bound-management
+  /// re-run; a vector that takes the zero short-cut (all inputs 0 under noise management) is
+  /// skipped by the hardware and counts 0. Every pass converts all `rows` inputs (DAC), reads all
+  /// rows x cols cells and converts all `cols` outputs (ADC) of the tile's direction.
+  int64_t passes = 0;
+
+  MvmEvents& operator+=(const MvmEvents& o) {
+    calls += o.calls;
+    samples += o.samples;
+    passes += o.passes;
+    return *this;
+  }
+};
+
+/// Everything one tile has done since it was made or since its reset_events().
+///
+/// Sizes: the tile has `rows` = in_size physical inputs (an analog bias column included) and
+/// `cols` = out_size outputs. The forward pass drives the rows and reads the columns' ADCs, the
+/// backward pass the reverse. Derived counts (events_math.h): DAC conversions = passes x inputs
+/// of the direction, ADC conversions = passes x outputs, cells read = passes x rows x cols.
+struct TileEvents {
+  int64_t rows = 0, cols = 0;
+  MvmEvents forward, backward;
+  int64_t update_samples = 0;  ///< (x, d) pairs the pulsed update took
+  /// Pulse slots the update planned (the sum over its samples of the train length BL): the
+  /// update's time steps, in each of which every row and column may fire once.
+  int64_t update_slots = 0;
+  /// Pulses the devices received: in each slot one per (row, column) crossing where both trains
+  /// fire (stochastic pulses), or the coincidence count applied (deterministic pulse types).
+  /// The exact float update (pulse type none, floating-point tiles) fires none.
+  int64_t pulses = 0;
+
+  /// Adds the counts of `o`, events of the same tile (its sizes are taken).
+  TileEvents& operator+=(const TileEvents& o) {
+    rows = o.rows;
+    cols = o.cols;
+    forward += o.forward;
+    backward += o.backward;
+    update_samples += o.update_samples;
+    update_slots += o.update_slots;
+    pulses += o.pulses;
+    return *this;
+  }
+};
+
+}  // namespace analog
