@@ -105,6 +105,16 @@ struct EnumTable<ModifierType> {
       {ModifierType::kDropConnect, "drop_connect"}};
 };
 
+template <>
+struct EnumTable<EnergyPreset> {
+  static constexpr std::pair<EnergyPreset, const char*> kEntries[] = {
+      {EnergyPreset::kReRam, "reram"},
+      {EnergyPreset::kPcm, "pcm"},
+      {EnergyPreset::kEcram, "ecram"},
+      {EnergyPreset::kNeuRRAM, "neurram"},
+      {EnergyPreset::kIbmPcm64, "ibm_pcm64"}};
+};
+
 template <class E>
 std::string enum_name(E e) {
   for (const auto& [value, name] : EnumTable<E>::kEntries) {
@@ -187,7 +197,11 @@ void visit_config(RPUConfig& cfg, V& v) {
   group("clip", cfg.clip());
   group("remap", cfg.remap());
   group("modifier", cfg.modifier());
+  group("energy", cfg.energy());
 }
+
+/// The key that sets every energy figure at once.
+constexpr const char* kEnergyPresetKey = "energy.preset";
 
 struct KeyLister {
   std::vector<std::string> keys;
@@ -345,6 +359,10 @@ void RPUConfig::validate() const {
 }
 
 void RPUConfig::set(const std::string& dotted_key, const std::string& value) {
+  if (dotted_key == kEnergyPresetKey) {
+    energy(EnergyParameters::of(parse_enum<EnergyPreset>(dotted_key, value)));
+    return;
+  }
   TextAccess access;
   access.key = dotted_key;
   access.input = &value;
@@ -387,9 +405,20 @@ RPUConfig RPUConfig::from_json(const std::string& text) {
   TORCH_CHECK(root.is_object(), "config: expected a JSON object, got ", root.type_name());
   check_unknown_keys(root,
                      {"forward", "backward", "update", "device", "mapping", "noise_model", "clip",
-                      "remap", "modifier"},
+                      "remap", "modifier", "energy"},
                      keys());
   RPUConfig cfg;
+  // The preset first: the energy figures the object gives replace its figures.
+  const auto energy = root.find("energy");
+  if (energy != root.end() && energy->is_object()) {
+    const auto preset = energy->find("preset");
+    if (preset != energy->end()) {
+      TORCH_CHECK(preset->is_string(), "config key '", kEnergyPresetKey, "': got ",
+                  shortened(preset->dump()), ", expected one of ", enum_choices<EnergyPreset>());
+      cfg.energy(EnergyParameters::of(
+          parse_enum<EnergyPreset>(kEnergyPresetKey, preset->get<std::string>())));
+    }
+  }
   JsonReader reader;
   reader.root = &root;
   visit_config(cfg, reader);

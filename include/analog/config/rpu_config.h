@@ -6,6 +6,7 @@
 #include <torch/arg.h>
 
 #include "analog/config/device_parameters.h"
+#include "analog/config/energy_parameters.h"
 #include "analog/config/inference_parameters.h"
 #include "analog/config/io_parameters.h"
 #include "analog/config/mapping_parameters.h"
@@ -25,7 +26,8 @@ enum class TileType {
 
 /// The configuration of an analog layer. Every field has a dotted name (`forward.out_noise`,
 /// `update.desired_bl`, `device.dw_min`, `mapping.max_input_size`, `type`, and for inference
-/// tiles `noise_model.g_max`, `drift_compensation`, `clip.type`, `remap.type`, `modifier.std_dev`).
+/// tiles `noise_model.g_max`, `drift_compensation`, `clip.type`, `remap.type`, `modifier.std_dev`;
+/// `energy.adc_fom_fj` and the other figures of the energy model).
 ///
 /// Example:
 ///   auto cfg = analog::RPUConfig();
@@ -45,6 +47,8 @@ struct RPUConfig {
   TORCH_ARG(WeightClipParameters, clip) = WeightClipParameters();
   TORCH_ARG(WeightRemapParameters, remap) = WeightRemapParameters();
   TORCH_ARG(WeightModifierParameters, modifier) = WeightModifierParameters();
+  /// What the hardware's events cost (energy/energy_model.h); changes no simulated number.
+  TORCH_ARG(EnergyParameters, energy) = EnergyParameters();
 
  public:
   /// The floating-point configuration (exact tile, default mapping).
