@@ -18,6 +18,7 @@
 
 #include "analog/analog.h"
 #include "common/app_options.h"
+#include "train/energy_table.h"
 
 namespace {
 
@@ -256,6 +257,12 @@ int run(int argc, char** argv) {
         }
       }
       nlohmann::json run_json = to_json(sc.name, sc.rpu, result);
+      if (!result.train_events.empty()) {
+        const auto report = analog::energy::energy_report(result.model, result.train_events,
+                                                          result.test_events, result.test_samples);
+        run_json["energy"] = analog::apps::energy_json(report);
+        if (!json) analog::apps::print_energy(report);
+      }
       if (!save_path.empty() && !result.diverged) {
         analog::train::save_network(result.model, opt, save_path);
         if (!json) fmt::print("saved the network to {}\n", save_path);
