@@ -88,6 +88,8 @@ ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const Sw
     TORCH_CHECK(data.format == format, path, ": the file is ",
                 data.format == ResultsFormat::kCsv ? "CSV" : "JSON lines",
                 ", but the other format was asked for");
+    // Rows go on in the file's columns (a file from before the energy columns has none).
+    layout_ = SweepSpec::from_fingerprint(data.fingerprint).row_layout();
     check_rows(data, spec, path);  // a run kept here is never run again: it must be right
     if (data.dropped_partial_line) {
       // Cut the half-written last line so that appends start on a line of their own.

@@ -24,6 +24,14 @@ const std::vector<std::string> kMetricColumns = {"seed",      "train_loss",    "
                                                  "test_loss", "test_acc",      "train_time_sec",
                                                  "status",    "diverged_epoch"};
 
+const std::vector<std::string> kEnergyColumns = {
+    "energy_train_j", "energy_sample_j", "latency_sample_s", "digital_train_j", "digital_sample_j"};
+
+/// The energy fields in kEnergyColumns' order.
+std::vector<double*> energy_fields(RowEnergy& e) {
+  return {&e.train_j, &e.sample_j, &e.sample_s, &e.digital_train_j, &e.digital_sample_j};
+}
+
 std::string number(double v) {
   if (std::isnan(v)) return "nan";
   char buf[32];
@@ -95,6 +103,7 @@ std::vector<std::string> csv_columns(const RowLayout& layout) {
   cols.insert(cols.end(), layout.grid_keys.begin(), layout.grid_keys.end());
   cols.insert(cols.end(), kMetricColumns.begin(), kMetricColumns.end());
   cols.insert(cols.end(), layout.eval_columns.begin(), layout.eval_columns.end());
+  if (layout.energy) cols.insert(cols.end(), kEnergyColumns.begin(), kEnergyColumns.end());
   cols.push_back("config");
   return cols;
 }
@@ -115,6 +124,9 @@ SweepRow parse_csv_row(const std::vector<std::string>& f, const RowLayout& layou
   r.diverged_epoch = parse_whole(f[k++]);
   for (size_t t = 0; t < layout.eval_columns.size(); ++t)
     r.test_acc_at.push_back(parse_number(f[k++]));
+  if (layout.energy) {
+    for (double* v : energy_fields(r.energy)) *v = parse_number(f[k++]);
+  }
   r.config = f[k++];
   return r;
 }
@@ -143,6 +155,11 @@ SweepRow parse_json_row(const nlohmann::json& j, const RowLayout& layout) {
   r.diverged_epoch = json_whole(j, "diverged_epoch");
   for (const auto& column : layout.eval_columns)
     r.test_acc_at.push_back(from_json_number(j.at(column)));
+  if (layout.energy) {
+    const auto fields = energy_fields(r.energy);
+    for (size_t k = 0; k < fields.size(); ++k)
+      *fields[k] = from_json_number(j.at(kEnergyColumns[k]));
+  }
   r.config = j.at("config").is_null() ? "" : j.at("config").dump();
   return r;
 }
@@ -155,6 +172,7 @@ bool same_sweep(const std::string& a, const std::string& b) {
   // NB: a file from before the data's identity was recorded names none: it resumes and merges
   // on the data set's name alone, as it always did.
   if (sa.data.empty() || sb.data.empty()) sa.data = sb.data = "";
+  sa.energy_columns = sb.energy_columns = false;  // (which columns a file has: not its numbers)
   return sa.fingerprint() == sb.fingerprint();
 }
 
@@ -209,6 +227,11 @@ std::string format_row(const SweepRow& r, ResultsFormat format, const RowLayout&
     j["diverged_epoch"] = r.diverged_epoch;
     for (size_t t = 0; t < layout.eval_columns.size(); ++t)
       j[layout.eval_columns[t]] = json_number(r.test_acc_at[t]);
+    if (layout.energy) {
+      RowEnergy e = r.energy;
+      const auto fields = energy_fields(e);
+      for (size_t k = 0; k < fields.size(); ++k) j[kEnergyColumns[k]] = json_number(*fields[k]);
+    }
     j["config"] =
         r.config.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json::parse(r.config);
     return j.dump();
@@ -219,6 +242,10 @@ std::string format_row(const SweepRow& r, ResultsFormat format, const RowLayout&
           "," + number(r.test_loss) + "," + number(r.test_acc) + "," + number(r.train_time_sec) +
           "," + r.status + "," + std::to_string(r.diverged_epoch);
   for (const double a : r.test_acc_at) line += "," + number(a);
+  if (layout.energy) {
+    RowEnergy e = r.energy;
+    for (const double* v : energy_fields(e)) line += "," + number(*v);
+  }
   line += "," + csv_field(r.config);
   return line;
 }

@@ -155,7 +155,101 @@ std::string drift_chart(const SweepSpec& spec, const ResultsData& data, int x, i
   return svg.str();
 }
 
+/// Accuracy against training energy: per point the means over its repeats, the Pareto front.
+std::string energy_chart(const ResultsData& data, int x, int y, int w, int h) {
+  std::map<int64_t, std::pair<Cell, Cell>> points;  // point -> (energy, accuracy)
+  Cell digital;
+  for (const auto& row : data.rows) {
+    if (row.status != "ok" || !std::isfinite(row.test_acc)) continue;
+    if (row.kind == "analog" && std::isfinite(row.energy.train_j) && row.energy.train_j > 0) {
+      auto& [e, a] = points[row.point];
+      e.sum += row.energy.train_j, ++e.n;
+      a.sum += row.test_acc, ++a.n;
+    }
+    if (row.kind == "analog" && std::isfinite(row.energy.digital_train_j) &&
+        row.energy.digital_train_j > 0)
+      digital.sum += row.energy.digital_train_j, ++digital.n;
+  }
+  std::vector<int64_t> ids;
+  std::vector<double> energy, accuracy;
+  for (const auto& [point, cells] : points) {
+    ids.push_back(point);
+    energy.push_back(cells.first.sum / cells.first.n);
+    accuracy.push_back(cells.second.sum / cells.second.n);
+  }
+  std::ostringstream svg;
+  svg << "<text x='" << x << "' y='" << y - 14
+      << "' font-size='13'>test accuracy vs training energy on analog hardware (mean over "
+         "repeats; ringed: the Pareto front)</text>\n";
+  svg << "<rect x='" << x << "' y='" << y << "' width='" << w << "' height='" << h
+      << "' fill='none' stroke='#444'/>\n";
+  if (ids.empty()) return svg.str();
+  double e_lo = *std::min_element(energy.begin(), energy.end()),
+         e_hi = *std::max_element(energy.begin(), energy.end());
+  if (digital.n) {
+    e_lo = std::min(e_lo, digital.sum / digital.n);
+    e_hi = std::max(e_hi, digital.sum / digital.n);
+  }
+  const double l_lo = std::floor(std::log10(e_lo)),
+               l_hi = std::max(std::ceil(std::log10(e_hi)), l_lo + 1);
+  const auto px = [&](double e) { return x + (std::log10(e) - l_lo) / (l_hi - l_lo) * w; };
+  const auto py = [&](double a) { return y + h - a * h; };  // accuracy 0..1
+  for (int k = 0; k <= 10; ++k) {
+    svg << "<line x1='" << x << "' x2='" << x + w << "' y1='" << py(k / 10.0) << "' y2='"
+        << py(k / 10.0) << "' stroke='#eee'/><text x='" << x - 6 << "' y='" << py(k / 10.0) + 4
+        << "' text-anchor='end'>" << fixed(k / 10.0, 1) << "</text>\n";
+  }
+  for (double l = l_lo; l <= l_hi + 1e-9; l += 1) {
+    char label[16];
+    std::snprintf(label, sizeof label, "1e%d", static_cast<int>(l));
+    svg << "<line x1='" << px(std::pow(10, l)) << "' x2='" << px(std::pow(10, l)) << "' y1='" << y
+        << "' y2='" << y + h << "' stroke='#eee'/><text x='" << px(std::pow(10, l)) << "' y='"
+        << y + h + 16 << "' text-anchor='middle'>" << label << "</text>\n";
+  }
+  if (digital.n) {
+    const double d = digital.sum / digital.n;
+    svg << "<line x1='" << px(d) << "' x2='" << px(d) << "' y1='" << y << "' y2='" << y + h
+        << "' stroke='black' stroke-dasharray='6,4'/><text x='" << px(d) - 4 << "' y='" << y + 14
+        << "' text-anchor='end'>digital FP32</text>\n";
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    svg << "<circle cx='" << px(energy[i]) << "' cy='" << py(accuracy[i])
+        << "' r='3' fill='#1f77b4'><title>point " << ids[i] << "</title></circle>\n";
+  }
+  std::string front;
+  for (const size_t i : pareto_front(energy, accuracy)) {
+    front +=
+        (front.empty() ? "M" : " L") + fixed(px(energy[i]), 1) + "," + fixed(py(accuracy[i]), 1);
+    svg << "<circle cx='" << px(energy[i]) << "' cy='" << py(accuracy[i])
+        << "' r='6' fill='none' stroke='#d62728' stroke-width='1.5'><title>point " << ids[i]
+        << " (Pareto front)</title></circle>\n";
+  }
+  svg << "<path d='" << front << "' fill='none' stroke='#d62728' stroke-width='1'/>\n";
+  svg << "<text x='" << x + w / 2 << "' y='" << y + h + 34
+      << "' text-anchor='middle'>training energy, J (log scale)</text>\n";
+  return svg.str();
+}
+
 }  // namespace
+
+std::vector<size_t> pareto_front(const std::vector<double>& cost,
+                                 const std::vector<double>& value) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < cost.size() && i < value.size(); ++i) {
+    if (std::isfinite(cost[i]) && std::isfinite(value[i])) order.push_back(i);
+  }
+  // By rising cost, at equal cost the best value first (then by index): a point is on the front
+  // when its value beats every cheaper (or equally cheap and better) point's.
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (cost[a] != cost[b]) return cost[a] < cost[b];
+    return value[a] != value[b] ? value[a] > value[b] : a < b;
+  });
+  std::vector<size_t> front;
+  for (const size_t i : order) {
+    if (front.empty() || value[i] > value[front.back()]) front.push_back(i);
+  }
+  return front;
+}
 
 int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
   const SweepSpec spec = SweepSpec::from_fingerprint(data.fingerprint);
@@ -217,7 +311,8 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
   const int width = std::max(panels_w + 90, chart_w + 2 * pad + 260);
   const int heat_h = heatmaps ? panel_h + 110 : 0;
   const int drift_h = spec.eval_times.empty() ? 0 : chart_h + 100;
-  const int height = heat_h + chart_h + 120 + drift_h;
+  const int energy_h = spec.energy_columns ? chart_h + 100 : 0;
+  const int height = heat_h + chart_h + 120 + drift_h + energy_h;
   svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
       << "' font-family='sans-serif' font-size='11'>\n<rect width='100%' height='100%' "
          "fill='white'/>\n";
@@ -355,6 +450,7 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
   svg << "<text x='" << cx + chart_w / 2 << "' y='" << cy + chart_h + 34
       << "' text-anchor='middle'>" << escape(axes[0].key) << "</text>\n";
   if (drift_h) svg << drift_chart(spec, data, cx, cy + chart_h + 100, chart_w, chart_h);
+  if (energy_h) svg << energy_chart(data, cx, cy + chart_h + 100 + drift_h, chart_w, chart_h);
   svg << "</svg>\n";
   write_file_atomically(path, svg.str(), "plot");
   return drawn;

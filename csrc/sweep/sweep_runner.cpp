@@ -15,6 +15,7 @@
 #include <torch/cuda.h>
 
 #include "analog/data/mnist.h"
+#include "analog/energy/energy_report.h"
 #include "analog/error_message.h"
 #include "analog/sweep/progress_line.h"
 
@@ -79,6 +80,13 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
   row.diverged_epoch = r.diverged ? r.diverged_epoch : 0;
   row.test_acc_at.assign(spec.eval_times.size(), NAN);
   for (size_t k = 0; k < drift.size(); ++k) row.test_acc_at[k] = drift[k].mean();
+  if (!r.train_events.empty() && r.model) {
+    torch::nn::Sequential model = r.model;
+    const auto report = energy::energy_report(model, r.train_events, r.test_events, r.test_samples);
+    row.energy = {report.total.train.energy.total(), report.total.sample.energy.total(),
+                  report.total.sample.seconds, report.total.digital_train.total(),
+                  report.total.digital_sample.total()};
+  }
   return row;
 }
 

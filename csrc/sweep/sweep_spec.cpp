@@ -45,6 +45,7 @@ std::string SweepSpec::fingerprint() const {
   j["include_digital"] = include_digital;
   // (left out without times: the headers of sweeps that evaluate nothing stay the same)
   if (!eval_times.empty()) j["eval"] = {{"times", eval_times}, {"repeats", eval_repeats}};
+  if (energy_columns) j["energy"] = true;  // (files from before the columns have none)
   return j.dump();
 }
 
@@ -79,6 +80,7 @@ SweepSpec SweepSpec::from_fingerprint(const std::string& text) {
       s.eval_times = j["eval"].at("times").get<std::vector<double>>();
       s.eval_repeats = j["eval"].at("repeats");
     }
+    s.energy_columns = j.value("energy", false);
   } catch (const nlohmann::json::exception& e) {
     TORCH_CHECK(false, "results header: invalid sweep description: ", e.what());
   }
@@ -92,7 +94,7 @@ std::string eval_column(double t_seconds) {
 }
 
 RowLayout SweepSpec::row_layout() const {
-  RowLayout layout{grid_keys(), {}};
+  RowLayout layout{grid_keys(), {}, energy_columns};
   for (const double t : eval_times) layout.eval_columns.push_back(eval_column(t));
   return layout;
 }

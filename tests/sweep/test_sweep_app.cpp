@@ -256,6 +256,8 @@ TEST(SweepApp, EvaluationTimesAddColumnsAndAChartOverTime) {
   const std::string picture = test::file_contents(svg);
   EXPECT_THAT(picture, HasSubstr("test accuracy vs time after programming"));
   EXPECT_THAT(picture, HasSubstr(">1d</text>"));
+  EXPECT_THAT(picture, HasSubstr("test accuracy vs training energy"));
+  EXPECT_THAT(picture, HasSubstr("(Pareto front)"));
   for (int p = 0; p < 6; ++p)
     EXPECT_THAT(picture, HasSubstr("<title>point " + std::to_string(p) + "</title>"));
   const Outcome refused = run_with("eval_refused", {"--eval-times", "1"});

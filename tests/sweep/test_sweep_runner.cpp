@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analog/data/mnist.h"
+#include "analog/energy/energy_report.h"
 #include "analog/sweep/process_pool.h"
 #include "analog/sweep/sweep_runner.h"
 #include "support/test_support.h"
@@ -90,6 +91,64 @@ TEST(SweepRunner, EvaluationColumnsAreTheRunsOwnDriftAccuracy) {
     }
   }
   std::remove(target.out.c_str());
+}
+
+// Every analog row carries its run's energy report totals: the numbers of the run alone with
+// the same seed. Digital rows have none.
+TEST(SweepRunner, EnergyColumnsAreTheRunsOwnReport) {
+  const SweepSpec spec = tiny_spec();
+  const SweepTarget target = target_at("runner_energy.csv");
+  const std::atomic<bool> interrupted{false};
+  ASSERT_EQ(run_sweep_threads(spec, ANALOG_DATA_DIR, target, 2, true, interrupted).error, "");
+  const auto train = data::load_mnist(ANALOG_DATA_DIR, true, spec.train_samples);
+  const auto test = data::load_mnist(ANALOG_DATA_DIR, false, spec.test_samples);
+  int analog_rows = 0;
+  for (const auto& row : read_results(target.out).rows) {
+    if (row.kind == "digital") {
+      EXPECT_TRUE(std::isnan(row.energy.train_j) && std::isnan(row.energy.digital_sample_j));
+      continue;
+    }
+    ++analog_rows;
+    train::TrainOptions opt = spec.train;
+    opt.seed = row.seed;
+    auto alone = train::train_model(train, test, opt, spec.point(row.point).config);
+    const auto report = energy::energy_report(alone.model, alone.train_events, alone.test_events,
+                                              alone.test_samples);
+    // (the file keeps 9 significant digits)
+    EXPECT_NEAR(row.energy.train_j, report.total.train.energy.total(),
+                1e-8 * report.total.train.energy.total())
+        << row.key();
+    EXPECT_NEAR(row.energy.sample_j, report.total.sample.energy.total(),
+                1e-8 * report.total.sample.energy.total());
+    EXPECT_NEAR(row.energy.digital_train_j, report.total.digital_train.total(),
+                1e-8 * report.total.digital_train.total());
+    EXPECT_GT(row.energy.sample_s, 0);
+  }
+  EXPECT_EQ(analog_rows, 4);
+  std::remove(target.out.c_str());
+}
+
+// A file from before the energy columns resumes as it is: the rows added to it have no energy
+// columns either, and it reads back whole.
+TEST(SweepRunner, AFileWithoutEnergyColumnsResumesWithout) {
+  SweepSpec old_spec = tiny_spec();
+  old_spec.energy_columns = false;
+  const SweepTarget first = target_at("runner_old_format.csv", 0, 2);
+  const std::atomic<bool> interrupted{false};
+  ASSERT_EQ(run_sweep_threads(old_spec, ANALOG_DATA_DIR, first, 2, true, interrupted).error, "");
+  EXPECT_EQ(test::file_contents(first.out).find("energy_train_j"), std::string::npos);
+  SweepTarget rest = first;
+  rest.shard_k = 0;
+  rest.shard_n = 1;
+  const SweepOutcome resumed =
+      run_sweep_threads(tiny_spec(), ANALOG_DATA_DIR, rest, 2, true, interrupted);
+  ASSERT_EQ(resumed.error, "");
+  EXPECT_EQ(resumed.done, 2);
+  const ResultsData data = read_results(first.out);
+  EXPECT_EQ(data.rows.size(), 5u);
+  for (const auto& row : data.rows) EXPECT_TRUE(std::isnan(row.energy.train_j)) << row.key();
+  EXPECT_EQ(test::file_contents(first.out).find("energy_train_j"), std::string::npos);
+  std::remove(first.out.c_str());
 }
 
 TEST(SweepRunner, AShardPlansOnlyItsRunsAndAnInterruptedSweepRunsNone) {

@@ -1,6 +1,7 @@
 // The results file's format: one row per finished run, CSV (with a `# analog-sweep {...}`
 // header line) or JSON lines; its codec, and the comparisons that resume and merge rely on.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -9,6 +10,14 @@
 #include "analog/sweep/sweep_spec.h"
 
 namespace analog::sweep {
+
+/// What an analog run would cost on hardware (energy/energy_report.h totals): joules of its
+/// training and of one inference pass per test sample, that pass's latency, and the digital
+/// reference of both. NaN where there is none (a digital run, a file without these columns).
+struct RowEnergy {
+  double train_j = NAN, sample_j = NAN, sample_s = NAN, digital_train_j = NAN,
+         digital_sample_j = NAN;
+};
 
 /// One finished run.
 struct SweepRow {
@@ -22,10 +31,11 @@ struct SweepRow {
   /// Mean test accuracy at each of the sweep's eval_times after programming (NaN for a digital
   /// or diverged run).
   std::vector<double> test_acc_at;
+  RowEnergy energy;
   std::string config;  ///< the run's full RPU config, compact JSON ("" for digital)
 
   std::string key() const;
-  /// Same numbers (everything but the wall time).
+  /// Same numbers (everything but the wall time and the energy, which follows from the run).
   bool same_result(const SweepRow& other) const;
 };
 

@@ -1,7 +1,9 @@
 // SVG pictures of a sweep: accuracy heatmaps, an accuracy-vs-first-axis line chart and, for
-// sweeps evaluated after programming, accuracy vs time.
+// sweeps evaluated after programming, accuracy vs time; accuracy vs energy with its Pareto front.
 #pragma once
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include "analog/sweep/results_file.h"
 
@@ -13,8 +15,16 @@ namespace analog::sweep {
 /// chart of accuracy against the first axis, one line per value of the third (or second) axis,
 /// mean over the other axes, with a +-1 std band over repeats when there are several.
 /// Further axes are averaged over. A sweep with evaluation times gets a third chart: mean
-/// test accuracy against the time after programming on a log axis, one line per point.
+/// test accuracy against the time after programming on a log axis, one line per point. A sweep
+/// with energy columns gets a chart of mean test accuracy against mean training energy (log
+/// axis), one dot per point, the Pareto front (no other point both cheaper and more accurate)
+/// marked and joined, and the digital reference's training energy as a dashed line.
 /// Returns the number of points drawn.
 int64_t write_sweep_svg(const ResultsData& data, const std::string& path);
+
+/// The Pareto front of points (cost[i], value[i]): the indices of the points that no other point
+/// dominates (a cost no higher and a value no lower, one of them strictly), by rising cost.
+/// Points with a non-finite coordinate are left out.
+std::vector<size_t> pareto_front(const std::vector<double>& cost, const std::vector<double>& value);
 
 }  // namespace analog::sweep

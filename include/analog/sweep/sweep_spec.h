@@ -27,6 +27,7 @@ struct SweepJob {
 struct RowLayout {
   std::vector<std::string> grid_keys;
   std::vector<std::string> eval_columns;  ///< eval_column(t) for each of SweepSpec::eval_times
+  bool energy = false;                    ///< the energy columns (SweepRow::energy)
 };
 
 /// The results column of the test accuracy `t_seconds` after programming: "test_acc_t3600".
@@ -51,6 +52,9 @@ struct SweepSpec {
   /// mean test accuracy over `eval_repeats` programmings.
   std::vector<double> eval_times;
   int64_t eval_repeats = 10;
+  /// Rows carry the energy columns. A file from before them has none, and gets none when it is
+  /// resumed (the column set does not change a sweep's numbers: same_sweep ignores it).
+  bool energy_columns = true;
 
   /// Compact JSON of every field above (the fingerprint).
   std::string fingerprint() const;
