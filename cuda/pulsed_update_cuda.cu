@@ -325,18 +325,17 @@ __device__ unsigned long long apply_device(float* w, const float* devices, const
 }
 
 /// One thread per device: its pulses, in sample and slot order, by the rule of model M; then the
-/// pulses fired and (block 0) the slots planned added to the counters given.
+/// pulses fired, the devices that got any and (block 0) the slots planned added to `counts`.
 template <DeviceModel M>
 __device__ void apply_block(float* w, const float* devices, const float* slopes, const float* x,
                             int64_t ldx, const float* d, const Layout& L, const UpdateSpec& up,
                             uint64_t key, uint64_t first_call, const uint32_t* ws,
-                            const int32_t* non_finite, int64_t* slots, int64_t* pulses,
-                            int64_t block) {
+                            const int32_t* non_finite, int64_t* counts, int64_t block) {
   __shared__ int skip;  // a NaN or inf in any sample changes nothing
-  __shared__ unsigned long long block_pulses;
+  __shared__ unsigned long long block_pulses, block_touched;
   if (threadIdx.x == 0) {
     skip = any_non_finite(non_finite, L.samples) ? 1 : 0;
-    block_pulses = 0ull;
+    block_pulses = block_touched = 0ull;
   }
   __syncthreads();
   if (skip != 0) return;  // (uniform over the block)
@@ -345,18 +344,24 @@ __device__ void apply_block(float* w, const float* devices, const float* slopes,
   if (e < L.in * L.out) {
     const unsigned long long fired =
         apply_device<M>(w, devices, slopes, x, ldx, d, L, up, key, first_call, ws, plans, e);
-    if (pulses != nullptr && fired != 0ull) atomicAdd(&block_pulses, fired);
+    if (counts != nullptr && fired != 0ull) {
+      atomicAdd(&block_pulses, fired);
+      atomicAdd(&block_touched, 1ull);
+    }
   }
-  if (pulses == nullptr && slots == nullptr) return;  // (uniform)
+  if (counts == nullptr) return;  // (uniform)
   __syncthreads();
   if (threadIdx.x != 0) return;
-  if (pulses != nullptr && block_pulses != 0ull)
-    atomicAdd(reinterpret_cast<unsigned long long*>(pulses), block_pulses);
-  if (slots != nullptr && block == 0) {
+  auto* const total = reinterpret_cast<unsigned long long*>(counts);
+  if (block_pulses != 0ull) {
+    atomicAdd(total + kPulsesCounted, block_pulses);
+    atomicAdd(total + kTouchedCounted, block_touched);
+  }
+  if (block == 0) {
     unsigned long long planned = 0ull;
     for (int64_t s = 0; s < L.samples; ++s)
       planned += static_cast<unsigned long long>(planned_slots(plans, s, L.bl));
-    atomicAdd(reinterpret_cast<unsigned long long*>(slots), planned);
+    atomicAdd(total + kSlotsCounted, planned);
   }
 }
 
@@ -384,8 +389,7 @@ struct TileArgs {
   uint32_t* ws;
   int32_t* non_finite;
   int32_t* non_finite_host;
-  int64_t* slots;
-  int64_t* pulses;
+  int64_t* counts;
   int64_t dense_blocks;  ///< train stage: the dense part's blocks (the thinned part's follow)
   int64_t begin[4];      ///< first block of the tile in each stage's grid
 };
@@ -425,14 +429,15 @@ __global__ void prefix_kernel(const __grid_constant__ Batch batch) {
   prefix_block(a.L, a.ws, block);
 }
 
-// (Four blocks of kThreads per multiprocessor: at most 64 registers, which it fits without spills.
-// One kernel per device model: with both rules in one kernel it spilled.)
+// (Four blocks of kThreads per multiprocessor: at most 64 registers a thread. One kernel per
+// device model: with both rules in one kernel it spilled. NB: after changing apply_block, check
+// for spills with nvcc -Xptxas -v.)
 template <DeviceModel M>
 __global__ void __launch_bounds__(kThreads, 4) apply_kernel(const __grid_constant__ Batch batch) {
   int64_t block = 0;
   const TileArgs& a = tile_of(batch, kApply, block);
   apply_block<M>(a.w, a.devices, a.slopes, a.x, a.ldx, a.d, a.L, a.up, a.key, a.first_call, a.ws,
-                 a.non_finite, a.slots, a.pulses, block);
+                 a.non_finite, a.counts, block);
 }
 
 /// Blocks of the apply stage for a tile: a thread per device.
@@ -501,8 +506,7 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
     a.ws = static_cast<uint32_t*>(u.workspace);
     a.non_finite = u.non_finite;
     a.non_finite_host = u.non_finite_host;
-    a.slots = u.slots;
-    a.pulses = u.pulses;
+    a.counts = u.counts;
     a.dense_blocks =
         (u.samples * ((u.in_size + 3) / 4 + (u.out_size + 3) / 4) + kTrainThreads - 1) /
         kTrainThreads;

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "analog/energy/events.h"
 #include "analog/kernels/pulsed_update_math.h"
 
 namespace analog::cuda {
@@ -48,10 +49,10 @@ struct UpdateTile {
   void* workspace;  ///< pulsed_update_workspace_bytes of this tile (each tile its own)
   int32_t* non_finite;
   int32_t* non_finite_host;
-  /// Device counters the update adds its planned slots and its pulses to, unless a sample held a
-  /// NaN or inf (cpu::pulsed_update_cpu's counts); nullptr: not counted.
-  int64_t* slots = nullptr;
-  int64_t* pulses = nullptr;
+  /// kUpdateCounters device counters (energy/events.h) the update adds its planned slots, its
+  /// pulses and the devices that received any to, unless a sample held a NaN or inf
+  /// (cpu::pulsed_update_cpu's counts); nullptr: not counted.
+  int64_t* counts = nullptr;
 };
 
 /// The most tiles one launch_pulsed_updates call takes.

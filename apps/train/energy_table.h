@@ -21,10 +21,19 @@ inline nlohmann::json digital_json(const energy::DigitalCost& c) {
   return {{"mac_j", c.macs}, {"sram_j", c.sram}, {"dram_j", c.dram}, {"total_j", c.total()}};
 }
 
+inline nlohmann::json events_json(const TileEvents& e) {
+  return {{"forward_samples", e.forward.samples},   {"forward_passes", e.forward.passes},
+          {"backward_samples", e.backward.samples}, {"backward_passes", e.backward.passes},
+          {"update_calls", e.update_calls},         {"update_samples", e.update_samples},
+          {"update_slots", e.update_slots},         {"pulses", e.pulses},
+          {"devices_touched", e.devices_touched}};
+}
+
 inline nlohmann::json layer_json(const energy::LayerCost& l) {
   return {{"name", l.name},
           {"tiles", l.tiles},
           {"devices", l.devices},
+          {"train_events", events_json(l.train_events)},
           {"train", breakdown_json(l.train)},
           {"sample", breakdown_json(l.sample)},
           {"digital_train_fp32", digital_json(l.digital_train)},
@@ -81,6 +90,12 @@ inline void print_energy(const energy::EnergyReport& r) {
   };
   for (const auto& l : r.layers) row(l);
   if (r.layers.size() > 1) row(r.total);
+  const TileEvents& e = r.total.train_events;
+  fmt::print(
+      "training events: {} forward and {} backward passes ({} and {} samples), {} pulses "
+      "in {} slots, {} devices touched\n",
+      e.forward.passes, e.backward.passes, e.forward.samples, e.backward.samples, e.pulses,
+      e.update_slots, e.devices_touched);
   fmt::print("training:  {}\n", components(r.total.train.energy, "J", 1.0));
   fmt::print("inference: {}\n", components(r.total.sample.energy, "nJ", 1e9));
 }

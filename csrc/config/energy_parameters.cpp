@@ -8,8 +8,8 @@ namespace {
 /// INT8 MAC = 8-bit mult 0.2 + 32-bit accumulate 0.1 pJ; SRAM: 64-bit access of a 32 KB array
 /// 20 pJ; DRAM: 64-bit access 1.3 nJ (the low end of 1.3-2.6 nJ).
 void set_digital_reference(EnergyParameters& p) {
-  p.digital_fp32_mac_pj(3.7 + 0.9)
-      .digital_int8_mac_pj(0.2 + 0.1)
+  p.digital_fp32_mac_pj(4.6)     // 3.7 + 0.9
+      .digital_int8_mac_pj(0.3)  // 0.2 + 0.1
       .digital_sram_pj_per_byte(20.0 / 8.0)
       .digital_dram_pj_per_byte(1300.0 / 8.0);
 }

@@ -203,6 +203,11 @@ void visit_config(RPUConfig& cfg, V& v) {
 /// The key that sets every energy figure at once.
 constexpr const char* kEnergyPresetKey = "energy.preset";
 
+/// energy.preset = `name`: every energy figure becomes the preset's.
+void apply_energy_preset(RPUConfig& cfg, const std::string& name) {
+  cfg.energy(EnergyParameters::of(parse_enum<EnergyPreset>(kEnergyPresetKey, name)));
+}
+
 struct KeyLister {
   std::vector<std::string> keys;
   template <class T, class... R>
@@ -360,7 +365,7 @@ void RPUConfig::validate() const {
 
 void RPUConfig::set(const std::string& dotted_key, const std::string& value) {
   if (dotted_key == kEnergyPresetKey) {
-    energy(EnergyParameters::of(parse_enum<EnergyPreset>(dotted_key, value)));
+    apply_energy_preset(*this, value);
     return;
   }
   TextAccess access;
@@ -415,8 +420,7 @@ RPUConfig RPUConfig::from_json(const std::string& text) {
     if (preset != energy->end()) {
       TORCH_CHECK(preset->is_string(), "config key '", kEnergyPresetKey, "': got ",
                   shortened(preset->dump()), ", expected one of ", enum_choices<EnergyPreset>());
-      cfg.energy(EnergyParameters::of(
-          parse_enum<EnergyPreset>(kEnergyPresetKey, preset->get<std::string>())));
+      apply_energy_preset(cfg, preset->get<std::string>());
     }
   }
   JsonReader reader;

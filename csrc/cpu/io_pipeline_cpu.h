@@ -19,7 +19,8 @@ namespace analog::cpu {
 /// With mask_bound > 0 the result also holds the gradient mask |y| >= mask_bound, computed in
 /// the output pass. `passes`, if given, is increased by the number of (sample, pass) pairs that
 /// went through the converters (MvmEvents::passes: the zero short-cut's samples count 0, each
-/// bound-management re-run 1; an exact float MVM counts every sample once).
+/// bound-management re-run 1). An exact MVM (io.is_perfect) counts nothing: it has no
+/// converters, and the caller counts its samples.
 MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
                      const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
                      float mask_bound = 0.0f, int64_t* passes = nullptr);

@@ -2,6 +2,7 @@
 #include "cpu/pulsed_update_cpu.h"
 
 #include <cmath>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include "analog/energy/events.h"
 #include "analog/kernels/io_pipeline_math.h"
 #include "analog/kernels/pulsed_update_math.h"
 #include "analog/kernels/rng.h"
@@ -88,6 +90,38 @@ inline void apply_pulses(const TileView& t, int64_t i, int64_t j, bool down, int
     pulse<M>(t, e, down, xi);
   }
 }
+
+/// The devices of a tile that received a pulse in an update: a bit per device, a row of `words`
+/// 64-bit words per tile row. A slot ORs its column set into each of its rows: per slot the
+/// work of its row list, not of its pulses.
+class TouchedDevices {
+ public:
+  TouchedDevices(int64_t out_size, int64_t in_size)
+      : words_((in_size + 63) / 64),
+        bits_(static_cast<size_t>(out_size * words_), 0),
+        slot_(static_cast<size_t>(words_), 0) {}
+  void mark(int64_t i, int64_t j) { bits_[static_cast<size_t>(i * words_ + (j >> 6))] |= bit(j); }
+  /// Every (row, column) crossing of a slot's active lists.
+  void mark_slot(const Active* rows, size_t n_rows, const Active* cols, size_t n_cols) {
+    std::fill(slot_.begin(), slot_.end(), uint64_t{0});
+    for (size_t c = 0; c < n_cols; ++c)
+      slot_[static_cast<size_t>(index_of(cols[c]) >> 6)] |= bit(index_of(cols[c]));
+    for (size_t r = 0; r < n_rows; ++r) {
+      uint64_t* row = bits_.data() + index_of(rows[r]) * words_;
+      for (int64_t k = 0; k < words_; ++k) row[k] |= slot_[static_cast<size_t>(k)];
+    }
+  }
+  int64_t count() const {
+    int64_t n = 0;
+    for (const uint64_t w : bits_) n += __builtin_popcountll(w);
+    return n;
+  }
+
+ private:
+  static uint64_t bit(int64_t j) { return uint64_t{1} << (j & 63); }
+  int64_t words_;
+  std::vector<uint64_t> bits_, slot_;
+};
 
 /// Indices of the non-zero entries of one vector, computed once per sample when a thinned train
 /// needs them (the x list serves every slot of the sample).
@@ -313,7 +347,7 @@ int64_t stochastic_sample(const TileView& t, const float* x, const float* d, int
                           const kernels::PulsePlan& plan, float res_step, bool sto, uint64_t key,
                           uint64_t call, float x_max, float d_max, Active* cols, Active* rows,
                           Nonzeros& x_nonzeros, Nonzeros& d_nonzeros, std::vector<float>& noise,
-                          std::vector<uint32_t>& words) {
+                          std::vector<uint32_t>& words, TouchedDevices* touched) {
   x_nonzeros.ready = d_nonzeros.ready = false;  // a new sample
   int64_t fired = 0;
   for (int slot = 0; slot < plan.bl; ++slot) {
@@ -329,6 +363,7 @@ int64_t stochastic_sample(const TileView& t, const float* x, const float* d, int
     const int64_t pulses = static_cast<int64_t>(n_rows * n_cols);
     if (pulses == 0) continue;
     fired += pulses;
+    if (touched) touched->mark_slot(rows, n_rows, cols, n_cols);
     // Rows touch disjoint devices and pulse k's noise is normal k of the slot: a large slot
     // (a big layer, long dense trains) is split over threads by rows with identical results.
     const bool noisy = t.dw_min_std > 0.0f;
@@ -354,7 +389,7 @@ int64_t stochastic_sample(const TileView& t, const float* x, const float* d, int
 template <DeviceModel M>
 int64_t deterministic_sample(const TileView& t, const float* x, const float* d, int64_t out_size,
                              const kernels::PulsePlan& plan, const UpdateParameters& up,
-                             uint64_t key, uint64_t call) {
+                             uint64_t key, uint64_t call, TouchedDevices* touched) {
   const bool mean_count = up.pulse_type() == PulseType::kMeanCount;
   const float bl = static_cast<float>(plan.bl);
   const float x_step = static_cast<float>(up.x_res_implicit());
@@ -384,6 +419,7 @@ int64_t deterministic_sample(const TileView& t, const float* x, const float* d, 
       if (c <= 0.0f) continue;
       apply_pulses<M>(t, i, j, (d[i] > 0.0f) == (x[j] > 0.0f), static_cast<int>(c), key, call, 0);
       fired += static_cast<int64_t>(c);
+      if (touched) touched->mark(i, j);
     }
   }
   return fired;
@@ -409,8 +445,7 @@ void float_sample_with_bounds(const TileView& t, const float* x, const float* d,
 
 void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
                        const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
-                       float lr, uint64_t key, uint64_t first_call, int64_t* slots,
-                       int64_t* pulses) {
+                       float lr, uint64_t key, uint64_t first_call, int64_t* counts) {
   TORCH_INTERNAL_ASSERT(w.is_contiguous() && has_contiguous_rows(x) && d.is_contiguous());
   const int64_t samples = x.size(0);
   const int64_t in_size = x.size(1);
@@ -453,6 +488,9 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
       rows(static_cast<size_t>(out_size + 16));
   Nonzeros x_nonzeros(in_size), d_nonzeros(out_size);
   int64_t planned = 0, fired = 0;
+  std::optional<TouchedDevices> touched;
+  if (counts) touched.emplace(out_size, in_size);
+  TouchedDevices* const touched_ptr = touched ? &*touched : nullptr;
   std::vector<float> noise;
   std::vector<uint32_t> words;
   const auto samples_of_model = [&](auto model) {
@@ -471,12 +509,12 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
       if (plan.bl <= 0) continue;
       planned += plan.bl;
       if (up.pulse_type() == PulseType::kStochasticCompressed) {
-        fired +=
-            stochastic_sample<M>(t, xs, ds, out_size, plan, spec.res_step, spec.sto_round, key,
-                                 call, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
-                                 cols.data(), rows.data(), x_nonzeros, d_nonzeros, noise, words);
+        fired += stochastic_sample<M>(t, xs, ds, out_size, plan, spec.res_step, spec.sto_round, key,
+                                      call, x_max[static_cast<size_t>(s)],
+                                      d_max[static_cast<size_t>(s)], cols.data(), rows.data(),
+                                      x_nonzeros, d_nonzeros, noise, words, touched_ptr);
       } else {
-        fired += deterministic_sample<M>(t, xs, ds, out_size, plan, up, key, call);
+        fired += deterministic_sample<M>(t, xs, ds, out_size, plan, up, key, call, touched_ptr);
       }
     }
   };
@@ -487,8 +525,11 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
   } else {
     samples_of_model(Model<DeviceModel::kConstantStep>{});
   }
-  if (slots) *slots += planned;
-  if (pulses) *pulses += fired;
+  if (counts) {
+    counts[kSlotsCounted] += planned;
+    counts[kPulsesCounted] += fired;
+    counts[kTouchedCounted] += touched->count();
+  }
 }
 
 }  // namespace analog::cpu

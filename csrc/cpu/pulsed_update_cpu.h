@@ -15,11 +15,11 @@ namespace analog::cpu {
 /// W ([out, in], float32, contiguous) is changed in place and stays inside the device bounds; x
 /// has contiguous rows (tile/contiguous_rows.h), d is contiguous.
 /// Handles every pulse type but `none` (an exact float update done by the tile).
-/// `slots` and `pulses`, if given, are increased by the pulse slots planned and the pulses fired
-/// (TileEvents::update_slots, TileEvents::pulses), once the inputs have passed the check.
+/// `counts`, if given (kUpdateCounters of them, energy/events.h), is increased by the pulse slots
+/// planned, the pulses fired and the devices that received any, once the inputs have passed the
+/// check.
 void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
                        const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
-                       float lr, uint64_t key, uint64_t first_call, int64_t* slots = nullptr,
-                       int64_t* pulses = nullptr);
+                       float lr, uint64_t key, uint64_t first_call, int64_t* counts = nullptr);
 
 }  // namespace analog::cpu

@@ -32,15 +32,17 @@ inline bool on_kernel_device(const at::Tensor& t) { return t.is_cuda(); }
 /// where one allocation holds several buffers.
 inline int64_t aligned_words(int64_t words) { return (words + 63) / 64 * 64; }
 
-/// *counter += n for an event counter in the device memory of `like` (nullptr: none), where
-/// the host counted (one launch).
-inline void add_to_counter(int64_t* counter, int64_t n, const at::Tensor& like) {
-  if (counter == nullptr || n == 0) return;
-  at::for_blob(counter, {1})
+/// counters[k] += host[k] (k < n) for event counters in the device memory of `like` (nullptr:
+/// none), where the host counted: a copy and an add.
+inline void add_to_counters(int64_t* counters, const int64_t* host, int64_t n,
+                            const at::Tensor& like) {
+  if (counters == nullptr) return;
+  const at::Tensor on_host = at::from_blob(const_cast<int64_t*>(host), {n}, at::kLong);
+  at::for_blob(counters, {n})
       .options(like.options().dtype(at::kLong))
       .target_device(like.device())
       .make_tensor()
-      .add_(n);
+      .add_(on_host.to(like.device()));
 }
 
 }  // namespace analog::cuda_glue

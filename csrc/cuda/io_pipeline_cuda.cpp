@@ -97,7 +97,6 @@ MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
     }
   });
   if (!analog_io) {
-    add_to_counter(passes, batch, x);  // every sample, once (cpu::io_mvm_cpu's count)
     at::mm_out(r.y, x, op);
     if (with_mask) r.mask = r.y.abs() >= mask_bound;
     return r;

@@ -8,6 +8,7 @@
 
 #include <ATen/ATen.h>
 
+#include "analog/energy/events.h"
 #include "analog/nonfinite_error.h"
 #include "cpu/pulsed_update_cpu.h"
 #include "cuda/device_context.h"
@@ -46,8 +47,7 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
       t.up = update_spec(*j.up, *j.dev, j.lr);
       t.key = j.key;
       t.first_call = j.first_call;
-      t.slots = j.slots;
-      t.pulses = j.pulses;
+      t.counts = j.counts;
       tiles.push_back(t);
       ws_at.push_back(words);
       words += aligned_words(static_cast<int64_t>(
@@ -118,17 +118,16 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
       DeviceArrays arrays;
       arrays.params = j.devices.params.cpu();
       if (j.devices.slopes.defined()) arrays.slopes = j.devices.slopes.cpu();
-      int64_t slots = 0, pulses = 0;
+      int64_t counts[kUpdateCounters] = {};
       try {
         cpu::pulsed_update_cpu(w_cpu, arrays, j.x.cpu(), j.d.cpu(), *j.up, *j.dev, j.lr, j.key,
-                               j.first_call, &slots, &pulses);
+                               j.first_call, counts);
       } catch (const NonFiniteError&) {
         results[k].check = [error = std::current_exception()] { std::rethrow_exception(error); };
         continue;
       }
       w.copy_(w_cpu);
-      add_to_counter(j.slots, slots, w);
-      add_to_counter(j.pulses, pulses, w);
+      add_to_counters(j.counts, counts, kUpdateCounters, w);
       continue;
     }
     if (j.x.size(0) == 0 || j.x.size(1) == 0 || j.d.size(1) == 0)

@@ -83,7 +83,7 @@ DigitalCost digital_cost(const TileEvents& e, const EnergyParameters& p, Digital
   DigitalCost c;
   c.macs = samples * cells * mac;
   c.sram = (samples * d(e.rows + e.cols) * bytes) * p.digital_sram_pj_per_byte() * kPico;
-  const double weight_reads = d(e.forward.calls + e.backward.calls) + 2.0 * d(e.backward.calls);
+  const double weight_reads = d(e.forward.calls + e.backward.calls) + 2.0 * d(e.update_calls);
   c.dram = weight_reads * cells * bytes * p.digital_dram_pj_per_byte() * kPico;
   return c;
 }

@@ -70,6 +70,7 @@ EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileE
       const ConverterBits fwd = converter_bits_of(cfg, false), bwd = converter_bits_of(cfg, true);
       const EnergyParameters& p = cfg.energy();
       layer.devices += tiles[k]->out_size() * tiles[k]->in_size();
+      layer.train_events += train[next];
       const AnalogCost t = analog_cost(train[next], p, fwd, bwd);
       layer.train.energy += t.energy;
       layer.train.seconds = std::max(layer.train.seconds, t.seconds);
@@ -82,7 +83,9 @@ EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileE
         layer.digital_sample += per(digital_cost(test[next], p, DigitalFormat::kInt8), n);
       }
     }
+    layer.train_events.rows = layer.train_events.cols = 0;
     report.total.tiles += layer.tiles;
+    report.total.train_events += layer.train_events;
     report.total.devices += layer.devices;
     report.total.train.energy += layer.train.energy;
     report.total.train.seconds += layer.train.seconds;
@@ -93,6 +96,7 @@ EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileE
     report.layers.push_back(std::move(layer));
   }
   report.total.sample.seconds = total_sample_seconds;
+  report.total.train_events.rows = report.total.train_events.cols = 0;
   return report;
 }
 

@@ -88,7 +88,7 @@ ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const Sw
     TORCH_CHECK(data.format == format, path, ": the file is ",
                 data.format == ResultsFormat::kCsv ? "CSV" : "JSON lines",
                 ", but the other format was asked for");
-    // Rows go on in the file's columns (a file from before the energy columns has none).
+    // Rows go on in the file's own columns (a header without "energy": no energy columns).
     layout_ = SweepSpec::from_fingerprint(data.fingerprint).row_layout();
     check_rows(data, spec, path);  // a run kept here is never run again: it must be right
     if (data.dropped_partial_line) {

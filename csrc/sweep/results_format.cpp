@@ -31,6 +31,9 @@ const std::vector<std::string> kEnergyColumns = {
 std::vector<double*> energy_fields(RowEnergy& e) {
   return {&e.train_j, &e.sample_j, &e.sample_s, &e.digital_train_j, &e.digital_sample_j};
 }
+std::vector<double> energy_values(const RowEnergy& e) {
+  return {e.train_j, e.sample_j, e.sample_s, e.digital_train_j, e.digital_sample_j};
+}
 
 std::string number(double v) {
   if (std::isnan(v)) return "nan";
@@ -228,9 +231,8 @@ std::string format_row(const SweepRow& r, ResultsFormat format, const RowLayout&
     for (size_t t = 0; t < layout.eval_columns.size(); ++t)
       j[layout.eval_columns[t]] = json_number(r.test_acc_at[t]);
     if (layout.energy) {
-      RowEnergy e = r.energy;
-      const auto fields = energy_fields(e);
-      for (size_t k = 0; k < fields.size(); ++k) j[kEnergyColumns[k]] = json_number(*fields[k]);
+      const auto values = energy_values(r.energy);
+      for (size_t k = 0; k < values.size(); ++k) j[kEnergyColumns[k]] = json_number(values[k]);
     }
     j["config"] =
         r.config.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json::parse(r.config);
@@ -243,8 +245,7 @@ std::string format_row(const SweepRow& r, ResultsFormat format, const RowLayout&
           "," + r.status + "," + std::to_string(r.diverged_epoch);
   for (const double a : r.test_acc_at) line += "," + number(a);
   if (layout.energy) {
-    RowEnergy e = r.energy;
-    for (const double* v : energy_fields(e)) line += "," + number(*v);
+    for (const double v : energy_values(r.energy)) line += "," + number(v);
   }
   line += "," + csv_field(r.config);
   return line;

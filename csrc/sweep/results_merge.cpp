@@ -18,8 +18,10 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
   std::string fingerprint;
   ResultsFormat format = ResultsFormat::kCsv;
   std::map<std::string, SweepRow> by_key;
+  bool energy_columns = false;  // the output has them when an input has
   for (size_t k = 0; k < inputs.size(); ++k) {
     ResultsData data = read_results(inputs[k]);
+    energy_columns = energy_columns || SweepSpec::from_fingerprint(data.fingerprint).energy_columns;
     if (k == 0) {
       fingerprint = data.fingerprint;
       format = data.format;
@@ -38,7 +40,8 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
       }
     }
   }
-  const SweepSpec spec = SweepSpec::from_fingerprint(fingerprint);
+  SweepSpec spec = SweepSpec::from_fingerprint(fingerprint);
+  spec.energy_columns = energy_columns;
   std::string text = format_header(spec, format);
   for (const auto& job : spec.jobs()) {
     auto it = by_key.find(job.key());

@@ -83,9 +83,12 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
   if (!r.train_events.empty() && r.model) {
     torch::nn::Sequential model = r.model;
     const auto report = energy::energy_report(model, r.train_events, r.test_events, r.test_samples);
-    row.energy = {report.total.train.energy.total(), report.total.sample.energy.total(),
-                  report.total.sample.seconds, report.total.digital_train.total(),
-                  report.total.digital_sample.total()};
+    // (A run that diverged before its first evaluation has no inference figures.)
+    const bool tested = !r.test_events.empty();
+    row.energy = {report.total.train.energy.total(),
+                  tested ? report.total.sample.energy.total() : NAN,
+                  tested ? report.total.sample.seconds : NAN, report.total.digital_train.total(),
+                  tested ? report.total.digital_sample.total() : NAN};
   }
   return row;
 }

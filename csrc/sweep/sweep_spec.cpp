@@ -45,7 +45,7 @@ std::string SweepSpec::fingerprint() const {
   j["include_digital"] = include_digital;
   // (left out without times: the headers of sweeps that evaluate nothing stay the same)
   if (!eval_times.empty()) j["eval"] = {{"times", eval_times}, {"repeats", eval_repeats}};
-  if (energy_columns) j["energy"] = true;  // (files from before the columns have none)
+  if (energy_columns) j["energy"] = true;
   return j.dump();
 }
 

@@ -159,8 +159,9 @@ TileEvents AnalogTileImpl::events() const {
   const int64_t* v = c.data_ptr<int64_t>();
   e.forward.passes += v[kForwardPasses];
   e.backward.passes += v[kBackwardPasses];
-  e.update_slots += v[kUpdateSlots];
-  e.pulses += v[kPulses];
+  e.update_slots += v[kUpdateCounts + kSlotsCounted];
+  e.pulses += v[kUpdateCounts + kPulsesCounted];
+  e.devices_touched += v[kUpdateCounts + kTouchedCounted];
   return e;
 }
 
@@ -290,11 +291,13 @@ MvmResult AnalogTileImpl::mvm(const at::Tensor& x, bool transposed, float mask_b
     return r;
   }
   const uint64_t call = take_calls(1);
+  const kernels::IoSpec& spec = transposed ? backward_spec_ : forward_spec_;
   r = kernels_on(weight.device(), what)
-          .io_mvm(x, w, transposed, transposed ? backward_spec_ : forward_spec_, key(), call, what,
-                  mask_bound, counter(transposed ? kBackwardPasses : kForwardPasses));
+          .io_mvm(x, w, transposed, spec, key(), call, what, mask_bound,
+                  counter(transposed ? kBackwardPasses : kForwardPasses));
   ++events.calls;
   events.samples += x.size(0);
+  if (spec.is_perfect) events.passes += x.size(0);  // (exact: one pass each, counted here)
   run_check(std::move(r.check), defer_check);
   return r;
 }
@@ -340,6 +343,7 @@ bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
     ANALOG_CHECK_FINITE(all_finite(d),
                         "AnalogTile.update: expected finite gradients d, got NaN or inf");
     weight.addmm_(d.t(), x, /*beta=*/1.0, /*alpha=*/-lr);
+    ++host_events_.update_calls;
     host_events_.update_samples += x.size(0);
     return false;
   }
@@ -366,8 +370,7 @@ bool AnalogTileImpl::begin_update(double lr, UpdateJob& job) {
                   static_cast<float>(lr),
                   key(),
                   next_call(),
-                  counter(kUpdateSlots),
-                  counter(kPulses)};
+                  counter(kUpdateCounts)};
   return true;
 }
 
@@ -428,6 +431,7 @@ void AnalogTileImpl::update_all(const std::vector<AnalogTileImpl*>& tiles, doubl
         g.tiles[i]->pending_d_.assign(1, g.jobs[i].d);
       } else if (results[i].applied) {
         g.tiles[i]->take_calls(static_cast<uint64_t>(g.jobs[i].x.size(0)));
+        ++g.tiles[i]->host_events_.update_calls;
         g.tiles[i]->host_events_.update_samples += g.jobs[i].x.size(0);
       }
     }

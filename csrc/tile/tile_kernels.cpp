@@ -22,7 +22,7 @@ std::vector<UpdateResult> pulsed_update_jobs_cpu(const std::vector<UpdateJob>& j
   for (const UpdateJob& j : jobs) {
     try {
       cpu::pulsed_update_cpu(j.w, j.devices, j.x, j.d, *j.up, *j.dev, j.lr, j.key, j.first_call,
-                             j.slots, j.pulses);
+                             j.counts);
     } catch (...) {  // (it checks everything before it changes a weight)
       results.push_back(
           {false, [error = std::current_exception()] { std::rethrow_exception(error); }});

@@ -30,10 +30,9 @@ struct UpdateJob {
   const PulsedDevice* dev;
   float lr;
   uint64_t key, first_call;
-  /// Counters in memory of the kernels' device that the update adds its slots and pulses to
-  /// (TileEvents::update_slots, TileEvents::pulses); nullptr: not counted.
-  int64_t* slots = nullptr;
-  int64_t* pulses = nullptr;
+  /// kUpdateCounters counters in memory of the kernels' device that the update adds its slots,
+  /// pulses and devices touched to (energy/events.h); nullptr: not counted.
+  int64_t* counts = nullptr;
 };
 
 /// What the kernels did with one UpdateJob.

@@ -310,6 +310,8 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
       std::tie(stats.test_loss, stats.test_acc) = evaluate_test();
     } catch (const NonFiniteError&) {
       // The last steps of the epoch met or left non-finite values: the run diverged in this epoch.
+      // (The training events were taken before the evaluation: what it counted is dropped.)
+      for (auto& t : tiles) t->reset_events();
       model->train();
       result.diverged = true;
       result.diverged_epoch = epoch;

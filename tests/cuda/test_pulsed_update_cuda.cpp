@@ -45,11 +45,11 @@ void PrintTo(const UpdateCase& c, std::ostream* os) { *os << c.name; }
 
 class CudaUpdateParity : public cuda_test::NeedsGpu<::testing::TestWithParam<UpdateCase>> {};
 
-// The same pulses on CPU and GPU (and the same counts of slots and pulses): dense trains (lr 0.05:
-// p_max ~0.9), thinned trains (lr 0.001: p_max ~0.2), more slots than desired_bl (no BL management:
-// ceil(lr / dw_min) = 50), discretised, stochastically rounded probabilities, and thinned trains
-// long enough (about 60 candidates in x, 60 in d) that the GPU draws their candidates in more than
-// one round of 32.
+// The same pulses on CPU and GPU (and the same counts of slots, pulses and devices touched): dense
+// trains (lr 0.05: p_max ~0.9), thinned trains (lr 0.001: p_max ~0.2), more slots than desired_bl
+// (no BL management: ceil(lr / dw_min) = 50), discretised, stochastically rounded probabilities,
+// and thinned trains long enough (about 60 candidates in x, 60 in d) that the GPU draws their
+// candidates in more than one round of 32.
 TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   const UpdateCase c = GetParam();
   at::manual_seed(4);
@@ -67,8 +67,8 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
   const auto arrays = cpu::sample_devices_cpu(dev, out, in, false, 55);
   at::Tensor w_cpu = at::rand({out, in}) * 0.2 - 0.1;
   const at::Tensor w0 = w_cpu.clone();
-  int64_t cpu_slots = 0, cpu_pulses = 0;
-  cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 11, 1000, &cpu_slots, &cpu_pulses);
+  int64_t cpu_counts[kUpdateCounters] = {};
+  cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 11, 1000, cpu_counts);
   const cuda::UpdateSpec spec = update_spec(up, dev, c.lr);
   const bool linear = c.model == DeviceModel::kLinearStep;
   Buffer dslopes(linear ? arrays.slopes.data_ptr<float>() : w0.data_ptr<float>(),
@@ -79,8 +79,8 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
       ws(cuda::pulsed_update_workspace_bytes(samples, in, out, spec)), flags(2 * samples * 4),
       host_flags(2 * samples * 4);  // the copy for the host (mapped host memory in the glue)
   cudaMemset(host_flags.ptr, 0xff, 2 * samples * 4);  // -1: unwritten
-  const int64_t zeros[2] = {0, 0};
-  Buffer counters(zeros, sizeof zeros);  // slots, pulses
+  const int64_t zeros[kUpdateCounters] = {};
+  Buffer counters(zeros, sizeof zeros);  // slots, pulses, devices touched
   const cuda::UpdateTile tile{dw.as<float>(),
                               ddev.as<float>(),
                               linear ? dslopes.as<float>() : nullptr,
@@ -96,15 +96,15 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
                               ws.ptr,
                               flags.as<int32_t>(),
                               host_flags.as<int32_t>(),
-                              counters.as<int64_t>(),
-                              counters.as<int64_t>() + 1};
+                              counters.as<int64_t>()};
   cuda::launch_pulsed_updates(&tile, 1, nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
-  int64_t gpu_counts[2] = {-1, -1};
+  int64_t gpu_counts[kUpdateCounters] = {-1, -1, -1};
   cudaMemcpy(gpu_counts, counters.ptr, sizeof gpu_counts, cudaMemcpyDeviceToHost);
-  EXPECT_GT(cpu_pulses, 0);
-  EXPECT_EQ(gpu_counts[0], cpu_slots);
-  EXPECT_EQ(gpu_counts[1], cpu_pulses);
+  EXPECT_GT(cpu_counts[kPulsesCounted], cpu_counts[kTouchedCounted]);
+  EXPECT_GT(cpu_counts[kTouchedCounted], 0);
+  for (int k = 0; k < kUpdateCounters; ++k)
+    EXPECT_EQ(gpu_counts[k], cpu_counts[k]) << "count " << k;
   std::vector<int32_t> non_finite(2 * samples, -1), non_finite_copy(2 * samples, -1);
   cudaMemcpy(non_finite.data(), flags.ptr, 2 * samples * 4, cudaMemcpyDeviceToHost);
   cudaMemcpy(non_finite_copy.data(), host_flags.ptr, 2 * samples * 4, cudaMemcpyDeviceToHost);

@@ -71,6 +71,7 @@ TEST(EnergyModel, CostIsLinearInTheCounts) {
   const EnergyParameters p;
   TileEvents e = forward_passes(30, 20, 8, 11);
   e.backward = {2, 8, 8};
+  e.update_calls = 2;
   e.update_samples = 8;
   e.update_slots = 80;
   e.pulses = 1234;
@@ -80,6 +81,7 @@ TEST(EnergyModel, CostIsLinearInTheCounts) {
     m->samples *= 3;
     m->passes *= 3;
   }
+  e3.update_calls *= 3;
   e3.update_samples *= 3;
   e3.update_slots *= 3;
   e3.pulses *= 3;
@@ -98,6 +100,7 @@ TEST(EnergyModel, CostIsLinearInTheCounts) {
   // The digital reference: R x C MACs per forward, backward and update sample.
   const DigitalCost d = digital_cost(e, p, DigitalFormat::kFp32);
   EXPECT_DOUBLE_EQ(d.macs, (8 + 8 + 8) * 30.0 * 20 * p.digital_fp32_mac_pj() * 1e-12);
+  // The weights: read per forward and backward call, read and written per update call.
   EXPECT_DOUBLE_EQ(d.dram, (1 + 2 + 2 * 2) * 30.0 * 20 * 4 * p.digital_dram_pj_per_byte() * 1e-12);
 }
 

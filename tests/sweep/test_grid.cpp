@@ -306,6 +306,33 @@ TEST(ResultsFormat, RowNumbersAreReadWhole) {
 // Evaluation times after programming: one column each (after the metrics, before the config),
 // named by the time; the fingerprint holds them only when there are some, so that the files of
 // sweeps without them keep their header.
+// The energy columns round-trip in both formats (nan stays nan); a file's layout without them
+// (a file from before them) reads and writes its rows without them.
+TEST(ResultsFormat, EnergyColumnsRoundTrip) {
+  SweepSpec spec = small_spec();
+  SweepRow row = row_for(spec.jobs()[2], spec, 0.8);
+  row.energy = {1.5e-3, 2.25e-9, 3e-6, 4.0, NAN};
+  const RowLayout layout = spec.row_layout();
+  ASSERT_TRUE(layout.energy);
+  for (const auto format : {ResultsFormat::kCsv, ResultsFormat::kJsonl}) {
+    const SweepRow read = parse_row_line(format_row(row, format, layout), format, layout);
+    EXPECT_EQ(read.energy.train_j, 1.5e-3);
+    EXPECT_EQ(read.energy.sample_j, 2.25e-9);
+    EXPECT_EQ(read.energy.sample_s, 3e-6);
+    EXPECT_EQ(read.energy.digital_train_j, 4.0);
+    EXPECT_TRUE(std::isnan(read.energy.digital_sample_j));
+  }
+  spec.energy_columns = false;
+  const RowLayout old_layout = spec.row_layout();
+  EXPECT_FALSE(old_layout.energy);
+  const std::string line = format_row(row, ResultsFormat::kCsv, old_layout);
+  EXPECT_EQ(line.find("0.0015"), std::string::npos);
+  EXPECT_TRUE(std::isnan(parse_row_line(line, ResultsFormat::kCsv, old_layout).energy.train_j));
+  // Which columns a file has is not part of what the sweep computes.
+  EXPECT_TRUE(same_sweep(spec.fingerprint(), small_spec().fingerprint()));
+  EXPECT_FALSE(SweepSpec::from_fingerprint(spec.fingerprint()).energy_columns);
+}
+
 TEST(ResultsFormat, EvaluationTimesGetAColumnEach) {
   SweepSpec spec = small_spec();
   EXPECT_THAT(spec.fingerprint(), Not(HasSubstr("eval")));
@@ -325,7 +352,8 @@ TEST(ResultsFormat, EvaluationTimesGetAColumnEach) {
                                       "test_acc_t31536000", "test_acc_t0.5"}));
   EXPECT_THAT(format_header(spec, ResultsFormat::kCsv),
               HasSubstr(",diverged_epoch,test_acc_t0,test_acc_t1,test_acc_t3600,"
-                        "test_acc_t31536000,test_acc_t0.5,config\n"));
+                        "test_acc_t31536000,test_acc_t0.5,energy_train_j,energy_sample_j,"
+                        "latency_sample_s,digital_train_j,digital_sample_j,config\n"));
   SweepRow row = row_for(spec.jobs()[2], spec, 0.8);
   row.status = "ok";
   row.test_acc_at = {0.81, 0.8, 0.75, NAN, 0.805};
@@ -344,7 +372,7 @@ TEST(ResultsFormat, EvaluationTimesGetAColumnEach) {
   const std::string csv = format_row(row, ResultsFormat::kCsv, layout);
   EXPECT_THAT(
       error_of([&] { parse_row_line(csv, ResultsFormat::kCsv, small_spec().row_layout()); }),
-      HasSubstr("expected 13 fields, got 18"));
+      HasSubstr("expected 18 fields, got 23"));
   row.test_acc_at.pop_back();
   EXPECT_THAT(error_of([&] { format_row(row, ResultsFormat::kCsv, layout); }),
               HasSubstr("has 2 grid values and 4 evaluation times, expected 2 and 5"));

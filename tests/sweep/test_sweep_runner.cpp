@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "analog/data/mnist.h"
 #include "analog/energy/energy_report.h"
 #include "analog/sweep/process_pool.h"
+#include "analog/sweep/results_merge.h"
 #include "analog/sweep/sweep_runner.h"
 #include "support/test_support.h"
 
@@ -137,6 +139,9 @@ TEST(SweepRunner, AFileWithoutEnergyColumnsResumesWithout) {
   const std::atomic<bool> interrupted{false};
   ASSERT_EQ(run_sweep_threads(old_spec, ANALOG_DATA_DIR, first, 2, true, interrupted).error, "");
   EXPECT_EQ(test::file_contents(first.out).find("energy_train_j"), std::string::npos);
+  const std::string old_shard = ::testing::TempDir() + "runner_old_shard.csv";
+  std::remove(old_shard.c_str());
+  std::filesystem::copy_file(first.out, old_shard);
   SweepTarget rest = first;
   rest.shard_k = 0;
   rest.shard_n = 1;
@@ -148,6 +153,22 @@ TEST(SweepRunner, AFileWithoutEnergyColumnsResumesWithout) {
   EXPECT_EQ(data.rows.size(), 5u);
   for (const auto& row : data.rows) EXPECT_TRUE(std::isnan(row.energy.train_j)) << row.key();
   EXPECT_EQ(test::file_contents(first.out).find("energy_train_j"), std::string::npos);
+  // Its first shard merged with a second shard that has them: the output has the energy columns,
+  // nan for the runs of the shard without (runs 0, 2, 4: the digital one and two analog ones).
+  const SweepTarget other = target_at("runner_new_format.csv", 1, 2);
+  ASSERT_EQ(run_sweep_threads(tiny_spec(), ANALOG_DATA_DIR, other, 2, true, interrupted).error, "");
+  const std::string merged = ::testing::TempDir() + "runner_merged.csv";
+  std::remove(merged.c_str());
+  const MergeReport report = merge_results({old_shard, other.out}, merged);
+  EXPECT_EQ(report.rows, 5);
+  EXPECT_TRUE(report.missing.empty() && report.duplicated.empty() && report.conflicting.empty());
+  int with_energy = 0;
+  for (const auto& row : read_results(merged).rows)
+    with_energy += std::isfinite(row.energy.train_j);
+  EXPECT_EQ(with_energy, 2);
+  std::remove(merged.c_str());
+  std::remove(old_shard.c_str());
+  std::remove(other.out.c_str());
   std::remove(first.out.c_str());
 }
 

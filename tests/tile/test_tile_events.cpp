@@ -1,4 +1,5 @@
-// AnalogTile::events(): the counts of MVM passes, update slots and pulses against closed forms.
+// AnalogTile::events(): the counts of MVM passes, update slots, pulses and devices touched against
+// closed forms.
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
@@ -108,8 +109,8 @@ TEST(TileEvents, NonFiniteInputCountsNothing) {
 }
 
 // The pulses counted are the pulses applied: with every pulse exactly dw_min and, as x and d are
-// positive, all of a device's pulses in one direction, sum |dw| / dw_min is the pulse count. The
-// slots are BL per sample with a fixed BL.
+// positive, all of a device's pulses in one direction, sum |dw| / dw_min is the pulse count and
+// the devices touched are the weights that changed. The slots are BL per sample with a fixed BL.
 TEST(TileEvents, PulsesCountedAreThePulsesApplied) {
   for (const PulseType type : {PulseType::kStochasticCompressed, PulseType::kMeanCount,
                                PulseType::kDeterministicImplicit}) {
@@ -126,6 +127,11 @@ TEST(TileEvents, PulsesCountedAreThePulsesApplied) {
     EXPECT_GT(e.pulses, 0) << cfg.get("update.pulse_type");
     EXPECT_EQ(e.pulses, std::llround(steps)) << cfg.get("update.pulse_type");
     EXPECT_NEAR(steps, std::round(steps), 1e-3);
+    // Every pulse moves its device (one direction, no bound reached): the devices touched are
+    // the weights that changed.
+    EXPECT_EQ(e.devices_touched, (tile->get_weights() - w0).ne(0).sum().item<int64_t>());
+    EXPECT_GT(e.pulses, e.devices_touched);
+    EXPECT_EQ(e.update_calls, 1);
     EXPECT_EQ(e.update_samples, 4);
     EXPECT_EQ(e.update_slots, 4 * 10) << cfg.get("update.pulse_type");
   }
@@ -141,6 +147,7 @@ TEST(TileEvents, FloatingPointTileCountsSamples) {
   const TileEvents e = tile->events();
   EXPECT_EQ(e.forward.passes, 6);
   EXPECT_EQ(e.backward.passes, 6);
+  EXPECT_EQ(e.update_calls, 1);
   EXPECT_EQ(e.update_samples, 6);
   EXPECT_EQ(e.pulses, 0);
 }

@@ -61,8 +61,8 @@ enum class DigitalFormat { kFp32, kInt8 };
 /// The digital reference of a tile's events: rows x cols MACs per forward sample, per backward
 /// sample and per update sample (the weight gradient's outer product); every input and output
 /// value once through SRAM per sample (and x, d of each update sample); the weights once from
-/// DRAM per MVM call (read) and twice per backward call (gradient step: read and write) unless
-/// none was trained. Values take 4 bytes in FP32, 1 in INT8.
+/// DRAM per MVM call, and read and written once more per update call (the SGD step). Values
+/// take 4 bytes in FP32, 1 in INT8.
 DigitalCost digital_cost(const TileEvents& events, const EnergyParameters& p, DigitalFormat format);
 
 }  // namespace analog::energy

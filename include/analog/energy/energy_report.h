@@ -19,9 +19,11 @@ ConverterBits converter_bits_of(const RPUConfig& config, bool backward);
 /// The cost of one weight layer. Latency: its tiles work in parallel, so a layer's time is its
 /// slowest tile's busy time.
 struct LayerCost {
-  std::string name;            ///< "linear 2" or "conv 1": the kind and the weight layer's number
-  int64_t tiles = 0;           ///< its tiles
-  int64_t devices = 0;         ///< cross-points of its tiles (an analog bias column included)
+  std::string name;     ///< "linear 2" or "conv 1": the kind and the weight layer's number
+  int64_t tiles = 0;    ///< its tiles
+  int64_t devices = 0;  ///< cross-points of its tiles (an analog bias column included)
+  /// Its tiles' training events, summed (rows and cols 0: the tiles' sizes differ).
+  TileEvents train_events;
   AnalogCost train;            ///< training, evaluations excluded
   AnalogCost sample;           ///< one inference pass of one test sample (the test set's mean)
   DigitalCost digital_train;   ///< the same training in FP32

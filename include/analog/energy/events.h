@@ -4,6 +4,15 @@
 
 namespace analog {
 
+/// The counters the pulsed-update kernels add to: an array of kUpdateCounters int64 in memory of
+/// the kernels' device, in this order (TileEvents::update_slots, pulses, devices_touched).
+enum UpdateCounter : int {
+  kSlotsCounted = 0,
+  kPulsesCounted = 1,
+  kTouchedCounted = 2,
+  kUpdateCounters = 3
+};
+
 /// The MVMs of one direction of a tile.
 struct MvmEvents {
   int64_t calls = 0;    ///< MVM calls (batches)
@@ -26,12 +35,13 @@ struct MvmEvents {
 ///
 /// Sizes: the tile has `rows` = in_size physical inputs (an analog bias column included) and
 /// `cols` = out_size outputs. The forward pass drives the rows and reads the columns' ADCs, the
-/// backward pass the reverse. Derived counts (events_math.h): DAC conversions = passes x inputs
-/// of the direction, ADC conversions = passes x outputs, cells read = passes x rows x cols.
+/// backward pass the reverse. Derived counts (energy/energy_model.h): DAC conversions = passes x
+/// inputs of the direction, ADC conversions = passes x outputs, cells read = passes x rows x cols.
 struct TileEvents {
   int64_t rows = 0, cols = 0;
   MvmEvents forward, backward;
-  int64_t update_samples = 0;  ///< (x, d) pairs the pulsed update took
+  int64_t update_calls = 0;    ///< updates (optimizer steps) that had pairs to apply
+  int64_t update_samples = 0;  ///< (x, d) pairs the update took
   /// Pulse slots the update planned (the sum over its samples of the train length BL): the
   /// update's time steps, in each of which every row and column may fire once.
   int64_t update_slots = 0;
@@ -39,16 +49,21 @@ struct TileEvents {
   /// fire (stochastic pulses), or the coincidence count applied (deterministic pulse types).
   /// The exact float update (pulse type none, floating-point tiles) fires none.
   int64_t pulses = 0;
+  /// Devices that received at least one pulse in an update, summed over the updates.
+  int64_t devices_touched = 0;
 
-  /// Adds the counts of `o`, events of the same tile (its sizes are taken).
+  /// Adds the counts of `o` and takes its sizes (for a sum over tiles of different sizes, set
+  /// rows and cols afterwards).
   TileEvents& operator+=(const TileEvents& o) {
     rows = o.rows;
     cols = o.cols;
     forward += o.forward;
     backward += o.backward;
+    update_calls += o.update_calls;
     update_samples += o.update_samples;
     update_slots += o.update_slots;
     pulses += o.pulses;
+    devices_touched += o.devices_touched;
     return *this;
   }
 };

@@ -17,7 +17,8 @@ struct MergeReport {
 };
 
 /// Merges results files of one sweep (equal fingerprints, else an error naming the file) into
-/// `output` in run order, in the format of the first input.
+/// `output` in run order, in the format of the first input, with the energy columns when any
+/// input has them (nan for the rows of an input without).
 MergeReport merge_results(const std::vector<std::string>& inputs, const std::string& output);
 
 }  // namespace analog::sweep

@@ -17,14 +17,14 @@ namespace analog::sweep {
 /// Further axes are averaged over. A sweep with evaluation times gets a third chart: mean
 /// test accuracy against the time after programming on a log axis, one line per point. A sweep
 /// with energy columns gets a chart of mean test accuracy against mean training energy (log
-/// axis), one dot per point, the Pareto front (no other point both cheaper and more accurate)
-/// marked and joined, and the digital reference's training energy as a dashed line.
+/// axis), one dot per point, the Pareto front (pareto_front of energy and accuracy) marked and
+/// joined, and the digital reference's training energy as a dashed line.
 /// Returns the number of points drawn.
 int64_t write_sweep_svg(const ResultsData& data, const std::string& path);
 
-/// The Pareto front of points (cost[i], value[i]): the indices of the points that no other point
-/// dominates (a cost no higher and a value no lower, one of them strictly), by rising cost.
-/// Points with a non-finite coordinate are left out.
+/// The Pareto front of points (cost[i], value[i]), by rising cost: each point whose value is
+/// higher than that of every point of lower cost, and of every point of equal cost and lower
+/// index. Points with a non-finite coordinate are left out.
 std::vector<size_t> pareto_front(const std::vector<double>& cost, const std::vector<double>& value);
 
 }  // namespace analog::sweep

@@ -52,8 +52,9 @@ struct SweepSpec {
   /// mean test accuracy over `eval_repeats` programmings.
   std::vector<double> eval_times;
   int64_t eval_repeats = 10;
-  /// Rows carry the energy columns. A file from before them has none, and gets none when it is
-  /// resumed (the column set does not change a sweep's numbers: same_sweep ignores it).
+  /// Rows carry the energy columns. A header without "energy" describes a file without them,
+  /// which keeps that layout when resumed (the column set does not change a sweep's numbers:
+  /// same_sweep ignores it; a merge has them when any input has).
   bool energy_columns = true;
 
   /// Compact JSON of every field above (the fingerprint).

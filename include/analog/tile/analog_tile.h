@@ -79,10 +79,13 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   int64_t pending_samples() const;
 
   /// What the tile's hardware has done since it was made or since reset_events(): its MVMs
-  /// (every forward_mvm, backward_mvm and training pass; a floating-point tile's count one pass
-  /// per sample), the pulsed updates' samples, slots and pulses. Counted by the kernels where they
-  /// happen; reading waits for a CUDA tile's queued work. An inference tile's exact training
-  /// backward pass and its gradient step are digital: not counted.
+  /// (every forward_mvm, backward_mvm and training pass, an inference tile's drift-compensation
+  /// reads included; exact MVMs count one pass per sample), the updates' calls and samples, the
+  /// pulsed updates' slots, pulses and devices touched. Counted by the kernels where they happen;
+  /// reading waits for a CUDA tile's queued work. An inference tile's exact training backward
+  /// pass and its gradient step are digital: not counted. NB: a batch holding a NaN or inf counts
+  /// nothing on the CPU, which rejects it at once; on CUDA, which reports it later, its MVMs and
+  /// update count as run (the run has diverged either way).
   TileEvents events() const;
   /// Sets every count of events() to 0.
   void reset_events();
@@ -147,7 +150,12 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   at::Tensor slopes_;  ///< registered (and saved) for LinearStep tiles only; else empty
   at::Tensor rng_state_;
   /// The kernels' event counters: int64 [kCounters] on the weights' device (not saved).
-  enum Counter { kForwardPasses, kBackwardPasses, kUpdateSlots, kPulses, kCounters };
+  enum Counter {
+    kForwardPasses,
+    kBackwardPasses,
+    kUpdateCounts,  ///< the update kernels' kUpdateCounters counters (energy/events.h)
+    kCounters = kUpdateCounts + kUpdateCounters
+  };
   mutable at::Tensor counters_;
   /// The counts the host makes itself: calls, samples, update samples (and a floating-point
   /// tile's passes).
