@@ -56,7 +56,6 @@ EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileE
   report.total.name = "total";
   size_t next = 0;  // the first tile of the next layer in analog_tiles order
   int64_t weight_layer = 0;
-  double total_sample_seconds = 0;
   for (const auto& child : model->children()) {
     const std::string kind = weight_layer_kind(child);
     if (!kind.empty()) ++weight_layer;
@@ -90,12 +89,11 @@ EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileE
     report.total.train.energy += layer.train.energy;
     report.total.train.seconds += layer.train.seconds;
     report.total.sample.energy += layer.sample.energy;
-    total_sample_seconds += layer.sample.seconds;
+    report.total.sample.seconds += layer.sample.seconds;
     report.total.digital_train += layer.digital_train;
     report.total.digital_sample += layer.digital_sample;
     report.layers.push_back(std::move(layer));
   }
-  report.total.sample.seconds = total_sample_seconds;
   report.total.train_events.rows = report.total.train_events.cols = 0;
   return report;
 }
