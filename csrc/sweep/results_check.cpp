@@ -68,9 +68,7 @@ void RowChecker::check(const SweepRow& row) {
                 programmed ? "an accuracy after programming outside [0, 1]"
                            : "expected nan after programming for a digital or diverged run");
   }
-  const RowEnergy& e = row.energy;
-  for (const double v :
-       {e.train_j, e.sample_j, e.sample_s, e.digital_train_j, e.digital_sample_j}) {
+  for (const double v : row.energy.values()) {
     TORCH_CHECK(std::isnan(v) || (std::isfinite(v) && v >= 0), run,
                 "expected an energy or latency >= 0 (or nan), got ", v);
   }

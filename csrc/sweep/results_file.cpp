@@ -89,7 +89,7 @@ ResultsFile::ResultsFile(const std::string& path, ResultsFormat format, const Sw
                 data.format == ResultsFormat::kCsv ? "CSV" : "JSON lines",
                 ", but the other format was asked for");
     // Rows go on in the file's own columns (a header without "energy": no energy columns).
-    layout_ = SweepSpec::from_fingerprint(data.fingerprint).row_layout();
+    layout_ = data.layout;
     check_rows(data, spec, path);  // a run kept here is never run again: it must be right
     if (data.dropped_partial_line) {
       // Cut the half-written last line so that appends start on a line of their own.

@@ -27,14 +27,6 @@ const std::vector<std::string> kMetricColumns = {"seed",      "train_loss",    "
 const std::vector<std::string> kEnergyColumns = {
     "energy_train_j", "energy_sample_j", "latency_sample_s", "digital_train_j", "digital_sample_j"};
 
-/// The energy fields in kEnergyColumns' order.
-std::vector<double*> energy_fields(RowEnergy& e) {
-  return {&e.train_j, &e.sample_j, &e.sample_s, &e.digital_train_j, &e.digital_sample_j};
-}
-std::vector<double> energy_values(const RowEnergy& e) {
-  return {e.train_j, e.sample_j, e.sample_s, e.digital_train_j, e.digital_sample_j};
-}
-
 std::string number(double v) {
   if (std::isnan(v)) return "nan";
   char buf[32];
@@ -128,7 +120,7 @@ SweepRow parse_csv_row(const std::vector<std::string>& f, const RowLayout& layou
   for (size_t t = 0; t < layout.eval_columns.size(); ++t)
     r.test_acc_at.push_back(parse_number(f[k++]));
   if (layout.energy) {
-    for (double* v : energy_fields(r.energy)) *v = parse_number(f[k++]);
+    for (double* v : r.energy.fields()) *v = parse_number(f[k++]);
   }
   r.config = f[k++];
   return r;
@@ -159,7 +151,7 @@ SweepRow parse_json_row(const nlohmann::json& j, const RowLayout& layout) {
   for (const auto& column : layout.eval_columns)
     r.test_acc_at.push_back(from_json_number(j.at(column)));
   if (layout.energy) {
-    const auto fields = energy_fields(r.energy);
+    const auto fields = r.energy.fields();
     for (size_t k = 0; k < fields.size(); ++k)
       *fields[k] = from_json_number(j.at(kEnergyColumns[k]));
   }
@@ -231,7 +223,7 @@ std::string format_row(const SweepRow& r, ResultsFormat format, const RowLayout&
     for (size_t t = 0; t < layout.eval_columns.size(); ++t)
       j[layout.eval_columns[t]] = json_number(r.test_acc_at[t]);
     if (layout.energy) {
-      const auto values = energy_values(r.energy);
+      const auto values = r.energy.values();
       for (size_t k = 0; k < values.size(); ++k) j[kEnergyColumns[k]] = json_number(values[k]);
     }
     j["config"] =
@@ -245,7 +237,7 @@ std::string format_row(const SweepRow& r, ResultsFormat format, const RowLayout&
           "," + r.status + "," + std::to_string(r.diverged_epoch);
   for (const double a : r.test_acc_at) line += "," + number(a);
   if (layout.energy) {
-    for (const double v : energy_values(r.energy)) line += "," + number(v);
+    for (const double v : r.energy.values()) line += "," + number(v);
   }
   line += "," + csv_field(r.config);
   return line;
@@ -277,7 +269,7 @@ ResultsData parse_results(const std::string& text, const std::string& path, size
   const std::vector<std::string> lines = complete_lines(text, consumed);
   data.dropped_partial_line = consumed < text.size();  // cut while being written
   TORCH_CHECK(!lines.empty(), path, ": empty results file (no header)");
-  RowLayout layout;
+  RowLayout& layout = data.layout;
   size_t first_row = 0;
   if (lines[0].rfind(kCsvMagic, 0) == 0) {
     data.format = ResultsFormat::kCsv;

@@ -21,7 +21,7 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
   bool energy_columns = false;  // the output has them when an input has
   for (size_t k = 0; k < inputs.size(); ++k) {
     ResultsData data = read_results(inputs[k]);
-    energy_columns = energy_columns || SweepSpec::from_fingerprint(data.fingerprint).energy_columns;
+    energy_columns = energy_columns || data.layout.energy;
     if (k == 0) {
       fingerprint = data.fingerprint;
       format = data.format;
@@ -43,13 +43,14 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
   SweepSpec spec = SweepSpec::from_fingerprint(fingerprint);
   spec.energy_columns = energy_columns;
   std::string text = format_header(spec, format);
+  const RowLayout layout = spec.row_layout();
   for (const auto& job : spec.jobs()) {
     auto it = by_key.find(job.key());
     if (it == by_key.end()) {
       report.missing.push_back(job.key());
       continue;
     }
-    text += format_row(it->second, format, spec.row_layout()) + "\n";
+    text += format_row(it->second, format, layout) + "\n";
     ++report.rows;
   }
   // An existing output is replaced only by a merge that includes it, so no row of it is lost.

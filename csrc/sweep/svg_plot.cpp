@@ -155,6 +155,19 @@ std::string drift_chart(const SweepSpec& spec, const ResultsData& data, int x, i
   return svg.str();
 }
 
+/// The horizontal grid and labels of an accuracy axis from 0 to 1 in steps of 0.1, for a chart
+/// at (x, y) of w x h.
+std::string accuracy_grid(int x, int y, int w, int h) {
+  std::ostringstream svg;
+  for (int k = 0; k <= 10; ++k) {
+    const double py = y + h - k / 10.0 * h;
+    svg << "<line x1='" << x << "' x2='" << x + w << "' y1='" << py << "' y2='" << py
+        << "' stroke='#eee'/><text x='" << x - 6 << "' y='" << py + 4 << "' text-anchor='end'>"
+        << fixed(k / 10.0, 1) << "</text>\n";
+  }
+  return svg.str();
+}
+
 /// Accuracy against training energy: per point the means over its repeats, the Pareto front.
 std::string energy_chart(const ResultsData& data, int x, int y, int w, int h) {
   std::map<int64_t, std::pair<Cell, Cell>> points;  // point -> (energy, accuracy)
@@ -194,11 +207,7 @@ std::string energy_chart(const ResultsData& data, int x, int y, int w, int h) {
                l_hi = std::max(std::ceil(std::log10(e_hi)), l_lo + 1);
   const auto px = [&](double e) { return x + (std::log10(e) - l_lo) / (l_hi - l_lo) * w; };
   const auto py = [&](double a) { return y + h - a * h; };  // accuracy 0..1
-  for (int k = 0; k <= 10; ++k) {
-    svg << "<line x1='" << x << "' x2='" << x + w << "' y1='" << py(k / 10.0) << "' y2='"
-        << py(k / 10.0) << "' stroke='#eee'/><text x='" << x - 6 << "' y='" << py(k / 10.0) + 4
-        << "' text-anchor='end'>" << fixed(k / 10.0, 1) << "</text>\n";
-  }
+  svg << accuracy_grid(x, y, w, h);
   for (double l = l_lo; l <= l_hi + 1e-9; l += 1) {
     char label[16];
     std::snprintf(label, sizeof label, "1e%d", static_cast<int>(l));
@@ -397,12 +406,7 @@ int64_t write_sweep_svg(const ResultsData& data, const std::string& path) {
       << ")</text>\n";
   svg << "<rect x='" << cx << "' y='" << cy << "' width='" << chart_w << "' height='" << chart_h
       << "' fill='none' stroke='#444'/>\n";
-  for (int k = 0; k <= 10; ++k) {
-    const double a = k / 10.0;
-    svg << "<line x1='" << cx << "' x2='" << cx + chart_w << "' y1='" << py(a) << "' y2='" << py(a)
-        << "' stroke='#eee'/><text x='" << cx - 6 << "' y='" << py(a) + 4 << "' text-anchor='end'>"
-        << fixed(a, 1) << "</text>\n";
-  }
+  svg << accuracy_grid(cx, cy, chart_w, chart_h);
   for (size_t i = 0; i < n0; ++i) {
     svg << "<text x='" << px(xs[i]) << "' y='" << cy + chart_h + 16 << "' text-anchor='middle'>"
         << escape(axes[0].values[i]) << "</text>\n";

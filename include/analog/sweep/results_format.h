@@ -1,6 +1,7 @@
 // The results file's format: one row per finished run, CSV (with a `# analog-sweep {...}`
 // header line) or JSON lines; its codec, and the comparisons that resume and merge rely on.
 #pragma once
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,16 @@ namespace analog::sweep {
 struct RowEnergy {
   double train_j = NAN, sample_j = NAN, sample_s = NAN, digital_train_j = NAN,
          digital_sample_j = NAN;
+  /// The fields in the order of the results columns.
+  std::array<double*, 5> fields() {
+    return {&train_j, &sample_j, &sample_s, &digital_train_j, &digital_sample_j};
+  }
+  std::array<double, 5> values() const {
+    RowEnergy copy = *this;
+    std::array<double, 5> out{};
+    for (size_t k = 0; k < out.size(); ++k) out[k] = *copy.fields()[k];
+    return out;
+  }
 };
 
 /// One finished run.
@@ -45,6 +56,7 @@ enum class ResultsFormat { kCsv, kJsonl };
 struct ResultsData {
   ResultsFormat format = ResultsFormat::kCsv;
   std::string fingerprint;
+  RowLayout layout;  ///< the file's columns, as its header describes them
   std::vector<SweepRow> rows;
   size_t first_row_line = 0;          ///< the 1-based line of rows[0] (2 for JSON lines, 3 for CSV)
   bool dropped_partial_line = false;  ///< the last line was cut (killed mid-write) and ignored
