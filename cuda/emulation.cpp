@@ -128,6 +128,11 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind)
   return cudaSuccess;
 }
 
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t) {
+  return cudaMemcpy(dst, src, bytes, kind);  // (all synchronous here)
+}
+
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
   ++analog::cuda::emulation::counters().runtime_calls;
   ++analog::cuda::emulation::counters().memsets;

@@ -83,6 +83,8 @@ cudaError_t cudaGetDeviceCount(int* count);
 cudaError_t cudaMalloc(void** ptr, size_t bytes);
 cudaError_t cudaFree(void* ptr);
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t stream);
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 constexpr unsigned cudaHostAllocPortable = 1;

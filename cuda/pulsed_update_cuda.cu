@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "analog/kernels/io_pipeline_math.h"
 #include "analog/kernels/pulsed_update_math.h"
@@ -394,21 +396,33 @@ struct TileArgs {
   int64_t begin[4];      ///< first block of the tile in each stage's grid
 };
 
-/// The tiles of a launch, passed by value (about 1.7 KiB of kernel parameters; __grid_constant__:
-/// read in place, also where a block picks its tile by a computed index).
+/// The tiles of a launch: up to kMaxUpdateTiles passed by value in `t` (about 1.7 KiB of kernel
+/// parameters; __grid_constant__: read in place, also where a block picks its tile by a computed
+/// index), more in device memory at `many` (then `t` is unused), so that any number of tiles
+/// takes the same launches.
 struct Batch {
   int count;
+  const TileArgs* many;
   TileArgs t[kMaxUpdateTiles];
 };
 static_assert(sizeof(Batch) <= 4096, "kernel parameters are limited to 4 KiB");
 
-/// The tile of this block in a stage's grid, and in `block` the block's index in the tile's part.
+/// The tile of this block in a stage's grid, and in `block` the block's index in the tile's part:
+/// the last tile whose part begins at or before the block (a binary search over the tiles).
 __device__ const TileArgs& tile_of(const Batch& batch, Stage stage, int64_t& block) {
-  int k = 0;
-  while (k + 1 < batch.count && static_cast<int64_t>(blockIdx.x) >= batch.t[k + 1].begin[stage])
-    ++k;
-  block = static_cast<int64_t>(blockIdx.x) - batch.t[k].begin[stage];
-  return batch.t[k];
+  const TileArgs* tiles = batch.many != nullptr ? batch.many : batch.t;
+  const auto here = static_cast<int64_t>(blockIdx.x);
+  int lo = 0, hi = batch.count - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (here >= tiles[mid].begin[stage]) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  block = here - tiles[lo].begin[stage];
+  return tiles[lo];
 }
 
 __global__ void plan_kernel(const __grid_constant__ Batch batch) {
@@ -443,19 +457,28 @@ __global__ void __launch_bounds__(kThreads, 4) apply_kernel(const __grid_constan
 /// Blocks of the apply stage for a tile: a thread per device.
 int64_t apply_blocks(const Layout& L) { return (L.in * L.out + kThreads - 1) / kThreads; }
 
-/// The apply stage of the batch's tiles of model M, in one launch (none if there are none).
+/// The apply stage of the tiles of model M among `tiles` (count of them), in one launch (none if
+/// there are none). With `args` (device memory for `count` TileArgs) the tiles go there, copied
+/// from `host` (room for `count`), else by value.
 template <DeviceModel M>
-void launch_apply(const Batch& batch, cudaStream_t stream) {
+void launch_apply(const TileArgs* tiles, int count, TileArgs* host, TileArgs* args,
+                  cudaStream_t stream) {
   Batch part{};
+  TileArgs* into = args != nullptr ? host : part.t;
   int64_t blocks = 0;
-  for (int k = 0; k < batch.count; ++k) {
-    if (batch.t[k].up.model != M) continue;
-    TileArgs& a = part.t[part.count++];
-    a = batch.t[k];
+  for (int k = 0; k < count; ++k) {
+    if (tiles[k].up.model != M) continue;
+    TileArgs& a = into[part.count++];
+    a = tiles[k];
     a.begin[kApply] = blocks;
     blocks += apply_blocks(a.L);
   }
   if (part.count == 0) return;
+  if (args != nullptr) {
+    ANALOG_CUDA_CHECK(
+        cudaMemcpyAsync(args, host, sizeof(TileArgs) * part.count, cudaMemcpyHostToDevice, stream));
+    part.many = args;
+  }
   ANALOG_LAUNCH(apply_kernel<M>, static_cast<unsigned>(blocks), kStageThreads[kApply], stream)
   (part);
   ANALOG_CUDA_CHECK(cudaGetLastError());
@@ -468,13 +491,19 @@ size_t pulsed_update_workspace_bytes(int64_t samples, int64_t in_size, int64_t o
   return 4 * layout(samples, in_size, out_size, up).total();
 }
 
-void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
-  if (count < 0 || count > kMaxUpdateTiles) {
-    throw std::invalid_argument("launch_pulsed_updates: expected 0 to " +
-                                std::to_string(kMaxUpdateTiles) + " tiles, got " +
-                                std::to_string(count));
+size_t pulsed_update_args_bytes(int count) {
+  // The tiles for the first three stages, then those of each device model for the apply stages.
+  return count > kMaxUpdateTiles ? 4 * sizeof(TileArgs) * static_cast<size_t>(count) : 0;
+}
+
+void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream, void* args) {
+  if (count < 0 || (count > kMaxUpdateTiles && args == nullptr)) {
+    throw std::invalid_argument(
+        "launch_pulsed_updates: expected 0 to " + std::to_string(kMaxUpdateTiles) +
+        " tiles without device memory for their arguments, got " + std::to_string(count));
   }
-  Batch batch{};
+  std::vector<TileArgs> all;
+  all.reserve(static_cast<size_t>(count));
   int64_t blocks[4] = {0, 0, 0, 0};
   for (int k = 0; k < count; ++k) {
     const UpdateTile& u = tiles[k];
@@ -492,7 +521,7 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
     }
     if (u.samples == 0 || u.in_size * u.out_size == 0)
       continue;  // nothing to pulse, nothing to check
-    TileArgs& a = batch.t[batch.count++];
+    TileArgs a{};
     a.w = u.w;
     a.devices = u.devices;
     a.slopes = u.slopes;
@@ -516,13 +545,28 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
       a.begin[stage] = blocks[stage];
       blocks[stage] += stage_blocks[stage];
     }
+    all.push_back(a);
   }
-  if (batch.count == 0) return;
+  if (all.empty()) return;
   for (const int64_t b : blocks) {
     if (b > INT32_MAX)
       throw std::invalid_argument("launch_pulsed_updates: more than 2^31 - 1 blocks in one launch");
   }
   const auto st = static_cast<cudaStream_t>(stream);
+  const int used = static_cast<int>(all.size());
+  Batch batch{};
+  batch.count = used;
+  // Device memory: all tiles, then room for each device model's tiles (apply stages).
+  TileArgs* device_args = used > kMaxUpdateTiles ? static_cast<TileArgs*>(args) : nullptr;
+  std::vector<TileArgs> host_parts;
+  if (device_args != nullptr) {
+    ANALOG_CUDA_CHECK(cudaMemcpyAsync(device_args, all.data(), sizeof(TileArgs) * all.size(),
+                                      cudaMemcpyHostToDevice, st));
+    batch.many = device_args;
+    host_parts.resize(3 * all.size());
+  } else {
+    for (int k = 0; k < used; ++k) batch.t[k] = all[static_cast<size_t>(k)];
+  }
   const auto grid = [&](Stage stage) { return static_cast<unsigned>(blocks[stage]); };
   ANALOG_LAUNCH(plan_kernel, grid(kPlan), kStageThreads[kPlan], st)(batch);
   ANALOG_CUDA_CHECK(cudaGetLastError());
@@ -530,10 +574,17 @@ void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream) {
   ANALOG_CUDA_CHECK(cudaGetLastError());
   ANALOG_LAUNCH(prefix_kernel, grid(kPrefix), kStageThreads[kPrefix], st)(batch);
   ANALOG_CUDA_CHECK(cudaGetLastError());
-  // One launch per device model present (one when every tile has the same model).
-  launch_apply<DeviceModel::kConstantStep>(batch, st);
-  launch_apply<DeviceModel::kSoftBounds>(batch, st);
-  launch_apply<DeviceModel::kLinearStep>(batch, st);
+  // One launch per device model present (one when every tile has the same model); with device
+  // memory each model's tiles have a part of their own there (and of the host buffer, which the
+  // copies read when issued).
+  const auto part = [&](int m) -> std::pair<TileArgs*, TileArgs*> {
+    if (device_args == nullptr) return {nullptr, nullptr};
+    const size_t at = static_cast<size_t>(m) * all.size();
+    return {host_parts.data() + at, device_args + all.size() + at};
+  };
+  launch_apply<DeviceModel::kConstantStep>(all.data(), used, part(0).first, part(0).second, st);
+  launch_apply<DeviceModel::kSoftBounds>(all.data(), used, part(1).first, part(1).second, st);
+  launch_apply<DeviceModel::kLinearStep>(all.data(), used, part(2).first, part(2).second, st);
 }
 
 void launch_pulsed_update(float* w, const float* devices, const float* slopes, const float* x,
@@ -544,7 +595,7 @@ void launch_pulsed_update(float* w, const float* devices, const float* slopes, c
   const UpdateTile tile{w,   devices,    slopes,    x,          ldx,
                         d,   samples,    in_size,   out_size,   up,
                         key, first_call, workspace, non_finite, non_finite_host};
-  launch_pulsed_updates(&tile, 1, stream);
+  launch_pulsed_updates(&tile, 1, stream, nullptr);
 }
 
 }  // namespace analog::cuda

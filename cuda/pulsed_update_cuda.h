@@ -55,14 +55,20 @@ struct UpdateTile {
   int64_t* counts = nullptr;
 };
 
-/// The most tiles one launch_pulsed_updates call takes.
+/// The most tiles a launch_pulsed_updates call passes by value (more need device memory).
 constexpr int kMaxUpdateTiles = 8;
 
-/// launch_pulsed_update for each of `count` (at most kMaxUpdateTiles) tiles, in four launches
-/// in all (one more for each further device model among the tiles) instead of four each: the
-/// same results, flags and random streams as one call per tile (the tiles must not share W,
-/// workspace or flags). A tile with no samples or no devices is left out; throws
-/// std::invalid_argument for more than kMaxUpdateTiles tiles.
-void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream);
+/// Bytes of device memory that launch_pulsed_updates needs for the arguments of `count` tiles (0
+/// for up to kMaxUpdateTiles, which go by value).
+size_t pulsed_update_args_bytes(int count);
+
+/// launch_pulsed_update for each of `count` tiles, in four launches in all (one more for each
+/// further device model among the tiles) instead of four each, whatever the count: the same
+/// results, flags and random streams as one call per tile (the tiles must not share W,
+/// workspace or flags). A tile with no samples or no devices is left out. More than
+/// kMaxUpdateTiles tiles need `args`, device memory of pulsed_update_args_bytes(count) bytes
+/// (nullptr: none), which the launches read (copied there asynchronously on `stream`: it must
+/// not be reused before they ran); throws std::invalid_argument without it.
+void launch_pulsed_updates(const UpdateTile* tiles, int count, void* stream, void* args);
 
 }  // namespace analog::cuda

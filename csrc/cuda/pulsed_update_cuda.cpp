@@ -1,5 +1,5 @@
 // Torch glue of the pulsed update's CUDA kernels: argument checks, the tiles' shared launches,
-// one workspace and one piece of mapped flags per launch, the host fallback for the
+// one workspace and one piece of mapped flags per set of launches, the host fallback for the
 // deterministic pulse types.
 #include <exception>
 #include <functional>
@@ -23,7 +23,7 @@ namespace analog::cuda_glue {
 std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs) {
   // Every job is applied (queued): a NaN/inf comes back in its check.
   std::vector<UpdateResult> results(jobs.size());
-  // The jobs for the kernels, in launches of up to kMaxUpdateTiles tiles of one device.
+  // The jobs for the kernels: those in a row on one device share launches.
   std::vector<size_t> group;
   const auto flush = [&]() {
     if (group.empty()) return;
@@ -36,7 +36,9 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
     std::vector<cuda::UpdateTile> tiles;
     std::vector<int64_t> ws_at, nf_at,
         flags_at;  // each job's workspace, its flags there, its host flags
-    int64_t words = 0, flag_count = 0;
+    int64_t words = aligned_words(static_cast<int64_t>(
+                (cuda::pulsed_update_args_bytes(static_cast<int>(group.size())) + 3) / 4)),
+            flag_count = 0;  // (the launches' arguments first)
     for (const size_t k : group) {
       const UpdateJob& j = jobs[k];
       cuda::UpdateTile t{};
@@ -72,7 +74,8 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
       t.non_finite = workspace.data_ptr<int32_t>() + nf_at[i];
       t.non_finite_host = host_flags->device() + flags_at[i];
     }
-    cuda::launch_pulsed_updates(tiles.data(), static_cast<int>(tiles.size()), current_stream());
+    cuda::launch_pulsed_updates(tiles.data(), static_cast<int>(tiles.size()), current_stream(),
+                                workspace.data_ptr<int32_t>());
     // The kernels left a tile's W unchanged if its check failed; the check reports the first bad
     // sample, x before d, as the CPU path does.
     for (size_t i = 0; i < group.size(); ++i) {
@@ -132,11 +135,8 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
     }
     if (j.x.size(0) == 0 || j.x.size(1) == 0 || j.d.size(1) == 0)
       continue;  // no pulse, nothing to check
-    // A launch takes up to kMaxUpdateTiles jobs in a row on one device.
-    if (!group.empty() && (jobs[group.front()].w.device() != w.device() ||
-                           static_cast<int>(group.size()) == cuda::kMaxUpdateTiles)) {
-      flush();
-    }
+    // The launches take every job in a row on one device.
+    if (!group.empty() && jobs[group.front()].w.device() != w.device()) flush();
     group.push_back(k);
   }
   flush();

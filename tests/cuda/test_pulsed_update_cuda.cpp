@@ -97,7 +97,7 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
                               flags.as<int32_t>(),
                               host_flags.as<int32_t>(),
                               counters.as<int64_t>()};
-  cuda::launch_pulsed_updates(&tile, 1, nullptr);
+  cuda::launch_pulsed_updates(&tile, 1, nullptr, nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
   int64_t gpu_counts[kUpdateCounters] = {-1, -1, -1};
   cudaMemcpy(gpu_counts, counters.ptr, sizeof gpu_counts, cudaMemcpyDeviceToHost);
@@ -160,8 +160,10 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
         PulsedDevice().model(t.model).gamma_up(0.5), t.lr);
     specs.push_back(spec);
   }
-  // Each tile's buffers; run(batched) launches them in one call or one call each.
-  const auto run = [&](bool batched) {
+  // Each tile's buffers; run(batched, copies) launches `copies` copies of the tiles (each with
+  // buffers of its own) in one call, or each tile in a call of its own. More than
+  // kMaxUpdateTiles tiles take their arguments from device memory.
+  const auto run = [&](bool batched, size_t copies) {
     std::vector<std::unique_ptr<Buffer>> keep;
     const auto buffer = [&](const std::vector<float>& v, size_t bytes) {
       keep.push_back(v.empty() ? std::make_unique<Buffer>(bytes)
@@ -169,7 +171,8 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
       return keep.back()->ptr;
     };
     std::vector<cuda::UpdateTile> launch;
-    for (size_t k = 0; k < tiles.size(); ++k) {
+    for (size_t c = 0; c < copies * tiles.size(); ++c) {
+      const size_t k = c % tiles.size();
       const Tile& t = tiles[k];
       const size_t flag_bytes = std::max<size_t>(4, 2 * t.samples * 4);
       launch.push_back(cuda::UpdateTile{
@@ -188,31 +191,41 @@ TEST_F(CudaParity, BatchedUpdatesEqualSingleOnes) {
 #ifdef ANALOG_CUDA_EMULATION
       const int64_t launches = cuda::emulation::counters().launches;
 #endif
-      cuda::launch_pulsed_updates(launch.data(), static_cast<int>(launch.size()), nullptr);
+      const int count = static_cast<int>(launch.size());
+      const size_t args_bytes = cuda::pulsed_update_args_bytes(count);
+      EXPECT_EQ(args_bytes > 0, count > cuda::kMaxUpdateTiles);
+      cuda::launch_pulsed_updates(launch.data(), count, nullptr,
+                                  args_bytes > 0 ? buffer({}, args_bytes) : nullptr);
 #ifdef ANALOG_CUDA_EMULATION
       EXPECT_EQ(cuda::emulation::counters().launches - launches, 6)
           << "four stages, the last once per model";
 #endif
     } else {
-      for (const auto& u : launch) cuda::launch_pulsed_updates(&u, 1, nullptr);
+      for (const auto& u : launch) cuda::launch_pulsed_updates(&u, 1, nullptr, nullptr);
     }
     std::vector<std::vector<float>> w;
     std::vector<std::vector<int32_t>> flags;
-    for (size_t k = 0; k < tiles.size(); ++k) {
-      w.emplace_back(tiles[k].w0.size());
+    for (size_t k = 0; k < launch.size(); ++k) {
+      w.emplace_back(tiles[k % tiles.size()].w0.size());
       cudaMemcpy(w.back().data(), launch[k].w, w.back().size() * 4, cudaMemcpyDeviceToHost);
-      flags.emplace_back(2 * tiles[k].samples);
+      flags.emplace_back(2 * tiles[k % tiles.size()].samples);
       cudaMemcpy(flags.back().data(), launch[k].non_finite_host, flags.back().size() * 4,
                  cudaMemcpyDeviceToHost);
     }
     return std::make_pair(w, flags);
   };
-  const auto [w_single, flags_single] = run(false);
-  const auto [w_batched, flags_batched] = run(true);
+  const auto [w_single, flags_single] = run(false, 1);
+  const auto [w_batched, flags_batched] = run(true, 1);
+  // Two copies: 14 tiles that are not empty, their arguments in device memory.
+  const auto [w_many, flags_many] = run(true, 2);
   for (size_t k = 0; k < tiles.size(); ++k) {
     SCOPED_TRACE(k);
     EXPECT_EQ(w_batched[k], w_single[k]);
     EXPECT_EQ(flags_batched[k], flags_single[k]);
+    for (size_t c = 0; c < 2; ++c) {
+      EXPECT_EQ(w_many[c * tiles.size() + k], w_single[k]) << "copy " << c;
+      EXPECT_EQ(flags_many[c * tiles.size() + k], flags_single[k]) << "copy " << c;
+    }
     const bool pulsed = w_single[k] != tiles[k].w0;
     EXPECT_EQ(pulsed, tiles[k].samples > 0 && !tiles[k].nan_in_d);
     const auto set = std::count(flags_single[k].begin(), flags_single[k].end(), 1);
@@ -225,7 +238,7 @@ TEST(CudaUpdateBatch, AnUnknownDeviceModelIsAnError) {
   std::vector<cuda::UpdateTile> tiles(2);
   tiles[1].up.model = static_cast<DeviceModel>(7);
   try {
-    cuda::launch_pulsed_updates(tiles.data(), 2, nullptr);
+    cuda::launch_pulsed_updates(tiles.data(), 2, nullptr, nullptr);
     FAIL() << "no error";
   } catch (const std::invalid_argument& e) {
     EXPECT_THAT(std::string(e.what()), HasSubstr("tile 1 has an unknown device model 7"))
@@ -238,7 +251,7 @@ TEST(CudaUpdateBatch, ALinearStepTileWithoutSlopesIsAnError) {
   tiles[0].up.model = DeviceModel::kLinearStep;
   tiles[0].in_size = tiles[0].out_size = 2;  // (slopes == nullptr)
   try {
-    cuda::launch_pulsed_updates(tiles.data(), 2, nullptr);
+    cuda::launch_pulsed_updates(tiles.data(), 2, nullptr, nullptr);
     FAIL() << "no error";
   } catch (const std::invalid_argument& e) {
     EXPECT_THAT(std::string(e.what()), HasSubstr("tile 0 has linear_step devices but no slopes"))
@@ -246,10 +259,11 @@ TEST(CudaUpdateBatch, ALinearStepTileWithoutSlopesIsAnError) {
   }
 }
 
-TEST(CudaUpdateBatch, MoreTilesThanALaunchTakesIsAnError) {
+TEST(CudaUpdateBatch, MoreTilesThanGoByValueNeedDeviceMemory) {
   std::vector<cuda::UpdateTile> tiles(cuda::kMaxUpdateTiles + 1);
-  EXPECT_THROW(cuda::launch_pulsed_updates(tiles.data(), static_cast<int>(tiles.size()), nullptr),
-               std::invalid_argument);
+  EXPECT_THROW(
+      cuda::launch_pulsed_updates(tiles.data(), static_cast<int>(tiles.size()), nullptr, nullptr),
+      std::invalid_argument);
 }
 
 INSTANTIATE_TEST_SUITE_P(
