@@ -35,14 +35,28 @@ __device__ inline float dac_value(float v, float scale, const IoSpec& io, uint64
   return q;
 }
 
+/// Where row b of a launch is: its point p (rows.points[p], or `one`), its place i among the
+/// point's rows (the random streams index elements by it: a point draws as alone), its input.
+struct RowAt {
+  const IoPoint* point;
+  int64_t p, i;
+};
+
+__device__ inline RowAt row_at(const PointRows& rows, const IoPoint& one, int64_t b) {
+  const int64_t p = b / rows.rows;
+  return {rows.points != nullptr ? rows.points + p : &one, p, b % rows.rows};
+}
+
 /// One block per row: noise management, the zero short-cut, the NaN/inf check and, with xq, the
 /// DAC of round 0, in one launch.
-__global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io, uint64_t key,
-                               uint64_t call, float* alpha, float* reduction, int32_t* active,
-                               int32_t* bad, float* xq) {
+__global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, PointRows rows,
+                               const __grid_constant__ IoPoint one, float* alpha, float* reduction,
+                               int32_t* active, int32_t* bad, float* xq) {
   __shared__ float shared[kThreads];
   const int64_t b = blockIdx.x;
-  const float* row = x + b * ldx;
+  const RowAt at = row_at(rows, one, b);
+  const IoSpec& io = at.point->io;
+  const float* row = x + at.p * rows.ldp + at.i * ldx;
   float amax = 0.0f, smax = -INFINITY;
   bool row_bad = false;
   for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
@@ -67,36 +81,36 @@ __global__ void prepare_kernel(const float* x, int64_t ldx, int64_t n, IoSpec io
   }
   if (xq == nullptr) return;
   for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-    xq[b * n + j] =
-        zero ? 0.0f
-             : dac_value(row[j], kernels::row_scale(io, a, 1.0f), io, key, call, 0, b * n + j);
+    xq[b * n + j] = zero ? 0.0f
+                         : dac_value(row[j], kernels::row_scale(io, a, 1.0f), io, at.point->key,
+                                     at.point->call, 0, at.i * n + j);
   }
 }
 
-/// The ADC of row b in round `round`, this thread's outputs (i = threadIdx.x, + blockDim.x, ...):
-/// y = adc_output(Q(yq + noise)) and the mask; vmax / vmin of the rounded values (before
-/// clipping) for the bound test.
-__device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, int64_t m,
-                                   float scale, const IoSpec& io, uint64_t key, uint64_t call,
-                                   uint32_t round, float* y, uint8_t* mask, float mask_bound,
-                                   float& vmax, float& vmin) {
+/// The ADC of row b in round `round` (row i of its point: the random streams' index), this
+/// thread's outputs (k = threadIdx.x, + blockDim.x, ...): y = adc_output(Q(yq + noise)) and the
+/// mask; vmax / vmin of the rounded values (before clipping) for the bound test.
+__device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, int64_t i,
+                                   int64_t m, float scale, const IoSpec& io, uint64_t key,
+                                   uint64_t call, uint32_t round, float* y, uint8_t* mask,
+                                   float mask_bound, float& vmax, float& vmin) {
   vmax = -INFINITY;
   vmin = INFINITY;
   kernels::with_rounding(kernels::rounding_of(io.out_step, io.out_sto), [&](auto tag) {
     constexpr Rounding R = decltype(tag)::value;
-    for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
-      const int64_t e = b * m + i;
+    for (int64_t k = threadIdx.x; k < m; k += blockDim.x) {
+      const int64_t e = b * m + k, r = i * m + k;
       const float z = io.out_noise > 0.0f
-                          ? kernels::stream_normal(key, call, Domain::kOutputNoise, round, e)
+                          ? kernels::stream_normal(key, call, Domain::kOutputNoise, round, r)
                           : 0.0f;
       float v = kernels::with_output_noise(yq[e], io.out_noise, z);
       if (wn) {
         v = kernels::with_weight_noise(
             v, io.w_noise, wn[e],
-            kernels::stream_normal(key, call, Domain::kWeightNoise, round, e));
+            kernels::stream_normal(key, call, Domain::kWeightNoise, round, r));
       }
       const float u = R == Rounding::kStochastic
-                          ? kernels::stream_uniform(key, call, Domain::kOutputRound, round, e)
+                          ? kernels::stream_uniform(key, call, Domain::kOutputRound, round, r)
                           : 0.0f;
       v = kernels::round_to<R>(v, io.out_step, u);
       vmax = fmaxf(vmax, v);
@@ -110,30 +124,45 @@ __device__ inline void adc_outputs(const float* yq, const float* wn, int64_t b, 
 
 /// One block per row: the ADC of round 0 (yq from the caller's GEMM, wn its weight-noise scales
 /// or nullptr), then, while the row saturates and bound management may go on, the re-runs with
-/// r doubled: the DAC of the round into xq's row, the row's MVM against W' (element (j, i) at
-/// w[i * n + j], or w[j * m + i] when `transposed`) and its weight-noise scales into yq's and
-/// wn's rows, and the ADC again. The re-runs stay on the GPU: no host round trip per round.
+/// r doubled: the DAC of the round into xq's row, the row's MVM against its point's W' (element
+/// (j, i) at w[i * n + j], or w[j * m + i] when `transposed`; point p's w at w + p * n * m) and
+/// its weight-noise scales into yq's and wn's rows, and the ADC again. The re-runs stay on the
+/// GPU: no host round trip per round. With `bad` (a population's launch), a row whose input
+/// holds a NaN or inf gets NaN outputs.
 __global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool transposed, int64_t n,
-                           int64_t m, const float* alpha, float* reduction, const int32_t* active,
-                           IoSpec io, uint64_t key, uint64_t call, float* xq, float* yq, float* wn,
-                           float* y, uint8_t* mask, float mask_bound, int64_t* passes) {
+                           int64_t m, PointRows rows, const __grid_constant__ IoPoint one,
+                           const float* alpha, float* reduction, const int32_t* active,
+                           const int32_t* bad, float* xq, float* yq, float* wn, float* y,
+                           uint8_t* mask) {
   __shared__ float shared[kThreads];
   const int64_t b = blockIdx.x;
-  if (!active[b]) {  // the zero short-cut (uniform over the block): y = 0
-    for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
-      y[b * m + i] = 0.0f;
-      if (mask) mask[b * m + i] = 0;
+  const RowAt at = row_at(rows, one, b);
+  const IoPoint& pt = *at.point;
+  const IoSpec& io = pt.io;
+  if (bad != nullptr && bad[b] != 0) {  // (uniform over the block)
+    for (int64_t k = threadIdx.x; k < m; k += blockDim.x) {
+      y[b * m + k] = NAN;
+      if (mask) mask[b * m + k] = 0;
     }
     return;
   }
+  if (!active[b]) {  // the zero short-cut (uniform over the block): y = 0
+    for (int64_t k = threadIdx.x; k < m; k += blockDim.x) {
+      y[b * m + k] = 0.0f;
+      if (mask) mask[b * m + k] = 0;
+    }
+    return;
+  }
+  const float* row = x + at.p * rows.ldp + at.i * ldx;
+  const float* wp = w + at.p * n * m;
   float r = 1.0f;
   uint32_t round = 0;
   for (;; ++round) {
     if (round > 0) {
       r *= 2.0f;
       for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-        xq[b * n + j] = dac_value(x[b * ldx + j], kernels::row_scale(io, alpha[b], r), io, key,
-                                  call, round, b * n + j);
+        xq[b * n + j] = dac_value(row[j], kernels::row_scale(io, alpha[b], r), io, pt.key, pt.call,
+                                  round, at.i * n + j);
       }
       __syncthreads();  // the whole row of xq before the MVM
       const float* q = xq + b * n;
@@ -143,20 +172,20 @@ __global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool tra
         for (int64_t j = threadIdx.x; j < n; j += blockDim.x) sq += q[j] * q[j];
         norm = sqrtf(block_reduce_sum(sq, shared));
       }
-      for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
+      for (int64_t k = threadIdx.x; k < m; k += blockDim.x) {
         float acc = 0.0f, acc_sq = 0.0f;
         for (int64_t j = 0; j < n; ++j) {
-          const float wji = transposed ? w[j * m + i] : w[i * n + j];
-          acc += q[j] * wji;
-          if (io.w_noise_type == WeightNoiseType::kPcmRead) acc_sq += q[j] * q[j] * fabsf(wji);
+          const float wjk = transposed ? wp[j * m + k] : wp[k * n + j];
+          acc += q[j] * wjk;
+          if (io.w_noise_type == WeightNoiseType::kPcmRead) acc_sq += q[j] * q[j] * fabsf(wjk);
         }
-        yq[b * m + i] = acc;
-        if (wn) wn[b * m + i] = io.w_noise_type == WeightNoiseType::kPcmRead ? sqrtf(acc_sq) : norm;
+        yq[b * m + k] = acc;
+        if (wn) wn[b * m + k] = io.w_noise_type == WeightNoiseType::kPcmRead ? sqrtf(acc_sq) : norm;
       }
     }
     float vmax, vmin;
-    adc_outputs(yq, wn, b, m, kernels::row_scale(io, alpha[b], r), io, key, call, round, y, mask,
-                mask_bound, vmax, vmin);
+    adc_outputs(yq, wn, b, at.i, m, kernels::row_scale(io, alpha[b], r), io, pt.key, pt.call, round,
+                y, mask, pt.mask_bound, vmax, vmin);
     // The reductions end with a barrier: xq's row may be rewritten by the next round.
     vmax = block_reduce_max(vmax, shared);
     vmin = -block_reduce_max(-vmin, shared);
@@ -166,8 +195,8 @@ __global__ void adc_kernel(const float* x, int64_t ldx, const float* w, bool tra
   }
   if (threadIdx.x == 0) {
     reduction[b] = r;
-    if (passes)
-      atomicAdd(reinterpret_cast<unsigned long long*>(passes),
+    if (pt.passes)
+      atomicAdd(reinterpret_cast<unsigned long long*>(pt.passes),
                 static_cast<unsigned long long>(round) + 1ull);
   }
 }
@@ -180,7 +209,8 @@ void launch_io_prepare(const float* x, int64_t ldx, int64_t batch, int64_t n, co
   if (batch == 0) return;
   ANALOG_LAUNCH(prepare_kernel, static_cast<unsigned>(batch), kThreads,
                 static_cast<cudaStream_t>(stream))
-  (x, ldx, n, io, key, call, alpha, reduction, active, bad, xq);
+  (x, ldx, n, PointRows{batch, 0, nullptr}, IoPoint{io, key, call, nullptr, 0.0f}, alpha, reduction,
+   active, bad, xq);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -192,8 +222,39 @@ void launch_io_adc(const float* x, int64_t ldx, const float* w, bool transposed,
   if (batch == 0 || m == 0) return;
   ANALOG_LAUNCH(adc_kernel, static_cast<unsigned>(batch), kThreads,
                 static_cast<cudaStream_t>(stream))
-  (x, ldx, w, transposed, n, m, alpha, reduction, active, io, key, call, xq, yq, wn, y, mask,
-   mask_bound, passes);
+  (x, ldx, w, transposed, n, m, PointRows{batch, 0, nullptr},
+   IoPoint{io, key, call, passes, mask_bound}, alpha, reduction, active, nullptr, xq, yq, wn, y,
+   mask);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
+}
+
+void copy_io_points(const IoPoint* host, int64_t count, IoPoint* device, void* stream) {
+  if (count == 0) return;
+  ANALOG_CUDA_CHECK(cudaMemcpyAsync(device, host, sizeof(IoPoint) * static_cast<size_t>(count),
+                                    cudaMemcpyHostToDevice, static_cast<cudaStream_t>(stream)));
+}
+
+void launch_io_prepare_points(const float* x, int64_t ldp, int64_t ldx, int64_t points,
+                              int64_t rows, int64_t n, const IoPoint* point_args, float* alpha,
+                              float* reduction, int32_t* active, int32_t* bad, float* xq,
+                              void* stream) {
+  if (points * rows == 0) return;
+  ANALOG_LAUNCH(prepare_kernel, static_cast<unsigned>(points * rows), kThreads,
+                static_cast<cudaStream_t>(stream))
+  (x, ldx, n, PointRows{rows, ldp, point_args}, IoPoint{}, alpha, reduction, active, bad, xq);
+  ANALOG_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_io_adc_points(const float* x, int64_t ldp, int64_t ldx, const float* w, bool transposed,
+                          int64_t points, int64_t rows, int64_t n, int64_t m,
+                          const IoPoint* point_args, const float* alpha, float* reduction,
+                          const int32_t* active, const int32_t* bad, float* xq, float* yq,
+                          float* wn, float* y, uint8_t* mask, void* stream) {
+  if (points * rows == 0 || m == 0) return;
+  ANALOG_LAUNCH(adc_kernel, static_cast<unsigned>(points * rows), kThreads,
+                static_cast<cudaStream_t>(stream))
+  (x, ldx, w, transposed, n, m, PointRows{rows, ldp, point_args}, IoPoint{}, alpha, reduction,
+   active, bad, xq, yq, wn, y, mask);
   ANALOG_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -17,6 +17,7 @@
 #include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
 #include "tile/contiguous_rows.h"
+#include "tile/tile_kernels.h"
 
 namespace analog::cpu {
 namespace {
@@ -223,6 +224,31 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
     }
     active.swap(next);
     ++round;
+  }
+  return result;
+}
+
+MvmResult io_mvm_points_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                            const std::vector<kernels::IoPoint>& points, const char* what) {
+  const int64_t m = check_mvm_points(x, w, transposed, points, what);
+  const auto count = static_cast<int64_t>(points.size());
+  const int64_t batch = x.size(1);
+  MvmResult result;
+  result.y = at::empty({count, batch, m}, x.options());
+  result.reduction = at::ones({count, batch}, x.options());
+  const bool with_mask = !points.empty() && points.front().mask_bound > 0.0f;
+  if (with_mask) result.mask = at::zeros({count, batch, m}, x.options().dtype(at::kBool));
+  for (int64_t p = 0; p < count; ++p) {
+    const kernels::IoPoint& pt = points[static_cast<size_t>(p)];
+    try {
+      const MvmResult r = io_mvm_cpu(x.select(0, p), w.select(0, p), transposed, pt.io, pt.key,
+                                     pt.call, what, pt.mask_bound, pt.passes);
+      result.y.select(0, p).copy_(r.y);
+      result.reduction.select(0, p).copy_(r.reduction);
+      if (with_mask) result.mask.select(0, p).copy_(r.mask);
+    } catch (const NonFiniteError&) {
+      result.y.select(0, p).fill_(std::numeric_limits<float>::quiet_NaN());
+    }
   }
   return result;
 }

@@ -2,6 +2,7 @@
 // management, DAC, ADC, noise).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -24,5 +25,10 @@ namespace analog::cpu {
 MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
                      const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
                      float mask_bound = 0.0f, int64_t* passes = nullptr);
+
+/// TileKernels::io_mvm_points on the CPU: io_mvm_cpu point by point (bit for bit each point's
+/// io_mvm_cpu), a point whose input holds a NaN or inf all NaN.
+MvmResult io_mvm_points_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                            const std::vector<kernels::IoPoint>& points, const char* what);
 
 }  // namespace analog::cpu

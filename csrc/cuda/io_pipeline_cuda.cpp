@@ -118,4 +118,83 @@ MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
   return r;
 }
 
+MvmResult io_mvm_points_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                             const std::vector<kernels::IoPoint>& points, const char* what) {
+  const int64_t m = check_mvm_points(x, w, transposed, points, what);
+  TORCH_CHECK(on_kernel_device(w), what, ": expected tensors on a CUDA device, got ", w.device());
+  DeviceGuard guard(x.device());
+  const auto count = static_cast<int64_t>(points.size());
+  const int64_t batch = x.size(1), n = x.size(2), rows = count * batch;
+  TORCH_CHECK(rows <= INT32_MAX, what, ": expected at most 2^31 - 1 rows in all, got ", rows);
+  // The points' GEMM operators [P, n, m].
+  const at::Tensor op = transposed ? w : w.transpose(1, 2);
+  const bool with_mask = count > 0 && points.front().mask_bound > 0.0f;
+  MvmResult r;
+  if (rows == 0 || m == 0) {
+    r.y = at::zeros({count, batch, m}, x.options());
+    r.reduction = at::ones({count, batch}, x.options());
+    if (with_mask) r.mask = at::zeros({count, batch, m}, x.options().dtype(at::kBool));
+    return r;
+  }
+  const bool analog_io = !points.front().io.is_perfect;
+  r.y = at::empty({count, batch, m}, x.options());
+  if (with_mask) r.mask = at::empty({count, batch, m}, x.options().dtype(at::kBool));
+  // One allocation for the rest, as io_mvm_cuda: in ints, the points' IoPoints; per row active,
+  // bad (the kernels' own flags here: a bad row's outputs become NaN), alpha and the reduction;
+  // then xq [rows, n] and yq [rows, m].
+  const int64_t point_words =
+      aligned_words(static_cast<int64_t>((sizeof(kernels::IoPoint) * points.size() + 3) / 4));
+  const int64_t state_words = aligned_words(4 * rows);
+  const int64_t xq_words = analog_io ? aligned_words(rows * n) : 0,
+                yq_words = analog_io ? rows * m : 0;
+  const at::Tensor block =
+      at::empty({point_words + state_words + xq_words + yq_words}, x.options().dtype(at::kInt));
+  int32_t* base = block.data_ptr<int32_t>();
+  auto* point_args = reinterpret_cast<kernels::IoPoint*>(base);
+  int32_t* active = base + point_words;
+  int32_t* bad = active + rows;
+  auto* alpha = reinterpret_cast<float*>(bad + rows);
+  auto* reduction = alpha + rows;
+  const auto scratch = [&](int64_t at_word, at::IntArrayRef sizes) {
+    return at::for_blob(base + at_word, sizes)
+        .options(x.options())
+        .target_device(x.device())
+        .make_tensor();
+  };
+  // The reduction factors outlive the call: a copy (one small op) instead of a view that would
+  // hold the scratch.
+  cuda::copy_io_points(points.data(), count, point_args, current_stream());
+  const at::Tensor xq =
+      analog_io ? scratch(point_words + state_words, {count, batch, n}) : at::Tensor();
+  cuda::launch_io_prepare_points(x.data_ptr<float>(), x.stride(0), batch > 1 ? x.stride(1) : n,
+                                 count, batch, n, point_args, alpha, reduction, active, bad,
+                                 analog_io ? xq.data_ptr<float>() : nullptr, current_stream());
+  if (!analog_io) {
+    // Exact points: the batched GEMM; a point with a NaN or inf in its input has NaN outputs
+    // already, or at least one (the GEMM propagates them).
+    at::bmm_out(r.y, x, op);
+    if (with_mask) {
+      const at::Tensor bounds = at::empty({count}, x.options().device(at::kCPU));
+      for (int64_t p = 0; p < count; ++p) bounds[p] = points[static_cast<size_t>(p)].mask_bound;
+      r.mask = r.y.abs() >= bounds.to(x.device()).view({count, 1, 1});
+    }
+    r.reduction = at::ones({count, batch}, x.options());
+    return r;
+  }
+  at::Tensor yq = scratch(point_words + state_words + xq_words, {count, batch, m});
+  at::bmm_out(yq, xq, op);
+  // Round 0's weight-noise scales; the kernel computes those of the re-runs.
+  const WeightNoiseType noise = points.front().io.w_noise_type;
+  const at::Tensor wn =
+      noise != WeightNoiseType::kNone ? weight_noise_scales(xq, op, noise) : at::Tensor();
+  cuda::launch_io_adc_points(
+      x.data_ptr<float>(), x.stride(0), batch > 1 ? x.stride(1) : n, w.data_ptr<float>(),
+      transposed, count, batch, n, m, point_args, alpha, reduction, active, bad,
+      xq.data_ptr<float>(), yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr,
+      r.y.data_ptr<float>(),
+      with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr, current_stream());
+  r.reduction = scratch(point_words + 3 * rows, {count, batch}).clone();
+  return r;
+}
+
 }  // namespace analog::cuda_glue

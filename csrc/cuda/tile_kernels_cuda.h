@@ -24,8 +24,14 @@ MvmResult io_mvm_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
                       const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
                       float mask_bound = 0.0f, int64_t* passes = nullptr);
 
+/// TileKernels::io_mvm_points for CUDA tensors: the points' arguments in one copy, then prepare,
+/// the batched GEMM, the weight-noise scales where on and the ADC, as io_mvm_cuda: the same
+/// launches whatever the number of points.
+MvmResult io_mvm_points_cuda(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                             const std::vector<kernels::IoPoint>& points, const char* what);
+
 /// TileKernels::pulsed_update for CUDA tensors (pulsed_update_cpu's pulses, job by job): jobs
-/// in a row on one device share launches (up to cuda::kMaxUpdateTiles in four, one more for each
+/// in a row on one device share launches (four for any number of jobs, one more for each
 /// further device model among them), with one workspace and one piece of mapped memory for their
 /// flags. The stochastic_compressed pulse type runs on the GPU; the sequential ones
 /// (mean_count, deterministic_implicit, none_with_device) on a CPU copy of w that is written

@@ -20,13 +20,15 @@ struct MvmResult {
 
 /// The weight-noise scale of every output of a DAC'd batch xq [rows, n] against the operator
 /// op [n, m]: |xq_b|_2 for additive constant noise, sqrt(xq_b^2 |op|) for PCM read noise
-/// ([rows, m], contiguous). `abs_op` is |op| when the caller keeps it across passes (else
-/// undefined: computed here).
+/// ([rows, m], contiguous). A population's xq [P, rows, n] and op [P, n, m] give [P, rows, m].
+/// `abs_op` is |op| when the caller keeps it across passes (else undefined: computed here).
 inline at::Tensor weight_noise_scales(const at::Tensor& xq, const at::Tensor& op,
                                       WeightNoiseType type, const at::Tensor& abs_op = {}) {
   if (type == WeightNoiseType::kPcmRead)
-    return (xq * xq).mm(abs_op.defined() ? abs_op : op.abs()).sqrt_();
-  return xq.norm(2, {1}, true).expand({xq.size(0), op.size(1)}).contiguous();
+    return at::matmul(xq * xq, abs_op.defined() ? abs_op : op.abs()).sqrt_();
+  auto sizes = xq.sizes().vec();
+  sizes.back() = op.size(-1);
+  return xq.norm(2, {-1}, true).expand(sizes).contiguous();
 }
 
 }  // namespace analog

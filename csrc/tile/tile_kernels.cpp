@@ -62,7 +62,8 @@ const TileKernels kCpuKernels{"cpu",
                               &pulsed_update_jobs_cpu,
                               &program_pcm_tensors_cpu,
                               &drift_pcm_tensors_cpu,
-                              &modify_weights_tensors_cpu};
+                              &modify_weights_tensors_cpu,
+                              &cpu::io_mvm_points_cpu};
 
 const TileKernels* built_in(c10::DeviceType type) {
   if (type == c10::DeviceType::CPU) return &kCpuKernels;
@@ -89,6 +90,32 @@ const TileKernels* tile_kernels_for(c10::DeviceType type) {
   const auto* slot = replacement_slot(type);
   const TileKernels* replacement = slot != nullptr ? slot->load() : nullptr;
   return replacement != nullptr ? replacement : built_in(type);
+}
+
+int64_t check_mvm_points(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                         const std::vector<kernels::IoPoint>& points, const char* what) {
+  const auto count = static_cast<int64_t>(points.size());
+  TORCH_CHECK(x.dim() == 3 && w.dim() == 3 && x.size(0) == count && w.size(0) == count, what,
+              ": expected x [P, B, n] and w [P, m, n] for ", count, " points, got x ", x.sizes(),
+              " and w ", w.sizes());
+  TORCH_CHECK(x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && w.is_contiguous() &&
+                  x.device() == w.device() && (x.size(2) <= 1 || x.stride(2) == 1) &&
+                  (x.size(1) <= 1 || x.stride(1) >= x.size(2)),
+              what,
+              ": expected float32 tensors on one device, w contiguous and x with contiguous rows");
+  TORCH_CHECK(w.size(transposed ? 1 : 2) == x.size(2), what, ": x has ", x.size(2), " columns, w ",
+              w.sizes(), transposed ? " (transposed)" : "", " expects ",
+              w.size(transposed ? 1 : 2));
+  for (const auto& p : points) {
+    const auto& first = points.front();
+    TORCH_CHECK(p.io.is_perfect == first.io.is_perfect &&
+                    p.io.w_noise_type == first.io.w_noise_type &&
+                    (p.mask_bound > 0.0f) == (first.mask_bound > 0.0f),
+                what,
+                ": the points of a population must share exact IO, the weight-noise type and "
+                "whether the forward pass is bounded");
+  }
+  return w.size(transposed ? 2 : 1);
 }
 
 void check_inference_tensors(const char* what, const at::Device& device,

@@ -59,7 +59,7 @@ struct TileKernels {
                       const kernels::IoSpec& io, uint64_t key, uint64_t call, const char* what,
                       float mask_bound, int64_t* passes);
   /// The pulsed updates of the jobs' tiles in order, each exactly as alone (the same weights, flags
-  /// and random streams); the CUDA kernels run up to 8 tiles of a device in four launches. One
+  /// and random streams); the CUDA kernels run all tiles of a device in four launches. One
   /// result per job run: a job not applied ends the list (the jobs after it did not run). Throws
   /// only for bad arguments, before it changes anything.
   std::vector<UpdateResult> (*pulsed_update)(const std::vector<UpdateJob>& jobs);
@@ -73,7 +73,25 @@ struct TileKernels {
   /// cpu::modify_weights_cpu likewise: the modifier's copy of `w` (amax `a`) into `out`.
   void (*modify_weights)(const kernels::ModifierSpec& m, const at::Tensor& w, float a, uint64_t key,
                          uint64_t call, const at::Tensor& out);
+  /// The MVMs of a population's P points at once (tile/population_tiles.h): x [P, B, n] (each
+  /// point's rows contiguous, as io_mvm's x), w [P, m, n] contiguous ([P, n, m] with
+  /// `transposed`), one IoPoint each -> y [P, B, m], reduction [P, B] and, where the points'
+  /// mask bounds are > 0 (all or none), mask [P, B, m]. Point p is io_mvm(x[p], w[p], ...) with
+  /// its spec, stream, counter and mask bound, except that a point whose input holds a NaN or inf
+  /// gets NaN outputs instead of an error (the population trainer reads it as that point's
+  /// divergence). The CUDA kernels take the same launches for any P; their batched GEMM may sum
+  /// in another order than one point's, so floats may differ in the last bits (the random
+  /// streams are the same). The points must share is_perfect and w_noise_type (else an error
+  /// naming `what`). nullptr in a table that has no population kernels.
+  MvmResult (*io_mvm_points)(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                             const std::vector<kernels::IoPoint>& points,
+                             const char* what) = nullptr;
 };
+
+/// The checks of TileKernels::io_mvm_points's arguments (errors name `what`): shapes, dtype and
+/// that the points share is_perfect, w_noise_type and whether they mask. Returns m.
+int64_t check_mvm_points(const at::Tensor& x, const at::Tensor& w, bool transposed,
+                         const std::vector<kernels::IoPoint>& points, const char* what);
 
 /// The inference kernels' tensors: contiguous float32 on `device`, each with the number of
 /// elements given; errors name `what`.

@@ -2,6 +2,7 @@
 // float spec it reads: one definition for the CPU loops and the CUDA kernels.
 #pragma once
 #include <cmath>
+#include <cstdint>
 
 #include "analog/config/io_modes.h"
 #include "analog/kernels/macros.h"
@@ -25,6 +26,16 @@ struct IoSpec {
   /// The zero short-cut also without input noise (the backward pass): see zero_shortcut().
   bool zero_shortcut_needs_no_inp_noise;
   bool is_perfect;  ///< an exact float MVM: none of the above applies
+};
+
+/// One point of a population's MVM (many tiles of one shape at once): its direction's spec,
+/// random stream (key, call), pass counter (memory of the kernels' device; nullptr: not counted)
+/// and gradient-mask bound (> 0; 0: no mask).
+struct IoPoint {
+  IoSpec io;
+  uint64_t key, call;
+  int64_t* passes;
+  float mask_bound;
 };
 
 /// How a converter rounds: chosen once per call (template argument), never per element.

@@ -242,5 +242,74 @@ TEST_F(CudaGlue, ColumnSlicesAreReadInPlace) {
   if (check) check();
 }
 
+// A population's MVMs in one call: each point as its own io_mvm (its spec, stream, counter and
+// mask bound), forward with re-runs and backward, a column slice of a wider input and an input
+// shared by all points (stride 0), in the same launches as one point; a point whose input holds
+// a NaN gets NaN outputs there instead of an error.
+TEST_F(CudaGlue, PopulationMvmEqualsEachPointAlone) {
+  at::manual_seed(12);
+  constexpr int64_t kPoints = 3, kRows = 16, kIn = 60, kOut = 20;
+  const at::Tensor wide = at::rand({kPoints, kRows, kIn + 7}).to(kernel_device());
+  const at::Tensor w = (at::rand({kPoints, kOut, kIn}) * 0.5).to(kernel_device());
+  std::vector<IOParameters> io(kPoints);
+  io[0].out_bound(2.0);  // saturates: rows re-run
+  io[1].out_noise(0.2).inp_res(1.0 / 30.0);
+  io[2].out_bound(3.0).out_noise(0.0);
+  for (const bool transposed : {false, true}) {
+    SCOPED_TRACE(transposed ? "backward" : "forward");
+    const at::Tensor wt = transposed ? w.transpose(1, 2).contiguous() : w;
+    for (const bool shared : {false, true}) {
+      SCOPED_TRACE(shared ? "one input for all points" : "a column slice per point");
+      const at::Tensor x =
+          shared ? wide[0].narrow(1, 0, kIn).unsqueeze(0).expand({kPoints, kRows, kIn})
+                 : wide.narrow(2, 3, kIn);
+      const at::Tensor passes = at::zeros({2 * kPoints}, at::kLong).to(kernel_device());
+      std::vector<kernels::IoPoint> points;
+      for (int64_t p = 0; p < kPoints; ++p) {
+        points.push_back({io_spec(io[p], !transposed, transposed), 40 + static_cast<uint64_t>(p), 7,
+                          passes.data_ptr<int64_t>() + p, transposed ? 0.0f : 1.5f});
+      }
+#ifdef ANALOG_CUDA_EMULATION
+      const auto before = cuda::emulation::counters();
+#endif
+      const MvmResult together = cuda_glue::io_mvm_points_cuda(x, wt, transposed, points, "test");
+#ifdef ANALOG_CUDA_EMULATION
+      EXPECT_EQ(cuda::emulation::counters().launches - before.launches, 2);
+      EXPECT_EQ(cuda::emulation::counters().runtime_calls - before.runtime_calls, 3)
+          << "the two launches and one copy of the points' arguments";
+#endif
+      EXPECT_EQ(together.mask.defined(), !transposed);
+      for (int64_t p = 0; p < kPoints; ++p) {
+        SCOPED_TRACE(p);
+        const auto& pt = points[static_cast<size_t>(p)];
+        const MvmResult alone =
+            cuda_glue::io_mvm_cuda(x[p], wt[p], transposed, pt.io, pt.key, pt.call, "test",
+                                   pt.mask_bound, passes.data_ptr<int64_t>() + kPoints + p);
+        EXPECT_TRUE(together.y[p].cpu().equal(alone.y.cpu()));
+        EXPECT_TRUE(together.reduction[p].cpu().equal(alone.reduction.cpu()));
+        if (!transposed) EXPECT_TRUE(together.mask[p].cpu().equal(alone.mask.cpu()));
+        EXPECT_EQ(passes[p].item<int64_t>(), passes[kPoints + p].item<int64_t>());
+      }
+      if (!transposed && !shared)
+        EXPECT_GT(together.reduction[0].max().item<float>(), 1.0f) << "no row re-ran";
+    }
+  }
+  at::Tensor bad = wide.narrow(2, 0, kIn).contiguous();
+  bad[1][5][7] = NAN;
+  std::vector<kernels::IoPoint> points;
+  for (int64_t p = 0; p < kPoints; ++p)
+    points.push_back({io_spec(io[p], true, false), 1, 1, nullptr, 0.0f});
+  const at::Tensor y = cuda_glue::io_mvm_points_cuda(bad, w, false, points, "test").y.cpu();
+  EXPECT_TRUE(y[1][5].isnan().all().item<bool>());
+  EXPECT_TRUE(y[0].isfinite().all().item<bool>());
+  EXPECT_TRUE(y[2].isfinite().all().item<bool>());
+  // Points that cannot share one batched MVM.
+  points[2].io.w_noise_type = WeightNoiseType::kAdditiveConstant;
+  EXPECT_NE(test::error_of([&] {
+              cuda_glue::io_mvm_points_cuda(bad, w, false, points, "test");
+            }).find("must share"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace analog
