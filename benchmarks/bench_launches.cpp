@@ -8,17 +8,22 @@
 // machine, so they can be compared between versions; the time they cost is measured on a GPU by
 // scripts/gpu-check (bench_e2e cuda).
 //
+// The last rows train populations (train/population.h) of 1, 4 and 16 points of the default
+// config: one step for all of them.
+//
 // Usage: bench_launches [data_dir] [--by-op]   (--by-op: also the top-level ATen ops by name)
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 
 #include "analog/analog.h"
+#include "analog/train/population.h"
 #include "bench_cases.h"
 #include "cuda/runtime.h"
 #include "cuda/tile_kernels_cuda.h"
@@ -66,9 +71,11 @@ std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
 
 void on_op_end(const at::RecordFunction& /*fn*/, at::ObserverContext* /*ctx*/) { --depth; }
 
-/// Everything train_model asks for while it trains `batches` batches of 64 (one epoch, no test set).
+/// Everything train_model asks for while it trains `batches` batches of 64 (one epoch, no test
+/// set); with `population` > 0, train_population for that many points of config `rpu` (their
+/// output noise spread over 0.02-0.2).
 Counts count_training(const analog::data::MnistSplit& train, int64_t batches,
-                      const std::optional<analog::RPUConfig>& rpu) {
+                      const std::optional<analog::RPUConfig>& rpu, int64_t population = 0) {
   analog::train::TrainOptions opt;
   opt.epochs = 1;
   const analog::data::MnistSplit slice{train.images.narrow(0, 0, batches * opt.batch),
@@ -79,9 +86,18 @@ Counts count_training(const analog::data::MnistSplit& train, int64_t batches,
   op_counts = Counts{};
   const auto handle = at::addThreadLocalCallback(
       at::RecordFunctionCallback(on_op_start, on_op_end).scopes({at::RecordScope::FUNCTION}));
-  const auto result = analog::train::train_model(slice, none, opt, rpu);
+  bool diverged = false;
+  if (population > 0) {
+    std::vector<analog::RPUConfig> configs(static_cast<size_t>(population), *rpu);
+    for (int64_t p = 0; p < population; ++p)
+      configs[static_cast<size_t>(p)].forward().out_noise(0.02 + 0.18 * p / population);
+    for (const auto& r : analog::train::train_population(slice, none, opt, configs))
+      diverged = diverged || r.diverged;
+  } else {
+    diverged = analog::train::train_model(slice, none, opt, rpu).diverged;
+  }
   at::removeCallback(handle);
-  TORCH_CHECK(!result.diverged, "bench_launches: the run diverged");
+  TORCH_CHECK(!diverged, "bench_launches: the run diverged");
   Counts c = op_counts;
   c.launches = static_cast<double>(kernels.launches - before_kernels.launches);
   c.memsets = static_cast<double>(kernels.memsets - before_kernels.memsets);
@@ -92,10 +108,11 @@ Counts count_training(const analog::data::MnistSplit& train, int64_t batches,
 
 /// Per batch: the difference of two runs of different length, so that building the model and
 /// the epoch's set-up cancel.
-Counts per_batch(const analog::data::MnistSplit& train,
-                 const std::optional<analog::RPUConfig>& rpu) {
+Counts per_batch(const analog::data::MnistSplit& train, const std::optional<analog::RPUConfig>& rpu,
+                 int64_t population = 0) {
   constexpr int64_t kShort = 3, kLong = 11;
-  return (count_training(train, kLong, rpu) - count_training(train, kShort, rpu)) /
+  return (count_training(train, kLong, rpu, population) -
+          count_training(train, kShort, rpu, population)) /
          (kLong - kShort);
 }
 
@@ -124,6 +141,14 @@ int run(int argc, char** argv) {
     for (const auto& [name, n] : k.top_by_name) {
       if (by_op && n != 0) std::printf("    %-40s %6.1f\n", name.c_str(), n);
     }
+  }
+  // A population trains P points in one step: its counts do not grow with P.
+  for (const int64_t population : {1, 4, 16}) {
+    const Counts k = per_batch(train, analog::RPUConfig(), population);
+    const double dispatches = k.ops + k.launches + k.memsets;
+    const std::string name = "population of " + std::to_string(population);
+    std::printf("%-26s %9.1f %9.1f %9.1f %8.1f %6.1f %9.1f %13.2fx\n", name.c_str(), k.ops,
+                k.top_ops, k.launches, k.memsets, k.syncs, k.calls, dispatches / digital);
   }
   return 0;
 }

@@ -164,6 +164,8 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   int64_t* counter(Counter k);
 
   friend void update_tiles(const std::vector<AnalogTile>& tiles, double lr);
+  friend class PopulationTiles;      ///< the MVMs of many points' tiles at once
+                                     ///< (tile/population_tiles.h)
   friend struct AnalogTileFunction;  ///< the autograd node: calls mvm() and record() itself
 
   /// One MVM through the kernels of the tile's device: W x, or W^T x when `transposed` (x float32
@@ -220,8 +222,8 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
 TORCH_MODULE(AnalogTile);
 
 /// update(lr) of each tile, in order, with the same results; the pulsed updates of tiles on one
-/// device go to their kernels together (on CUDA four launches for up to eight tiles, five if they
-/// mix device models, instead of four each). AnalogSGD's step uses it. Errors as tile by tile: a
+/// device go to their kernels together (on CUDA four launches for all of them, five if they mix
+/// device models, instead of four each). AnalogSGD's step uses it. Errors as tile by tile: a
 /// bad lr or an update rejected at once (the CPU's NaN/inf check) stops there: that tile's pairs
 /// are dropped, the tiles not run yet keep theirs, the earlier tiles' updates run; then the
 /// error is rethrown.
