@@ -62,7 +62,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> grid_specs;
   std::string grid_file, out = "sweep.csv", shard = "0/1", cuda_wait = "auto", worker;
   apps::CommonOptions common;
-  int64_t repeats = 1;
+  int64_t repeats = 1, population = 0;
   bool include_digital = false, jsonl = false;
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), processes = 1;
   app.add_option(
@@ -85,6 +85,12 @@ int run(int argc, char** argv) {
                  "context of its own; with MPS their kernels also run side by side)")
       ->capture_default_str()
       ->check(apps::whole_number(1, 256));
+  app.add_option("--population", population,
+                 "train up to this many points of one repeat as one batched model when their "
+                 "network and config allow (the same results; 0: all of them with --device cuda, "
+                 "1 (each alone) on the CPU)")
+      ->capture_default_str()
+      ->check(apps::whole_number(0, 1000000));
   app.add_option("--worker", worker,
                  "(internal) K/N/J: run shard K/N on J threads for a --processes parent")
       ->group("");
@@ -186,6 +192,9 @@ int run(int argc, char** argv) {
     target.format = jsonl ? sweep::ResultsFormat::kJsonl : sweep::ResultsFormat::kCsv;
     target.shard_k = shard_k;
     target.shard_n = shard_n;
+    target.population = population > 0                               ? population
+                        : torch::Device(spec.train.device).is_cuda() ? 1000000
+                                                                     : 1;
     const sweep::SweepOutcome outcome =
         processes > 1
             ? sweep::run_sweep_processes(spec, apps::data_dir_of(common), target, jobs, processes,

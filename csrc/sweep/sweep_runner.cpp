@@ -1,6 +1,7 @@
 // A sweep's runs on threads of this process; the plan and the last line every runner prints.
 #include "analog/sweep/sweep_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -18,6 +19,7 @@
 #include "analog/energy/energy_report.h"
 #include "analog/error_message.h"
 #include "analog/sweep/progress_line.h"
+#include "analog/train/population.h"
 
 namespace analog::sweep {
 namespace {
@@ -102,6 +104,53 @@ SweepSpec identify_data(const SweepSpec& sweep, const std::string& data_dir) {
   return spec;
 }
 
+std::vector<std::vector<size_t>> sweep_tasks(const SweepSpec& spec,
+                                             const std::vector<GridPoint>& points,
+                                             const std::vector<SweepJob>& pending,
+                                             int64_t population, int jobs) {
+  // The runs that may share a population, by seed and population key, in order of their first run.
+  std::vector<std::pair<std::string, std::vector<size_t>>> groups;
+  std::vector<std::vector<size_t>> tasks;
+  for (size_t k = 0; k < pending.size(); ++k) {
+    const SweepJob& job = pending[k];
+    std::string key;
+    if (population > 1 && !job.digital) {
+      train::TrainOptions opt = spec.train;
+      opt.seed = job.seed;
+      const GridPoint& p = points[static_cast<size_t>(job.point)];
+      opt.digital_layers = p.digital_layers;
+      key = train::population_key(opt, p.config);  // ("" for inference points: eval_times)
+    }
+    if (key.empty()) {
+      tasks.push_back({k});
+      continue;
+    }
+    key = std::to_string(job.seed) + " " + key;
+    auto g =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& e) { return e.first == key; });
+    if (g == groups.end()) g = groups.insert(groups.end(), {key, {}});
+    g->second.push_back(k);
+  }
+  // On the CPU a population's point costs what it costs alone: enough chunks for every thread.
+  // On a GPU the population is what makes the runs fast: one chunk (if `population` allows).
+  const bool share = !c10::Device(spec.train.device).is_cuda();
+  for (const auto& [key, members] : groups) {
+    // Chunks of near-equal size: at most `population`, and enough for every thread.
+    const auto n = static_cast<int64_t>(members.size());
+    const int64_t per_thread = share ? (n + jobs - 1) / std::max(1, jobs) : n;
+    const int64_t size = std::max<int64_t>(1, std::min(population, per_thread));
+    const int64_t chunks = (n + size - 1) / size;
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t begin = c * n / chunks, end = (c + 1) * n / chunks;
+      tasks.emplace_back(members.begin() + begin, members.begin() + end);
+    }
+  }
+  // (In run order of each task's first run.)
+  std::stable_sort(tasks.begin(), tasks.end(),
+                   [](const auto& a, const auto& b) { return a.front() < b.front(); });
+  return tasks;
+}
+
 SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_dir,
                                const SweepTarget& target, int jobs, bool quiet,
                                const std::atomic<bool>& interrupted) {
@@ -128,58 +177,75 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
     }
   }
 
+  const std::vector<std::vector<size_t>> tasks =
+      sweep_tasks(spec, points, pending, target.population, jobs);
   std::mutex mutex;
   std::condition_variable changed;
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   const auto stopping = [&] { return interrupted.load() || failed.load(); };
   int64_t running = 0;
+  const auto cancel = [&](int64_t, int64_t, int64_t, double) {
+    if (stopping()) throw Cancelled{};
+  };
   auto worker = [&]() {
     // NB: a new thread starts with OpenMP's default team size (all cores); ATen applies its own
     // count to a thread only at its first parallel_for, and a GEMM before that would run
     // OpenBLAS on every core, beside the other runs. Applied here, before any op.
     at::init_num_threads();
     for (;;) {
-      const size_t k = next.fetch_add(1);
-      if (k >= pending.size() || stopping()) return;
-      const auto& job = pending[k];
+      const size_t t = next.fetch_add(1);
+      if (t >= tasks.size() || stopping()) return;
+      const auto& task = tasks[t];
+      const auto count = static_cast<int64_t>(task.size());
       {
         std::lock_guard<std::mutex> lock(mutex);
-        ++running;
+        running += count;
       }
       try {
+        const SweepJob& first = pending[task.front()];
         train::TrainOptions opt = spec.train;
-        opt.seed = job.seed;
-        std::optional<RPUConfig> rpu;
-        if (!job.digital) {
-          rpu = points[static_cast<size_t>(job.point)].config;
-          opt.digital_layers = points[static_cast<size_t>(job.point)].digital_layers;
+        opt.seed = first.seed;
+        std::vector<train::RunResult> runs;
+        if (count > 1) {  // a population: its points share network, seed and key
+          std::vector<RPUConfig> configs;
+          for (const size_t k : task)
+            configs.push_back(points[static_cast<size_t>(pending[k].point)].config);
+          opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
+          runs = train::train_population(train, test, opt, configs, cancel);
+        } else {
+          std::optional<RPUConfig> rpu;
+          if (!first.digital) {
+            rpu = points[static_cast<size_t>(first.point)].config;
+            opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
+          }
+          runs.push_back(train::train_model(train, test, opt, rpu, cancel));
         }
-        auto result =
-            train::train_model(train, test, opt, rpu, [&](int64_t, int64_t, int64_t, double) {
-              if (stopping()) throw Cancelled{};
-            });
-        std::vector<train::DriftAccuracy> drift;
-        if (!job.digital && !result.diverged && !spec.eval_times.empty()) {
-          drift = train::drift_accuracy(result.model, test, spec.eval_times, spec.eval_repeats,
-                                        [&](int64_t, int64_t, size_t, size_t) {
-                                          if (stopping()) throw Cancelled{};
-                                        });
+        for (size_t i = 0; i < task.size(); ++i) {
+          const SweepJob& job = pending[task[i]];
+          train::RunResult& result = runs[i];
+          std::vector<train::DriftAccuracy> drift;
+          if (!job.digital && !result.diverged && !spec.eval_times.empty()) {
+            drift = train::drift_accuracy(result.model, test, spec.eval_times, spec.eval_repeats,
+                                          [&](int64_t, int64_t, size_t, size_t) {
+                                            if (stopping()) throw Cancelled{};
+                                          });
+          }
+          const auto row = make_row(job, spec, points, result, drift);
+          std::lock_guard<std::mutex> lock(mutex);
+          results.append(row);  // (false only if another process ran it too: it is in the file)
+          ++outcome.done;
+          outcome.diverged += result.diverged ? 1 : 0;
         }
-        const auto row = make_row(job, spec, points, result, drift);
-        std::lock_guard<std::mutex> lock(mutex);
-        results.append(row);  // (false only if another process ran it too: it is in the file)
-        --running;
-        ++outcome.done;
-        outcome.diverged += result.diverged ? 1 : 0;
       } catch (const Cancelled&) {
-        std::lock_guard<std::mutex> lock(mutex);
-        --running;
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mutex);
-        --running;
         if (outcome.error.empty()) outcome.error = error_message(e);
         failed.store(true);
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        running -= count;
       }
       changed.notify_all();
     }

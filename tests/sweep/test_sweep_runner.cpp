@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,6 +39,73 @@ SweepTarget target_at(const std::string& name, int64_t k = 0, int64_t n = 1) {
   t.shard_k = k;
   t.shard_n = n;
   return t;
+}
+
+// The runs that may share a population: the points of one repeat (not the digital runs, nor
+// points whose network or config differ in what a population shares), in chunks of at most the
+// population size and no larger than an equal share per thread.
+TEST(SweepRunner, TasksGroupThePointsOfEachRepeat) {
+  SweepSpec spec = tiny_spec();  // 4 points and the digital run
+  spec.repeats = 2;
+  spec.axes.push_back(parse_axis("mapping.max_input_size=512,256"));  // two populations a repeat
+  const auto points = spec.points();
+  const auto jobs = spec.jobs();  // 2 digital, then 8 points per repeat
+  ASSERT_EQ(jobs.size(), 18u);
+  const auto sizes = [&](int64_t population, int threads) {
+    std::vector<size_t> out;
+    std::set<size_t> seen;
+    for (const auto& task : sweep_tasks(spec, points, jobs, population, threads)) {
+      out.push_back(task.size());
+      for (const size_t k : task) {
+        EXPECT_TRUE(seen.insert(k).second) << "run " << k << " twice";
+        EXPECT_EQ(jobs[k].seed, jobs[task.front()].seed);
+        EXPECT_EQ(points[jobs[k].point].config.mapping().max_input_size(),
+                  points[jobs[task.front()].point].config.mapping().max_input_size());
+      }
+    }
+    EXPECT_EQ(seen.size(), jobs.size());
+    return out;
+  };
+  EXPECT_EQ(sizes(1, 1), std::vector<size_t>(18, 1));
+  EXPECT_EQ(sizes(100, 1), (std::vector<size_t>{1, 1, 4, 4, 4, 4}));
+  EXPECT_EQ(sizes(3, 1), (std::vector<size_t>{1, 1, 2, 2, 2, 2, 2, 2, 2, 2}));
+  EXPECT_EQ(sizes(100, 2), (std::vector<size_t>{1, 1, 2, 2, 2, 2, 2, 2, 2, 2}));
+}
+
+// A sweep by populations records the same runs as one run by one: the same accuracies (the
+// pulses are the same), the losses within float rounding.
+TEST(SweepRunner, PopulationsRecordTheRunsOfSingleRuns) {
+  const SweepSpec spec = tiny_spec();
+  const std::atomic<bool> interrupted{false};
+  const SweepTarget alone = target_at("runner_alone.csv");
+  ASSERT_EQ(run_sweep_threads(spec, ANALOG_DATA_DIR, alone, 2, true, interrupted).error, "");
+  SweepTarget together = target_at("runner_population.csv");
+  together.population = 8;
+  const SweepOutcome outcome =
+      run_sweep_threads(spec, ANALOG_DATA_DIR, together, 1, true, interrupted);
+  ASSERT_EQ(outcome.error, "");
+  EXPECT_EQ(outcome.done, 5);
+  const ResultsData a = read_results(alone.out), b = read_results(together.out);
+  ASSERT_EQ(b.rows.size(), 5u);
+  std::map<std::string, SweepRow> by_key;
+  for (const auto& r : a.rows) by_key[r.key()] = r;
+  for (const auto& r : b.rows) {
+    SCOPED_TRACE(r.key());
+    ASSERT_TRUE(by_key.count(r.key()));
+    const SweepRow& s = by_key[r.key()];
+    EXPECT_EQ(r.test_acc, s.test_acc);
+    EXPECT_EQ(r.train_acc, s.train_acc);
+    EXPECT_EQ(r.status, s.status);
+    EXPECT_NEAR(r.train_loss, s.train_loss, 1e-6 * s.train_loss);
+    EXPECT_NEAR(r.test_loss, s.test_loss, 1e-6 * s.test_loss);
+    EXPECT_TRUE(r.energy.train_j == s.energy.train_j ||
+                (std::isnan(r.energy.train_j) && std::isnan(s.energy.train_j)))
+        << "the same events";
+  }
+  // Resumed with nothing to do, whichever way.
+  EXPECT_EQ(run_sweep_threads(spec, ANALOG_DATA_DIR, together, 2, true, interrupted).planned, 0);
+  std::remove(alone.out.c_str());
+  std::remove(together.out.c_str());
 }
 
 TEST(SweepRunner, ThreadsRunEveryRunOnceAndResumeWithNothingToDo) {

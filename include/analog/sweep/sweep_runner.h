@@ -17,6 +17,9 @@ struct SweepTarget {
   std::string out;                             ///< the results file
   ResultsFormat format = ResultsFormat::kCsv;  ///< of a new file
   int64_t shard_k = 0, shard_n = 1;            ///< runs with index = shard_k mod shard_n
+  /// At most this many points of one repeat train as one population (train/population.h), if
+  /// their networks and configs allow; 1: every run alone. The results are the same either way.
+  int64_t population = 1;
 };
 
 /// How a sweep (or this process's part of it) ended.
@@ -50,12 +53,22 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
 /// of its splits once to check them (errors name the file).
 SweepSpec identify_data(const SweepSpec& sweep, const std::string& data_dir);
 
-/// Runs the shard's pending runs on `jobs` threads (each run single-threaded), appending each
-/// finished run to the results file (opened, resumed or repaired here). The MNIST files come from
-/// `data_dir`; they are loaded, and their identity added to the sweep's description, before the
-/// results file is touched. Stops, leaving the file complete up to the runs finished, once
-/// `interrupted` is set or a run fails (the outcome's error). Reports progress to stderr unless
-/// `quiet` (a worker of a process pool, whose parent reports).
+/// The shard's pending runs as the tasks of the threads, in order: each a run alone, or the
+/// points of one repeat that train as one population (at most `population` of them and, on the
+/// CPU, no more than an equal share of the points for each of `jobs` threads). Indices into
+/// `pending`.
+std::vector<std::vector<size_t>> sweep_tasks(const SweepSpec& spec,
+                                             const std::vector<GridPoint>& points,
+                                             const std::vector<SweepJob>& pending,
+                                             int64_t population, int jobs);
+
+/// Runs the shard's pending runs on `jobs` threads (each run single-threaded; a population is
+/// one task: target.population), appending each finished run to the results file (opened, resumed
+/// or repaired here). The MNIST files come from `data_dir`; they are loaded, and their identity
+/// added to the sweep's description, before the results file is touched. Stops, leaving the file
+/// complete up to the runs finished, once `interrupted` is set or a run fails (the outcome's
+/// error). Reports progress to stderr unless `quiet` (a worker of a process pool, whose parent
+/// reports).
 SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_dir,
                                const SweepTarget& target, int jobs, bool quiet,
                                const std::atomic<bool>& interrupted);
