@@ -109,15 +109,9 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
     TORCH_CHECK(population_key(options, configs[p]) == key, "train_population: point ", p,
                 " differs from point 0 in what a population shares (", key, ")");
   }
-  TORCH_CHECK(options.epochs >= 0, "train: expected epochs >= 0, got ", options.epochs);
-  TORCH_CHECK(options.batch >= 1, "train: expected batch >= 1, got ", options.batch);
-  TORCH_CHECK(std::isfinite(options.lr) && options.lr > 0, "train: expected lr > 0, got ",
-              options.lr);
+  check_training(options, train);
   const int64_t n = train.images.size(0);
-  TORCH_CHECK(n > 0, "train: the training set is empty");
   const torch::Device device(options.device);
-  TORCH_CHECK(!device.is_cuda() || torch::cuda::is_available(), "train: device '", options.device,
-              "' asked for, but no CUDA device is available");
   const auto points = static_cast<int64_t>(configs.size());
 
   std::vector<RunResult> results(configs.size());
@@ -222,12 +216,25 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
   };
 
   const at::Tensor images = train.images.to(device), labels = train.labels.to(device);
+  // The points still training, and the same as an index on the device (rebuilt when one stops).
+  std::vector<int64_t> training;
+  at::Tensor chosen;
+  const auto refresh = [&] {
+    training.clear();
+    for (size_t p = 0; p < configs.size(); ++p) {
+      if (active[p]) training.push_back(static_cast<int64_t>(p));
+    }
+    chosen =
+        torch::from_blob(training.data(), {static_cast<int64_t>(training.size())}, torch::kLong)
+            .to(device);
+  };
+  refresh();
   using clock = std::chrono::steady_clock;
-  for (int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
-    if (std::find(active.begin(), active.end(), true) == active.end()) break;
+  for (int64_t epoch = 1; epoch <= options.epochs && !training.empty(); ++epoch) {
     const std::vector<int64_t> order = epoch_order(n, options.seed, epoch);
     const at::Tensor index =
         torch::from_blob(const_cast<int64_t*>(order.data()), {n}, torch::kLong).to(device);
+    const std::vector<bool> started = active;  // (a point's time ends with its last epoch)
     std::vector<double> loss_sum(configs.size(), 0.0);
     int64_t seen = 0;
     at::Tensor correct = at::zeros({points}, at::TensorOptions().dtype(at::kLong).device(device));
@@ -241,41 +248,47 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
         if (layer.bias.defined() && layer.bias.grad().defined()) layer.bias.mutable_grad().zero_();
       }
       const at::Tensor logits = population_forward(layers, x, points);
-      const at::Tensor losses = point_losses(logits, y);
+      // The losses of the points still training, from their logits alone: a stopped point's NaN
+      // would reach every gradient through the softmax's backward (NaN * 0), its own included.
+      const auto training_logits = [&] {
+        return static_cast<int64_t>(training.size()) == points ? logits
+                                                               : logits.index_select(0, chosen);
+      };
+      at::Tensor losses = point_losses(training_logits(), y);
       const std::vector<double> values = to_doubles(losses);  // the step's one host sync
-      std::vector<int64_t> training;
-      for (size_t p = 0; p < configs.size(); ++p) {
-        if (!active[p]) continue;
+      bool stopped = false;
+      for (size_t i = 0; i < training.size(); ++i) {
+        const auto p = static_cast<size_t>(training[i]);
         // What the CUDA kernels found in the point's last update (free here: the host has read
         // the loss); a non-finite value there is the same event as a non-finite loss.
-        bool finite = std::isfinite(values[p]);
+        bool finite = std::isfinite(values[i]);
         try {
           for (auto& t : tiles[p]) t->synchronize();
         } catch (const NonFiniteError&) {
           finite = false;
         }
-        results[p].last_loss = finite ? values[p] : std::nan("");
+        results[p].last_loss = finite ? values[i] : std::nan("");
         if (!finite) {
           take_events(p, results[p].train_events, /*add=*/true);
           stop(p, epoch, std::nan(""));
-          continue;
+          stopped = true;
+        } else {
+          loss_sum[p] += values[i] * static_cast<double>(len);
         }
-        training.push_back(static_cast<int64_t>(p));
       }
-      if (training.empty()) break;
-      const at::Tensor chosen =
-          torch::from_blob(training.data(), {static_cast<int64_t>(training.size())}, torch::kLong)
-              .to(device);
-      // The loss of the points that go on, from their logits alone: a stopped point's NaN would
-      // reach every gradient through the softmax's backward (NaN * 0), its own row included.
-      point_losses(logits.index_select(0, chosen), y).sum().backward();
-      std::vector<AnalogTile> stepping;
+      if (stopped) {
+        refresh();
+        if (training.empty()) break;
+        losses = point_losses(training_logits(), y);
+      }
+      losses.sum().backward();
       {
         at::NoGradGuard no_grad;
         for (auto& layer : layers) {
           if (layer.bias.defined()) layer.bias.add_(layer.bias.grad(), -options.lr);
         }
       }
+      std::vector<AnalogTile> stepping;
       for (const int64_t p : training) {
         for (auto& t : tiles[static_cast<size_t>(p)]) stepping.push_back(t);
       }
@@ -283,13 +296,9 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
       // update rejects its pairs (update_tiles would stop at the first that did).
       update_tiles(stepping, options.lr);
       for (auto& t : stepping) t->post_update_step();
-      correct.add_(logits.argmax(2).eq(y.unsqueeze(0)).sum(1));
+      correct.index_add_(0, chosen, training_logits().argmax(2).eq(y.unsqueeze(0)).sum(1));
       double mean = 0;
-      for (const int64_t p : training) {
-        loss_sum[static_cast<size_t>(p)] +=
-            values[static_cast<size_t>(p)] * static_cast<double>(len);
-        mean += values[static_cast<size_t>(p)];
-      }
+      for (const int64_t p : training) mean += results[static_cast<size_t>(p)].last_loss;
       seen += len;
       if (progress) progress(epoch, seen, n, mean / static_cast<double>(training.size()));
     }
@@ -298,7 +307,7 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
         std::chrono::duration<double>(clock::now() - t0).count() / static_cast<double>(points);
     std::vector<EpochStats> stats(configs.size());
     for (size_t p = 0; p < configs.size(); ++p) {
-      results[p].train_time_sec += seconds;
+      if (started[p]) results[p].train_time_sec += seconds;
       if (!active[p]) continue;
       stats[p].epoch = epoch;
       stats[p].train_loss = loss_sum[p] / static_cast<double>(seen);
@@ -318,6 +327,7 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
       stats[p].test_acc = test_acc[p];
       results[p].epochs.push_back(stats[p]);
     }
+    refresh();
   }
   if (options.epochs == 0) {
     std::vector<double> test_loss, test_acc;

@@ -184,21 +184,26 @@ class SerialBackward {
 #endif
 };
 
+void check_training(const TrainOptions& options, const data::MnistSplit& train) {
+  TORCH_CHECK(options.epochs >= 0, "train: expected epochs >= 0, got ", options.epochs);
+  TORCH_CHECK(options.batch >= 1, "train: expected batch >= 1, got ", options.batch);
+  TORCH_CHECK(std::isfinite(options.lr) && options.lr > 0, "train: expected lr > 0, got ",
+              options.lr);
+  TORCH_CHECK(train.images.size(0) > 0, "train: the training set is empty");
+  const torch::Device device(options.device);
+  TORCH_CHECK(!device.is_cuda() || torch::cuda::is_available(), "train: device '", options.device,
+              "' asked for, but no CUDA device is available");
+}
+
 namespace {
 
 /// train_model without its translation of allocation failures.
 RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& test,
                        const TrainOptions& options, const std::optional<RPUConfig>& rpu,
                        const ProgressFn& progress) {
-  TORCH_CHECK(options.epochs >= 0, "train: expected epochs >= 0, got ", options.epochs);
-  TORCH_CHECK(options.batch >= 1, "train: expected batch >= 1, got ", options.batch);
-  TORCH_CHECK(std::isfinite(options.lr) && options.lr > 0, "train: expected lr > 0, got ",
-              options.lr);
+  check_training(options, train);
   const int64_t n = train.images.size(0);
-  TORCH_CHECK(n > 0, "train: the training set is empty");
   const torch::Device device(options.device);
-  TORCH_CHECK(!device.is_cuda() || torch::cuda::is_available(), "train: device '", options.device,
-              "' asked for, but no CUDA device is available");
 #ifdef ANALOG_WITH_TORCH_CUDA
   std::optional<cuda_glue::StreamScope> stream;  // concurrent runs get streams of their own
   if (device.is_cuda()) stream.emplace(device);

@@ -17,4 +17,5 @@
 #include "analog/quoted.h"
 #include "analog/tile/analog_tile.h"
 #include "analog/train/deployment.h"
+#include "analog/train/population.h"
 #include "analog/train/trainer.h"

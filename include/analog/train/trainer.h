@@ -103,6 +103,10 @@ std::vector<int64_t> epoch_order(int64_t n, int64_t seed, int64_t epoch);
 /// model's forward pass is as noisy as in training).
 std::pair<double, double> evaluate(torch::nn::Sequential& model, const data::MnistSplit& split);
 
+/// What train_model checks before it trains: epochs >= 0, batch >= 1, a finite lr > 0, a
+/// training set that is not empty, a CUDA device that exists. Throws naming the value.
+void check_training(const TrainOptions& options, const data::MnistSplit& train);
+
 /// Trains with SGD (digital) or AnalogSGD (analog) and evaluates after every epoch. A loss that
 /// becomes non-finite stops the run, which is then reported as diverged. With 0 epochs its one
 /// EpochStats (epoch 0) holds the test figures of the initial network.

@@ -313,18 +313,23 @@ TEST_F(CudaGlue, UpdateTilesSharesLaunchesWithTheSameResults) {
 }
 
 #ifdef ANALOG_CUDA_EMULATION
+/// n random images [n, 784], sparse as MNIST's (a fifth of the pixels non-zero), with random
+/// labels, from torch's generator seeded with `seed`.
+data::MnistSplit sparse_images(int64_t n, uint64_t seed) {
+  at::manual_seed(seed);
+  const at::Tensor images = at::rand({n, 784}) * (at::rand({n, 784}) < 0.2).to(at::kFloat);
+  return {images, at::randint(0, 10, {n}, at::kLong)};
+}
+
 // The trainer on the real MLP (784-256-10: the first layer two tiles of 392 inputs, batch 64),
 // its analog tiles through the CUDA glue and kernels, against the CPU kernels: under the
 // emulation every GEMM is the CPU's, so the runs make the same random decisions on the same
 // floats and every loss and accuracy is equal to the last bit (no row of these batches re-runs,
 // where the ADC kernel's own MVM would sum in another order: the test checks that).
 TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
-  at::manual_seed(9);
-  const int64_t n = 3 * 64;
-  const at::Tensor images =
-      at::rand({n, 784}) * (at::rand({n, 784}) < 0.2).to(at::kFloat);  // sparse, as MNIST
-  const data::MnistSplit train{images, at::randint(0, 10, {n}, at::kLong)};
+  const data::MnistSplit train = sparse_images(3 * 64, 9);
   const data::MnistSplit test{train.images.narrow(0, 0, 64), train.labels.narrow(0, 0, 64)};
+  const int64_t n = train.images.size(0);
   train::TrainOptions opt;
   opt.epochs = 1;
   const RPUConfig rpu;
@@ -426,11 +431,7 @@ TEST_F(CudaGlue, LaunchesAndSyncsPerMvmAndUpdate) {
 // with the population (from nine tiles on, whose update arguments go to device memory in one
 // copy, and one per device model).
 TEST_F(CudaGlue, PopulationRunsThroughTheCudaKernelsLikeTheCpu) {
-  at::manual_seed(9);
-  const int64_t n = 2 * 16;
-  const at::Tensor images =
-      at::rand({n, 784}) * (at::rand({n, 784}) < 0.2).to(at::kFloat);  // sparse, as MNIST
-  const data::MnistSplit train{images, at::randint(0, 10, {n}, at::kLong)};
+  const data::MnistSplit train = sparse_images(2 * 16, 9);
   const data::MnistSplit test{train.images.narrow(0, 0, 16), train.labels.narrow(0, 0, 16)};
   train::TrainOptions opt;
   opt.epochs = 1;
