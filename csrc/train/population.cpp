@@ -339,8 +339,12 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
       results[p].epochs.push_back(stats);
     }
   }
+  // Each network gets weights and biases of its own again: as views they would keep the whole
+  // population's stacked tensors alive.
+  at::NoGradGuard no_grad;
   for (size_t p = 0; p < configs.size(); ++p) {
     if (active[p]) take_events(p, results[p].train_events, /*add=*/true);
+    for (auto& parameter : models[p]->parameters()) parameter.set_data(parameter.detach().clone());
     results[p].model = models[p];
   }
   return results;

@@ -52,6 +52,8 @@ void expect_same_run(const RunResult& single, const RunResult& point) {
     SCOPED_TRACE(k);
     EXPECT_TRUE(ta[k]->get_weights().equal(tb[k]->get_weights()));
     EXPECT_EQ(ta[k]->next_call(), tb[k]->next_call());
+    // The point's network owns its weights (no view of the population's stacked tensor).
+    EXPECT_EQ(tb[k]->weight.storage().nbytes(), tb[k]->weight.numel() * sizeof(float));
   }
   const auto pa = a->named_parameters(), pb = b->named_parameters();
   ASSERT_EQ(pa.size(), pb.size());

@@ -23,10 +23,12 @@ std::string population_key(const TrainOptions& options, const RPUConfig& config)
 /// updates are one batched call per tile place and direction, whatever the number of points.
 /// Each point's result is that of train_model(train, test, options, configs[p]) on its own: the
 /// same initial weights, data order and random streams, so the same pulse decisions (on the
-/// CPU bit for bit; on a GPU the batched GEMMs may round the last bits differently). A point
-/// whose loss becomes non-finite stops (its result says diverged, as alone) while the others go
-/// on. Each result's train_time_sec and epoch seconds are the population's time divided by its
-/// number of points. `progress` gets the mean loss of the points still training.
+/// CPU its weights, accuracies and events bit for bit, its losses within float rounding, as each
+/// point's mean is another reduction; on a GPU the batched GEMMs may round the last bits of an
+/// MVM differently). A point whose loss becomes non-finite stops (its result says diverged, as
+/// alone) while the others go on. Each result's model owns its tensors; its train_time_sec and
+/// epoch seconds are the population's time divided by its number of points. `progress` gets the
+/// mean loss of the points still training.
 std::vector<RunResult> train_population(const data::MnistSplit& train, const data::MnistSplit& test,
                                         const TrainOptions& options,
                                         const std::vector<RPUConfig>& configs,
