@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -17,6 +18,9 @@
 #include "analog/train/deployment.h"
 #include "tile/kernel_specs.h"
 #include "tile/population_tiles.h"
+#ifdef ANALOG_WITH_TORCH_CUDA
+#include "cuda/stream_scope.h"
+#endif
 
 namespace analog::train {
 namespace {
@@ -112,6 +116,12 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
   check_training(options, train);
   const int64_t n = train.images.size(0);
   const torch::Device device(options.device);
+#ifdef ANALOG_WITH_TORCH_CUDA
+  std::optional<cuda_glue::StreamScope> stream;  // concurrent populations: a stream each
+  if (device.is_cuda()) stream.emplace(device);
+#else
+  TORCH_CHECK(!device.is_cuda(), "train: this analogtorch was built without CUDA support");
+#endif
   const auto points = static_cast<int64_t>(configs.size());
 
   std::vector<RunResult> results(configs.size());
