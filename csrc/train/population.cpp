@@ -15,7 +15,6 @@
 #include "analog/nn/inference.h"
 #include "analog/nonfinite_error.h"
 #include "analog/tile/analog_tile.h"
-#include "analog/train/deployment.h"
 #include "tile/kernel_specs.h"
 #include "tile/population_tiles.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
