@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -136,7 +137,18 @@ MvmResult io_mvm_points_cuda(const at::Tensor& x, const at::Tensor& w, bool tran
     if (with_mask) r.mask = at::zeros({count, batch, m}, x.options().dtype(at::kBool));
     return r;
   }
-  const bool analog_io = !points.front().io.is_perfect;
+  if (points.front().io.is_perfect) {
+    // Exact points: the batched GEMM alone (a NaN or inf in a point's input reaches its outputs
+    // through it), the mask against each point's bound.
+    r.y = at::bmm(x, op);
+    if (with_mask) {
+      std::vector<float> bounds;
+      for (const auto& p : points) bounds.push_back(p.mask_bound);
+      r.mask = r.y.abs() >= at::from_blob(bounds.data(), {count, 1, 1}, at::kFloat).to(x.device());
+    }
+    r.reduction = at::ones({count, batch}, x.options());
+    return r;
+  }
   r.y = at::empty({count, batch, m}, x.options());
   if (with_mask) r.mask = at::empty({count, batch, m}, x.options().dtype(at::kBool));
   // One allocation for the rest, as io_mvm_cuda: in ints, the points' IoPoints; per row active,
@@ -145,10 +157,9 @@ MvmResult io_mvm_points_cuda(const at::Tensor& x, const at::Tensor& w, bool tran
   const int64_t point_words =
       aligned_words(static_cast<int64_t>((sizeof(kernels::IoPoint) * points.size() + 3) / 4));
   const int64_t state_words = aligned_words(4 * rows);
-  const int64_t xq_words = analog_io ? aligned_words(rows * n) : 0,
-                yq_words = analog_io ? rows * m : 0;
+  const int64_t xq_words = aligned_words(rows * n);
   const at::Tensor block =
-      at::empty({point_words + state_words + xq_words + yq_words}, x.options().dtype(at::kInt));
+      at::empty({point_words + state_words + xq_words + rows * m}, x.options().dtype(at::kInt));
   int32_t* base = block.data_ptr<int32_t>();
   auto* point_args = reinterpret_cast<kernels::IoPoint*>(base);
   int32_t* active = base + point_words;
@@ -161,26 +172,11 @@ MvmResult io_mvm_points_cuda(const at::Tensor& x, const at::Tensor& w, bool tran
         .target_device(x.device())
         .make_tensor();
   };
-  // The reduction factors outlive the call: a copy (one small op) instead of a view that would
-  // hold the scratch.
   cuda::copy_io_points(points.data(), count, point_args, current_stream());
-  const at::Tensor xq =
-      analog_io ? scratch(point_words + state_words, {count, batch, n}) : at::Tensor();
+  const at::Tensor xq = scratch(point_words + state_words, {count, batch, n});
   cuda::launch_io_prepare_points(x.data_ptr<float>(), x.stride(0), batch > 1 ? x.stride(1) : n,
                                  count, batch, n, point_args, alpha, reduction, active, bad,
-                                 analog_io ? xq.data_ptr<float>() : nullptr, current_stream());
-  if (!analog_io) {
-    // Exact points: the batched GEMM; a point with a NaN or inf in its input has NaN outputs
-    // already, or at least one (the GEMM propagates them).
-    at::bmm_out(r.y, x, op);
-    if (with_mask) {
-      const at::Tensor bounds = at::empty({count}, x.options().device(at::kCPU));
-      for (int64_t p = 0; p < count; ++p) bounds[p] = points[static_cast<size_t>(p)].mask_bound;
-      r.mask = r.y.abs() >= bounds.to(x.device()).view({count, 1, 1});
-    }
-    r.reduction = at::ones({count, batch}, x.options());
-    return r;
-  }
+                                 xq.data_ptr<float>(), current_stream());
   at::Tensor yq = scratch(point_words + state_words + xq_words, {count, batch, m});
   at::bmm_out(yq, xq, op);
   // Round 0's weight-noise scales; the kernel computes those of the re-runs.
@@ -193,6 +189,8 @@ MvmResult io_mvm_points_cuda(const at::Tensor& x, const at::Tensor& w, bool tran
       xq.data_ptr<float>(), yq.data_ptr<float>(), wn.defined() ? wn.data_ptr<float>() : nullptr,
       r.y.data_ptr<float>(),
       with_mask ? reinterpret_cast<uint8_t*>(r.mask.data_ptr<bool>()) : nullptr, current_stream());
+  // The reduction factors outlive the call: a copy (one small op) instead of a view that would
+  // hold the scratch.
   r.reduction = scratch(point_words + 3 * rows, {count, batch}).clone();
   return r;
 }

@@ -303,6 +303,24 @@ TEST_F(CudaGlue, PopulationMvmEqualsEachPointAlone) {
   EXPECT_TRUE(y[1][5].isnan().all().item<bool>());
   EXPECT_TRUE(y[0].isfinite().all().item<bool>());
   EXPECT_TRUE(y[2].isfinite().all().item<bool>());
+  // Exact points: the GEMM and each point's mask, as alone.
+  std::vector<kernels::IoPoint> exact;
+  for (int64_t p = 0; p < kPoints; ++p) {
+    IOParameters perfect = io[p];
+    perfect.is_perfect(true);
+    exact.push_back({io_spec(perfect, true, false), 1, 1, nullptr, 7.0f + 0.5f * p});
+  }
+  const at::Tensor x_exact = wide.narrow(2, 0, kIn);
+  const MvmResult y_exact = cuda_glue::io_mvm_points_cuda(x_exact, w, false, exact, "test");
+  for (int64_t p = 0; p < kPoints; ++p) {
+    const auto& pt = exact[static_cast<size_t>(p)];
+    const MvmResult alone =
+        cuda_glue::io_mvm_cuda(x_exact[p], w[p], false, pt.io, 1, 1, "test", pt.mask_bound);
+    EXPECT_TRUE(y_exact.y[p].cpu().equal(alone.y.cpu())) << p;
+    EXPECT_TRUE(y_exact.mask[p].cpu().equal(alone.mask.cpu())) << p;
+    const int64_t masked = y_exact.mask[p].sum().item<int64_t>();
+    EXPECT_TRUE(masked > 0 && masked < kRows * kOut) << p << ": " << masked << " masked";
+  }
   // Points that cannot share one batched MVM.
   points[2].io.w_noise_type = WeightNoiseType::kAdditiveConstant;
   EXPECT_NE(test::error_of([&] {
