@@ -1,11 +1,13 @@
-// Fills ranges of a Philox stream: Philox words first, then a branch-free transform loop that the
-// compiler vectorises. Values equal the element-wise kernels:: stream functions (same math).
+// Fills ranges of a Philox stream: Philox words first (AVX2 where the build has it), then a
+// branch-free transform loop that the compiler vectorises. Values equal the element-wise kernels::
+// stream functions (same math).
 #pragma once
 #include <cstdint>
 #include <utility>
 #include <vector>
 
 #include "analog/kernels/rng.h"
+#include "cpu/philox_avx2.h"
 
 namespace analog::cpu {
 
@@ -21,7 +23,19 @@ namespace detail {
 
 /// The Philox words of blocks [first, first + count) of a stream (4 per block).
 inline void stream_words(const Stream& s, uint64_t first, int64_t count, uint32_t* out) {
-  for (int64_t b = 0; b < count; ++b) {
+  int64_t b = 0;
+#if defined(__AVX2__)
+  for (; b + 16 <= count; b += 16) {
+    philox_blocks_avx2<2>(s.key, s.call, s.domain, s.round, first + static_cast<uint64_t>(b),
+                          out + 4 * b);
+  }
+  if (b + 8 <= count) {
+    philox_blocks_avx2<1>(s.key, s.call, s.domain, s.round, first + static_cast<uint64_t>(b),
+                          out + 4 * b);
+    b += 8;
+  }
+#endif
+  for (; b < count; ++b) {
     const kernels::Philox4 blk =
         kernels::stream_block(s.key, s.call, s.domain, s.round, first + static_cast<uint64_t>(b));
     out[4 * b] = blk.v[0];

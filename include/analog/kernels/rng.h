@@ -12,22 +12,22 @@ namespace analog::kernels {
 
 /// What a random number is used for; part of the counter so that streams never overlap.
 enum class Domain : uint32_t {
-  kDeviceInit = 1,   // per-device parameters at construction
-  kInputNoise = 2,   // DAC input noise
-  kInputRound = 3,   // DAC stochastic rounding
-  kOutputNoise = 4,  // ADC output noise
-  kOutputRound = 5,  // ADC stochastic rounding
-  kWeightNoise = 6,  // output-referred weight noise
-  kUpdateX = 7,      // pulse trains of the x columns
-  kUpdateD = 8,      // pulse trains of the d rows
-  kPulseNoise = 9,   // cycle-to-cycle noise of each device pulse
-  kProbRound = 10,   // stochastic rounding of pulse probabilities
-  kDiffusion = 11,   // per-step weight diffusion
-  kShuffle = 12,     // data order (training loop)
-  kProgram = 13,     // programming noise of each device of an inference tile
-  kDriftNu = 14,     // each device's drift exponent
-  kReadNoise = 15,   // 1/f read noise at a drift time
-  kModifier = 16,    // hardware-aware training's weight noise
+  kDeviceInit = 1,      // per-device parameters at construction
+  kInputNoise = 2,      // DAC input noise
+  kInputRound = 3,      // DAC stochastic rounding
+  kOutputNoise = 4,     // ADC output noise
+  kOutputRound = 5,     // ADC stochastic rounding
+  kWeightNoise = 6,     // output-referred weight noise
+  kUpdateX = 7,         // pulse trains of the x columns
+  kUpdateD = 8,         // pulse trains of the d rows
+  kPulseNoise = 9,      // cycle-to-cycle noise of each device pulse
+  kProbRound = 10,      // stochastic rounding of pulse probabilities
+  kDiffusion = 11,      // per-step weight diffusion
+  kShuffle = 12,        // data order (training loop)
+  kProgram = 13,        // programming noise of each device of an inference tile
+  kDriftNu = 14,        // each device's drift exponent
+  kReadNoise = 15,      // 1/f read noise at a drift time
+  kModifier = 16,       // hardware-aware training's weight noise
   kModifierRound = 17,  // its stochastic rounding
   kModifierDrop = 18,   // its drop-connect
 };
@@ -45,10 +45,9 @@ ANALOG_HOST_DEVICE inline uint64_t stream_key(uint64_t seed, uint64_t tile_id) {
   return mix64(seed ^ mix64(tile_id + 0x632BE59BD9B4E019ull));
 }
 
-/// One Philox block: four 32-bit words for elements [4*block, 4*block+4) of the stream
-/// (key, call, domain, round). `round` separates bound-management passes (and update slots).
-ANALOG_HOST_DEVICE inline Philox4 stream_block(uint64_t key, uint64_t call, Domain domain,
-                                               uint32_t round, uint64_t block) {
+/// The Philox counter of block `block` of the stream (call, domain, round).
+ANALOG_HOST_DEVICE inline Philox4 stream_counter(uint64_t call, Domain domain, uint32_t round,
+                                                 uint64_t block) {
   Philox4 ctr;
   ctr.v[0] = static_cast<uint32_t>(call);
   ctr.v[1] = static_cast<uint32_t>(call >> 32);
@@ -56,7 +55,15 @@ ANALOG_HOST_DEVICE inline Philox4 stream_block(uint64_t key, uint64_t call, Doma
   // Word 3: the top 16 bits of the 48-bit block index, then 8 bits of round, 8 bits of domain.
   ctr.v[3] = (static_cast<uint32_t>(block >> 32) & 0xFFFFu) | ((round & 0xFFu) << 16) |
              ((static_cast<uint32_t>(domain) & 0xFFu) << 24);
-  return philox4x32_10(ctr, static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32));
+  return ctr;
+}
+
+/// One Philox block: four 32-bit words for elements [4*block, 4*block+4) of the stream
+/// (key, call, domain, round). `round` separates bound-management passes (and update slots).
+ANALOG_HOST_DEVICE inline Philox4 stream_block(uint64_t key, uint64_t call, Domain domain,
+                                               uint32_t round, uint64_t block) {
+  return philox4x32_10(stream_counter(call, domain, round, block), static_cast<uint32_t>(key),
+                       static_cast<uint32_t>(key >> 32));
 }
 
 /// Uniform float in [0, 1) from the top 24 bits of a word (exact in float).
