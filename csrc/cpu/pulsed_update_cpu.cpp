@@ -6,7 +6,7 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 // GCC 12 reports its own _mm512_undefined_* placeholders as maybe-uninitialized (a false
 // positive located in the intrinsics headers).
 #pragma GCC diagnostic push
@@ -23,6 +23,7 @@
 #include "analog/kernels/pulsed_update_math.h"
 #include "analog/kernels/rng.h"
 #include "analog/nonfinite_error.h"
+#include "cpu/compress_avx2.h"
 #include "cpu/max_abs.h"
 #include "cpu/random_fill.h"
 #include "tile/contiguous_rows.h"
@@ -148,6 +149,16 @@ struct Nonzeros {
       n += __builtin_popcount(static_cast<unsigned>(m));
       lanes = _mm512_add_epi32(lanes, sixteen);
     }
+#elif defined(__AVX2__)
+    __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i eight = _mm256_set1_epi32(8);
+    for (; j + 8 <= size; j += 8) {
+      const auto m = static_cast<uint32_t>(_mm256_movemask_ps(
+          _mm256_cmp_ps(_mm256_loadu_ps(v + j), _mm256_setzero_ps(), _CMP_NEQ_UQ)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + n), detail::compress8_avx2(lanes, m));
+      n += __builtin_popcount(m);
+      lanes = _mm256_add_epi32(lanes, eight);
+    }
 #endif
     for (; j < size; ++j) {  // branch-free: every index is written, the count advances on non-zeros
       out[n] = static_cast<int32_t>(j);
@@ -255,6 +266,30 @@ size_t draw_train(const float* v, int64_t size, Nonzeros& nonzeros, float scale,
       _mm512_storeu_si512(active + n, _mm512_maskz_compress_epi32(fire, entry));
       n += static_cast<size_t>(__builtin_popcount(static_cast<unsigned>(fire)));
       lanes = _mm512_add_epi32(lanes, sixteen);
+    }
+#elif defined(__AVX2__)
+    // The same with 8 entries and the compression by table (cpu/compress_avx2.h).
+    const __m256 scale8 = _mm256_set1_ps(scale);
+    const __m256 unit8 = _mm256_set1_ps(5.9604644775390625e-8f);  // uniform_from_bits
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 sign_bit =
+        _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int32_t>(0x80000000u)));
+    __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i eight = _mm256_set1_epi32(8);
+    for (; j + 8 <= size; j += 8) {
+      const __m256 value = _mm256_loadu_ps(v + j);
+      const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(words.data() + j));
+      const __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(bits, 8)), unit8);
+      const __m256 p = _mm256_mul_ps(scale8, _mm256_and_ps(value, abs_mask));
+      const __m256 fire = _mm256_and_ps(_mm256_cmp_ps(p, u, _CMP_GT_OQ),
+                                        _mm256_cmp_ps(value, _mm256_setzero_ps(), _CMP_NEQ_UQ));
+      const __m256 positive = _mm256_cmp_ps(value, _mm256_setzero_ps(), _CMP_GT_OQ);
+      const __m256i entry =
+          _mm256_or_si256(lanes, _mm256_castps_si256(_mm256_and_ps(positive, sign_bit)));
+      const auto m = static_cast<uint32_t>(_mm256_movemask_ps(fire));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(active + n), detail::compress8_avx2(entry, m));
+      n += static_cast<size_t>(__builtin_popcount(m));
+      lanes = _mm256_add_epi32(lanes, eight);
     }
 #endif
     for (; j < size; ++j) {

@@ -347,7 +347,8 @@ class CpuUpdateMatchesReference : public ::testing::TestWithParam<ReferenceCase>
 TEST_P(CpuUpdateMatchesReference, SameDecisionsSameWeights) {
   const float lr = GetParam().lr;
   at::manual_seed(4);
-  const int64_t samples = 48, in = 120, out = 40;
+  // Sizes not multiples of 8 or 16, so that the vector loops and their tails both run.
+  const int64_t samples = 48, in = 123, out = 37;
   // Sparse inputs (70% zeros, as MNIST) and errors with zeros (as after a ReLU).
   const at::Tensor x = at::rand({samples, in}) * (at::rand({samples, in}) < 0.3).to(at::kFloat);
   const at::Tensor d =
