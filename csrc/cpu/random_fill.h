@@ -3,6 +3,7 @@
 // stream functions (same math).
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -33,6 +34,13 @@ inline void stream_words(const Stream& s, uint64_t first, int64_t count, uint32_
     philox_blocks_avx2<1>(s.key, s.call, s.domain, s.round, first + static_cast<uint64_t>(b),
                           out + 4 * b);
     b += 8;
+  }
+  if (count - b >= 3) {  // 3 to 7 blocks left: one padded vector pass beats them one by one
+    alignas(32) uint32_t spare[32];
+    philox_blocks_avx2<1>(s.key, s.call, s.domain, s.round, first + static_cast<uint64_t>(b),
+                          spare);
+    std::memcpy(out + 4 * b, spare, sizeof(uint32_t) * static_cast<size_t>(4 * (count - b)));
+    b = count;
   }
 #endif
   for (; b < count; ++b) {

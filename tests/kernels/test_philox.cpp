@@ -63,13 +63,13 @@ TEST(Streams, DistinctKeysCallsDomainsRoundsGiveDistinctBlocks) {
   EXPECT_EQ(first_words.size(), 24u);
 }
 
-// The batched Philox words (eight or sixteen blocks per SIMD pass where the build has AVX2, the
-// rest one by one) are the blocks of kernels::stream_block, for any start and count: block
-// indices across 2^32, a call above 2^32, and every round and domain field set.
+// The batched Philox words (with AVX2: sixteen or eight blocks per vector pass, a padded pass
+// for 3 to 7 left, the last one or two one by one) are the blocks of kernels::stream_block, for
+// any start and count: block indices across 2^32, a call above 2^32, every counter field set.
 TEST(Streams, BatchedWordsEqualStreamBlocks) {
   const uint64_t key = stream_key(0xFEDCBA9876543210ull, 7);
   for (uint64_t first : {0ull, 3ull, (1ull << 32) - 9, (1ull << 47) + 5}) {
-    for (int64_t count : {0, 1, 7, 8, 9, 15, 16, 17, 24, 31, 40, 100}) {
+    for (int64_t count : {0, 1, 2, 3, 7, 8, 9, 11, 15, 16, 17, 24, 31, 40, 100}) {
       const cpu::Stream s{key, 0x1234567890ull, Domain::kModifierDrop, 255};
       std::vector<uint32_t> words(static_cast<size_t>(4 * count) + 1, 0xDEADBEEFu);
       cpu::detail::stream_words(s, first, count, words.data());
