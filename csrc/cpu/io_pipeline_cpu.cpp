@@ -27,6 +27,8 @@ using kernels::Rounding;
 using kernels::RoundingTag;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
+/// Random numbers drawn per fill for the output converters (16 KiB a stream: stays in L1).
+constexpr int64_t kFillValues = 4096;
 
 /// Noise-management scale alpha of one input row; `abs_max` is the row's max |x_j|, already
 /// known from the finite check (its max x_j is computed only where the mode reads it).
@@ -173,45 +175,59 @@ MvmResult io_mvm_cpu(const at::Tensor& x, const at::Tensor& w, bool transposed,
     const float* wnp = wn.defined() ? wn.data_ptr<float>() : nullptr;
     std::vector<uint8_t> again(static_cast<size_t>(rows), 0);
     // Weight noise, output noise, ADC, clip and the bound test; then the digital rescale.
-    // Simple passes over each row so that the compiler vectorises them.
+    // Simple passes over each row so that the compiler vectorises them. The random numbers of a
+    // run of consecutive samples come from one fill (output i of sample b is element b m + i of
+    // each stream): a conv layer has many short rows.
+    const int64_t chunk_rows = std::max<int64_t>(1, kFillValues / std::max<int64_t>(m, 1));
     at::parallel_for(0, rows, grain_for(m), [&](int64_t begin, int64_t end) {
-      std::vector<float> z(static_cast<size_t>(m), 0.0f);
-      std::vector<float> zw(static_cast<size_t>(wnp ? m : 0));
-      std::vector<float> u(static_cast<size_t>(adc_rounding == Rounding::kStochastic ? m : 0));
+      const auto chunk = static_cast<size_t>(std::min(chunk_rows, end - begin) * m);
+      std::vector<float> z(chunk, 0.0f);
+      std::vector<float> zw(wnp ? chunk : 0);
+      std::vector<float> u(adc_rounding == Rounding::kStochastic ? chunk : 0);
       std::vector<float> v(static_cast<size_t>(m));
       kernels::with_rounding(adc_rounding, [&](auto tag) {
         constexpr Rounding R = decltype(tag)::value;
-        for (int64_t k = begin; k < end; ++k) {
-          const int64_t b = active[k];
-          const float* in = yqp + k * m;
-          float* out = yp + b * m;
+        for (int64_t k0 = begin, k1 = begin; k0 < end; k0 = k1) {
+          for (k1 = k0 + 1; k1 < end && k1 - k0 < chunk_rows && active[k1] == active[k1 - 1] + 1;)
+            ++k1;
+          const uint64_t first = static_cast<uint64_t>(active[k0] * m);
+          const int64_t count = (k1 - k0) * m;
           if (io.out_noise > 0.0f)
-            fill_normals({key, call, Domain::kOutputNoise, round}, b * m, m, z.data());
-          float* vp = v.data();
-          const float* zp = z.data();
-          for (int64_t i = 0; i < m; ++i)
-            vp[i] = kernels::with_output_noise(in[i], io.out_noise, zp[i]);
-          if (wnp) {
-            fill_normals({key, call, Domain::kWeightNoise, round}, b * m, m, zw.data());
-            const float* scales = wnp + k * m;
-            for (int64_t i = 0; i < m; ++i)
-              vp[i] = kernels::with_weight_noise(vp[i], io.w_noise, scales[i], zw[i]);
-          }
+            fill_normals({key, call, Domain::kOutputNoise, round}, first, count, z.data());
+          if (wnp) fill_normals({key, call, Domain::kWeightNoise, round}, first, count, zw.data());
           if (R == Rounding::kStochastic)
-            fill_uniforms({key, call, Domain::kOutputRound, round}, b * m, m, u.data());
-          const auto [over, under] = adc_row<R>(vp, m, io.out_step, io.out_bound, u.data());
-          const float scale = kernels::row_scale(io, alpha[b], rp[b]);
-          {
-            float* __restrict o = out;
-            const float* __restrict src = vp;
-            for (int64_t i = 0; i < m; ++i) o[i] = kernels::adc_output(src[i], io.out_bound, scale);
+            fill_uniforms({key, call, Domain::kOutputRound, round}, first, count, u.data());
+          for (int64_t k = k0; k < k1; ++k) {
+            const int64_t b = active[k];
+            const float* in = yqp + k * m;
+            float* out = yp + b * m;
+            const size_t at = static_cast<size_t>((k - k0) * m);
+            float* vp = v.data();
+            const float* zp = z.data() + at;
+            for (int64_t i = 0; i < m; ++i)
+              vp[i] = kernels::with_output_noise(in[i], io.out_noise, zp[i]);
+            if (wnp) {
+              const float* scales = wnp + k * m;
+              const float* zwp = zw.data() + at;
+              for (int64_t i = 0; i < m; ++i)
+                vp[i] = kernels::with_weight_noise(vp[i], io.w_noise, scales[i], zwp[i]);
+            }
+            const auto [over, under] =
+                adc_row<R>(vp, m, io.out_step, io.out_bound, u.empty() ? nullptr : u.data() + at);
+            const float scale = kernels::row_scale(io, alpha[b], rp[b]);
+            {
+              float* __restrict o = out;
+              const float* __restrict src = vp;
+              for (int64_t i = 0; i < m; ++i)
+                o[i] = kernels::adc_output(src[i], io.out_bound, scale);
+            }
+            if (mp) {
+              bool* mrow = mp + b * m;
+              for (int64_t i = 0; i < m; ++i) mrow[i] = kernels::masked(out[i], mask_bound);
+            }
+            if (kernels::bm_rerun(io, kernels::saturated(over, under, io.neg_hit), rp[b]))
+              again[k] = 1;
           }
-          if (mp) {
-            bool* mrow = mp + b * m;
-            for (int64_t i = 0; i < m; ++i) mrow[i] = kernels::masked(out[i], mask_bound);
-          }
-          if (kernels::bm_rerun(io, kernels::saturated(over, under, io.neg_hit), rp[b]))
-            again[k] = 1;
         }
       });
     });
