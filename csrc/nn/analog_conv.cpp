@@ -2,6 +2,12 @@
 #include "analog/nn/analog_conv.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/autograd.h>
+
+#include <vector>
+
+#include "cpu/image_patches_cpu.h"
 
 namespace analog::nn {
 namespace {
@@ -10,6 +16,47 @@ namespace {
 int64_t conv_out_size(int64_t size, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
   return (size + 2 * pad - dil * (k - 1) - 1) / stride + 1;
 }
+
+/// A batch's patches as rows on the CPU, [N, C, H, W] -> [N h_out w_out, C kh kw], in one pass
+/// (at::im2col and a transposing copy take two); the backward pass sums the rows' gradients into
+/// the images in at::col2im's order, so both directions give im2col's floats.
+struct ImagePatches : public torch::autograd::Function<ImagePatches> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const cpu::PatchGeometry& g) {
+    const at::Tensor images = x.contiguous();
+    const int64_t n = images.size(0);
+    at::Tensor rows = at::empty({n * g.patches(), g.row_size()}, images.options());
+    const float* in = images.data_ptr<float>();
+    float* out = rows.data_ptr<float>();
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        cpu::image_to_rows_cpu(g, in + b * g.image_size(), out + b * g.patches() * g.row_size());
+      }
+    });
+    ctx->saved_data["geometry"] =
+        std::vector<int64_t>{g.channels, g.height, g.width, g.kh, g.kw,    g.sh,    g.sw,
+                             g.ph,       g.pw,     g.dh,    g.dw, g.h_out, g.w_out, n};
+    return rows;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const std::vector<int64_t> v = ctx->saved_data["geometry"].toIntVector();
+    const cpu::PatchGeometry g{v[0], v[1], v[2], v[3],  v[4],  v[5], v[6],
+                               v[7], v[8], v[9], v[10], v[11], v[12]};
+    const int64_t n = v[13];
+    const at::Tensor rows = grads[0].contiguous();
+    at::Tensor images = at::empty({n, g.channels, g.height, g.width}, rows.options());
+    const float* in = rows.data_ptr<float>();
+    float* out = images.data_ptr<float>();
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        cpu::rows_to_image_cpu(g, in + b * g.patches() * g.row_size(), out + b * g.image_size());
+      }
+    });
+    return {images, at::Tensor()};
+  }
+};
 
 }  // namespace
 
@@ -57,8 +104,15 @@ at::Tensor AnalogConv2dImpl::forward(const at::Tensor& input) {
               ")");
   const int64_t n = x.size(0), patches = h_out * w_out;
   // Every patch is one input row of the analog MVM: [N, C kh kw, L] -> [N L, C kh kw].
-  const at::Tensor cols = at::im2col(x, k, d, p, s);
-  const at::Tensor rows = cols.transpose(1, 2).reshape({n * patches, cols.size(1)});
+  at::Tensor rows;
+  if (x.is_cpu()) {
+    const cpu::PatchGeometry g{x.size(1), x.size(2), x.size(3), k[0], k[1],  s[0], s[1],
+                               p[0],      p[1],      d[0],      d[1], h_out, w_out};
+    rows = ImagePatches::apply(x, g);
+  } else {
+    const at::Tensor cols = at::im2col(x, k, d, p, s);
+    rows = cols.transpose(1, 2).reshape({n * patches, cols.size(1)});
+  }
   const at::Tensor y = linear_->forward(rows)
                            .view({n, patches, o.out_channels()})
                            .transpose(1, 2)
