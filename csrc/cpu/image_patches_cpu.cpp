@@ -11,6 +11,8 @@ void image_to_rows_cpu(const PatchGeometry& g, const float* image, float* rows) 
     for (int64_t ow = 0; ow < g.w_out; ++ow) {
       float* row = rows + (oh * g.w_out + ow) * k;
       const int64_t w0 = ow * g.sw - g.pw;
+      // Most patches lie inside the image's width: their segments are plain copies.
+      const bool inside = w0 >= 0 && w0 + (g.kw - 1) * g.dw < g.width;
       for (int64_t c = 0; c < g.channels; ++c) {
         for (int64_t i = 0; i < g.kh; ++i) {
           float* dst = row + (c * g.kh + i) * g.kw;
@@ -20,6 +22,10 @@ void image_to_rows_cpu(const PatchGeometry& g, const float* image, float* rows) 
             continue;
           }
           const float* src = image + (c * g.height + h) * g.width;
+          if (inside && g.dw == 1) {
+            std::copy(src + w0, src + w0 + g.kw, dst);
+            continue;
+          }
           for (int64_t j = 0; j < g.kw; ++j) {
             const int64_t w = w0 + j * g.dw;
             dst[j] = w >= 0 && w < g.width ? src[w] : 0.0f;
