@@ -45,6 +45,7 @@ struct ImagePatches : public torch::autograd::Function<ImagePatches> {
     const cpu::PatchGeometry g{v[0], v[1], v[2], v[3],  v[4],  v[5], v[6],
                                v[7], v[8], v[9], v[10], v[11], v[12]};
     const int64_t n = v[13];
+    if (!grads[0].defined()) return {at::Tensor(), at::Tensor()};
     const at::Tensor rows = grads[0].contiguous();
     at::Tensor images = at::empty({n, g.channels, g.height, g.width}, rows.options());
     const float* in = rows.data_ptr<float>();
