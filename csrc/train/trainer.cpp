@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #ifdef ANALOG_HAS_SERIAL_BACKWARD
@@ -38,6 +39,29 @@ std::mutex& init_mutex() {
   static std::mutex mutex;
   return mutex;
 }
+
+/// While alive: torch's CPU generator seeded with `seed` for a model's initial draws (torch's
+/// layers draw from it), then given back in the state the caller left it in.
+class SeededInit {
+ public:
+  explicit SeededInit(int64_t seed)
+      : lock_(init_mutex()), generator_(at::detail::getDefaultCPUGenerator()) {
+    std::lock_guard<std::mutex> guard(generator_.mutex());
+    saved_ = generator_.get_state();
+    generator_.set_current_seed(static_cast<uint64_t>(seed));
+  }
+  ~SeededInit() {
+    std::lock_guard<std::mutex> guard(generator_.mutex());
+    generator_.set_state(saved_);
+  }
+  SeededInit(const SeededInit&) = delete;
+  SeededInit& operator=(const SeededInit&) = delete;
+
+ private:
+  std::lock_guard<std::mutex> lock_;
+  at::Generator generator_;
+  at::Tensor saved_;
+};
 
 /// The seed of the tiles of a model's analog layer number `layer` (1, 2, ...).
 int64_t layer_seed(int64_t seed, uint64_t layer) {
@@ -76,8 +100,7 @@ torch::nn::Sequential make_mlp(const std::vector<int64_t>& hidden,
   for (const int64_t h : hidden) {
     TORCH_CHECK(h > 0, "make_mlp: expected hidden layer widths > 0, got ", h);
   }
-  std::lock_guard<std::mutex> lock(init_mutex());
-  torch::manual_seed(static_cast<uint64_t>(seed));
+  const SeededInit seeded(seed);
   // All layers first (torch's draws in layer order), then the analog twins.
   std::vector<torch::nn::Linear> layers;
   int64_t in = 784;
@@ -96,8 +119,7 @@ torch::nn::Sequential make_mlp(const std::vector<int64_t>& hidden,
 
 torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t seed,
                                   const std::vector<int64_t>& digital_layers) {
-  std::lock_guard<std::mutex> lock(init_mutex());
-  torch::manual_seed(static_cast<uint64_t>(seed));
+  const SeededInit seeded(seed);
   torch::nn::Conv2d conv1(torch::nn::Conv2dOptions(1, 16, 5));
   torch::nn::Conv2d conv2(torch::nn::Conv2dOptions(16, 32, 5));
   torch::nn::Linear fc1(512, 128);

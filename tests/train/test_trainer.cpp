@@ -28,6 +28,24 @@ struct MnistSlice : ::testing::Test {
 data::MnistSplit* MnistSlice::train_ = nullptr;
 data::MnistSplit* MnistSlice::test_ = nullptr;
 
+// Building a model seeds torch's generator for its own draws only: the caller's random numbers
+// go on as if no model had been built, and the weights do not depend on the caller's state.
+TEST(MakeModel, LeavesTorchsGeneratorAsItWas) {
+  TrainOptions options;
+  options.hidden = {16};
+  at::manual_seed(123);
+  const at::Tensor expected = at::rand({8});
+  at::manual_seed(123);
+  const auto first = make_model(options, std::nullopt);
+  EXPECT_TRUE(at::equal(at::rand({8}), expected));
+  at::manual_seed(456);
+  (void)at::rand({3});
+  const auto second = make_model(options, std::nullopt);
+  const auto a = first->parameters(), b = second->parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) EXPECT_TRUE(at::equal(a[k], b[k])) << "parameter " << k;
+}
+
 // LeNet-5 (aihwkit's MNIST example) with floating-point tiles is the digital network: the same
 // initial weights from one seed, the same logits within float rounding (the conv layers' GEMM over
 // patches sums in another order than torch's convolution); its four analog layers hold four

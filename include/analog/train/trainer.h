@@ -71,16 +71,18 @@ using ProgressFn = std::function<void(int64_t, int64_t, int64_t, double)>;
 /// The MLP 784-H1-...-Hn-10 with ReLU between its layers (`hidden`: H1..Hn): torch::nn::Linear
 /// layers when `rpu` is empty, AnalogLinear layers otherwise (but for the weight layers in
 /// `digital_layers`, 1-based). For one seed all start from the same weights (torch::nn::Linear's
-/// init).
+/// init, drawn from torch's generator seeded with `seed`; the generator is given back in the
+/// state it was in, so building a model changes no other random numbers of the program).
 torch::nn::Sequential make_mlp(const std::vector<int64_t>& hidden,
                                const std::optional<RPUConfig>& rpu, int64_t seed,
                                const std::vector<int64_t>& digital_layers = {});
 
 /// aihwkit's LeNet-5 for 28 x 28 images given as [N, 784] rows: torch::nn layers when `rpu` is
 /// empty, AnalogConv2d and AnalogLinear layers otherwise (but for `digital_layers`: conv1, conv2,
-/// fc1, fc2 are 1 to 4), from the same initial weights for one
-/// seed (torch::nn::Conv2d's and Linear's init). It outputs logits (aihwkit's example applies a
-/// softmax before its cross-entropy, a second softmax; the loss here takes the logits).
+/// fc1, fc2 are 1 to 4), from the same initial weights for one seed (torch::nn::Conv2d's and
+/// Linear's init; torch's generator is left as make_mlp leaves it). It outputs logits (aihwkit's
+/// example applies a softmax before its cross-entropy, a second softmax; the loss here takes the
+/// logits).
 torch::nn::Sequential make_lenet5(const std::optional<RPUConfig>& rpu, int64_t seed,
                                   const std::vector<int64_t>& digital_layers = {});
 
