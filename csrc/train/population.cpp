@@ -118,8 +118,6 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
 #ifdef ANALOG_WITH_TORCH_CUDA
   std::optional<cuda_glue::StreamScope> stream;  // concurrent populations: a stream each
   if (device.is_cuda()) stream.emplace(device);
-#else
-  TORCH_CHECK(!device.is_cuda(), "train: this analogtorch was built without CUDA support");
 #endif
   const auto points = static_cast<int64_t>(configs.size());
 
@@ -263,7 +261,8 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
         return static_cast<int64_t>(training.size()) == points ? logits
                                                                : logits.index_select(0, chosen);
       };
-      at::Tensor losses = point_losses(training_logits(), y);
+      at::Tensor live = training_logits();
+      at::Tensor losses = point_losses(live, y);
       const std::vector<double> values = to_doubles(losses);  // the step's one host sync
       bool stopped = false;
       for (size_t i = 0; i < training.size(); ++i) {
@@ -288,7 +287,8 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
       if (stopped) {
         refresh();
         if (training.empty()) break;
-        losses = point_losses(training_logits(), y);
+        live = training_logits();
+        losses = point_losses(live, y);
       }
       losses.sum().backward();
       {
@@ -305,7 +305,7 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
       // update rejects its pairs (update_tiles would stop at the first that did).
       update_tiles(stepping, options.lr);
       for (auto& t : stepping) t->post_update_step();
-      correct.index_add_(0, chosen, training_logits().argmax(2).eq(y.unsqueeze(0)).sum(1));
+      correct.index_add_(0, chosen, live.argmax(2).eq(y.unsqueeze(0)).sum(1));
       double mean = 0;
       for (const int64_t p : training) mean += results[static_cast<size_t>(p)].last_loss;
       seen += len;

@@ -215,6 +215,9 @@ void check_training(const TrainOptions& options, const data::MnistSplit& train) 
   const torch::Device device(options.device);
   TORCH_CHECK(!device.is_cuda() || torch::cuda::is_available(), "train: device '", options.device,
               "' asked for, but no CUDA device is available");
+#ifndef ANALOG_WITH_TORCH_CUDA
+  TORCH_CHECK(!device.is_cuda(), "train: this analogtorch was built without CUDA support");
+#endif
 }
 
 namespace {
@@ -229,8 +232,6 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
 #ifdef ANALOG_WITH_TORCH_CUDA
   std::optional<cuda_glue::StreamScope> stream;  // concurrent runs get streams of their own
   if (device.is_cuda()) stream.emplace(device);
-#else
-  TORCH_CHECK(!device.is_cuda(), "train: this analogtorch was built without CUDA support");
 #endif
   [[maybe_unused]] const SerialBackward serial_backward;
   torch::nn::Sequential model = make_model(options, rpu);

@@ -106,7 +106,8 @@ std::vector<int64_t> epoch_order(int64_t n, int64_t seed, int64_t epoch);
 std::pair<double, double> evaluate(torch::nn::Sequential& model, const data::MnistSplit& split);
 
 /// What train_model checks before it trains: epochs >= 0, batch >= 1, a finite lr > 0, a
-/// training set that is not empty, a CUDA device that exists. Throws naming the value.
+/// training set that is not empty, a CUDA device that exists and a build that can use it. Throws
+/// naming the value.
 void check_training(const TrainOptions& options, const data::MnistSplit& train);
 
 /// Trains with SGD (digital) or AnalogSGD (analog) and evaluates after every epoch. A loss that
