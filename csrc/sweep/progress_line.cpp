@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace analog::sweep {
 
 std::string format_duration(double seconds) {
@@ -24,15 +26,20 @@ ProgressLine::ProgressLine(int64_t total, std::FILE* out, bool tty)
 ProgressLine::ProgressLine(int64_t total)
     : ProgressLine(total, stderr, isatty(STDERR_FILENO) != 0) {}
 
-void ProgressLine::show(int64_t done, const std::string& running, int64_t diverged) {
+void ProgressLine::show(int64_t done, const std::string& running, int64_t diverged,
+                        double partial) {
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double eta =
-      done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total_ - done) : 0;
+  const auto total = static_cast<double>(total_);
+  // (a partial figure read a moment before a run's end may overlap its count in `done`)
+  const double work = std::min(total, static_cast<double>(done) + std::max(0.0, partial));
+  const double eta = work > 0 ? elapsed / work * (total - work) : 0;
+  const int percent = total_ > 0 ? static_cast<int>(100.0 * work / total) : 100;
   const std::string line = "[sweep] " + std::to_string(done) + "/" + std::to_string(total_) +
-                           " done, " + running + ", " + std::to_string(diverged) +
-                           " diverged, elapsed " + format_duration(elapsed) + ", ETA " +
-                           (done > 0 ? format_duration(eta) : "?");
+                           " done (" + std::to_string(percent) + "%), " + running + ", " +
+                           std::to_string(diverged) + " diverged, elapsed " +
+                           format_duration(elapsed) + ", ETA " +
+                           (work > 0 ? format_duration(eta) : "?");
   if (tty_) {
     std::fprintf(out_, "\r%-90s", line.c_str());
   } else if (std::chrono::duration<double>(now - last_plain_).count() >= 10.0 ||

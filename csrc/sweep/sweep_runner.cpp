@@ -2,6 +2,7 @@
 #include "analog/sweep/sweep_runner.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
@@ -185,10 +187,23 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
   std::atomic<bool> failed{false};
   const auto stopping = [&] { return interrupted.load() || failed.load(); };
   int64_t running = 0;
-  const auto cancel = [&](int64_t, int64_t, int64_t, double) {
-    if (stopping()) throw Cancelled{};
+  // Each worker's share of the running work, for the progress line: the points of its task not
+  // written yet (under `mutex`) and the part of their training done.
+  struct Share {
+    int64_t left = 0;
+    std::atomic<double> fraction{0.0};
   };
-  auto worker = [&]() {
+  std::vector<Share> shares(static_cast<size_t>(jobs));
+  const double epochs = static_cast<double>(std::max<int64_t>(1, spec.train.epochs));
+  auto worker = [&](size_t slot) {
+    Share& share = shares[slot];
+    const auto report = [&](int64_t epoch, int64_t seen, int64_t n, double) {
+      if (stopping()) throw Cancelled{};
+      share.fraction.store(
+          (static_cast<double>(epoch - 1) + static_cast<double>(seen) / static_cast<double>(n)) /
+              epochs,
+          std::memory_order_relaxed);
+    };
     // NB: a new thread starts with OpenMP's default team size (all cores); ATen applies its own
     // count to a thread only at its first parallel_for, and a GEMM before that would run
     // OpenBLAS on every core, beside the other runs. Applied here, before any op.
@@ -201,6 +216,8 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
       {
         std::lock_guard<std::mutex> lock(mutex);
         running += count;
+        share.left = count;
+        share.fraction.store(0.0, std::memory_order_relaxed);
       }
       try {
         const SweepJob& first = pending[task.front()];
@@ -212,14 +229,14 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
           for (const size_t k : task)
             configs.push_back(points[static_cast<size_t>(pending[k].point)].config);
           opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
-          runs = train::train_population(train, test, opt, configs, cancel);
+          runs = train::train_population(train, test, opt, configs, report);
         } else {
           std::optional<RPUConfig> rpu;
           if (!first.digital) {
             rpu = points[static_cast<size_t>(first.point)].config;
             opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
           }
-          runs.push_back(train::train_model(train, test, opt, rpu, cancel));
+          runs.push_back(train::train_model(train, test, opt, rpu, report));
         }
         for (size_t i = 0; i < task.size(); ++i) {
           const SweepJob& job = pending[task[i]];
@@ -235,6 +252,7 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
           std::lock_guard<std::mutex> lock(mutex);
           results.append(row);  // (false only if another process ran it too: it is in the file)
           ++outcome.done;
+          --share.left;
           outcome.diverged += result.diverged ? 1 : 0;
         }
       } catch (const Cancelled&) {
@@ -246,20 +264,24 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
       {
         std::lock_guard<std::mutex> lock(mutex);
         running -= count;
+        share.left = 0;
       }
       changed.notify_all();
     }
   };
   std::vector<std::thread> threads;
-  for (int t = 0; t < jobs; ++t) threads.emplace_back(worker);
+  for (int t = 0; t < jobs; ++t) threads.emplace_back(worker, static_cast<size_t>(t));
 
   ProgressLine progress(outcome.planned);
   {
     std::unique_lock<std::mutex> lock(mutex);
     while (outcome.done < outcome.planned && !(stopping() && running == 0)) {
       changed.wait_for(lock, std::chrono::milliseconds(500));
-      if (!quiet)
-        progress.show(outcome.done, std::to_string(running) + " running", outcome.diverged);
+      if (quiet) continue;
+      double partial = 0;
+      for (const Share& share : shares)
+        partial += static_cast<double>(share.left) * share.fraction.load(std::memory_order_relaxed);
+      progress.show(outcome.done, std::to_string(running) + " running", outcome.diverged, partial);
     }
   }
   for (auto& t : threads) t.join();

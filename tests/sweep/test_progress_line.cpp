@@ -38,7 +38,8 @@ TEST(ProgressLine, PlainOutputWritesTheLastLineOnceAndNotEveryUpdate) {
   line.show(3, "0 running", 1);  // every run done was shown already
   line.finish();
   const std::string text = written(f);
-  EXPECT_EQ(text.rfind("[sweep] 3/3 done, 0 running, 1 diverged, elapsed 0s, ETA 0s\n", 0), 0u)
+  EXPECT_EQ(text.rfind("[sweep] 3/3 done (100%), 0 running, 1 diverged, elapsed 0s, ETA 0s\n", 0),
+            0u)
       << text;
   EXPECT_EQ(text.find('\n'), text.size() - 1) << text;  // one line
   std::fclose(f);
@@ -53,9 +54,26 @@ TEST(ProgressLine, TerminalOutputRewritesOneLineInPlace) {
   line.finish();
   const std::string text = written(f);
   EXPECT_EQ(text.size(), 2 * (1 + 90) + 1) << text;  // two padded rewrites, then the newline
-  EXPECT_THAT(text, HasSubstr("\r[sweep] 0/2 done, 2 running, 0 diverged, elapsed 0s, ETA ?"));
-  EXPECT_THAT(text, HasSubstr("\r[sweep] 1/2 done, 1 running, 0 diverged"));
+  EXPECT_THAT(text, HasSubstr("\r[sweep] 0/2 done (0%), 2 running, 0 diverged, elapsed 0s, ETA ?"));
+  EXPECT_THAT(text, HasSubstr("\r[sweep] 1/2 done (50%), 1 running, 0 diverged"));
   EXPECT_EQ(text.back(), '\n');
+  std::fclose(f);
+}
+
+TEST(ProgressLine, CountsThePartOfTheRunningRunsThatIsDone) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  ProgressLine line(8, f, /*tty=*/true);
+  line.show(0, "8 running", 0, 2.0);  // one population of 8 points, a quarter trained
+  line.show(2, "6 running", 0, 1.5);  // 2 written, the other 6 a quarter trained
+  line.show(7, "1 running", 0, 5.0);  // a stale partial figure: never past the total
+  line.finish();
+  const std::string text = written(f);
+  EXPECT_THAT(text, HasSubstr("\r[sweep] 0/8 done (25%), 8 running, 0 diverged"));
+  EXPECT_THAT(text, HasSubstr("\r[sweep] 2/8 done (43%), 6 running"));
+  EXPECT_THAT(text, HasSubstr("\r[sweep] 7/8 done (100%), 1 running"));
+  // With work done the ETA is a duration, not "?" (its value depends on the clock).
+  EXPECT_THAT(text, Not(HasSubstr("ETA ?")));
   std::fclose(f);
 }
 
