@@ -51,6 +51,11 @@ void ProgressLine::show(int64_t done, const std::string& running, int64_t diverg
   ended_ = done == total_;
 }
 
+void ProgressLine::note(const std::string& text) {
+  std::fprintf(out_, tty_ ? "\r%-90s\n" : "%s\n", text.c_str());
+  std::fflush(out_);
+}
+
 double ProgressLine::finish() const {
   if (tty_) std::fprintf(out_, "\n");
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

@@ -153,6 +153,22 @@ std::vector<std::vector<size_t>> sweep_tasks(const SweepSpec& spec,
   return tasks;
 }
 
+void train_in_parts(const std::vector<size_t>& task, const TrainPart& train_part,
+                    const WritePart& write_part, const std::function<void(size_t)>& split) {
+  std::vector<train::RunResult> runs;
+  try {
+    runs = train_part(task);
+  } catch (const std::exception& e) {
+    if (task.size() < 2 || !is_out_of_memory(e)) throw;
+    if (split) split(task.size());
+    const auto half = task.begin() + static_cast<std::ptrdiff_t>(task.size() / 2);
+    train_in_parts({task.begin(), half}, train_part, write_part, split);
+    train_in_parts({half, task.end()}, train_part, write_part, split);
+    return;
+  }
+  write_part(task, runs);
+}
+
 SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_dir,
                                const SweepTarget& target, int jobs, bool quiet,
                                const std::atomic<bool>& interrupted) {
@@ -195,6 +211,7 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
   };
   std::vector<Share> shares(static_cast<size_t>(jobs));
   const double epochs = static_cast<double>(std::max<int64_t>(1, spec.train.epochs));
+  ProgressLine progress(outcome.planned);  // (used under `mutex`)
   auto worker = [&](size_t slot) {
     Share& share = shares[slot];
     const auto report = [&](int64_t epoch, int64_t seen, int64_t n, double) {
@@ -216,17 +233,21 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
       {
         std::lock_guard<std::mutex> lock(mutex);
         running += count;
-        share.left = count;
-        share.fraction.store(0.0, std::memory_order_relaxed);
       }
-      try {
-        const SweepJob& first = pending[task.front()];
+      // One part of the task (all of it unless it does not fit in memory): train, then write.
+      const auto train_part = [&](const std::vector<size_t>& part) {
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          share.left = static_cast<int64_t>(part.size());
+          share.fraction.store(0.0, std::memory_order_relaxed);
+        }
+        const SweepJob& first = pending[part.front()];
         train::TrainOptions opt = spec.train;
         opt.seed = first.seed;
         std::vector<train::RunResult> runs;
-        if (count > 1) {  // a population: its points share network, seed and key
+        if (part.size() > 1) {  // a population: its points share network, seed and key
           std::vector<RPUConfig> configs;
-          for (const size_t k : task)
+          for (const size_t k : part)
             configs.push_back(points[static_cast<size_t>(pending[k].point)].config);
           opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
           runs = train::train_population(train, test, opt, configs, report);
@@ -238,8 +259,12 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
           }
           runs.push_back(train::train_model(train, test, opt, rpu, report));
         }
-        for (size_t i = 0; i < task.size(); ++i) {
-          const SweepJob& job = pending[task[i]];
+        return runs;
+      };
+      const auto write_part = [&](const std::vector<size_t>& part,
+                                  std::vector<train::RunResult>& runs) {
+        for (size_t i = 0; i < part.size(); ++i) {
+          const SweepJob& job = pending[part[i]];
           train::RunResult& result = runs[i];
           std::vector<train::DriftAccuracy> drift;
           if (!job.digital && !result.diverged && !spec.eval_times.empty()) {
@@ -255,6 +280,15 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
           --share.left;
           outcome.diverged += result.diverged ? 1 : 0;
         }
+      };
+      const auto split = [&](size_t size) {
+        const std::string text = "analog-sweep: a population of " + std::to_string(size) +
+                                 " points does not fit in memory: training it in two halves";
+        std::lock_guard<std::mutex> lock(mutex);
+        progress.note(text);
+      };
+      try {
+        train_in_parts(task, train_part, write_part, split);
       } catch (const Cancelled&) {
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mutex);
@@ -271,8 +305,6 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
   };
   std::vector<std::thread> threads;
   for (int t = 0; t < jobs; ++t) threads.emplace_back(worker, static_cast<size_t>(t));
-
-  ProgressLine progress(outcome.planned);
   {
     std::unique_lock<std::mutex> lock(mutex);
     while (outcome.done < outcome.planned && !(stopping() && running == 0)) {

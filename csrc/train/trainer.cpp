@@ -16,6 +16,7 @@
 #include <c10/core/AutogradState.h>
 #endif
 
+#include "analog/error_message.h"
 #include "analog/kernels/rng.h"
 #include "analog/nn/analog_conv.h"
 #include "analog/nn/analog_linear.h"
@@ -378,21 +379,15 @@ std::string network_name(const TrainOptions& options) {
 RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& test,
                       const TrainOptions& options, const std::optional<RPUConfig>& rpu,
                       const ProgressFn& progress) {
-  // NB: LibTorch reports a failed allocation as a plain c10::Error ("DefaultCPUAllocator: can't
-  // allocate memory" in 1.13, "... not enough memory" later, CUDA's OutOfMemoryError "... out of
-  // memory") or std::bad_alloc; said as it is, it names no option.
+  // NB: a failed allocation, said as LibTorch says it, names no option.
   try {
     return run_training(train, test, options, rpu, progress);
   } catch (const std::bad_alloc&) {
     TORCH_CHECK(false, "train: not enough memory for the ", network_of(options));
   } catch (const c10::Error& e) {
-    const std::string& m = e.msg();
-    if (m.find("can't allocate memory") == std::string::npos &&
-        m.find("not enough memory") == std::string::npos &&
-        m.find("out of memory") == std::string::npos)
-      throw;
-    TORCH_CHECK(false, "train: not enough memory for the ", network_of(options), " (", one_line(m),
-                ")");
+    if (!is_out_of_memory(e)) throw;
+    TORCH_CHECK(false, "train: not enough memory for the ", network_of(options), " (",
+                one_line(e.msg()), ")");
   }
 }
 

@@ -77,5 +77,26 @@ TEST(ProgressLine, CountsThePartOfTheRunningRunsThatIsDone) {
   std::fclose(f);
 }
 
+TEST(ProgressLine, ANoteIsALineOfItsOwn) {
+  for (const bool tty : {false, true}) {
+    std::FILE* f = std::tmpfile();
+    ASSERT_NE(f, nullptr);
+    ProgressLine line(2, f, tty);
+    line.show(0, "2 running", 0);
+    line.note("a population of 2 points does not fit in memory");
+    line.show(1, "1 running", 0);
+    line.finish();
+    const std::string text = written(f);
+    // On a terminal the note overwrites the progress line and ends it; plain output has no
+    // progress line within 10 s, so the note and the last line are all there is.
+    const std::string note =
+        tty ? "\ra population of 2 points does not fit in memory" + std::string(90 - 47, ' ') + "\n"
+            : "a population of 2 points does not fit in memory\n";
+    EXPECT_THAT(text, HasSubstr(note)) << text;
+    if (!tty) EXPECT_EQ(text.rfind(note, 0), 0u) << text;
+    std::fclose(f);
+  }
+}
+
 }  // namespace
 }  // namespace analog::sweep

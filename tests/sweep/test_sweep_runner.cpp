@@ -110,6 +110,67 @@ TEST(SweepRunner, PopulationsRecordTheRunsOfSingleRuns) {
   std::remove(together.out.c_str());
 }
 
+/// A result that names the run it stands for (in last_loss).
+train::RunResult result_of(size_t run) {
+  train::RunResult r;
+  r.last_loss = static_cast<double>(run);
+  return r;
+}
+
+TEST(SweepRunner, APopulationThatDoesNotFitTrainsInHalves) {
+  // Parts of more than 2 points run out of memory, as a GPU's allocator or the CPU's says it.
+  for (const std::string message : {"CUDA out of memory. Tried to allocate 2.00 GiB",
+                                    "DefaultCPUAllocator: can't allocate memory: you tried"}) {
+    std::vector<std::vector<size_t>> tried, written;
+    std::vector<size_t> splits;
+    std::map<size_t, double> results;
+    const TrainPart train_part = [&](const std::vector<size_t>& part) {
+      tried.push_back(part);
+      TORCH_CHECK(part.size() <= 2, message);
+      std::vector<train::RunResult> runs;
+      for (const size_t k : part) runs.push_back(result_of(k));
+      return runs;
+    };
+    const WritePart write_part = [&](const std::vector<size_t>& part,
+                                     std::vector<train::RunResult>& runs) {
+      written.push_back(part);
+      ASSERT_EQ(runs.size(), part.size());
+      for (size_t i = 0; i < part.size(); ++i) results[part[i]] = runs[i].last_loss;
+    };
+    train_in_parts({10, 11, 12, 13, 14, 15, 16}, train_part, write_part,
+                   [&](size_t size) { splits.push_back(size); });
+    EXPECT_EQ(splits, (std::vector<size_t>{7, 3, 4}));
+    EXPECT_EQ(written, (std::vector<std::vector<size_t>>{{10}, {11, 12}, {13, 14}, {15, 16}}));
+    EXPECT_EQ(tried.size(), 3u + written.size());  // the three that did not fit, then the parts
+    ASSERT_EQ(results.size(), 7u);                 // every run once, with its own result
+    for (const auto& [run, loss] : results) EXPECT_EQ(loss, static_cast<double>(run));
+  }
+}
+
+TEST(SweepRunner, OtherErrorsAndASingleRunOutOfMemoryAreNotSplit) {
+  int calls = 0;
+  const WritePart nothing = [](const std::vector<size_t>&, std::vector<train::RunResult>&) {};
+  const TrainPart bad_config = [&](const std::vector<size_t>&) -> std::vector<train::RunResult> {
+    ++calls;
+    TORCH_CHECK(false, "rpu config: expected forward.out_noise >= 0, got -1");
+  };
+  EXPECT_THAT(test::error_of([&] {
+                train_in_parts({0, 1, 2, 3}, bad_config, nothing, nullptr);
+              }),
+              HasSubstr("out_noise"));
+  EXPECT_EQ(calls, 1);
+  const TrainPart too_big = [&](const std::vector<size_t>&) -> std::vector<train::RunResult> {
+    ++calls;
+    throw std::bad_alloc();
+  };
+  calls = 0;
+  EXPECT_THROW(train_in_parts({5}, too_big, nothing, nullptr), std::bad_alloc);
+  EXPECT_EQ(calls, 1);
+  calls = 0;  // 2 points: the pair, then each alone, whose failure is the task's
+  EXPECT_THROW(train_in_parts({5, 6}, too_big, nothing, nullptr), std::bad_alloc);
+  EXPECT_EQ(calls, 2);
+}
+
 TEST(SweepRunner, ThreadsRunEveryRunOnceAndResumeWithNothingToDo) {
   const SweepSpec spec = tiny_spec();
   const SweepTarget target = target_at("runner_threads.csv");

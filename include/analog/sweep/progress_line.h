@@ -24,6 +24,9 @@ class ProgressLine {
   /// Reports `done` runs finished, `diverged` of them diverged; `running` says what runs now and
   /// `partial` (in runs, >= 0) how much of it is done.
   void show(int64_t done, const std::string& running, int64_t diverged, double partial = 0.0);
+  /// Writes `text` as a line of its own (on a terminal over the progress line, which the next
+  /// show() writes again).
+  void note(const std::string& text);
   /// Ends the line on a terminal; returns the seconds since the start.
   double finish() const;
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,13 +63,25 @@ std::vector<std::vector<size_t>> sweep_tasks(const SweepSpec& spec,
                                              const std::vector<SweepJob>& pending,
                                              int64_t population, int jobs);
 
+/// What trains a part of a task (indices into the pending runs) and what takes its results.
+using TrainPart = std::function<std::vector<train::RunResult>(const std::vector<size_t>&)>;
+using WritePart = std::function<void(const std::vector<size_t>&, std::vector<train::RunResult>&)>;
+
+/// Trains `task` (a run alone, or the points of one population) with `train_part` and hands the
+/// results to `write_part`. A part of several points that runs out of memory (is_out_of_memory)
+/// trains as two halves instead, and so on down to single runs, whose failure is the task's;
+/// `split` hears of each part split (its size). A point's result does not depend on the part it
+/// trains in.
+void train_in_parts(const std::vector<size_t>& task, const TrainPart& train_part,
+                    const WritePart& write_part, const std::function<void(size_t)>& split);
+
 /// Runs the shard's pending runs on `jobs` threads (each run single-threaded; a population is
-/// one task: target.population), appending each finished run to the results file (opened, resumed
-/// or repaired here). The MNIST files come from `data_dir`; they are loaded, and their identity
-/// added to the sweep's description, before the results file is touched. Stops, leaving the file
-/// complete up to the runs finished, once `interrupted` is set or a run fails (the outcome's
-/// error). Reports progress to stderr unless `quiet` (a worker of a process pool, whose parent
-/// reports).
+/// one task: target.population, halved where it does not fit in memory), appending each finished
+/// run to the results file (opened, resumed or repaired here). The MNIST files come from
+/// `data_dir`; they are loaded, and their identity added to the sweep's description, before the
+/// results file is touched. Stops, leaving the file complete up to the runs finished, once
+/// `interrupted` is set or a run fails (the outcome's error). Reports progress to stderr unless
+/// `quiet` (a worker of a process pool, whose parent reports).
 SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_dir,
                                const SweepTarget& target, int jobs, bool quiet,
                                const std::atomic<bool>& interrupted);
