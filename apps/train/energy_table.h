@@ -11,10 +11,11 @@ namespace analog::apps {
 
 inline nlohmann::json breakdown_json(const energy::AnalogCost& c) {
   const energy::EnergyBreakdown& e = c.energy;
-  return {{"dac_j", e.dac},       {"array_j", e.array},
-          {"adc_j", e.adc},       {"periphery_j", e.periphery},
-          {"pulses_j", e.pulses}, {"movement_j", e.movement},
-          {"total_j", e.total()}, {"seconds", c.seconds}};
+  return {{"dac_j", e.dac},         {"array_j", e.array},
+          {"adc_j", e.adc},         {"periphery_j", e.periphery},
+          {"pulses_j", e.pulses},   {"movement_j", e.movement},
+          {"digital_j", e.digital}, {"total_j", e.total()},
+          {"seconds", c.seconds}};
 }
 
 inline nlohmann::json digital_json(const energy::DigitalCost& c) {
@@ -31,6 +32,7 @@ inline nlohmann::json events_json(const TileEvents& e) {
 
 inline nlohmann::json layer_json(const energy::LayerCost& l) {
   return {{"name", l.name},
+          {"digital", l.digital},
           {"tiles", l.tiles},
           {"devices", l.devices},
           {"train_events", events_json(l.train_events)},
@@ -68,11 +70,13 @@ inline std::string components(const energy::EnergyBreakdown& e, const char* unit
   part("periphery", e.periphery);
   part("pulses", e.pulses);
   part("movement", e.movement);
+  if (e.digital > 0) part("digital layers", e.digital);
   return out;
 }
 
 /// The table: training and one inference pass per layer, beside the digital reference (FP32
-/// training, INT8 inference), then the parts of the totals.
+/// training, INT8 inference; a layer kept digital, "dig.", costs the same on both sides), then
+/// the parts of the totals.
 inline void print_energy(const energy::EnergyReport& r) {
   fmt::print(
       "\nenergy and latency on analog hardware, beside a digital accelerator "
@@ -82,7 +86,8 @@ inline void print_energy(const energy::EnergyReport& r) {
              "ratio", "sample us");
   const auto row = [](const energy::LayerCost& l) {
     fmt::print("{:<10} {:>5}  {:>11} {:>11} {:>9} {:>9}  {:>12} {:>12} {:>9} {:>10}\n", l.name,
-               l.tiles, sci(l.train.energy.total()), sci(l.digital_train.total()),
+               l.digital ? std::string("dig.") : std::to_string(l.tiles),
+               sci(l.train.energy.total()), sci(l.digital_train.total()),
                ratio(l.train.energy.total(), l.digital_train.total()), sci(l.train.seconds),
                sci(l.sample.energy.total() * 1e9), sci(l.digital_sample.total() * 1e9),
                ratio(l.sample.energy.total(), l.digital_sample.total()),

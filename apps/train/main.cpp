@@ -259,7 +259,7 @@ int run(int argc, char** argv) {
       nlohmann::json run_json = to_json(sc.name, sc.rpu, result);
       if (!result.train_events.empty()) {
         const auto report = analog::energy::energy_report(result.model, result.train_events,
-                                                          result.test_events, result.test_samples);
+                                                          result.test_events, result.data);
         run_json["energy"] = analog::apps::energy_json(report);
         if (!json) analog::apps::print_energy(report);
       }

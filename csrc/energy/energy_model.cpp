@@ -45,11 +45,12 @@ EnergyBreakdown& EnergyBreakdown::operator+=(const EnergyBreakdown& o) {
   periphery += o.periphery;
   pulses += o.pulses;
   movement += o.movement;
+  digital += o.digital;
   return *this;
 }
 
 EnergyBreakdown EnergyBreakdown::scaled(double f) const {
-  return {dac * f, array * f, adc * f, periphery * f, pulses * f, movement * f};
+  return {dac * f, array * f, adc * f, periphery * f, pulses * f, movement * f, digital * f};
 }
 
 AnalogCost analog_cost(const TileEvents& e, const EnergyParameters& p, ConverterBits forward,

@@ -37,6 +37,40 @@ DigitalCost per(const DigitalCost& c, double n) {
   return n > 0 ? DigitalCost{c.macs / n, c.sram / n, c.dram / n} : DigitalCost{};
 }
 
+/// The weight of a digital weight layer (torch::nn::Linear or Conv), or an undefined tensor.
+at::Tensor digital_weight(const std::shared_ptr<torch::nn::Module>& m) {
+  if (const auto l = std::dynamic_pointer_cast<torch::nn::LinearImpl>(m)) return l->weight;
+  if (const auto c = std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(m)) return c->weight;
+  if (const auto c = std::dynamic_pointer_cast<torch::nn::Conv1dImpl>(m)) return c->weight;
+  return {};
+}
+
+/// The input rows each sample gives every child of `model` that is a digital weight layer (1 for
+/// a linear layer, its output positions for a convolution), by child index: one sample of
+/// `shape` through a copy of the network with every weight 0 (the copy's tiles draw, the
+/// model's do not; a diverged network's NaN weights do not stop it).
+std::vector<int64_t> digital_rows_per_sample(torch::nn::Sequential& model,
+                                             const std::vector<int64_t>& shape) {
+  std::vector<int64_t> rows(model->size(), 0);
+  torch::NoGradGuard no_grad;
+  const auto copy = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(model->clone());
+  copy->eval();
+  for (auto& parameter : copy->parameters()) parameter.zero_();
+  std::vector<int64_t> sizes{1};
+  sizes.insert(sizes.end(), shape.begin(), shape.end());
+  const at::Tensor weight0 = model->parameters().front();
+  at::Tensor x = at::zeros(sizes, weight0.options());
+  for (size_t i = 0; i < copy->size(); ++i) {
+    const at::Tensor w = digital_weight(copy->ptr(i));
+    const at::Tensor y = copy->begin()[static_cast<std::ptrdiff_t>(i)].forward(x);
+    // Linear: the input's rows of in_features; convolution: the output positions per channel.
+    if (w.defined())
+      rows[i] = w.dim() == 2 ? x.numel() / w.size(1) : y.numel() / std::max<int64_t>(1, w.size(0));
+    x = y;
+  }
+  return rows;
+}
+
 }  // namespace
 
 ConverterBits converter_bits_of(const RPUConfig& config, bool backward) {
@@ -47,22 +81,63 @@ ConverterBits converter_bits_of(const RPUConfig& config, bool backward) {
 }
 
 EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileEvents>& train,
-                           const std::vector<TileEvents>& test, int64_t test_samples) {
-  const size_t n_tiles = nn::analog_tiles(*model).size();
+                           const std::vector<TileEvents>& test, const DataCounts& data) {
+  const std::vector<AnalogTile> all_tiles = nn::analog_tiles(*model);
+  const size_t n_tiles = all_tiles.size();
   TORCH_CHECK(train.size() == n_tiles && (test.empty() || test.size() == n_tiles),
               "energy_report: expected events of ", n_tiles, " tiles, got ", train.size(),
               " (training) and ", test.size(), " (test)");
   EnergyReport report;
   report.total.name = "total";
+  if (n_tiles == 0) return report;
+  // Digital layers are priced with the network's figures (its first tile's config).
+  const EnergyParameters& network_prices = all_tiles.front()->config().energy();
+  std::vector<int64_t> digital_rows;
+  const auto children = model->children();
+  for (const auto& child : children) {
+    if (digital_weight(child).defined()) {
+      TORCH_CHECK(!data.sample_shape.empty(),
+                  "energy_report: a network with digital weight layers needs the shape of a "
+                  "sample (DataCounts::sample_shape)");
+      digital_rows = digital_rows_per_sample(model, data.sample_shape);
+      break;
+    }
+  }
   size_t next = 0;  // the first tile of the next layer in analog_tiles order
   int64_t weight_layer = 0;
-  for (const auto& child : model->children()) {
+  for (size_t c = 0; c < children.size(); ++c) {
+    const auto& child = children[c];
     const std::string kind = weight_layer_kind(child);
     if (!kind.empty()) ++weight_layer;
     const std::vector<AnalogTile> tiles = nn::analog_tiles(*child);
-    if (tiles.empty()) continue;
+    const at::Tensor w = digital_weight(child);
+    if (tiles.empty() && !w.defined()) continue;
     LayerCost layer;
     layer.name = (kind.empty() ? std::string("layer") : kind) + " " + std::to_string(weight_layer);
+    if (tiles.empty()) {
+      // A digital layer: its MVMs as a tile's events (no backward pass for the first layer,
+      // whose input needs no gradient), priced by the digital reference on both sides.
+      layer.digital = true;
+      const int64_t rows = digital_rows[c];
+      TileEvents t;
+      t.rows = w.numel() / w.size(0);
+      t.cols = w.size(0);
+      t.forward.calls = t.update_calls = data.train_steps;
+      t.forward.samples = t.update_samples = data.train_samples * rows;
+      if (weight_layer > 1) t.backward = t.forward;
+      layer.digital_train = digital_cost(t, network_prices, DigitalFormat::kFp32);
+      layer.train.energy.digital = layer.digital_train.total();
+      if (!test.empty() && data.test_samples > 0) {
+        TileEvents s;
+        s.rows = t.rows;
+        s.cols = t.cols;
+        s.forward.calls = data.test_batches;
+        s.forward.samples = data.test_samples * rows;
+        layer.digital_sample = per(digital_cost(s, network_prices, DigitalFormat::kInt8),
+                                   static_cast<double>(data.test_samples));
+        layer.sample.energy.digital = layer.digital_sample.total();
+      }
+    }
     layer.tiles = static_cast<int64_t>(tiles.size());
     for (size_t k = 0; k < tiles.size(); ++k, ++next) {
       const RPUConfig& cfg = tiles[k]->config();
@@ -75,7 +150,7 @@ EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileE
       layer.train.seconds = std::max(layer.train.seconds, t.seconds);
       layer.digital_train += digital_cost(train[next], p, DigitalFormat::kFp32);
       if (!test.empty()) {
-        const double n = static_cast<double>(test_samples);
+        const double n = static_cast<double>(data.test_samples);
         const AnalogCost s = per(analog_cost(test[next], p, fwd, bwd), n);
         layer.sample.energy += s.energy;
         layer.sample.seconds = std::max(layer.sample.seconds, s.seconds);

@@ -86,7 +86,7 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
   for (size_t k = 0; k < drift.size(); ++k) row.test_acc_at[k] = drift[k].mean();
   if (!r.train_events.empty() && r.model) {
     torch::nn::Sequential model = r.model;
-    const auto report = energy::energy_report(model, r.train_events, r.test_events, r.test_samples);
+    const auto report = energy::energy_report(model, r.train_events, r.test_events, r.data);
     // (A run that diverged before its first evaluation has no inference figures.)
     const bool tested = !r.test_events.empty();
     row.energy = {report.total.train.energy.total(),

@@ -122,6 +122,7 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
   const auto points = static_cast<int64_t>(configs.size());
 
   std::vector<RunResult> results(configs.size());
+  for (auto& r : results) r.data.sample_shape = train.images.sizes().slice(1).vec();
   std::vector<torch::nn::Sequential> models;
   for (const auto& config : configs) {
     models.push_back(make_model(options, config));
@@ -195,9 +196,8 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
     const int64_t total = test.images.size(0);
     std::vector<double> loss_sum(configs.size(), 0.0);
     at::Tensor correct = at::zeros({points}, at::TensorOptions().dtype(at::kLong).device(device));
-    constexpr int64_t kBatch = 1000;
-    for (int64_t start = 0; start < total; start += kBatch) {
-      const int64_t len = std::min(kBatch, total - start);
+    for (int64_t start = 0; start < total; start += kEvaluationBatch) {
+      const int64_t len = std::min(kEvaluationBatch, total - start);
       const at::Tensor x = test.images.narrow(0, start, len).to(device);
       const at::Tensor y = test.labels.narrow(0, start, len).to(device);
       const at::Tensor logits = population_forward(layers, x, points);
@@ -215,7 +215,8 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
       acc[p] = total > 0 ? counts[p] / static_cast<double>(total) : 0.0;
       if (std::isfinite(loss[p])) {
         take_events(p, results[p].test_events, /*add=*/false);
-        results[p].test_samples = total;
+        results[p].data.test_samples = total;
+        results[p].data.test_batches = evaluation_batches(total);
       } else {
         for (auto& t : tiles[p]) t->reset_events();
       }
@@ -305,6 +306,10 @@ std::vector<RunResult> train_population(const data::MnistSplit& train, const dat
       // update rejects its pairs (update_tiles would stop at the first that did).
       update_tiles(stepping, options.lr);
       for (auto& t : stepping) t->post_update_step();
+      for (const int64_t p : training) {
+        ++results[static_cast<size_t>(p)].data.train_steps;
+        results[static_cast<size_t>(p)].data.train_samples += len;
+      }
       correct.index_add_(0, chosen, live.argmax(2).eq(y.unsqueeze(0)).sum(1));
       double mean = 0;
       for (const int64_t p : training) mean += results[static_cast<size_t>(p)].last_loss;

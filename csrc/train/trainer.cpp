@@ -171,11 +171,10 @@ std::pair<double, double> evaluate(torch::nn::Sequential& model, const data::Mni
   const int64_t n = split.images.size(0);
   double loss_sum = 0;
   int64_t correct = 0;
-  constexpr int64_t kBatch = 1000;
   const auto device = model->parameters().empty() ? torch::Device(torch::kCPU)
                                                   : model->parameters().front().device();
-  for (int64_t start = 0; start < n; start += kBatch) {
-    const int64_t len = std::min(kBatch, n - start);
+  for (int64_t start = 0; start < n; start += kEvaluationBatch) {
+    const int64_t len = std::min(kEvaluationBatch, n - start);
     const auto x = split.images.narrow(0, start, len).to(device);
     const auto y = split.labels.narrow(0, start, len).to(device);
     const auto logits = model->forward(x);
@@ -247,6 +246,7 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
                                               torch::optim::SGDOptions(options.lr));
   }
   RunResult result;
+  result.data.sample_shape = train.images.sizes().slice(1).vec();
   // The tiles' events: training ones accumulate, each evaluation's replace the last.
   std::vector<AnalogTile> tiles = nn::analog_tiles(*model);
   result.train_events.resize(tiles.size());
@@ -263,7 +263,8 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
     take_events(result.train_events, /*add=*/true);
     const auto figures = evaluate(model, test);
     take_events(result.test_events, /*add=*/false);
-    result.test_samples = test.images.size(0);
+    result.data.test_samples = test.images.size(0);
+    result.data.test_batches = evaluation_batches(result.data.test_samples);
     return figures;
   };
   model->train();
@@ -300,6 +301,8 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
           loss.backward();
           const auto t_step = clock::now();
           opt->step();
+          ++result.data.train_steps;
+          result.data.train_samples += len;
           const auto t_done = clock::now();
           stats.backward_seconds += seconds_between(t_backward, t_step);
           stats.step_seconds += seconds_between(t_step, t_done);

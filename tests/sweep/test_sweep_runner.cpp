@@ -245,8 +245,8 @@ TEST(SweepRunner, EnergyColumnsAreTheRunsOwnReport) {
     train::TrainOptions opt = spec.train;
     opt.seed = row.seed;
     auto alone = train::train_model(train, test, opt, spec.point(row.point).config);
-    const auto report = energy::energy_report(alone.model, alone.train_events, alone.test_events,
-                                              alone.test_samples);
+    const auto report =
+        energy::energy_report(alone.model, alone.train_events, alone.test_events, alone.data);
     // (the file keeps 9 significant digits)
     EXPECT_NEAR(row.energy.train_j, report.total.train.energy.total(),
                 1e-8 * report.total.train.energy.total())

@@ -76,7 +76,11 @@ void expect_same_run(const RunResult& single, const RunResult& point) {
   ASSERT_EQ(point.test_events.size(), single.test_events.size());
   for (size_t k = 0; k < single.test_events.size(); ++k)
     EXPECT_EQ(point.test_events[k].forward.passes, single.test_events[k].forward.passes);
-  EXPECT_EQ(point.test_samples, single.test_samples);
+  EXPECT_EQ(point.data.test_samples, single.data.test_samples);
+  EXPECT_EQ(point.data.test_batches, single.data.test_batches);
+  EXPECT_EQ(point.data.train_steps, single.data.train_steps);
+  EXPECT_EQ(point.data.train_samples, single.data.train_samples);
+  EXPECT_EQ(point.data.sample_shape, single.data.sample_shape);
 }
 
 /// Points that differ in everything a population may vary: IO noise and resolution, bound

@@ -19,10 +19,11 @@ struct ConverterBits {
   int in = 8, out = 8;
 };
 
-/// Joules by component.
+/// Joules by component; `digital`: the layers kept digital in a hybrid network, on the digital
+/// reference (digital_cost).
 struct EnergyBreakdown {
-  double dac = 0, array = 0, adc = 0, periphery = 0, pulses = 0, movement = 0;
-  double total() const { return dac + array + adc + periphery + pulses + movement; }
+  double dac = 0, array = 0, adc = 0, periphery = 0, pulses = 0, movement = 0, digital = 0;
+  double total() const { return dac + array + adc + periphery + pulses + movement + digital; }
   EnergyBreakdown& operator+=(const EnergyBreakdown& o);
   EnergyBreakdown scaled(double factor) const;
 };

@@ -19,9 +19,10 @@ ConverterBits converter_bits_of(const RPUConfig& config, bool backward);
 /// The cost of one weight layer. Latency: its tiles work in parallel, so a layer's time is its
 /// slowest tile's busy time.
 struct LayerCost {
-  std::string name;     ///< "linear 2" or "conv 1": the kind and the weight layer's number
-  int64_t tiles = 0;    ///< its tiles
-  int64_t devices = 0;  ///< cross-points of its tiles (an analog bias column included)
+  std::string name;      ///< "linear 2" or "conv 1": the kind and the weight layer's number
+  bool digital = false;  ///< a layer kept digital: priced as the digital reference, no tiles
+  int64_t tiles = 0;     ///< its tiles
+  int64_t devices = 0;   ///< cross-points of its tiles (an analog bias column included)
   /// Its tiles' training events, summed (rows and cols 0: the tiles' sizes differ).
   TileEvents train_events;
   AnalogCost train;            ///< training, evaluations excluded
@@ -30,17 +31,20 @@ struct LayerCost {
   DigitalCost digital_sample;  ///< the same inference pass in INT8
 };
 
-/// A network's cost: its analog layers in order, and their sums (latency: layers one after
-/// another).
+/// A network's cost: its weight layers in order, and their sums (latency: layers one after
+/// another; a digital layer's time is not modelled).
 struct EnergyReport {
   std::vector<LayerCost> layers;
   LayerCost total;
 };
 
-/// The report of `model`'s analog weight layers (its children holding analog tiles) from the
-/// events of RunResult (per tile in nn::analog_tiles order). Layers kept digital in a hybrid
-/// network are not in it. Throws if the event lists do not match the model's tiles.
+/// The report of `model`'s weight layers from the events of RunResult (per tile in
+/// nn::analog_tiles order) and its data counts. A layer kept digital in a hybrid network costs
+/// what the digital reference charges for it (FP32 training, INT8 inference; its energy is the
+/// `digital` component): its MVMs are counted from `data` and the rows each sample gives it (a
+/// convolution's patches), which one sample through a copy of the network shows. Empty for a
+/// network without tiles. Throws if the event lists do not match the model's tiles.
 EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileEvents>& train,
-                           const std::vector<TileEvents>& test, int64_t test_samples);
+                           const std::vector<TileEvents>& test, const DataCounts& data);
 
 }  // namespace analog::energy

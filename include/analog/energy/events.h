@@ -1,6 +1,7 @@
 // Event counts: what a tile's hardware did, counted exactly where the simulation does it.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace analog {
 
@@ -66,6 +67,16 @@ struct TileEvents {
     devices_touched += o.devices_touched;
     return *this;
   }
+};
+
+/// How much data a run pushed through its network: what prices the layers that have no tiles to
+/// count their events (the digital layers of a hybrid network).
+struct DataCounts {
+  int64_t train_steps = 0;            ///< optimizer steps taken
+  int64_t train_samples = 0;          ///< the samples of those steps
+  int64_t test_batches = 0;           ///< batches of the last evaluation of the test set
+  int64_t test_samples = 0;           ///< its samples
+  std::vector<int64_t> sample_shape;  ///< one input sample's shape, e.g. {784}
 };
 
 }  // namespace analog

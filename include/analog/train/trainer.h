@@ -57,13 +57,20 @@ struct RunResult {
   /// The trained network (on the training device).
   torch::nn::Sequential model{nullptr};
   /// Per analog tile of `model` (nn::analog_tiles order; none in a digital run): the events of
-  /// training (the evaluations excluded), and of the last evaluation of the test set, which
-  /// had `test_samples` samples.
+  /// training (the evaluations excluded), and of the last evaluation of the test set.
   std::vector<TileEvents> train_events, test_events;
-  int64_t test_samples = 0;
+  /// The data of the training steps and of the last evaluation (energy::energy_report).
+  DataCounts data;
   /// The last finished epoch (or zeros when none finished).
   EpochStats final() const { return epochs.empty() ? EpochStats{} : epochs.back(); }
 };
+
+/// Test-set evaluations run in batches of this many samples.
+constexpr int64_t kEvaluationBatch = 1000;
+/// The batches of an evaluation of `samples` samples.
+constexpr int64_t evaluation_batches(int64_t samples) {
+  return (samples + kEvaluationBatch - 1) / kEvaluationBatch;
+}
 
 /// Called after every batch: epoch (1-based), samples done in it, samples per epoch, batch loss.
 using ProgressFn = std::function<void(int64_t, int64_t, int64_t, double)>;
