@@ -82,13 +82,31 @@ GridAxis parse_axis(const std::string& spec) {
   const std::string text = spec.substr(eq + 1);
   axis.values =
       text.find(':') != std::string::npos ? range_values(spec, text) : list_values(spec, text);
+  // What each value sets, to find two that name the same point ("1" and "01", "first+last" and
+  // "last+first"): the grid would train it twice.
+  std::vector<std::string> meanings;
   if (axis.key == kDigitalLayersAxis) {
     // NB: the layer count is the model's, known only at expansion; a huge count checks the words.
-    for (const auto& v : axis.values) train::parse_layer_set(v, 999, '+', "grid '" + spec + "'");
-    return axis;
+    for (const auto& v : axis.values) {
+      const auto layers = train::parse_layer_set(v, 999, '+', "grid '" + spec + "'");
+      std::string meaning;
+      for (const int64_t k : layers) meaning += std::to_string(k) + " ";
+      meanings.push_back(meaning);
+    }
+  } else {
+    for (const auto& v : axis.values) {
+      RPUConfig probe;
+      probe.set(axis.key, v);  // unknown key or bad value: error
+      meanings.push_back(probe.get(axis.key));
+    }
   }
-  RPUConfig probe;
-  for (const auto& v : axis.values) probe.set(axis.key, v);  // unknown key or bad value: error
+  for (size_t a = 0; a < meanings.size(); ++a) {
+    for (size_t b = a + 1; b < meanings.size(); ++b) {
+      TORCH_CHECK(meanings[a] != meanings[b], "grid '", spec, "': values '", axis.values[a],
+                  "' and '", axis.values[b], "' are the same ", axis.key,
+                  "; expected each value once");
+    }
+  }
   return axis;
 }
 

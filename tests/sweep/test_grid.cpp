@@ -46,6 +46,22 @@ TEST(Grid, BadSpecsNameTheProblem) {
               HasSubstr("appears twice"));
 }
 
+TEST(Grid, TwoValuesOfOnePointAreAnError) {
+  // Each pair names one point twice: the sweep would train it twice under two names.
+  EXPECT_THAT(error_of([] { parse_axis("update.desired_bl=01,3,1"); }),
+              HasSubstr("values '01' and '1' are the same update.desired_bl"));
+  EXPECT_THAT(error_of([] { parse_axis("forward.out_noise=0.10,0.1"); }),
+              HasSubstr("values '0.10' and '0.1'"));
+  EXPECT_THAT(error_of([] { parse_axis("forward.out_noise=1e-1,0.1"); }),
+              HasSubstr("the same forward.out_noise"));
+  EXPECT_THAT(error_of([] { parse_axis("digital_layers=first+last,last+first"); }),
+              HasSubstr("the same digital_layers"));
+  // Values that differ stay, in the order given.
+  EXPECT_EQ(parse_axis("forward.out_noise=0.1,0.01,0").values,
+            (std::vector<std::string>{"0.1", "0.01", "0"}));
+  EXPECT_EQ(parse_axis("digital_layers=none,first,first+last").values.size(), 3u);
+}
+
 TEST(Grid, DefaultGridIsTheSeedStudys144Points) {
   const auto points = expand_grid(RPUConfig(), default_grid());
   ASSERT_EQ(points.size(), 144u);
