@@ -47,19 +47,20 @@ at::Tensor digital_weight(const std::shared_ptr<torch::nn::Module>& m) {
 
 /// The input rows each sample gives every child of `model` that is a digital weight layer (1 for
 /// a linear layer, its output positions for a convolution), by child index: one sample of
-/// `shape` through a copy of the network with every weight 0 (the copy's tiles draw, the
-/// model's do not; a diverged network's NaN weights do not stop it).
+/// `shape` through a CPU copy of the network with every weight 0 (the copy's tiles draw, the
+/// model's do not; a diverged network's NaN weights do not stop it). The copy is made on the
+/// CPU, where one sample costs nothing, and takes no memory of a GPU the sweep may have filled.
 std::vector<int64_t> digital_rows_per_sample(torch::nn::Sequential& model,
                                              const std::vector<int64_t>& shape) {
   std::vector<int64_t> rows(model->size(), 0);
   torch::NoGradGuard no_grad;
-  const auto copy = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(model->clone());
+  const auto copy = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(
+      model->clone(torch::Device(torch::kCPU)));
   copy->eval();
   for (auto& parameter : copy->parameters()) parameter.zero_();
   std::vector<int64_t> sizes{1};
   sizes.insert(sizes.end(), shape.begin(), shape.end());
-  const at::Tensor weight0 = model->parameters().front();
-  at::Tensor x = at::zeros(sizes, weight0.options());
+  at::Tensor x = at::zeros(sizes, at::TensorOptions().dtype(at::kFloat));
   for (size_t i = 0; i < copy->size(); ++i) {
     const at::Tensor w = digital_weight(copy->ptr(i));
     const at::Tensor y = copy->begin()[static_cast<std::ptrdiff_t>(i)].forward(x);
