@@ -1,7 +1,9 @@
 // Image patches as matrix rows on the CPU (how a convolution meets a crossbar: one patch, one
 // input vector) and the adjoint that sums the rows' gradients back into the image.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace analog::cpu {
 
@@ -17,6 +19,16 @@ struct PatchGeometry {
   int64_t row_size() const { return channels * kh * kw; }
   int64_t patches() const { return h_out * w_out; }
   int64_t image_size() const { return channels * height * width; }
+
+  /// The fields in the order above (to keep in an autograd context), and back (`v` as to_list
+  /// made it: kListSize numbers).
+  static constexpr size_t kListSize = 13;
+  std::vector<int64_t> to_list() const {
+    return {channels, height, width, kh, kw, sh, sw, ph, pw, dh, dw, h_out, w_out};
+  }
+  static PatchGeometry from_list(const std::vector<int64_t>& v) {
+    return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
+  }
 };
 
 /// One image's patches: rows[(oh w_out + ow) K + (c kh + i) kw + j] = image[c, oh sh - ph + i dh,

@@ -33,18 +33,17 @@ struct ImagePatches : public torch::autograd::Function<ImagePatches> {
         cpu::image_to_rows_cpu(g, in + b * g.image_size(), out + b * g.patches() * g.row_size());
       }
     });
-    ctx->saved_data["geometry"] =
-        std::vector<int64_t>{g.channels, g.height, g.width, g.kh, g.kw,    g.sh,    g.sw,
-                             g.ph,       g.pw,     g.dh,    g.dw, g.h_out, g.w_out, n};
+    ctx->saved_data["geometry"] = g.to_list();
+    ctx->saved_data["images"] = n;
     return rows;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    const std::vector<int64_t> v = ctx->saved_data["geometry"].toIntVector();
-    const cpu::PatchGeometry g{v[0], v[1], v[2], v[3],  v[4],  v[5], v[6],
-                               v[7], v[8], v[9], v[10], v[11], v[12]};
-    const int64_t n = v[13];
+    const std::vector<int64_t> list = ctx->saved_data["geometry"].toIntVector();
+    TORCH_INTERNAL_ASSERT(list.size() == cpu::PatchGeometry::kListSize);
+    const auto g = cpu::PatchGeometry::from_list(list);
+    const int64_t n = ctx->saved_data["images"].toInt();
     if (!grads[0].defined()) return {at::Tensor(), at::Tensor()};
     const at::Tensor rows = grads[0].contiguous();
     at::Tensor images = at::empty({n, g.channels, g.height, g.width}, rows.options());
