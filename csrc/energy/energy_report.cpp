@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <c10/util/Exception.h>
 #include <torch/nn/modules/conv.h>
@@ -45,29 +47,64 @@ at::Tensor digital_weight(const std::shared_ptr<torch::nn::Module>& m) {
   return {};
 }
 
+/// `x` through child `m` of a network (`any` runs it), for the output's shape alone. An analog
+/// layer does not run (its tiles would draw from their streams): its output is that of a digital
+/// layer of its geometry; every other child runs on zeros, and its output becomes zeros of its
+/// shape (a diverged layer's NaN must not reach an analog layer, which refuses it).
+at::Tensor output_shape_of(const std::shared_ptr<torch::nn::Module>& m, torch::nn::AnyModule& any,
+                           const at::Tensor& x) {
+  if (const auto l = std::dynamic_pointer_cast<nn::AnalogLinearImpl>(m)) {
+    std::vector<int64_t> sizes = x.sizes().vec();
+    sizes.back() = l->options.out_features();
+    return at::zeros(sizes, x.options());
+  }
+  if (const auto c = std::dynamic_pointer_cast<nn::AnalogConv2dImpl>(m)) {
+    const auto& o = c->options;
+    const at::Tensor w =
+        at::zeros({o.out_channels(), o.in_channels(), (*o.kernel_size())[0], (*o.kernel_size())[1]},
+                  x.options());
+    return at::conv2d(x, w, {}, o.stride(), o.padding(), o.dilation());
+  }
+  if (const auto c = std::dynamic_pointer_cast<nn::AnalogConv1dImpl>(m)) {
+    const auto& o = c->options;
+    const at::Tensor w =
+        at::zeros({o.out_channels(), o.in_channels(), (*o.kernel_size())[0]}, x.options());
+    return at::conv1d(x, w, {}, o.stride(), o.padding(), o.dilation());
+  }
+  TORCH_CHECK(nn::analog_tiles(*m).empty(), "energy_report: cannot tell the output shape of '",
+              m->name(), "', an analog module of an unknown kind");
+  return at::zeros_like(any.forward(x));
+}
+
 /// The input rows each sample gives every child of `model` that is a digital weight layer (1 for
 /// a linear layer, its output positions for a convolution), by child index: one sample of
-/// `shape` through a CPU copy of the network with every weight 0 (the copy's tiles draw, the
-/// model's do not; a diverged network's NaN weights do not stop it). The copy is made on the
-/// CPU, where one sample costs nothing, and takes no memory of a GPU the sweep may have filled.
+/// `shape`, zeros, through the network's children (output_shape_of) in eval mode, so that none
+/// changes state (a batch norm's statistics), draws (a dropout) or runs a tile; each module's
+/// mode is restored after.
 std::vector<int64_t> digital_rows_per_sample(torch::nn::Sequential& model,
                                              const std::vector<int64_t>& shape) {
   std::vector<int64_t> rows(model->size(), 0);
   torch::NoGradGuard no_grad;
-  const auto copy = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(
-      model->clone(torch::Device(torch::kCPU)));
-  copy->eval();
-  for (auto& parameter : copy->parameters()) parameter.zero_();
+  struct Modes {  // each module's mode, set again in pre-order (train() sets the children too)
+    std::vector<std::pair<std::shared_ptr<torch::nn::Module>, bool>> of;
+    ~Modes() {
+      for (auto& [m, training] : of) m->train(training);
+    }
+  } modes;
+  for (const auto& m : model->modules(/*include_self=*/true))
+    modes.of.emplace_back(m, m->is_training());
+  model->eval();
   std::vector<int64_t> sizes{1};
   sizes.insert(sizes.end(), shape.begin(), shape.end());
-  at::Tensor x = at::zeros(sizes, at::TensorOptions().dtype(at::kFloat));
-  for (size_t i = 0; i < copy->size(); ++i) {
-    const at::Tensor w = digital_weight(copy->ptr(i));
-    const at::Tensor y = copy->begin()[static_cast<std::ptrdiff_t>(i)].forward(x);
+  at::Tensor x = at::zeros(sizes, model->parameters().front().options());
+  for (size_t i = 0; i < model->size(); ++i) {
+    const auto child = model->ptr(i);
+    const at::Tensor w = digital_weight(child);
+    const at::Tensor y = output_shape_of(child, model->begin()[static_cast<std::ptrdiff_t>(i)], x);
     // Linear: the input's rows of in_features; convolution: the output positions per channel.
     if (w.defined())
       rows[i] = w.dim() == 2 ? x.numel() / w.size(1) : y.numel() / std::max<int64_t>(1, w.size(0));
-    x = y;
+    x = at::zeros_like(y);
   }
   return rows;
 }

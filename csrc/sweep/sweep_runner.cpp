@@ -230,6 +230,7 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
       if (t >= tasks.size() || stopping()) return;
       const auto& task = tasks[t];
       const auto count = static_cast<int64_t>(task.size());
+      int64_t written = 0;  // rows of the task written (under `mutex`)
       {
         std::lock_guard<std::mutex> lock(mutex);
         running += count;
@@ -278,6 +279,8 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
           results.append(row);  // (false only if another process ran it too: it is in the file)
           ++outcome.done;
           --share.left;
+          --running;
+          ++written;
           outcome.diverged += result.diverged ? 1 : 0;
         }
       };
@@ -297,7 +300,7 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
       }
       {
         std::lock_guard<std::mutex> lock(mutex);
-        running -= count;
+        running -= count - written;
         share.left = 0;
       }
       changed.notify_all();
