@@ -42,8 +42,10 @@ struct EnergyReport {
 /// nn::analog_tiles order) and its data counts. A layer kept digital in a hybrid network costs
 /// what the digital reference charges for it (FP32 training, INT8 inference; its energy is the
 /// `digital` component): its MVMs are counted from `data` and the rows each sample gives it (a
-/// convolution's patches), which one sample through a copy of the network shows. Empty for a
-/// network without tiles. Throws if the event lists do not match the model's tiles.
+/// convolution's patches), which one zero sample through the network in eval mode shows (its
+/// analog layers give their output shapes without running: no tile draws, no module keeps
+/// another mode). Empty for a network without tiles. Throws if the event lists do not match the
+/// model's tiles.
 EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileEvents>& train,
                            const std::vector<TileEvents>& test, const DataCounts& data);
 
