@@ -49,8 +49,7 @@ at::Tensor digital_weight(const std::shared_ptr<torch::nn::Module>& m) {
 
 /// `x` through child `m` of a network (`any` runs it), for the output's shape alone. An analog
 /// layer does not run (its tiles would draw from their streams): its output is that of a digital
-/// layer of its geometry; every other child runs on zeros, and its output becomes zeros of its
-/// shape (a diverged layer's NaN must not reach an analog layer, which refuses it).
+/// layer of its geometry; every other child runs.
 at::Tensor output_shape_of(const std::shared_ptr<torch::nn::Module>& m, torch::nn::AnyModule& any,
                            const at::Tensor& x) {
   if (const auto l = std::dynamic_pointer_cast<nn::AnalogLinearImpl>(m)) {
@@ -73,14 +72,15 @@ at::Tensor output_shape_of(const std::shared_ptr<torch::nn::Module>& m, torch::n
   }
   TORCH_CHECK(nn::analog_tiles(*m).empty(), "energy_report: cannot tell the output shape of '",
               m->name(), "', an analog module of an unknown kind");
-  return at::zeros_like(any.forward(x));
+  return any.forward(x);
 }
 
 /// The input rows each sample gives every child of `model` that is a digital weight layer (1 for
 /// a linear layer, its output positions for a convolution), by child index: one sample of
 /// `shape`, zeros, through the network's children (output_shape_of) in eval mode, so that none
 /// changes state (a batch norm's statistics), draws (a dropout) or runs a tile; each module's
-/// mode is restored after.
+/// mode is restored after. Each output becomes zeros again, so that what a layer's weights
+/// (NaN in a diverged network) make of its input does not matter.
 std::vector<int64_t> digital_rows_per_sample(torch::nn::Sequential& model,
                                              const std::vector<int64_t>& shape) {
   std::vector<int64_t> rows(model->size(), 0);
