@@ -130,17 +130,8 @@ EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileE
   if (n_tiles == 0) return report;
   // Digital layers are priced with the network's figures (its first tile's config).
   const EnergyParameters& network_prices = all_tiles.front()->config().energy();
-  std::vector<int64_t> digital_rows;
+  std::vector<int64_t> digital_rows;  // (found at the first digital layer)
   const auto children = model->children();
-  for (const auto& child : children) {
-    if (digital_weight(child).defined()) {
-      TORCH_CHECK(!data.sample_shape.empty(),
-                  "energy_report: a network with digital weight layers needs the shape of a "
-                  "sample (DataCounts::sample_shape)");
-      digital_rows = digital_rows_per_sample(model, data.sample_shape);
-      break;
-    }
-  }
   size_t next = 0;  // the first tile of the next layer in analog_tiles order
   int64_t weight_layer = 0;
   for (size_t c = 0; c < children.size(); ++c) {
@@ -156,6 +147,12 @@ EnergyReport energy_report(torch::nn::Sequential& model, const std::vector<TileE
       // A digital layer: its MVMs as a tile's events (no backward pass for the first layer,
       // whose input needs no gradient), priced by the digital reference on both sides.
       layer.digital = true;
+      if (digital_rows.empty()) {
+        TORCH_CHECK(!data.sample_shape.empty(),
+                    "energy_report: a network with digital weight layers needs the shape of a "
+                    "sample (DataCounts::sample_shape)");
+        digital_rows = digital_rows_per_sample(model, data.sample_shape);
+      }
       const int64_t rows = digital_rows[c];
       TileEvents t;
       t.rows = w.numel() / w.size(0);
