@@ -327,7 +327,8 @@ __device__ unsigned long long apply_device(float* w, const float* devices, const
 }
 
 /// One thread per device: its pulses, in sample and slot order, by the rule of model M; then the
-/// pulses fired, the devices that got any and (block 0) the slots planned added to `counts`.
+/// pulses fired, the devices that got any and (block 0) the slots planned added to `counts`, and
+/// (block 0) its bl_wanted entry raised to the batch's.
 template <DeviceModel M>
 __device__ void apply_block(float* w, const float* devices, const float* slopes, const float* x,
                             int64_t ldx, const float* d, const Layout& L, const UpdateSpec& up,
@@ -361,9 +362,19 @@ __device__ void apply_block(float* w, const float* devices, const float* slopes,
   }
   if (block == 0) {
     unsigned long long planned = 0ull;
-    for (int64_t s = 0; s < L.samples; ++s)
+    int64_t wanted = 0;
+    for (int64_t s = 0; s < L.samples; ++s) {
       planned += static_cast<unsigned long long>(planned_slots(plans, s, L.bl));
+      // The sample's plan again from its maxima (p[2], p[3]), for the train it asked for.
+      const float* p = plans + 5 * s;
+      const auto plan = kernels::plan_pulses(up.lr, up.dw_min, p[2], p[3], up.desired_bl,
+                                             up.fixed_bl, up.ublm, up.um, up.um_grad_scale);
+      const int64_t w_s = kernels::bl_wanted(plan, up.ublm, kBlUnbounded);
+      wanted = w_s > wanted ? w_s : wanted;
+    }
     atomicAdd(total + kSlotsCounted, planned);
+    // NB: a maximum, written by this one thread: a tile's updates are ordered on its stream.
+    if (wanted > counts[kBlWantedCounted]) counts[kBlWantedCounted] = wanted;
   }
 }
 

@@ -50,8 +50,8 @@ struct UpdateTile {
   int32_t* non_finite;
   int32_t* non_finite_host;
   /// kUpdateCounters device counters (energy/events.h) the update adds its planned slots, its
-  /// pulses and the devices that received any to, unless a sample held a NaN or inf
-  /// (cpu::pulsed_update_cpu's counts); nullptr: not counted.
+  /// pulses and the devices that received any to, and whose bl_wanted entry it raises, unless a
+  /// sample held a NaN or inf (cpu::pulsed_update_cpu's counts); nullptr: not counted.
   int64_t* counts = nullptr;
 };
 

@@ -1,6 +1,7 @@
 // CPU kernel of the pulsed update: sparse active-column/row lists per slot, one pulse per crossing.
 #include "cpu/pulsed_update_cpu.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <type_traits>
@@ -522,7 +523,7 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
   std::vector<Active> cols(static_cast<size_t>(in_size + 16)),
       rows(static_cast<size_t>(out_size + 16));
   Nonzeros x_nonzeros(in_size), d_nonzeros(out_size);
-  int64_t planned = 0, fired = 0;
+  int64_t planned = 0, fired = 0, wanted = 0;
   std::optional<TouchedDevices> touched;
   if (counts) touched.emplace(out_size, in_size);
   TouchedDevices* const touched_ptr = touched ? &*touched : nullptr;
@@ -541,6 +542,7 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
       const kernels::PulsePlan plan = kernels::plan_pulses(
           spec.lr, spec.dw_min, x_max[static_cast<size_t>(s)], d_max[static_cast<size_t>(s)],
           spec.desired_bl, spec.fixed_bl, spec.ublm, spec.um, spec.um_grad_scale);
+      wanted = std::max(wanted, kernels::bl_wanted(plan, spec.ublm, kBlUnbounded));
       if (plan.bl <= 0) continue;
       planned += plan.bl;
       if (up.pulse_type() == PulseType::kStochasticCompressed) {
@@ -564,6 +566,7 @@ void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const a
     counts[kSlotsCounted] += planned;
     counts[kPulsesCounted] += fired;
     counts[kTouchedCounted] += touched->count();
+    counts[kBlWantedCounted] = std::max(counts[kBlWantedCounted], wanted);
   }
 }
 

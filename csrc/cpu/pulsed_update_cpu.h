@@ -17,7 +17,7 @@ namespace analog::cpu {
 /// Handles every pulse type but `none` (an exact float update done by the tile).
 /// `counts`, if given (kUpdateCounters of them, energy/events.h), is increased by the pulse slots
 /// planned, the pulses fired and the devices that received any, once the inputs have passed the
-/// check.
+/// check; its kBlWantedCounted entry becomes the larger of itself and the batch's bl_wanted.
 void pulsed_update_cpu(const at::Tensor& w, const DeviceArrays& devices, const at::Tensor& x,
                        const at::Tensor& d, const UpdateParameters& up, const PulsedDevice& dev,
                        float lr, uint64_t key, uint64_t first_call, int64_t* counts = nullptr);

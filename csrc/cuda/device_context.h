@@ -45,4 +45,13 @@ inline void add_to_counters(int64_t* counters, const int64_t* host, int64_t n,
       .add_(on_host.to(like.device()));
 }
 
+/// *counter = max(*counter, value) for an event counter in the device memory of `like`.
+inline void max_into_counter(int64_t* counter, int64_t value, const at::Tensor& like) {
+  at::for_blob(counter, {1})
+      .options(like.options().dtype(at::kLong))
+      .target_device(like.device())
+      .make_tensor()
+      .clamp_min_(value);
+}
+
 }  // namespace analog::cuda_glue

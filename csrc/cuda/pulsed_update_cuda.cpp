@@ -130,7 +130,8 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
         continue;
       }
       w.copy_(w_cpu);
-      add_to_counters(j.counts, counts, kUpdateCounters, w);
+      add_to_counters(j.counts, counts, kBlWantedCounted, w);  // the sums
+      if (j.counts) max_into_counter(j.counts + kBlWantedCounted, counts[kBlWantedCounted], w);
       continue;
     }
     if (j.x.size(0) == 0 || j.x.size(1) == 0 || j.d.size(1) == 0)

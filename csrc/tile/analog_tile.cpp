@@ -162,6 +162,7 @@ TileEvents AnalogTileImpl::events() const {
   e.update_slots += v[kUpdateCounts + kSlotsCounted];
   e.pulses += v[kUpdateCounts + kPulsesCounted];
   e.devices_touched += v[kUpdateCounts + kTouchedCounted];
+  e.bl_wanted = std::max(e.bl_wanted, v[kUpdateCounts + kBlWantedCounted]);
   return e;
 }
 

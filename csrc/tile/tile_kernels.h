@@ -31,7 +31,8 @@ struct UpdateJob {
   float lr;
   uint64_t key, first_call;
   /// kUpdateCounters counters in memory of the kernels' device that the update adds its slots,
-  /// pulses and devices touched to (energy/events.h); nullptr: not counted.
+  /// pulses and devices touched to, and whose bl_wanted it raises (energy/events.h); nullptr: not
+  /// counted.
   int64_t* counts = nullptr;
 };
 

@@ -87,6 +87,41 @@ TEST(PulsedUpdate, LargeGradientsUseMoreSlotsAndStayUnbiasedBelowDesiredBl) {
   EXPECT_EQ(dW.select(1, 3).abs().sum().item<double>(), 0.0);  // x_j = 0: never pulsed
 }
 
+TEST(PulsedUpdate, BlWantedIsTheLongestTrainBlManagementAskedFor) {
+  // k = lr max|x| max|d| / dw_min = 0.1 * 1 * max|d| / 0.001: 0.3, 2.3, 6.55 -> 1, 3, 7, of which
+  // desired_bl 5 clips the last.
+  const auto wanted_after = [](bool ublm, const at::Tensor& d) {
+    RPUConfig cfg = ideal_spread_config();
+    cfg.update().desired_bl(5).update_bl_management(ublm);
+    AnalogTile tile(3, 4, cfg, 3, 0);
+    const at::Tensor x = at::tensor({1.0f, -0.5f, 0.25f, 0.0f}).expand({d.size(0), 4});
+    tile->record(x.contiguous(), d);
+    tile->update(0.1);
+    return tile->events().bl_wanted;
+  };
+  const at::Tensor d =
+      at::tensor({0.003f, -0.001f, 0.0f, 0.023f, 0.01f, 0.0f, 0.0f, -0.0655f, 0.0f}).view({3, 3});
+  EXPECT_EQ(wanted_after(true, d), 7);
+  EXPECT_EQ(wanted_after(true, d.narrow(0, 0, 2)), 3);
+  EXPECT_EQ(wanted_after(true, at::zeros({2, 3})), 0);              // no sample plans an update
+  EXPECT_EQ(wanted_after(false, d.narrow(0, 0, 1)), kBlUnbounded);  // BL = desired_bl
+  // The plans, and so the weights, are the same for every desired_bl >= 7, not for 6.
+  const auto weights_after = [&](int64_t desired_bl) {
+    RPUConfig cfg = ideal_spread_config();
+    cfg.update().desired_bl(desired_bl);
+    AnalogTile tile(3, 4, cfg, 3, 0);
+    const at::Tensor x = at::tensor({1.0f, -0.5f, 0.25f, 0.0f}).expand({3, 4});
+    for (int step = 0; step < 3; ++step) {
+      tile->record(x.contiguous(), d);
+      tile->update(0.1);
+    }
+    return tile->get_weights();
+  };
+  EXPECT_TRUE(weights_after(7).equal(weights_after(31)));
+  EXPECT_TRUE(weights_after(8).equal(weights_after(7)));
+  EXPECT_FALSE(weights_after(6).equal(weights_after(7)));
+}
+
 TEST(PulsedUpdate, NoUpdateWhenXOrDIsZero) {
   AnalogTile tile(4, 5, RPUConfig(), 1, 0);
   tile->set_weights(at::full({4, 5}, 0.01f));

@@ -80,7 +80,7 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
       host_flags(2 * samples * 4);  // the copy for the host (mapped host memory in the glue)
   cudaMemset(host_flags.ptr, 0xff, 2 * samples * 4);  // -1: unwritten
   const int64_t zeros[kUpdateCounters] = {};
-  Buffer counters(zeros, sizeof zeros);  // slots, pulses, devices touched
+  Buffer counters(zeros, sizeof zeros);  // slots, pulses, devices touched, BL wanted
   const cuda::UpdateTile tile{dw.as<float>(),
                               ddev.as<float>(),
                               linear ? dslopes.as<float>() : nullptr,
@@ -99,7 +99,7 @@ TEST_P(CudaUpdateParity, PulsedUpdateMakesTheSamePulses) {
                               counters.as<int64_t>()};
   cuda::launch_pulsed_updates(&tile, 1, nullptr, nullptr);
   const at::Tensor w_gpu = dw.to_tensor({out, in});
-  int64_t gpu_counts[kUpdateCounters] = {-1, -1, -1};
+  int64_t gpu_counts[kUpdateCounters] = {-1, -1, -1, -1};
   cudaMemcpy(gpu_counts, counters.ptr, sizeof gpu_counts, cudaMemcpyDeviceToHost);
   EXPECT_GT(cpu_counts[kPulsesCounted], cpu_counts[kTouchedCounted]);
   EXPECT_GT(cpu_counts[kTouchedCounted], 0);

@@ -6,13 +6,18 @@
 namespace analog {
 
 /// The counters the pulsed-update kernels add to: an array of kUpdateCounters int64 in memory of
-/// the kernels' device, in this order (TileEvents::update_slots, pulses, devices_touched).
+/// the kernels' device, in this order (TileEvents::update_slots, pulses, devices_touched,
+/// bl_wanted). NB: kBlWantedCounted holds a maximum, not a sum.
 enum UpdateCounter : int {
   kSlotsCounted = 0,
   kPulsesCounted = 1,
   kTouchedCounted = 2,
-  kUpdateCounters = 3
+  kBlWantedCounted = 3,
+  kUpdateCounters = 4
 };
+
+/// TileEvents::bl_wanted where update.desired_bl itself set the train lengths.
+constexpr int64_t kBlUnbounded = INT64_MAX;
 
 /// The MVMs of one direction of a tile.
 struct MvmEvents {
@@ -52,9 +57,14 @@ struct TileEvents {
   int64_t pulses = 0;
   /// Devices that received at least one pulse in an update, summed over the updates.
   int64_t devices_touched = 0;
+  /// The longest pulse train that BL management asked for in one sample, before the clip to
+  /// update.desired_bl (ceil(lr max|x| max|d| / dw_min)), over the updates (a maximum): the
+  /// updates, and with them the training, would have been the same for every desired_bl at
+  /// least this. kBlUnbounded without BL management.
+  int64_t bl_wanted = 0;
 
-  /// Adds the counts of `o` and takes its sizes (for a sum over tiles of different sizes, set
-  /// rows and cols afterwards).
+  /// Adds the counts of `o` (bl_wanted: the larger) and takes its sizes (for a sum over tiles of
+  /// different sizes, set rows and cols afterwards).
   TileEvents& operator+=(const TileEvents& o) {
     rows = o.rows;
     cols = o.cols;
@@ -65,6 +75,7 @@ struct TileEvents {
     update_slots += o.update_slots;
     pulses += o.pulses;
     devices_touched += o.devices_touched;
+    bl_wanted = bl_wanted > o.bl_wanted ? bl_wanted : o.bl_wanted;
     return *this;
   }
 };

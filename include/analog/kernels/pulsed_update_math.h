@@ -85,6 +85,16 @@ ANALOG_HOST_DEVICE inline PulsePlan plan_pulses(float lr, float dw_min, float x_
   return p;
 }
 
+/// The train length BL management asks for in a sample with this plan (`plan_pulses` with
+/// these flags), before the clip to desired_bl: ceil(k), 0 for no update. plan_pulses gives the
+/// sample the same plan for every desired_bl >= this value; `unbounded` (larger than any
+/// desired_bl) without BL management, where BL is desired_bl itself, or for a k that is not finite.
+ANALOG_HOST_DEVICE inline int64_t bl_wanted(const PulsePlan& plan, bool ublm, int64_t unbounded) {
+  if (plan.bl <= 0) return 0;
+  if (!ublm || !(plan.k < 1e18f)) return unbounded;
+  return static_cast<int64_t>(ceilf(plan.k));
+}
+
 /// Constant-step device pulse: w -/+ step (1 + std * xi), clipped to the device bounds.
 /// `down` is true when sign(d) * sign(x) > 0 (the weight decreases).
 ANALOG_HOST_DEVICE inline float constant_step_pulse(float w, bool down, float dw_up, float dw_down,
