@@ -10,6 +10,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -106,13 +107,61 @@ SweepSpec identify_data(const SweepSpec& sweep, const std::string& data_dir) {
   return spec;
 }
 
-std::vector<std::vector<size_t>> sweep_tasks(const SweepSpec& spec,
-                                             const std::vector<GridPoint>& points,
-                                             const std::vector<SweepJob>& pending,
-                                             int64_t population, int jobs) {
+namespace {
+
+/// The key of the runs whose training may be shared by desired_bl (train_sharing): the seed, the
+/// layers kept digital and the config with desired_bl set aside; "" for a run that cannot share.
+std::string desired_bl_key(const SweepSpec& spec, const std::vector<GridPoint>& points,
+                           const SweepJob& job) {
+  if (job.digital || !spec.eval_times.empty()) return "";
+  const GridPoint& p = points[static_cast<size_t>(job.point)];
+  if (!p.config.update().update_bl_management()) return "";
+  RPUConfig config = p.config;
+  config.update().desired_bl(1);
+  std::string key = std::to_string(job.seed) + " ";
+  for (const int64_t layer : p.digital_layers) key += std::to_string(layer) + ",";
+  return key + " " + config.to_json();
+}
+
+/// The tasks of runs alone (none in a population) as by_desired_bl tasks where runs share a
+/// desired_bl_key, if that leaves at least `jobs` tasks.
+std::vector<SweepTask> by_desired_bl(const std::vector<SweepTask>& alone, const SweepSpec& spec,
+                                     const std::vector<GridPoint>& points,
+                                     const std::vector<SweepJob>& pending, int jobs) {
+  std::vector<SweepTask> tasks;
+  std::vector<std::pair<std::string, size_t>> chains;  // key, task
+  for (const SweepTask& task : alone) {
+    const std::string key = desired_bl_key(spec, points, pending[task.runs.front()]);
+    auto c = key.empty() ? chains.end()
+                         : std::find_if(chains.begin(), chains.end(),
+                                        [&](const auto& e) { return e.first == key; });
+    if (c != chains.end()) {
+      tasks[c->second].runs.push_back(task.runs.front());
+      tasks[c->second].by_desired_bl = true;
+      continue;
+    }
+    if (!key.empty()) chains.emplace_back(key, tasks.size());
+    tasks.push_back(task);
+  }
+  if (tasks.size() < static_cast<size_t>(std::max(1, jobs))) return alone;
+  const auto desired_bl = [&](size_t k) {
+    return points[static_cast<size_t>(pending[k].point)].config.update().desired_bl();
+  };
+  for (SweepTask& task : tasks) {
+    std::stable_sort(task.runs.begin(), task.runs.end(),
+                     [&](size_t a, size_t b) { return desired_bl(a) > desired_bl(b); });
+  }
+  return tasks;
+}
+
+}  // namespace
+
+std::vector<SweepTask> sweep_tasks(const SweepSpec& spec, const std::vector<GridPoint>& points,
+                                   const std::vector<SweepJob>& pending, int64_t population,
+                                   int jobs) {
   // The runs that may share a population, by seed and population key, in order of their first run.
   std::vector<std::pair<std::string, std::vector<size_t>>> groups;
-  std::vector<std::vector<size_t>> tasks;
+  std::vector<SweepTask> tasks;
   for (size_t k = 0; k < pending.size(); ++k) {
     const SweepJob& job = pending[k];
     std::string key;
@@ -124,7 +173,7 @@ std::vector<std::vector<size_t>> sweep_tasks(const SweepSpec& spec,
       key = train::population_key(opt, p.config);  // ("" for inference points: eval_times)
     }
     if (key.empty()) {
-      tasks.push_back({k});
+      tasks.push_back({{k}});
       continue;
     }
     key = std::to_string(job.seed) + " " + key;
@@ -144,13 +193,49 @@ std::vector<std::vector<size_t>> sweep_tasks(const SweepSpec& spec,
     const int64_t chunks = (n + size - 1) / size;
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t begin = c * n / chunks, end = (c + 1) * n / chunks;
-      tasks.emplace_back(members.begin() + begin, members.begin() + end);
+      tasks.push_back({{members.begin() + begin, members.begin() + end}});
     }
   }
+  // Without populations on the CPU, runs that differ only in desired_bl share their training.
+  // (A GPU's population trains them all at once: there, waiting for one to train the next would
+  // cost more than it saves.)
+  if (groups.empty() && share) tasks = by_desired_bl(tasks, spec, points, pending, jobs);
   // (In run order of each task's first run.)
+  const auto first = [](const SweepTask& t) {
+    return *std::min_element(t.runs.begin(), t.runs.end());
+  };
   std::stable_sort(tasks.begin(), tasks.end(),
-                   [](const auto& a, const auto& b) { return a.front() < b.front(); });
+                   [&](const auto& a, const auto& b) { return first(a) < first(b); });
   return tasks;
+}
+
+int64_t bl_wanted(const train::RunResult& result) {
+  int64_t wanted = 0;
+  for (const TileEvents& e : result.train_events) wanted = std::max(wanted, e.bl_wanted);
+  return wanted;
+}
+
+int64_t train_sharing(const std::vector<size_t>& runs,
+                      const std::function<int64_t(size_t)>& desired_bl, const TrainPart& train_part,
+                      const WritePart& write_part) {
+  int64_t shared = 0;
+  std::vector<size_t> left = runs;
+  while (!left.empty()) {
+    std::vector<train::RunResult> trained = train_part({left.front()});
+    // NB: by induction over the updates, a run whose desired_bl is at least every train asked
+    // for gets the same plans, the same pulses and so the same everything as this one.
+    const int64_t wanted = bl_wanted(trained.front());
+    const bool unclipped = desired_bl(left.front()) >= wanted;  // (else its trains were cut)
+    std::vector<size_t> same{left.front()}, rest;
+    for (size_t i = 1; i < left.size(); ++i)
+      (unclipped && desired_bl(left[i]) >= wanted ? same : rest).push_back(left[i]);
+    std::sort(same.begin(), same.end());  // (the file in run order where it can be)
+    std::vector<train::RunResult> results(same.size(), trained.front());
+    write_part(same, results);
+    shared += static_cast<int64_t>(same.size()) - 1;
+    left = std::move(rest);
+  }
+  return shared;
 }
 
 void train_in_parts(const std::vector<size_t>& task, const TrainPart& train_part,
@@ -195,8 +280,7 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
     }
   }
 
-  const std::vector<std::vector<size_t>> tasks =
-      sweep_tasks(spec, points, pending, target.population, jobs);
+  const std::vector<SweepTask> tasks = sweep_tasks(spec, points, pending, target.population, jobs);
   std::mutex mutex;
   std::condition_variable changed;
   std::atomic<size_t> next{0};
@@ -228,8 +312,8 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
     for (;;) {
       const size_t t = next.fetch_add(1);
       if (t >= tasks.size() || stopping()) return;
-      const auto& task = tasks[t];
-      const auto count = static_cast<int64_t>(task.size());
+      const SweepTask& task = tasks[t];
+      const auto count = static_cast<int64_t>(task.runs.size());
       int64_t written = 0;  // rows of the task written (under `mutex`)
       {
         std::lock_guard<std::mutex> lock(mutex);
@@ -278,7 +362,7 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
           std::lock_guard<std::mutex> lock(mutex);
           results.append(row);  // (false only if another process ran it too: it is in the file)
           ++outcome.done;
-          --share.left;
+          share.left = std::max<int64_t>(0, share.left - 1);  // (a shared run's rows: several)
           --running;
           ++written;
           outcome.diverged += result.diverged ? 1 : 0;
@@ -290,8 +374,17 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
         std::lock_guard<std::mutex> lock(mutex);
         progress.note(text);
       };
+      const auto desired_bl = [&](size_t k) {
+        return points[static_cast<size_t>(pending[k].point)].config.update().desired_bl();
+      };
       try {
-        train_in_parts(task, train_part, write_part, split);
+        if (task.by_desired_bl) {
+          const int64_t shared = train_sharing(task.runs, desired_bl, train_part, write_part);
+          std::lock_guard<std::mutex> lock(mutex);
+          outcome.shared += shared;
+        } else {
+          train_in_parts(task.runs, train_part, write_part, split);
+        }
       } catch (const Cancelled&) {
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mutex);
@@ -341,9 +434,14 @@ int report_sweep_end(const SweepOutcome& outcome, const std::string& out) {
                  static_cast<long long>(outcome.done), out.c_str());
     return 130;
   }
-  std::fprintf(stderr, "analog-sweep: %lld runs in %s, %lld diverged; results in %s\n",
-               static_cast<long long>(outcome.done), format_duration(outcome.elapsed).c_str(),
-               static_cast<long long>(outcome.diverged), out.c_str());
+  const std::string trained =
+      outcome.shared == 0 ? ""
+                          : " (" + std::to_string(outcome.done - outcome.shared) +
+                                " trained, the others the same as a run with a longer desired_bl)";
+  std::fprintf(stderr, "analog-sweep: %lld runs%s in %s, %lld diverged; results in %s\n",
+               static_cast<long long>(outcome.done), trained.c_str(),
+               format_duration(outcome.elapsed).c_str(), static_cast<long long>(outcome.diverged),
+               out.c_str());
   return 0;
 }
 

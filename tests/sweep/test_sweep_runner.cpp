@@ -12,6 +12,7 @@
 
 #include "analog/data/mnist.h"
 #include "analog/energy/energy_report.h"
+#include "analog/nn/inference.h"
 #include "analog/sweep/process_pool.h"
 #include "analog/sweep/results_merge.h"
 #include "analog/sweep/sweep_runner.h"
@@ -43,35 +44,59 @@ SweepTarget target_at(const std::string& name, int64_t k = 0, int64_t n = 1) {
 
 // The runs that may share a population: the points of one repeat (not the digital runs, nor
 // points whose network or config differ in what a population shares), in chunks of at most the
-// population size and no larger than an equal share per thread.
+// population size and no larger than an equal share per thread. Without populations, the runs
+// of one repeat that differ only in desired_bl, longest first, where there is a task a thread.
 TEST(SweepRunner, TasksGroupThePointsOfEachRepeat) {
   SweepSpec spec = tiny_spec();  // 4 points and the digital run
   spec.repeats = 2;
   spec.axes.push_back(parse_axis("mapping.max_input_size=512,256"));  // two populations a repeat
-  const auto points = spec.points();
-  const auto jobs = spec.jobs();  // 2 digital, then 8 points per repeat
+  auto points = spec.points();
+  auto jobs = spec.jobs();  // 2 digital, then 8 points per repeat
   ASSERT_EQ(jobs.size(), 18u);
+  const auto config_of = [&](size_t k) { return points[jobs[k].point].config; };
   const auto sizes = [&](int64_t population, int threads) {
     std::vector<size_t> out;
     std::set<size_t> seen;
     for (const auto& task : sweep_tasks(spec, points, jobs, population, threads)) {
-      out.push_back(task.size());
-      for (const size_t k : task) {
+      out.push_back(task.runs.size());
+      EXPECT_TRUE(!task.by_desired_bl || (population == 1 && task.runs.size() > 1));
+      for (const size_t k : task.runs) {
         EXPECT_TRUE(seen.insert(k).second) << "run " << k << " twice";
-        EXPECT_EQ(jobs[k].seed, jobs[task.front()].seed);
-        if (task.size() == 1) continue;  // (a digital run has no point)
+        EXPECT_EQ(jobs[k].seed, jobs[task.runs.front()].seed);
+        if (task.runs.size() == 1) continue;  // (a digital run has no point)
         EXPECT_FALSE(jobs[k].digital);
-        EXPECT_EQ(points[jobs[k].point].config.mapping().max_input_size(),
-                  points[jobs[task.front()].point].config.mapping().max_input_size());
+        EXPECT_EQ(config_of(k).mapping().max_input_size(),
+                  config_of(task.runs.front()).mapping().max_input_size());
+        if (!task.by_desired_bl) continue;
+        EXPECT_EQ(config_of(k).forward().out_noise(),
+                  config_of(task.runs.front()).forward().out_noise());
+      }
+      if (task.by_desired_bl) {  // longest first
+        EXPECT_EQ(config_of(task.runs[0]).update().desired_bl(), 3);
+        EXPECT_EQ(config_of(task.runs[1]).update().desired_bl(), 1);
       }
     }
     EXPECT_EQ(seen.size(), jobs.size());
     return out;
   };
-  EXPECT_EQ(sizes(1, 1), std::vector<size_t>(18, 1));
+  EXPECT_EQ(sizes(1, 1), (std::vector<size_t>{1, 1, 2, 2, 2, 2, 2, 2, 2, 2}));
+  EXPECT_EQ(sizes(1, 10), (std::vector<size_t>{1, 1, 2, 2, 2, 2, 2, 2, 2, 2}));
+  EXPECT_EQ(sizes(1, 11), std::vector<size_t>(18, 1));  // fewer tasks than threads: alone
   EXPECT_EQ(sizes(100, 1), (std::vector<size_t>{1, 1, 4, 4, 4, 4}));
   EXPECT_EQ(sizes(3, 1), (std::vector<size_t>{1, 1, 2, 2, 2, 2, 2, 2, 2, 2}));
   EXPECT_EQ(sizes(100, 2), (std::vector<size_t>{1, 1, 2, 2, 2, 2, 2, 2, 2, 2}));
+  // Points that differ in anything else than desired_bl, or train without BL management, or
+  // are evaluated after deployment: alone.
+  spec.axes = {parse_axis("forward.out_noise=0,0.2"), parse_axis("update.desired_bl=1,3")};
+  spec.base.update().update_bl_management(false);
+  points = spec.points();
+  jobs = spec.jobs();
+  EXPECT_EQ(sizes(1, 1), std::vector<size_t>(10, 1));
+  spec.base.update().update_bl_management(true);
+  spec.base.set("type", "inference");
+  spec.eval_times = {1.0};
+  points = spec.points();
+  EXPECT_EQ(sizes(1, 1), std::vector<size_t>(10, 1));
 }
 
 // A sweep by populations records the same runs as one run by one: the same accuracies (the
@@ -169,6 +194,114 @@ TEST(SweepRunner, OtherErrorsAndASingleRunOutOfMemoryAreNotSplit) {
   calls = 0;  // 2 points: the pair, then each alone, whose failure is the task's
   EXPECT_THROW(train_in_parts({5, 6}, too_big, nothing, nullptr), std::bad_alloc);
   EXPECT_EQ(calls, 2);
+}
+
+// A trained run stands for the runs left whose desired_bl is at least the longest train its
+// training asked for, if its own desired_bl did not cut that train.
+TEST(SweepRunner, RunsThatDifferOnlyInDesiredBlShareATrainingThatTheirBlCovers) {
+  const std::map<size_t, int64_t> desired{{0, 31}, {1, 7}, {2, 5}, {3, 3}, {4, 1}};
+  const auto train_and_write = [&](std::vector<size_t> runs, std::map<size_t, int64_t> wanted) {
+    std::vector<size_t> trained;
+    std::vector<std::vector<size_t>> written;
+    std::map<size_t, double> stands_for;
+    const TrainPart train_part = [&](const std::vector<size_t>& part) {
+      EXPECT_EQ(part.size(), 1u);
+      trained.push_back(part.front());
+      train::RunResult r = result_of(part.front());
+      r.train_events.resize(2);
+      r.train_events[1].bl_wanted = wanted.at(part.front());
+      return std::vector<train::RunResult>{r};
+    };
+    const WritePart write_part = [&](const std::vector<size_t>& part,
+                                     std::vector<train::RunResult>& runs) {
+      ASSERT_EQ(runs.size(), part.size());
+      written.push_back(part);
+      for (size_t i = 0; i < part.size(); ++i) stands_for[part[i]] = runs[i].last_loss;
+    };
+    const int64_t shared = train_sharing(
+        runs, [&](size_t k) { return desired.at(k); }, train_part, write_part);
+    EXPECT_EQ(shared, static_cast<int64_t>(runs.size() - trained.size()));
+    EXPECT_EQ(stands_for.size(), runs.size());  // every run written once
+    return std::make_pair(trained, written);
+  };
+  // 31 asked for at most 4 (7 and 5 are the same run); 3 for 3 (1 cuts it); 1 alone.
+  auto [trained, written] = train_and_write({0, 1, 2, 3, 4}, {{0, 4}, {3, 3}, {4, 9}});
+  EXPECT_EQ(trained, (std::vector<size_t>{0, 3, 4}));
+  EXPECT_EQ(written, (std::vector<std::vector<size_t>>{{0, 1, 2}, {3}, {4}}));
+  // (Each write in run order.)
+  std::tie(trained, written) = train_and_write({4, 2, 0}, {{4, 0}});
+  EXPECT_EQ(written, (std::vector<std::vector<size_t>>{{0, 2, 4}}));
+  // Every run asked for 0 (no update had a pulse to plan): one training for all.
+  std::tie(trained, written) = train_and_write({0, 1, 2, 3, 4}, {{0, 0}});
+  EXPECT_EQ(written, (std::vector<std::vector<size_t>>{{0, 1, 2, 3, 4}}));
+  // A first run whose desired_bl cut its trains stands for no other, whatever their BL.
+  std::tie(trained, written) = train_and_write({3, 0, 1}, {{3, 6}, {0, 6}, {1, 6}});
+  EXPECT_EQ(written, (std::vector<std::vector<size_t>>{{3}, {0, 1}}));
+  // No BL management: each run trains.
+  std::tie(trained, written) = train_and_write({0, 1}, {{0, kBlUnbounded}, {1, kBlUnbounded}});
+  EXPECT_EQ(trained, (std::vector<size_t>{0, 1}));
+}
+
+// The rows of a sweep whose runs share their training are those of the runs trained alone, in
+// every column but the training time.
+TEST(SweepRunner, SharedTrainingRecordsTheRowsOfRunsTrainedAlone) {
+  SweepSpec spec = tiny_spec();
+  spec.include_digital = false;
+  spec.train.lr = 0.05;  // (trains of 1 to a few pulses)
+  spec.axes = {parse_axis("forward.out_noise=0,0.2"), parse_axis("update.desired_bl=1,2,5,31")};
+  const SweepTarget target = target_at("runner_shared.csv");
+  const std::atomic<bool> interrupted{false};
+  const SweepOutcome outcome =
+      run_sweep_threads(spec, ANALOG_DATA_DIR, target, 1, /*quiet=*/true, interrupted);
+  ASSERT_EQ(outcome.error, "");
+  EXPECT_EQ(outcome.done, 8);
+  EXPECT_GE(outcome.shared, 1);  // some BL covered the trains asked for ...
+  EXPECT_LT(outcome.shared, 6);  // ... not every one (one training for each forward.out_noise)
+  const ResultsData data = read_results(target.out);
+  ASSERT_EQ(data.rows.size(), 8u);
+  const auto train = data::load_mnist(ANALOG_DATA_DIR, true, spec.train_samples);
+  const auto test = data::load_mnist(ANALOG_DATA_DIR, false, spec.test_samples);
+  const auto points = spec.points();
+  for (const SweepRow& row : data.rows) {
+    SCOPED_TRACE(row.key());
+    SweepJob job;
+    job.point = row.point;
+    job.seed = row.seed;
+    train::TrainOptions opt = spec.train;
+    opt.seed = row.seed;
+    const train::RunResult alone =
+        train::train_model(train, test, opt, points[static_cast<size_t>(row.point)].config);
+    // (As the file has it.)
+    const SweepRow expected =
+        parse_row_line(format_row(make_row(job, spec, points, alone), data.format, data.layout),
+                       data.format, data.layout);
+    EXPECT_TRUE(row.same_result(expected)) << format_row(row, data.format, data.layout);
+    EXPECT_EQ(row.energy.values(), expected.energy.values());
+  }
+  // Exactly: a desired_bl that covers the trains asked for trains the same, one that cuts them
+  // does not.
+  train::TrainOptions opt = spec.train;
+  RPUConfig config = points.back().config;  // forward.out_noise 0.2, desired_bl 31
+  const train::RunResult longest = train::train_model(train, test, opt, config);
+  const int64_t wanted = bl_wanted(longest);
+  ASSERT_GE(wanted, 2);
+  ASSERT_LT(wanted, 31);
+  const auto trained_with = [&](int64_t desired_bl) {
+    config.update().desired_bl(desired_bl);
+    return train::train_model(train, test, opt, config);
+  };
+  const train::RunResult covered = trained_with(wanted), cut = trained_with(wanted - 1);
+  EXPECT_EQ(covered.final().train_loss, longest.final().train_loss);
+  EXPECT_EQ(covered.final().test_loss, longest.final().test_loss);
+  const auto weights = [](const train::RunResult& r) {  // of every tile, in one vector
+    torch::nn::Sequential model = r.model;
+    std::vector<at::Tensor> all;
+    for (const auto& tile : nn::analog_tiles(*model)) all.push_back(tile->get_weights().flatten());
+    return at::cat(all);
+  };
+  EXPECT_TRUE(weights(covered).equal(weights(longest)));
+  EXPECT_FALSE(weights(cut).equal(weights(longest)));
+  std::remove(target.out.c_str());
 }
 
 TEST(SweepRunner, ThreadsRunEveryRunOnceAndResumeWithNothingToDo) {

@@ -27,6 +27,7 @@ struct SweepTarget {
 struct SweepOutcome {
   int64_t done = 0;      ///< runs finished and recorded here
   int64_t diverged = 0;  ///< of them, runs that diverged
+  int64_t shared = 0;    ///< of them, runs recorded from another run's training (SweepTask)
   int64_t planned = 0;   ///< runs that were to do (not yet in the file)
   std::string error;     ///< the first error ("" if none): the other runs were stopped
   bool interrupted = false;
@@ -54,14 +55,24 @@ SweepRow make_row(const SweepJob& job, const SweepSpec& spec, const std::vector<
 /// of its splits once to check them (errors name the file).
 SweepSpec identify_data(const SweepSpec& sweep, const std::string& data_dir);
 
-/// The shard's pending runs as the tasks of the threads, in order: each a run alone, or the
-/// points of one repeat that train as one population (at most `population` of them and, on the
-/// CPU, no more than an equal share of the points for each of `jobs` threads). Indices into
-/// `pending`.
-std::vector<std::vector<size_t>> sweep_tasks(const SweepSpec& spec,
-                                             const std::vector<GridPoint>& points,
-                                             const std::vector<SweepJob>& pending,
-                                             int64_t population, int jobs);
+/// One task of a sweep's threads: runs of the shard, as indices into its pending runs.
+struct SweepTask {
+  std::vector<size_t> runs;
+  /// false: a run alone, or the points of one population, trained together. true: runs of one
+  /// repeat whose points differ only in update.desired_bl, under BL management, by desired_bl,
+  /// longest first: trained one at a time by train_sharing, a run's training standing for every
+  /// run whose desired_bl is at least the longest train BL management asked for in it.
+  bool by_desired_bl = false;
+};
+
+/// The shard's pending runs as the tasks of the threads, in order: each a run alone, the points
+/// of one repeat that train as one population (at most `population` of them and, on the CPU, no
+/// more than an equal share of the points for each of `jobs` threads), or, on the CPU without
+/// populations or evaluation times, the runs of one repeat that differ only in desired_bl
+/// (SweepTask::by_desired_bl) where that leaves a task for each thread.
+std::vector<SweepTask> sweep_tasks(const SweepSpec& spec, const std::vector<GridPoint>& points,
+                                   const std::vector<SweepJob>& pending, int64_t population,
+                                   int jobs);
 
 /// What trains a part of a task (indices into the pending runs) and what takes its results.
 using TrainPart = std::function<std::vector<train::RunResult>(const std::vector<size_t>&)>;
@@ -74,6 +85,20 @@ using WritePart = std::function<void(const std::vector<size_t>&, std::vector<tra
 /// trains in.
 void train_in_parts(const std::vector<size_t>& task, const TrainPart& train_part,
                     const WritePart& write_part, const std::function<void(size_t)>& split);
+
+/// The longest pulse train BL management asked for in a run's training (TileEvents::bl_wanted
+/// over its tiles; 0 for a run without tiles): the run would have trained the same with any
+/// update.desired_bl at least this.
+int64_t bl_wanted(const train::RunResult& result);
+
+/// Trains the runs of a by_desired_bl task (`runs`, by `desired_bl`, longest first) with
+/// `train_part`, one at a time, longest first. Each result goes to `write_part` for its run and
+/// for every run left whose desired_bl is at least the result's bl_wanted: their training would
+/// have been the same, pulse for pulse, so they are not trained. Returns the runs written from
+/// another's training.
+int64_t train_sharing(const std::vector<size_t>& runs,
+                      const std::function<int64_t(size_t)>& desired_bl, const TrainPart& train_part,
+                      const WritePart& write_part);
 
 /// Runs the shard's pending runs on `jobs` threads (each run single-threaded; a population is
 /// one task: target.population, halved where it does not fit in memory), appending each finished
