@@ -30,10 +30,14 @@ int64_t words_for(int64_t size) { return (size + 31) / 32; }
 /// slot t; sw words of 32 slots per entry), so that a device finds the slots where both its row
 /// and its column fire with one AND per 32 slots. Per sample, the indices of the non-zero entries
 /// of x and of d (x_nz, d_nz; their numbers in nnz) let thinned trains jump to their candidates.
+/// Floats of a sample's plan: a, b, x_max, d_max, bl, and the train BL management asked for
+/// (kernels::bl_wanted; +inf for kBlUnbounded).
+constexpr int kPlanFloats = 6;
+
 struct Layout {
   int64_t samples, in, out, xw, dw, bl, sw;
-  __host__ __device__ size_t plans() const { return 0; }  // float a, b, x_max, d_max, bl
-  __host__ __device__ size_t x_masks() const { return plans() + 5 * samples; }
+  __host__ __device__ size_t plans() const { return 0; }  // kPlanFloats a sample
+  __host__ __device__ size_t x_masks() const { return plans() + kPlanFloats * samples; }
   __host__ __device__ size_t d_masks() const { return x_masks() + samples * in * sw; }
   __host__ __device__ size_t x_bits() const { return d_masks() + samples * out * sw; }
   __host__ __device__ size_t d_bits() const { return x_bits() + samples * bl * xw; }
@@ -66,7 +70,7 @@ __device__ bool any_non_finite(const int32_t* non_finite, int64_t samples) {
 
 /// The slots planned for sample s (never more than the workspace holds).
 __device__ int planned_slots(const float* plans, int64_t s, int64_t bl) {
-  const int planned = static_cast<int>(plans[5 * s + 4]);
+  const int planned = static_cast<int>(plans[kPlanFloats * s + 4]);
   return planned < bl ? planned : static_cast<int>(bl);
 }
 
@@ -117,9 +121,9 @@ __device__ void plan_block(const float* x, int64_t ldx, const float* d, const La
     non_finite_host[s] = non_finite[s];
     non_finite_host[samples + s] = non_finite[samples + s];
   }
-  float* p = reinterpret_cast<float*>(ws + L.plans()) + 5 * s;
+  float* p = reinterpret_cast<float*>(ws + L.plans()) + kPlanFloats * s;
   if (isinf(x_max) || isinf(d_max)) {  // no plan from an infinite max (nothing will use it)
-    for (int k = 0; k < 5; ++k) p[k] = 0.0f;
+    for (int k = 0; k < kPlanFloats; ++k) p[k] = 0.0f;
     return;
   }
   const auto plan = kernels::plan_pulses(up.lr, up.dw_min, x_max, d_max, up.desired_bl, up.fixed_bl,
@@ -129,6 +133,8 @@ __device__ void plan_block(const float* x, int64_t ldx, const float* d, const La
   p[2] = x_max;
   p[3] = d_max;
   p[4] = static_cast<float>(plan.bl);
+  const int64_t wanted = kernels::bl_wanted(plan, up.ublm, kBlUnbounded);
+  p[5] = wanted == kBlUnbounded ? INFINITY : static_cast<float>(wanted);  // (exact: a ceilf)
 }
 
 /// One vector of one sample, as the train kernel sees it.
@@ -148,8 +154,9 @@ __device__ TrainVector train_vector(bool is_d, int64_t s, const float* x, int64_
   tv.v = is_d ? d + s * L.out : x + s * ldx;
   tv.size = is_d ? L.out : L.in;
   tv.words = is_d ? L.dw : L.xw;
-  tv.scale = is_d ? plans[5 * s] : plans[5 * s + 1];
-  tv.p_max = fminf(1.0f, tv.scale * (is_d ? plans[5 * s + 3] : plans[5 * s + 2]));
+  tv.scale = is_d ? plans[kPlanFloats * s] : plans[kPlanFloats * s + 1];
+  tv.p_max =
+      fminf(1.0f, tv.scale * (is_d ? plans[kPlanFloats * s + 3] : plans[kPlanFloats * s + 2]));
   tv.domain = is_d ? Domain::kUpdateD : Domain::kUpdateX;
   return tv;
 }
@@ -328,7 +335,7 @@ __device__ unsigned long long apply_device(float* w, const float* devices, const
 
 /// One thread per device: its pulses, in sample and slot order, by the rule of model M; then the
 /// pulses fired, the devices that got any and (block 0) the slots planned added to `counts`, and
-/// (block 0) its bl_wanted entry raised to the batch's.
+/// (block 0) its bl_wanted entry raised to the batch's (from the plans).
 template <DeviceModel M>
 __device__ void apply_block(float* w, const float* devices, const float* slopes, const float* x,
                             int64_t ldx, const float* d, const Layout& L, const UpdateSpec& up,
@@ -365,11 +372,8 @@ __device__ void apply_block(float* w, const float* devices, const float* slopes,
     int64_t wanted = 0;
     for (int64_t s = 0; s < L.samples; ++s) {
       planned += static_cast<unsigned long long>(planned_slots(plans, s, L.bl));
-      // The sample's plan again from its maxima (p[2], p[3]), for the train it asked for.
-      const float* p = plans + 5 * s;
-      const auto plan = kernels::plan_pulses(up.lr, up.dw_min, p[2], p[3], up.desired_bl,
-                                             up.fixed_bl, up.ublm, up.um, up.um_grad_scale);
-      const int64_t w_s = kernels::bl_wanted(plan, up.ublm, kBlUnbounded);
+      const float asked = plans[kPlanFloats * s + 5];
+      const int64_t w_s = isinf(asked) ? kBlUnbounded : static_cast<int64_t>(asked);
       wanted = w_s > wanted ? w_s : wanted;
     }
     atomicAdd(total + kSlotsCounted, planned);

@@ -130,6 +130,7 @@ std::vector<UpdateResult> pulsed_update_cuda(const std::vector<UpdateJob>& jobs)
         continue;
       }
       w.copy_(w_cpu);
+      static_assert(kBlWantedCounted == kUpdateCounters - 1, "the sums come first");
       add_to_counters(j.counts, counts, kBlWantedCounted, w);  // the sums
       if (j.counts) max_into_counter(j.counts + kBlWantedCounted, counts[kBlWantedCounted], w);
       continue;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -129,18 +130,16 @@ std::vector<SweepTask> by_desired_bl(const std::vector<SweepTask>& alone, const 
                                      const std::vector<GridPoint>& points,
                                      const std::vector<SweepJob>& pending, int jobs) {
   std::vector<SweepTask> tasks;
-  std::vector<std::pair<std::string, size_t>> chains;  // key, task
+  std::unordered_map<std::string, size_t> chains;  // key -> task
   for (const SweepTask& task : alone) {
     const std::string key = desired_bl_key(spec, points, pending[task.runs.front()]);
-    auto c = key.empty() ? chains.end()
-                         : std::find_if(chains.begin(), chains.end(),
-                                        [&](const auto& e) { return e.first == key; });
+    const auto c = key.empty() ? chains.end() : chains.find(key);
     if (c != chains.end()) {
       tasks[c->second].runs.push_back(task.runs.front());
       tasks[c->second].by_desired_bl = true;
       continue;
     }
-    if (!key.empty()) chains.emplace_back(key, tasks.size());
+    if (!key.empty()) chains.emplace(key, tasks.size());
     tasks.push_back(task);
   }
   if (tasks.size() < static_cast<size_t>(std::max(1, jobs))) return alone;
@@ -199,7 +198,9 @@ std::vector<SweepTask> sweep_tasks(const SweepSpec& spec, const std::vector<Grid
   // Without populations on the CPU, runs that differ only in desired_bl share their training.
   // (A GPU's population trains them all at once: there, waiting for one to train the next would
   // cost more than it saves.)
-  if (groups.empty() && share) tasks = by_desired_bl(tasks, spec, points, pending, jobs);
+  const bool bl_axis = std::any_of(spec.axes.begin(), spec.axes.end(),
+                                   [](const GridAxis& a) { return a.key == "update.desired_bl"; });
+  if (groups.empty() && share && bl_axis) tasks = by_desired_bl(tasks, spec, points, pending, jobs);
   // (In run order of each task's first run.)
   const auto first = [](const SweepTask& t) {
     return *std::min_element(t.runs.begin(), t.runs.end());

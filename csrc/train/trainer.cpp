@@ -334,8 +334,9 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
     stats.train_seconds = seconds;
     stats.samples_per_sec = static_cast<double>(seen) / seconds;
     try {
-      // What CUDA tiles found in the epoch's last step and have not reported yet (free here: the
-      // host has read the loss), then the test set.
+      // The epoch's training events; what CUDA tiles found in its last step and have not
+      // reported yet (free here: the host has read the loss); then the test set.
+      take_events(result.train_events, /*add=*/true);
       for (const auto& module : model->modules(/*include_self=*/false)) {
         if (auto* tile = module->as<AnalogTileImpl>()) tile->synchronize();
       }

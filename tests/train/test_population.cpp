@@ -72,6 +72,8 @@ void expect_same_run(const RunResult& single, const RunResult& point) {
     EXPECT_EQ(p.update_slots, s.update_slots);
     EXPECT_EQ(p.pulses, s.pulses);
     EXPECT_EQ(p.devices_touched, s.devices_touched);
+    EXPECT_EQ(p.bl_wanted, s.bl_wanted);
+    if (s.pulses > 0) EXPECT_GT(s.bl_wanted, 0);
   }
   ASSERT_EQ(point.test_events.size(), single.test_events.size());
   for (size_t k = 0; k < single.test_events.size(); ++k)

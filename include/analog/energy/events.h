@@ -16,7 +16,7 @@ enum UpdateCounter : int {
   kUpdateCounters = 4
 };
 
-/// TileEvents::bl_wanted where update.desired_bl itself set the train lengths.
+/// TileEvents::bl_wanted where update.desired_bl itself set a train's length.
 constexpr int64_t kBlUnbounded = INT64_MAX;
 
 /// The MVMs of one direction of a tile.
@@ -58,9 +58,10 @@ struct TileEvents {
   /// Devices that received at least one pulse in an update, summed over the updates.
   int64_t devices_touched = 0;
   /// The longest pulse train that BL management asked for in one sample, before the clip to
-  /// update.desired_bl (ceil(lr max|x| max|d| / dw_min)), over the updates (a maximum): the
-  /// updates, and with them the training, would have been the same for every desired_bl at
-  /// least this. kBlUnbounded without BL management.
+  /// update.desired_bl (ceil(k), k = lr max|x| um_grad_scale max|d| / dw_min), over the updates
+  /// (a maximum): the updates, and with them the training, would have been the same for every
+  /// desired_bl at least this. kBlUnbounded once an update without BL management planned
+  /// pulses; 0 where no update planned any (also for exact float updates).
   int64_t bl_wanted = 0;
 
   /// Adds the counts of `o` (bl_wanted: the larger) and takes its sizes (for a sum over tiles of

@@ -27,13 +27,15 @@ namespace analog::cuda_test {
 /// The glue's tests: skipped without a CUDA device (the emulation counts as one).
 class CudaGlue : public NeedsGpu<> {};
 
-/// One job through the glue's pulsed update; returns the job's check.
+/// One job through the glue's pulsed update (counting into `counts`, kUpdateCounters on the
+/// kernel device, if given); returns the job's check.
 inline std::function<void()> pulsed_update_one(const at::Tensor& w, const DeviceArrays& devices,
                                                const at::Tensor& x, const at::Tensor& d,
                                                const UpdateParameters& up, const PulsedDevice& dev,
-                                               float lr, uint64_t key, uint64_t first_call) {
-  const auto results =
-      cuda_glue::pulsed_update_cuda({UpdateJob{w, devices, x, d, &up, &dev, lr, key, first_call}});
+                                               float lr, uint64_t key, uint64_t first_call,
+                                               int64_t* counts = nullptr) {
+  const auto results = cuda_glue::pulsed_update_cuda(
+      {UpdateJob{w, devices, x, d, &up, &dev, lr, key, first_call, counts}});
   EXPECT_EQ(results.size(), 1u);
   EXPECT_TRUE(results.front().applied);
   return results.front().check;

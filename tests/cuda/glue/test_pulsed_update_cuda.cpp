@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "analog/config/rpu_config.h"
+#include "analog/energy/events.h"
 #include "analog/nn/analog_linear.h"
 #include "analog/nonfinite_error.h"
 #include "analog/optim/analog_sgd.h"
@@ -99,12 +100,20 @@ TEST_P(CudaGlueUpdate, SameWeightsAsCpu) {
   at::Tensor w_dev =
       w_cpu.clone().to(kernel_device());  // a copy also where the kernel device is the CPU
   const at::Tensor w0 = w_cpu.clone();
-  cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 3, 500);
+  // The counters start where a tile's would after earlier updates (bl_wanted: a maximum).
+  const std::vector<int64_t> start = {5, 7, 3, 1};
+  std::vector<int64_t> cpu_counts = start;
+  const at::Tensor counts = at::tensor(start).to(kernel_device());
+  cpu::pulsed_update_cpu(w_cpu, arrays, x, d, up, dev, c.lr, 3, 500, cpu_counts.data());
   pulsed_update_one(w_dev, on_kernel_device(arrays), x.to(kernel_device()), d.to(kernel_device()),
-                    up, dev, c.lr, 3, 500);
+                    up, dev, c.lr, 3, 500, counts.data_ptr<int64_t>());
   EXPECT_FALSE(w_cpu.equal(w0)) << "the update changed nothing: the case tests nothing";
   const at::Tensor got = w_dev.cpu();
   EXPECT_TRUE(got.equal(w_cpu)) << "max |difference| " << (got - w_cpu).abs().max().item<float>();
+  const at::Tensor got_counts = counts.cpu();
+  for (int k = 0; k < kUpdateCounters; ++k)
+    EXPECT_EQ(got_counts[k].item<int64_t>(), cpu_counts[k]) << "count " << k;
+  EXPECT_GT(cpu_counts[kPulsesCounted], start[kPulsesCounted]);
 }
 
 INSTANTIATE_TEST_SUITE_P(

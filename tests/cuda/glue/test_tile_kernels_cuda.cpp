@@ -363,7 +363,7 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
   EXPECT_EQ(a.test_loss, b.test_loss);
   EXPECT_EQ(a.test_acc, b.test_acc);
   EXPECT_EQ(cpu.last_loss, through_cuda.last_loss);
-  // The kernels count the same events: passes, slots, pulses and devices touched.
+  // The kernels count the same events: passes, slots, pulses, devices touched, BL asked for.
   ASSERT_EQ(cpu.train_events.size(), 3u);  // two tiles of the first layer, one of the second
   ASSERT_EQ(through_cuda.train_events.size(), 3u);
   for (size_t k = 0; k < 3; ++k) {
@@ -374,6 +374,7 @@ TEST_F(CudaGlue, TrainerRunsTheMlpThroughTheCudaKernelsLikeTheCpu) {
     EXPECT_EQ(c.update_slots, g.update_slots) << "tile " << k;
     EXPECT_EQ(c.pulses, g.pulses) << "tile " << k;
     EXPECT_EQ(c.devices_touched, g.devices_touched) << "tile " << k;
+    EXPECT_EQ(c.bl_wanted, g.bl_wanted) << "tile " << k;
     EXPECT_GT(c.pulses, 0) << "tile " << k;
     EXPECT_EQ(c.forward.samples, n) << "tile " << k;
     EXPECT_EQ(cpu.test_events[k].forward.passes, through_cuda.test_events[k].forward.passes);
