@@ -110,6 +110,12 @@ SweepSpec identify_data(const SweepSpec& sweep, const std::string& data_dir) {
 
 namespace {
 
+/// update.desired_bl of pending run `k`.
+int64_t desired_bl_of(const std::vector<GridPoint>& points, const std::vector<SweepJob>& pending,
+                      size_t k) {
+  return points[static_cast<size_t>(pending[k].point)].config.update().desired_bl();
+}
+
 /// The key of the runs whose training may be shared by desired_bl (train_sharing): the seed, the
 /// layers kept digital and the config with desired_bl set aside; "" for a run that cannot share.
 std::string desired_bl_key(const SweepSpec& spec, const std::vector<GridPoint>& points,
@@ -143,12 +149,10 @@ std::vector<SweepTask> by_desired_bl(const std::vector<SweepTask>& alone, const 
     tasks.push_back(task);
   }
   if (tasks.size() < static_cast<size_t>(std::max(1, jobs))) return alone;
-  const auto desired_bl = [&](size_t k) {
-    return points[static_cast<size_t>(pending[k].point)].config.update().desired_bl();
-  };
   for (SweepTask& task : tasks) {
-    std::stable_sort(task.runs.begin(), task.runs.end(),
-                     [&](size_t a, size_t b) { return desired_bl(a) > desired_bl(b); });
+    std::stable_sort(task.runs.begin(), task.runs.end(), [&](size_t a, size_t b) {
+      return desired_bl_of(points, pending, a) > desired_bl_of(points, pending, b);
+    });
   }
   return tasks;
 }
@@ -375,9 +379,7 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
         std::lock_guard<std::mutex> lock(mutex);
         progress.note(text);
       };
-      const auto desired_bl = [&](size_t k) {
-        return points[static_cast<size_t>(pending[k].point)].config.update().desired_bl();
-      };
+      const auto desired_bl = [&](size_t k) { return desired_bl_of(points, pending, k); };
       try {
         if (task.by_desired_bl) {
           const int64_t shared = train_sharing(task.runs, desired_bl, train_part, write_part);

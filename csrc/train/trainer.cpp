@@ -259,8 +259,8 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
       tiles[k]->reset_events();
     }
   };
+  // (The training events are taken before it: what it counts goes to test_events alone.)
   const auto evaluate_test = [&]() {
-    take_events(result.train_events, /*add=*/true);
     const auto figures = evaluate(model, test);
     take_events(result.test_events, /*add=*/false);
     result.data.test_samples = test.images.size(0);
