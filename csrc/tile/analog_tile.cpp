@@ -196,6 +196,12 @@ uint64_t AnalogTileImpl::take_calls(uint64_t n) {
   return first;
 }
 
+void AnalogTileImpl::skip_forward_passes(int64_t passes) {
+  TORCH_CHECK(passes >= 0, "AnalogTile.skip_forward_passes: expected passes >= 0, got ", passes);
+  // NB: mirrors mvm(): one call number an MVM, none for a floating-point tile.
+  if (!is_floating_point()) take_calls(static_cast<uint64_t>(passes));
+}
+
 at::Tensor AnalogTileImpl::forward(const at::Tensor& x) {
   if (at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad())) {
     check_input("AnalogTile.forward", x, in_size_, "in_size", weight.device());
@@ -291,6 +297,7 @@ MvmResult AnalogTileImpl::mvm(const at::Tensor& x, bool transposed, float mask_b
     events.passes += x.size(0);
     return r;
   }
+  // NB: one call number an MVM, as skip_forward_passes() assumes.
   const uint64_t call = take_calls(1);
   const kernels::IoSpec& spec = transposed ? backward_spec_ : forward_spec_;
   r = kernels_on(weight.device(), what)

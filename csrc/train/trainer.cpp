@@ -222,6 +222,13 @@ void check_training(const TrainOptions& options, const data::MnistSplit& train) 
 
 namespace {
 
+bool parameters_finite(torch::nn::Module& model) {
+  for (const auto& p : model.parameters()) {
+    if (!at::isfinite(p).all().item<bool>()) return false;
+  }
+  return true;
+}
+
 /// train_model without its translation of allocation failures.
 RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& test,
                        const TrainOptions& options, const std::optional<RPUConfig>& rpu,
@@ -340,7 +347,14 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
       for (const auto& module : model->modules(/*include_self=*/false)) {
         if (auto* tile = module->as<AnalogTileImpl>()) tile->synchronize();
       }
-      std::tie(stats.test_loss, stats.test_acc) = evaluate_test();
+      // NB: an evaluation finds non-finite weights (NonFiniteError below): not skipped then.
+      if (options.test_every_epoch || epoch == options.epochs || !parameters_finite(*model)) {
+        std::tie(stats.test_loss, stats.test_acc) = evaluate_test();
+      } else {
+        const int64_t passes = evaluation_batches(test.images.size(0));
+        for (auto& t : tiles) t->skip_forward_passes(passes);
+        stats.test_loss = stats.test_acc = std::nan("");
+      }
     } catch (const NonFiniteError&) {
       // The last steps of the epoch met or left non-finite values: the run diverged in this epoch.
       // (The training events were taken before the evaluation: what it counted is dropped.)
@@ -385,7 +399,14 @@ RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& tes
                       const ProgressFn& progress) {
   // NB: a failed allocation, said as LibTorch says it, names no option.
   try {
-    return run_training(train, test, options, rpu, progress);
+    RunResult result = run_training(train, test, options, rpu, progress);
+    if (!options.test_every_epoch && result.diverged && result.diverged_epoch >= 2) {
+      // Its last finished epoch was not evaluated: the same run again, evaluating every epoch.
+      TrainOptions again = options;
+      again.test_every_epoch = true;
+      result = run_training(train, test, again, rpu, progress);
+    }
+    return result;
   } catch (const std::bad_alloc&) {
     TORCH_CHECK(false, "train: not enough memory for the ", network_of(options));
   } catch (const c10::Error& e) {

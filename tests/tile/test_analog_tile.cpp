@@ -105,6 +105,26 @@ TEST(AnalogTile, EvalWithoutGradRecordsNothing) {
   EXPECT_EQ(tile->pending_samples(), 0);
 }
 
+// Skipping n forward passes leaves the tile where n evaluations would: the next pass draws the
+// same noise. A floating-point tile draws none, and skips nothing.
+TEST(AnalogTile, SkippedForwardPassesAdvanceTheStreamsAsRealOnes) {
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::rand({4, 6});
+  AnalogTile run(5, 6, RPUConfig(), 3, 0), skip(5, 6, RPUConfig(), 3, 0);
+  for (int k = 0; k < 3; ++k) (void)run->forward(x);
+  skip->skip_forward_passes(3);
+  EXPECT_EQ(skip->next_call(), run->next_call());
+  EXPECT_TRUE(torch::equal(skip->forward(x), run->forward(x)));
+  AnalogTile exact(5, 6, RPUConfig::floating_point(), 3, 0);
+  const uint64_t before = exact->next_call();
+  (void)exact->forward(x);
+  exact->skip_forward_passes(3);
+  EXPECT_EQ(exact->next_call(), before);
+  EXPECT_NE(
+      test::error_of([&] { skip->skip_forward_passes(-1); }).find("expected passes >= 0, got -1"),
+      std::string::npos);
+}
+
 TEST(AnalogTile, BadInputsGiveClearErrors) {
   AnalogTile tile(4, 3, RPUConfig(), 1, 0);
   try {

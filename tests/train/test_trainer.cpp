@@ -3,7 +3,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include "analog/nn/analog_linear.h"
 #include "analog/optim/analog_sgd.h"
@@ -244,6 +246,121 @@ TEST_F(MnistSlice, SameSeedSameResult) {
   const auto b = train_model(small, *test_, opt, RPUConfig());
   EXPECT_EQ(a.final().test_acc, b.final().test_acc);
   EXPECT_EQ(a.final().train_loss, b.final().train_loss);
+}
+
+/// Every parameter of two trained networks, bit for bit.
+void expect_same_weights(torch::nn::Sequential a, torch::nn::Sequential b) {
+  const auto pa = a->named_parameters(), pb = b->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& item : pa) {
+    EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  }
+}
+
+/// `last` (test_every_epoch false) is `every`'s run: the same training and final figures, the
+/// same events, no test figures before the last finished epoch.
+void expect_same_run(const RunResult& every, const RunResult& last) {
+  ASSERT_EQ(every.diverged, last.diverged);
+  EXPECT_EQ(every.diverged_epoch, last.diverged_epoch);
+  ASSERT_EQ(every.epochs.size(), last.epochs.size());
+  for (size_t e = 0; e < every.epochs.size(); ++e) {
+    EXPECT_EQ(every.epochs[e].train_loss, last.epochs[e].train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(every.epochs[e].train_acc, last.epochs[e].train_acc) << "epoch " << e + 1;
+  }
+  if (!every.epochs.empty()) {
+    // (NaN where a blown-up digital run's loss is not finite: then in both.)
+    const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+    EXPECT_PRED2(same, every.final().test_loss, last.final().test_loss);
+    EXPECT_EQ(every.final().test_acc, last.final().test_acc);
+    EXPECT_TRUE(std::isnan(last.epochs.front().test_acc) || every.epochs.size() == 1 ||
+                every.diverged);
+  }
+  ASSERT_EQ(every.train_events.size(), last.train_events.size());
+  ASSERT_EQ(every.test_events.size(), last.test_events.size());
+  for (size_t k = 0; k < every.train_events.size(); ++k) {
+    EXPECT_EQ(every.train_events[k].pulses, last.train_events[k].pulses) << "tile " << k;
+    EXPECT_EQ(every.train_events[k].forward.passes, last.train_events[k].forward.passes);
+  }
+  for (size_t k = 0; k < every.test_events.size(); ++k) {
+    EXPECT_EQ(every.test_events[k].forward.passes, last.test_events[k].forward.passes);
+  }
+  expect_same_weights(every.model, last.model);
+}
+
+// Evaluating the test set after the last epoch only (the sweep's rows need no more) trains the
+// same network as evaluating after every epoch, for every kind of layer whose forward pass
+// draws random numbers (pulsed tiles, conv tiles, inference tiles with a training modifier),
+// for floating-point tiles (which draw none) and for digital layers beside analog ones.
+TEST_F(MnistSlice, EvaluatingOnlyTheLastEpochTrainsTheSameNetwork) {
+  const data::MnistSplit train{train_->images.narrow(0, 0, 1500),
+                               train_->labels.narrow(0, 0, 1500)};
+  const data::MnistSplit test{test_->images.narrow(0, 0, 1500), test_->labels.narrow(0, 0, 1500)};
+  RPUConfig hwa = RPUConfig::inference();
+  hwa.modifier().type(ModifierType::kAddNormal).std_dev(0.05);
+  struct Case {
+    std::string name, model;
+    std::vector<int64_t> digital_layers;
+    RPUConfig rpu;
+  };
+  const std::vector<Case> cases = {{"pulsed mlp", "mlp", {}, RPUConfig()},
+                                   {"floating point", "mlp", {}, RPUConfig::floating_point()},
+                                   {"inference with modifier", "mlp", {}, hwa},
+                                   {"hybrid", "mlp", {1}, RPUConfig()},
+                                   {"lenet5", "lenet5", {}, RPUConfig()}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TrainOptions opt;
+    opt.model = c.model;
+    opt.digital_layers = c.digital_layers;
+    opt.epochs = 3;
+    opt.seed = 3;
+    const data::MnistSplit small_train =
+        c.model == "lenet5"
+            ? data::MnistSplit{train.images.narrow(0, 0, 300), train.labels.narrow(0, 0, 300)}
+            : train;
+    const auto every = train_model(small_train, test, opt, c.rpu);
+    opt.test_every_epoch = false;
+    const auto last = train_model(small_train, test, opt, c.rpu);
+    ASSERT_FALSE(every.diverged);
+    expect_same_run(every, last);
+    EXPECT_TRUE(std::isnan(last.epochs[1].test_acc));
+    EXPECT_FALSE(std::isnan(every.epochs[1].test_acc));
+  }
+}
+
+// A run that diverges after its first epoch without evaluating it is trained again with every
+// evaluation: its result, the last finished epoch's test figures included, is that run's. Here
+// the evaluation itself meets a corrupt test image (diverged in epoch 1, found only by the last
+// epoch's evaluation without the others), and a digital run whose weights blow up in epoch 2.
+TEST_F(MnistSlice, ARunThatDivergesWithoutItsEvaluationsIsTheRunWithThem) {
+  data::MnistSplit bad_test{test_->images.narrow(0, 0, 500).clone(),
+                            test_->labels.narrow(0, 0, 500)};
+  bad_test.images[5][300] = std::nanf("");
+  const data::MnistSplit train{train_->images.narrow(0, 0, 1000),
+                               train_->labels.narrow(0, 0, 1000)};
+  TrainOptions opt;
+  opt.epochs = 3;
+  const auto every = train_model(train, bad_test, opt, RPUConfig());
+  opt.test_every_epoch = false;
+  const auto last = train_model(train, bad_test, opt, RPUConfig());
+  ASSERT_TRUE(every.diverged);
+  EXPECT_EQ(every.diverged_epoch, 1);
+  expect_same_run(every, last);
+
+  // One step an epoch: the first step's loss is finite, the second's (epoch 2) is not.
+  const data::MnistSplit one_batch{train_->images.narrow(0, 0, 64),
+                                   train_->labels.narrow(0, 0, 64)};
+  TrainOptions blow_up;
+  blow_up.epochs = 3;
+  blow_up.lr = 1e25;  // the first step leaves finite (huge) weights
+  const auto digital_every = train_model(one_batch, *test_, blow_up, std::nullopt);
+  blow_up.test_every_epoch = false;
+  const auto digital_last = train_model(one_batch, *test_, blow_up, std::nullopt);
+  ASSERT_TRUE(digital_every.diverged);
+  EXPECT_EQ(digital_every.diverged_epoch, 2);
+  ASSERT_EQ(digital_last.epochs.size(), 1u);
+  EXPECT_TRUE(std::isfinite(digital_last.final().test_acc));
+  expect_same_run(digital_every, digital_last);
 }
 
 TEST(CudaHostWait, BadModeOrDeviceIsAClearError) {

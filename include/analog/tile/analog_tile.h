@@ -128,6 +128,10 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   int64_t in_size() const { return in_size_; }
   /// The call number the next random draw will use.
   uint64_t next_call() const;
+  /// Advances the tile's random streams as `passes` forward passes would (one call number each,
+  /// none for a floating-point tile) without computing them: a caller that skips an evaluation
+  /// leaves every draw after it as it would have been.
+  void skip_forward_passes(int64_t passes);
 
   /// Views [out, in] of the device parameters (empty for a floating-point tile).
   at::Tensor w_min() const { return devices_.select(2, 0); }

@@ -33,6 +33,12 @@ struct TrainOptions {
   /// A network saved by save_network (train/deployment.h) whose weights replace the initial
   /// ones ("": none), e.g. a digitally trained one converted to inference tiles.
   std::string init_from;
+  /// Evaluate the test set after every epoch; false: after the last one only (the earlier
+  /// epochs' test figures are NaN). The training is the same either way: a skipped evaluation
+  /// advances the tiles' random streams as it would have, and a run that diverges after its
+  /// first epoch is trained again with every evaluation, so that its last finished epoch has its
+  /// test figures. Read by train_model; train_population evaluates after every epoch.
+  bool test_every_epoch = true;
 };
 
 /// Figures of one finished epoch.
