@@ -291,9 +291,9 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   const auto stopping = [&] { return interrupted.load() || failed.load(); };
-  int64_t running = 0;
-  // Each worker's share of the running work, for the progress line: the points of its task not
-  // written yet (under `mutex`) and the part of their training done.
+  int64_t running = 0;  // runs of the tasks begun, not written yet
+  // Each worker's share of the running work, for the progress line: the runs it trains now, not
+  // written yet (under `mutex`), and the part of their training done.
   struct Share {
     int64_t left = 0;
     std::atomic<double> fraction{0.0};
@@ -410,10 +410,14 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
     while (outcome.done < outcome.planned && !(stopping() && running == 0)) {
       changed.wait_for(lock, std::chrono::milliseconds(500));
       if (quiet) continue;
+      // Running: the runs in training now (of a desired_bl group, the one that trains).
       double partial = 0;
-      for (const Share& share : shares)
+      int64_t training = 0;
+      for (const Share& share : shares) {
         partial += static_cast<double>(share.left) * share.fraction.load(std::memory_order_relaxed);
-      progress.show(outcome.done, std::to_string(running) + " running", outcome.diverged, partial);
+        training += share.left;
+      }
+      progress.show(outcome.done, std::to_string(training) + " running", outcome.diverged, partial);
     }
   }
   for (auto& t : threads) t.join();
