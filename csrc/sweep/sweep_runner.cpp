@@ -347,7 +347,7 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
             rpu = points[static_cast<size_t>(first.point)].config;
             opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
           }
-          opt.test_every_epoch = false;  // a row holds the last epoch's test figures
+          opt.test_every_epoch = false;  // a row holds the last finished epoch's test figures
           runs.push_back(train::train_model(train, test, opt, rpu, report));
         }
         return runs;

@@ -222,6 +222,7 @@ void check_training(const TrainOptions& options, const data::MnistSplit& train) 
 
 namespace {
 
+/// Whether every parameter of `model` is finite (on a GPU one host sync a parameter).
 bool parameters_finite(torch::nn::Module& model) {
   for (const auto& p : model.parameters()) {
     if (!at::isfinite(p).all().item<bool>()) return false;
