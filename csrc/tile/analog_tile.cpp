@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
 #include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
@@ -35,6 +37,23 @@ bool all_finite(const at::Tensor& t) {
     return true;
   }
   return at::isfinite(t).all().item<bool>();
+}
+
+/// max_j |t_ij| of each row of a float matrix (inf or NaN where the row holds one): one pass
+/// per row for a CPU matrix with contiguous rows, ATen's reduction otherwise.
+std::vector<float> row_max_abs(const at::Tensor& t) {
+  std::vector<float> out(static_cast<size_t>(t.size(0)));
+  if (t.device().is_cpu() && has_contiguous_rows(t)) {
+    const float* p = t.data_ptr<float>();
+    for (int64_t b = 0; b < t.size(0); ++b) {
+      const uint32_t bits = cpu::max_abs_bits(p + b * row_stride(t), t.size(1));
+      out[static_cast<size_t>(b)] = kernels::bits_float(bits);
+    }
+    return out;
+  }
+  const at::Tensor m = t.abs().amax(1).cpu().contiguous();
+  std::copy(m.data_ptr<float>(), m.data_ptr<float>() + m.numel(), out.begin());
+  return out;
 }
 
 void check_input(const char* what, const at::Tensor& t, int64_t size, const char* size_name,
@@ -329,6 +348,41 @@ int64_t AnalogTileImpl::pending_samples() const {
   int64_t n = 0;
   for (const auto& x : pending_x_) n += x.size(0);
   return n;
+}
+
+int64_t AnalogTileImpl::pending_bl_wanted(double lr) const {
+  const UpdateParameters& up = config_.update();
+  if (pending_x_.empty() || lr == 0 || is_floating_point() || is_inference() ||
+      up.pulse_type() == PulseType::kNone || up.pulse_type() == PulseType::kNoneWithDevice) {
+    return 0;
+  }
+  const kernels::UpdateSpec spec = update_spec(up, config_.device(), static_cast<float>(lr));
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  int64_t wanted = 0;
+  for (size_t k = 0; k < pending_x_.size(); ++k) {
+    const std::vector<float> x_max = row_max_abs(pending_x_[k]), d_max = row_max_abs(pending_d_[k]);
+    for (size_t s = 0; s < x_max.size(); ++s) {
+      if (!(x_max[s] < kInf) || !(d_max[s] < kInf)) continue;  // (NaN too)
+      const kernels::PulsePlan plan =
+          kernels::plan_pulses(spec.lr, spec.dw_min, x_max[s], d_max[s], spec.desired_bl,
+                               spec.fixed_bl, spec.ublm, spec.um, spec.um_grad_scale);
+      wanted = std::max(wanted, kernels::bl_wanted(plan, spec.ublm, kBlUnbounded));
+    }
+  }
+  return wanted;
+}
+
+void AnalogTileImpl::copy_run_state(const AnalogTileImpl& from) {
+  TORCH_CHECK(from.out_size_ == out_size_ && from.in_size_ == in_size_ &&
+                  from.weight.device() == weight.device(),
+              "AnalogTile.copy_run_state: expected a ", out_size_, " x ", in_size_, " tile on ",
+              weight.device(), ", got ", from.out_size_, " x ", from.in_size_, " on ",
+              from.weight.device());
+  pending_x_ = from.pending_x_;
+  pending_d_ = from.pending_d_;
+  deferred_checks_ = from.deferred_checks_;
+  counters_ = from.counters_.clone();
+  host_events_ = from.host_events_;
 }
 
 void AnalogTileImpl::update(double lr) { update_all({this}, lr); }

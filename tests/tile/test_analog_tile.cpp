@@ -125,6 +125,45 @@ TEST(AnalogTile, SkippedForwardPassesAdvanceTheStreamsAsRealOnes) {
       std::string::npos);
 }
 
+// The train length BL management asks for, read from the recorded pairs before the update, is
+// what the update itself counts (TileEvents::bl_wanted): over batches whose k = lr max|x| max|d| /
+// dw_min spans 0.1 to 40, two pairs queued at once (one a column slice read in place), and
+// without BL management (unbounded). Nothing queued, lr 0 or a sample with a NaN: 0.
+TEST(AnalogTile, PendingBlWantedIsWhatTheUpdateCounts) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(11);
+  RPUConfig unmanaged;
+  unmanaged.update().update_bl_management(false);
+  for (const RPUConfig& config : {RPUConfig(), unmanaged}) {
+    AnalogTile tile(7, 9, config, 4, 0);
+    EXPECT_EQ(tile->pending_bl_wanted(0.01), 0);
+    for (const double scale : {0.1, 1.0, 3.0, 40.0}) {
+      SCOPED_TRACE("k up to " + std::to_string(scale));
+      // lr 0.01, dw_min 0.001: k = 10 max|x| max|d| = scale max over samples of |u| |v| <= scale.
+      const at::Tensor wide = torch::rand({5, 12}) * 2 - 1;
+      const at::Tensor x = wide.narrow(1, 2, 9);
+      const at::Tensor d = (torch::rand({5, 7}) * 2 - 1) * (scale / 10.0);
+      tile->record(x, d);
+      tile->record(torch::rand({3, 9}), torch::rand({3, 7}) * (scale / 10.0));
+      const int64_t wanted = tile->pending_bl_wanted(0.01);
+      EXPECT_EQ(tile->pending_bl_wanted(0.0), 0);
+      tile->reset_events();
+      tile->update(0.01);
+      EXPECT_EQ(wanted, tile->events().bl_wanted);
+      if (config.update().update_bl_management()) {
+        EXPECT_GE(wanted, 1);
+        EXPECT_LE(wanted, static_cast<int64_t>(std::ceil(scale)));
+      } else {
+        EXPECT_EQ(wanted, kBlUnbounded);
+      }
+    }
+    at::Tensor bad = torch::rand({2, 9});
+    bad[1][4] = std::nanf("");
+    tile->record(bad.narrow(0, 1, 1), torch::rand({1, 7}));
+    EXPECT_EQ(tile->pending_bl_wanted(0.01), 0);
+  }
+}
+
 TEST(AnalogTile, BadInputsGiveClearErrors) {
   AnalogTile tile(4, 3, RPUConfig(), 1, 0);
   try {

@@ -77,6 +77,15 @@ class AnalogTileImpl : public torch::nn::Cloneable<AnalogTileImpl> {
   void post_update_step();
   /// Number of recorded samples waiting for update().
   int64_t pending_samples() const;
+  /// The longest pulse train BL management asks for in the recorded samples' update at `lr`
+  /// (kernels::bl_wanted of each sample's plan; 0 where nothing would be pulsed, a sample with a
+  /// NaN or inf included, which the update rejects): an update with any desired_bl at least this
+  /// gives every sample the same plan. Reads the pairs (a sync on CUDA).
+  int64_t pending_bl_wanted(double lr) const;
+  /// Takes over what a training of `from` holds beside its parameters and buffers (which the
+  /// caller copies): the recorded pairs (shared, not copied: neither tile writes them), the event
+  /// counts and the deferred checks. `from` has this tile's shape and device; unchanged.
+  void copy_run_state(const AnalogTileImpl& from);
 
   /// What the tile's hardware has done since it was made or since reset_events(): its MVMs
   /// (every forward_mvm, backward_mvm and training pass, an inference tile's drift-compensation
