@@ -116,8 +116,9 @@ int64_t desired_bl_of(const std::vector<GridPoint>& points, const std::vector<Sw
   return points[static_cast<size_t>(pending[k].point)].config.update().desired_bl();
 }
 
-/// The key of the runs whose training may be shared by desired_bl (train_sharing): the seed, the
-/// layers kept digital and the config with desired_bl set aside; "" for a run that cannot share.
+/// The key of the runs whose training may be shared by desired_bl (train_desired_bl_runs): the
+/// seed, the layers kept digital and the config with desired_bl set aside; "" for a run that cannot
+/// share.
 std::string desired_bl_key(const SweepSpec& spec, const std::vector<GridPoint>& points,
                            const SweepJob& job) {
   if (job.digital || !spec.eval_times.empty()) return "";
@@ -212,35 +213,6 @@ std::vector<SweepTask> sweep_tasks(const SweepSpec& spec, const std::vector<Grid
   std::stable_sort(tasks.begin(), tasks.end(),
                    [&](const auto& a, const auto& b) { return first(a) < first(b); });
   return tasks;
-}
-
-int64_t bl_wanted(const train::RunResult& result) {
-  int64_t wanted = 0;
-  for (const TileEvents& e : result.train_events) wanted = std::max(wanted, e.bl_wanted);
-  return wanted;
-}
-
-int64_t train_sharing(const std::vector<size_t>& runs,
-                      const std::function<int64_t(size_t)>& desired_bl, const TrainPart& train_part,
-                      const WritePart& write_part) {
-  int64_t shared = 0;
-  std::vector<size_t> left = runs;
-  while (!left.empty()) {
-    std::vector<train::RunResult> trained = train_part({left.front()});
-    // NB: by induction over the updates, a run whose desired_bl is at least every train asked
-    // for gets the same plans, the same pulses and so the same everything as this one.
-    const int64_t wanted = bl_wanted(trained.front());
-    const bool unclipped = desired_bl(left.front()) >= wanted;  // (else its trains were cut)
-    std::vector<size_t> same{left.front()}, rest;
-    for (size_t i = 1; i < left.size(); ++i)
-      (unclipped && desired_bl(left[i]) >= wanted ? same : rest).push_back(left[i]);
-    std::sort(same.begin(), same.end());  // (the file in run order where it can be)
-    std::vector<train::RunResult> results(same.size(), trained.front());
-    write_part(same, results);
-    shared += static_cast<int64_t>(same.size()) - 1;
-    left = std::move(rest);
-  }
-  return shared;
 }
 
 void train_in_parts(const std::vector<size_t>& task, const TrainPart& train_part,
@@ -380,12 +352,35 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
         std::lock_guard<std::mutex> lock(mutex);
         progress.note(text);
       };
-      const auto desired_bl = [&](size_t k) { return desired_bl_of(points, pending, k); };
       try {
         if (task.by_desired_bl) {
-          const int64_t shared = train_sharing(task.runs, desired_bl, train_part, write_part);
-          std::lock_guard<std::mutex> lock(mutex);
-          outcome.shared += shared;
+          // One training at a time, branching where the runs' desired_bl makes them differ.
+          const SweepJob& first = pending[task.runs.front()];
+          train::TrainOptions opt = spec.train;
+          opt.seed = first.seed;
+          opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
+          opt.test_every_epoch = false;  // a row holds the last finished epoch's test figures
+          std::vector<RPUConfig> configs;
+          for (const size_t k : task.runs)
+            configs.push_back(points[static_cast<size_t>(pending[k].point)].config);
+          {
+            std::lock_guard<std::mutex> lock(mutex);
+            share.left = 1;
+            share.fraction.store(0.0, std::memory_order_relaxed);
+          }
+          train::train_desired_bl_runs(
+              train, test, opt, configs, report,
+              [&](const std::vector<size_t>& indices, train::RunResult& result) {
+                std::vector<size_t> part;
+                for (const size_t i : indices) part.push_back(task.runs[i]);
+                std::sort(part.begin(), part.end());  // (the file in run order where it can be)
+                std::vector<train::RunResult> results(part.size(), result);
+                write_part(part, results);
+                std::lock_guard<std::mutex> lock(mutex);
+                outcome.shared += static_cast<int64_t>(part.size()) - 1;
+                share.left = written < count ? 1 : 0;
+                share.fraction.store(0.0, std::memory_order_relaxed);
+              });
         } else {
           train_in_parts(task.runs, train_part, write_part, split);
         }

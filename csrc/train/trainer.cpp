@@ -27,6 +27,7 @@
 #include "analog/quoted.h"
 #include "analog/tile/analog_tile.h"
 #include "analog/train/deployment.h"
+#include "train/run_state.h"
 #ifdef ANALOG_WITH_TORCH_CUDA
 #include "cuda/stream_scope.h"
 #endif
@@ -230,91 +231,125 @@ bool parameters_finite(torch::nn::Module& model) {
   return true;
 }
 
-/// train_model without its translation of allocation failures.
-RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& test,
-                       const TrainOptions& options, const std::optional<RPUConfig>& rpu,
-                       const ProgressFn& progress) {
+}  // namespace
+
+namespace detail {
+
+std::unique_ptr<RunState> begin_run(const data::MnistSplit& train, const TrainOptions& options,
+                                    const std::optional<RPUConfig>& rpu) {
   check_training(options, train);
-  const int64_t n = train.images.size(0);
+  const torch::Device device(options.device);
+  auto s = std::make_unique<RunState>();
+  s->options = options;
+  s->rpu = rpu;
+  s->model = make_model(options, rpu);
+  if (!options.init_from.empty()) load_network(s->model, options, options.init_from);
+  s->model->to(device);
+  s->images = train.images.to(device);
+  s->labels = train.labels.to(device);
+  if (rpu) {
+    s->opt = std::make_unique<optim::AnalogSGD>(*s->model, optim::AnalogSGDOptions(options.lr));
+  } else {
+    s->opt = std::make_unique<torch::optim::SGD>(s->model->parameters(),
+                                                 torch::optim::SGDOptions(options.lr));
+  }
+  s->result.data.sample_shape = train.images.sizes().slice(1).vec();
+  // The tiles' events: training ones accumulate, each evaluation's replace the last.
+  s->tiles = nn::analog_tiles(*s->model);
+  s->result.train_events.resize(s->tiles.size());
+  for (auto& t : s->tiles) t->reset_events();
+  s->model->train();
+  return s;
+}
+
+void finish_run(RunState& s, const data::MnistSplit& test, const ProgressFn& progress,
+                const BeforeUpdate& before_update) {
+  const TrainOptions& options = s.options;
   const torch::Device device(options.device);
 #ifdef ANALOG_WITH_TORCH_CUDA
   std::optional<cuda_glue::StreamScope> stream;  // concurrent runs get streams of their own
   if (device.is_cuda()) stream.emplace(device);
 #endif
   [[maybe_unused]] const SerialBackward serial_backward;
-  torch::nn::Sequential model = make_model(options, rpu);
-  if (!options.init_from.empty()) load_network(model, options, options.init_from);
-  model->to(device);
-  const at::Tensor images = train.images.to(device), labels = train.labels.to(device);
-  std::unique_ptr<torch::optim::Optimizer> opt;
-  if (rpu) {
-    opt = std::make_unique<optim::AnalogSGD>(*model, optim::AnalogSGDOptions(options.lr));
-  } else {
-    opt = std::make_unique<torch::optim::SGD>(model->parameters(),
-                                              torch::optim::SGDOptions(options.lr));
-  }
-  RunResult result;
-  result.data.sample_shape = train.images.sizes().slice(1).vec();
-  // The tiles' events: training ones accumulate, each evaluation's replace the last.
-  std::vector<AnalogTile> tiles = nn::analog_tiles(*model);
-  result.train_events.resize(tiles.size());
-  for (auto& t : tiles) t->reset_events();
-  const auto take_events = [&tiles](std::vector<TileEvents>& into, bool add) {
-    into.resize(tiles.size());
-    for (size_t k = 0; k < tiles.size(); ++k) {
+  const int64_t n = s.images.size(0);
+  RunResult& result = s.result;
+  const auto take_events = [&s](std::vector<TileEvents>& into, bool add) {
+    into.resize(s.tiles.size());
+    for (size_t k = 0; k < s.tiles.size(); ++k) {
       if (!add) into[k] = TileEvents{};
-      into[k] += tiles[k]->events();
-      tiles[k]->reset_events();
+      into[k] += s.tiles[k]->events();
+      s.tiles[k]->reset_events();
     }
   };
   // (The training events are taken before it: what it counts goes to test_events alone.)
   const auto evaluate_test = [&]() {
-    const auto figures = evaluate(model, test);
+    const auto figures = evaluate(s.model, test);
     take_events(result.test_events, /*add=*/false);
     result.data.test_samples = test.images.size(0);
     result.data.test_batches = evaluation_batches(result.data.test_samples);
     return figures;
   };
-  model->train();
-  for (int64_t epoch = 1; epoch <= options.epochs && !result.diverged; ++epoch) {
-    const std::vector<int64_t> order = epoch_order(n, options.seed, epoch);
-    const at::Tensor index =
-        torch::from_blob(const_cast<int64_t*>(order.data()), {n}, torch::kLong).to(device);
-    double loss_sum = 0;
-    int64_t seen = 0;
-    // Counted on the device and read once per epoch: the loss is the step's one host sync (on a
-    // GPU each read waits for the queued work, and the host then has nothing queued).
-    at::Tensor correct = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device));
-    using clock = std::chrono::steady_clock;
-    const auto seconds_between = [](clock::time_point a, clock::time_point b) {
-      return std::chrono::duration<double>(b - a).count();
-    };
-    EpochStats stats;
-    const auto t0 = clock::now();
-    for (int64_t start = 0; start < n; start += options.batch) {
-      const int64_t len = std::min(options.batch, n - start);
-      const at::Tensor idx = index.narrow(0, start, len);
-      const at::Tensor x = images.index_select(0, idx);
-      const at::Tensor y = labels.index_select(0, idx);
+  using clock = std::chrono::steady_clock;
+  const auto seconds_between = [](clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  for (; s.epoch <= options.epochs && !result.diverged; ++s.epoch, s.start = 0) {
+    if (s.start == 0 && !s.halfway) {
+      const std::vector<int64_t> order = epoch_order(n, options.seed, s.epoch);
+      // (A copy: the state outlives `order`.)
+      s.index = torch::from_blob(const_cast<int64_t*>(order.data()), {n}, torch::kLong)
+                    .clone()
+                    .to(device);
+      s.loss_sum = 0;
+      s.seen = 0;
+      // Counted on the device and read once per epoch: the loss is the step's one host sync (on
+      // a GPU each read waits for the queued work, and the host then has nothing queued).
+      s.correct = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device));
+      s.stats = EpochStats{};
+      s.seconds = 0;
+    }
+    EpochStats& stats = s.stats;
+    auto t0 = clock::now();
+    for (; s.start < n; s.start += options.batch) {
+      const int64_t len = std::min(options.batch, n - s.start);
       double loss_value = 0;
       try {
-        const auto t_forward = clock::now();
-        opt->zero_grad();
-        const at::Tensor logits = model->forward(x);
-        const at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
-        loss_value = loss.item<double>();
-        const auto t_backward = clock::now();
-        stats.forward_seconds += seconds_between(t_forward, t_backward);
-        if (std::isfinite(loss_value)) {
-          loss.backward();
+        bool finite = true;
+        if (s.halfway) {
+          loss_value = s.halfway_loss;
+          s.halfway = false;
+        } else {
+          const at::Tensor idx = s.index.narrow(0, s.start, len);
+          const at::Tensor x = s.images.index_select(0, idx);
+          const at::Tensor y = s.labels.index_select(0, idx);
+          const auto t_forward = clock::now();
+          s.opt->zero_grad();
+          const at::Tensor logits = s.model->forward(x);
+          const at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+          loss_value = loss.item<double>();
+          const auto t_backward = clock::now();
+          stats.forward_seconds += seconds_between(t_forward, t_backward);
+          finite = std::isfinite(loss_value);
+          if (finite) {
+            loss.backward();
+            stats.backward_seconds += seconds_between(t_backward, clock::now());
+            s.correct.add_(logits.argmax(1).eq(y).sum());
+            if (before_update) {
+              s.seconds += seconds_between(t0, clock::now());
+              s.halfway = true;
+              s.halfway_loss = loss_value;
+              before_update(s);
+              s.halfway = false;
+              t0 = clock::now();  // (the hook's time is not the run's)
+            }
+          }
+        }
+        if (finite) {
           const auto t_step = clock::now();
-          opt->step();
+          s.opt->step();
           ++result.data.train_steps;
           result.data.train_samples += len;
-          const auto t_done = clock::now();
-          stats.backward_seconds += seconds_between(t_backward, t_step);
-          stats.step_seconds += seconds_between(t_step, t_done);
-          correct.add_(logits.argmax(1).eq(y).sum());
+          stats.step_seconds += seconds_between(t_step, clock::now());
         }
       } catch (const NonFiniteError&) {
         // A non-finite value inside an analog layer is the same event as a non-finite loss.
@@ -323,46 +358,46 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
       result.last_loss = loss_value;
       if (!std::isfinite(loss_value)) {
         result.diverged = true;
-        result.diverged_epoch = epoch;
+        result.diverged_epoch = s.epoch;
         break;
       }
-      loss_sum += loss_value * static_cast<double>(len);
-      seen += len;
-      if (progress) progress(epoch, seen, n, loss_value);
+      s.loss_sum += loss_value * static_cast<double>(len);
+      s.seen += len;
+      if (progress) progress(s.epoch, s.seen, n, loss_value);
     }
     // Read before the clock stops: on a GPU this waits for the last step's backward pass and
     // update.
-    const auto correct_count = correct.item<int64_t>();
-    const double seconds = seconds_between(t0, clock::now());
+    const auto correct_count = s.correct.item<int64_t>();
+    const double seconds = s.seconds + seconds_between(t0, clock::now());
     result.train_time_sec += seconds;
     if (result.diverged) break;
-    stats.epoch = epoch;
-    stats.train_loss = loss_sum / static_cast<double>(seen);
-    stats.train_acc = static_cast<double>(correct_count) / static_cast<double>(seen);
+    stats.epoch = s.epoch;
+    stats.train_loss = s.loss_sum / static_cast<double>(s.seen);
+    stats.train_acc = static_cast<double>(correct_count) / static_cast<double>(s.seen);
     stats.train_seconds = seconds;
-    stats.samples_per_sec = static_cast<double>(seen) / seconds;
+    stats.samples_per_sec = static_cast<double>(s.seen) / seconds;
     try {
       // The epoch's training events; what CUDA tiles found in its last step and have not
       // reported yet (free here: the host has read the loss); then the test set.
       take_events(result.train_events, /*add=*/true);
-      for (const auto& module : model->modules(/*include_self=*/false)) {
+      for (const auto& module : s.model->modules(/*include_self=*/false)) {
         if (auto* tile = module->as<AnalogTileImpl>()) tile->synchronize();
       }
       // NB: an evaluation finds non-finite weights (NonFiniteError below): not skipped then.
-      if (options.test_every_epoch || epoch == options.epochs || !parameters_finite(*model)) {
+      if (options.test_every_epoch || s.epoch == options.epochs || !parameters_finite(*s.model)) {
         std::tie(stats.test_loss, stats.test_acc) = evaluate_test();
       } else {
         const int64_t passes = evaluation_batches(test.images.size(0));
-        for (auto& t : tiles) t->skip_forward_passes(passes);
+        for (auto& t : s.tiles) t->skip_forward_passes(passes);
         stats.test_loss = stats.test_acc = std::nan("");
       }
     } catch (const NonFiniteError&) {
       // The last steps of the epoch met or left non-finite values: the run diverged in this epoch.
       // (The training events were taken before the evaluation: what it counted is dropped.)
-      for (auto& t : tiles) t->reset_events();
-      model->train();
+      for (auto& t : s.tiles) t->reset_events();
+      s.model->train();
       result.diverged = true;
-      result.diverged_epoch = epoch;
+      result.diverged_epoch = s.epoch;
       result.last_loss = std::nan("");
       break;
     }
@@ -374,8 +409,60 @@ RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& te
     result.epochs.push_back(stats);
   }
   take_events(result.train_events, /*add=*/true);  // (the steps of an epoch that diverged)
-  result.model = model;
-  return result;
+  result.model = s.model;
+}
+
+std::unique_ptr<RunState> branch_run(const RunState& from, const RPUConfig& rpu) {
+  TORCH_CHECK(from.rpu, "branch_run: expected an analog run");
+  auto s = std::make_unique<RunState>();
+  s->options = from.options;
+  s->rpu = rpu;
+  s->model = make_model(from.options, rpu);
+  s->model->to(torch::Device(from.options.device));
+  {
+    torch::NoGradGuard no_grad;
+    const auto params = from.model->named_parameters();
+    for (auto& p : s->model->named_parameters()) {
+      const at::Tensor& source = params[p.key()];
+      p.value().copy_(source);
+      if (source.grad().defined()) p.value().mutable_grad() = source.grad().clone();
+    }
+    const auto buffers = from.model->named_buffers();
+    for (auto& b : s->model->named_buffers()) b.value().copy_(buffers[b.key()]);
+  }
+  s->tiles = nn::analog_tiles(*s->model);
+  TORCH_CHECK(s->tiles.size() == from.tiles.size(), "branch_run: expected ", from.tiles.size(),
+              " tiles, the config gives ", s->tiles.size());
+  for (size_t k = 0; k < s->tiles.size(); ++k) s->tiles[k]->copy_run_state(*from.tiles[k]);
+  s->opt = std::make_unique<optim::AnalogSGD>(*s->model, optim::AnalogSGDOptions(from.options.lr));
+  s->images = from.images;
+  s->labels = from.labels;
+  s->result = from.result;
+  s->epoch = from.epoch;
+  s->start = from.start;
+  s->index = from.index;
+  s->loss_sum = from.loss_sum;
+  s->seen = from.seen;
+  s->correct = from.correct.clone();
+  s->stats = from.stats;
+  s->seconds = from.seconds;
+  s->halfway = from.halfway;
+  s->halfway_loss = from.halfway_loss;
+  s->model->train();
+  return s;
+}
+
+}  // namespace detail
+
+namespace {
+
+/// train_model without its translation of allocation failures.
+RunResult run_training(const data::MnistSplit& train, const data::MnistSplit& test,
+                       const TrainOptions& options, const std::optional<RPUConfig>& rpu,
+                       const ProgressFn& progress) {
+  const std::unique_ptr<detail::RunState> state = detail::begin_run(train, options, rpu);
+  detail::finish_run(*state, test, progress, nullptr);
+  return std::move(state->result);
 }
 
 /// The network and batch of `options`, as an error names them ("mlp 784-256-10, batch 64").
@@ -395,19 +482,10 @@ std::string network_name(const TrainOptions& options) {
   return text;
 }
 
-RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& test,
-                      const TrainOptions& options, const std::optional<RPUConfig>& rpu,
-                      const ProgressFn& progress) {
+void detail::with_memory_errors(const TrainOptions& options, const std::function<void()>& body) {
   // NB: a failed allocation, said as LibTorch says it, names no option.
   try {
-    RunResult result = run_training(train, test, options, rpu, progress);
-    if (!options.test_every_epoch && result.diverged && result.diverged_epoch >= 2) {
-      // Its last finished epoch was not evaluated: the same run again, evaluating every epoch.
-      TrainOptions again = options;
-      again.test_every_epoch = true;
-      result = run_training(train, test, again, rpu, progress);
-    }
-    return result;
+    body();
   } catch (const std::bad_alloc&) {
     TORCH_CHECK(false, "train: not enough memory for the ", network_of(options));
   } catch (const c10::Error& e) {
@@ -415,6 +493,22 @@ RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& tes
     TORCH_CHECK(false, "train: not enough memory for the ", network_of(options), " (",
                 one_line(e.msg()), ")");
   }
+}
+
+RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& test,
+                      const TrainOptions& options, const std::optional<RPUConfig>& rpu,
+                      const ProgressFn& progress) {
+  RunResult result;
+  detail::with_memory_errors(options, [&] {
+    result = run_training(train, test, options, rpu, progress);
+    if (!options.test_every_epoch && result.diverged && result.diverged_epoch >= 2) {
+      // Its last finished epoch was not evaluated: the same run again, evaluating every epoch.
+      TrainOptions again = options;
+      again.test_every_epoch = true;
+      result = run_training(train, test, again, rpu, progress);
+    }
+  });
+  return result;
 }
 
 void set_cuda_host_wait(const std::string& device, const std::string& mode) {

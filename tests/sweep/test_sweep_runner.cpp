@@ -196,52 +196,6 @@ TEST(SweepRunner, OtherErrorsAndASingleRunOutOfMemoryAreNotSplit) {
   EXPECT_EQ(calls, 2);
 }
 
-// A trained run stands for the runs left whose desired_bl is at least the longest train its
-// training asked for, if its own desired_bl did not cut that train.
-TEST(SweepRunner, RunsThatDifferOnlyInDesiredBlShareATrainingThatTheirBlCovers) {
-  const std::map<size_t, int64_t> desired{{0, 31}, {1, 7}, {2, 5}, {3, 3}, {4, 1}};
-  const auto train_and_write = [&](std::vector<size_t> runs, std::map<size_t, int64_t> wanted) {
-    std::vector<size_t> trained;
-    std::vector<std::vector<size_t>> written;
-    std::map<size_t, double> stands_for;
-    const TrainPart train_part = [&](const std::vector<size_t>& part) {
-      EXPECT_EQ(part.size(), 1u);
-      trained.push_back(part.front());
-      train::RunResult r = result_of(part.front());
-      r.train_events.resize(2);
-      r.train_events[1].bl_wanted = wanted.at(part.front());
-      return std::vector<train::RunResult>{r};
-    };
-    const WritePart write_part = [&](const std::vector<size_t>& part,
-                                     std::vector<train::RunResult>& runs) {
-      ASSERT_EQ(runs.size(), part.size());
-      written.push_back(part);
-      for (size_t i = 0; i < part.size(); ++i) stands_for[part[i]] = runs[i].last_loss;
-    };
-    const int64_t shared = train_sharing(
-        runs, [&](size_t k) { return desired.at(k); }, train_part, write_part);
-    EXPECT_EQ(shared, static_cast<int64_t>(runs.size() - trained.size()));
-    EXPECT_EQ(stands_for.size(), runs.size());  // every run written once
-    return std::make_pair(trained, written);
-  };
-  // 31 asked for at most 4 (7 and 5 are the same run); 3 for 3 (1 cuts it); 1 alone.
-  auto [trained, written] = train_and_write({0, 1, 2, 3, 4}, {{0, 4}, {3, 3}, {4, 9}});
-  EXPECT_EQ(trained, (std::vector<size_t>{0, 3, 4}));
-  EXPECT_EQ(written, (std::vector<std::vector<size_t>>{{0, 1, 2}, {3}, {4}}));
-  // (Each write in run order.)
-  std::tie(trained, written) = train_and_write({4, 2, 0}, {{4, 0}});
-  EXPECT_EQ(written, (std::vector<std::vector<size_t>>{{0, 2, 4}}));
-  // Every run asked for 0 (no update had a pulse to plan): one training for all.
-  std::tie(trained, written) = train_and_write({0, 1, 2, 3, 4}, {{0, 0}});
-  EXPECT_EQ(written, (std::vector<std::vector<size_t>>{{0, 1, 2, 3, 4}}));
-  // A first run whose desired_bl cut its trains stands for no other, whatever their BL.
-  std::tie(trained, written) = train_and_write({3, 0, 1}, {{3, 6}, {0, 6}, {1, 6}});
-  EXPECT_EQ(written, (std::vector<std::vector<size_t>>{{3}, {0, 1}}));
-  // No BL management: each run trains.
-  std::tie(trained, written) = train_and_write({0, 1}, {{0, kBlUnbounded}, {1, kBlUnbounded}});
-  EXPECT_EQ(trained, (std::vector<size_t>{0, 1}));
-}
-
 // The rows of a sweep whose runs share their training are those of the runs trained alone, in
 // every column but the training time.
 TEST(SweepRunner, SharedTrainingRecordsTheRowsOfRunsTrainedAlone) {
@@ -283,7 +237,8 @@ TEST(SweepRunner, SharedTrainingRecordsTheRowsOfRunsTrainedAlone) {
   train::TrainOptions opt = spec.train;
   RPUConfig config = points.back().config;  // forward.out_noise 0.2, desired_bl 31
   const train::RunResult longest = train::train_model(train, test, opt, config);
-  const int64_t wanted = bl_wanted(longest);
+  int64_t wanted = 0;
+  for (const TileEvents& e : longest.train_events) wanted = std::max(wanted, e.bl_wanted);
   ASSERT_GE(wanted, 2);
   ASSERT_LT(wanted, 31);
   const auto trained_with = [&](int64_t desired_bl) {

@@ -361,6 +361,114 @@ TEST_F(MnistSlice, ARunThatDivergesWithoutItsEvaluationsIsTheRunWithThem) {
   expect_same_run(digital_every, digital_last);
 }
 
+/// `branched` (from train_desired_bl_runs) is `alone`'s run, bit for bit but the training time:
+/// every figure, count and event, and the weights.
+void expect_same_result(const RunResult& alone, const RunResult& branched) {
+  const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+  ASSERT_EQ(alone.diverged, branched.diverged);
+  EXPECT_EQ(alone.diverged_epoch, branched.diverged_epoch);
+  EXPECT_EQ(alone.last_loss, branched.last_loss);
+  ASSERT_EQ(alone.epochs.size(), branched.epochs.size());
+  for (size_t e = 0; e < alone.epochs.size(); ++e) {
+    SCOPED_TRACE("epoch " + std::to_string(e + 1));
+    EXPECT_EQ(alone.epochs[e].train_loss, branched.epochs[e].train_loss);
+    EXPECT_EQ(alone.epochs[e].train_acc, branched.epochs[e].train_acc);
+    EXPECT_PRED2(same, alone.epochs[e].test_loss, branched.epochs[e].test_loss);
+    EXPECT_PRED2(same, alone.epochs[e].test_acc, branched.epochs[e].test_acc);
+  }
+  EXPECT_EQ(alone.data.train_steps, branched.data.train_steps);
+  EXPECT_EQ(alone.data.train_samples, branched.data.train_samples);
+  EXPECT_EQ(alone.data.test_batches, branched.data.test_batches);
+  const auto same_events = [](const TileEvents& a, const TileEvents& b) {
+    return a.rows == b.rows && a.cols == b.cols && a.forward.calls == b.forward.calls &&
+           a.forward.samples == b.forward.samples && a.forward.passes == b.forward.passes &&
+           a.backward.calls == b.backward.calls && a.backward.samples == b.backward.samples &&
+           a.backward.passes == b.backward.passes && a.update_calls == b.update_calls &&
+           a.update_samples == b.update_samples && a.update_slots == b.update_slots &&
+           a.pulses == b.pulses && a.devices_touched == b.devices_touched &&
+           a.bl_wanted == b.bl_wanted;
+  };
+  ASSERT_EQ(alone.train_events.size(), branched.train_events.size());
+  ASSERT_EQ(alone.test_events.size(), branched.test_events.size());
+  for (size_t k = 0; k < alone.train_events.size(); ++k) {
+    EXPECT_TRUE(same_events(alone.train_events[k], branched.train_events[k])) << "tile " << k;
+    EXPECT_TRUE(same_events(alone.test_events[k], branched.test_events[k])) << "tile " << k;
+  }
+  expect_same_weights(alone.model, branched.model);
+}
+
+// Runs that differ in desired_bl alone, trained as one training that branches: each result is
+// that of the run trained alone, whether the run followed a longer one to the end, branched off
+// one in the middle of its training, or trained from the start. lr 0.05 asks for trains of one
+// to a few pulses, so that some desired_bl cut them and others do not.
+TEST_F(MnistSlice, DesiredBlRunsAreTheRunsTrainedAlone) {
+  const data::MnistSplit train{train_->images.narrow(0, 0, 2000),
+                               train_->labels.narrow(0, 0, 2000)};
+  const data::MnistSplit test{test_->images.narrow(0, 0, 500), test_->labels.narrow(0, 0, 500)};
+  TrainOptions opt;
+  opt.hidden = {32};
+  opt.epochs = 2;
+  opt.lr = 0.05;
+  opt.seed = 5;
+  std::vector<RPUConfig> configs;
+  for (const int64_t bl : {3, 31, 1, 2, 63}) {
+    RPUConfig c;
+    c.forward().out_noise(0.1);
+    c.update().desired_bl(bl);
+    configs.push_back(c);
+  }
+  for (const bool every : {false, true}) {
+    SCOPED_TRACE(every ? "every epoch evaluated" : "the last epoch evaluated");
+    opt.test_every_epoch = every;
+    // Where each training's first step is, as the progress calls show it (within a training
+    // they only move forward).
+    std::vector<std::pair<int64_t, int64_t>> starts;
+    std::pair<int64_t, int64_t> last{0, 0};
+    const ProgressFn progress = [&](int64_t epoch, int64_t seen, int64_t, double) {
+      const std::pair<int64_t, int64_t> now{epoch, seen};
+      if (starts.empty() || now <= last) starts.push_back(now);
+      last = now;
+    };
+    std::vector<RunResult> results(configs.size());
+    std::vector<int> written(configs.size(), 0);
+    int trainings = 0;
+    train_desired_bl_runs(train, test, opt, configs, progress,
+                          [&](const std::vector<size_t>& runs, RunResult& r) {
+                            ASSERT_TRUE(std::is_sorted(runs.begin(), runs.end()));
+                            ++trainings;
+                            for (const size_t k : runs) {
+                              ++written[k];
+                              results[k] = r;
+                            }
+                          });
+    EXPECT_EQ(written, std::vector<int>(configs.size(), 1));
+    EXPECT_EQ(static_cast<size_t>(trainings), starts.size());
+    EXPECT_LT(trainings, 5);  // some runs followed another to the end ...
+    // ... and some branched off in the middle of another's training.
+    EXPECT_TRUE(std::any_of(starts.begin(), starts.end(), [&](const auto& s) {
+      return s != std::make_pair(int64_t{1}, opt.batch);
+    }));
+    for (size_t k = 0; k < configs.size(); ++k) {
+      SCOPED_TRACE("desired_bl " + std::to_string(configs[k].update().desired_bl()));
+      expect_same_result(train_model(train, test, opt, configs[k]), results[k]);
+    }
+  }
+}
+
+TEST_F(MnistSlice, DesiredBlRunsThatDifferInMoreThanDesiredBlAreAnError) {
+  RPUConfig a, b;
+  b.update().desired_bl(5);
+  b.forward().out_noise(0.2);
+  bool done = false;
+  EXPECT_EQ(test::error_of([&] {
+              train_desired_bl_runs(*train_, *test_, TrainOptions{}, {a, b}, nullptr,
+                                    [&](const std::vector<size_t>&, RunResult&) { done = true; });
+            }),
+            "train_desired_bl_runs: config 1 differs from config 0 in more than "
+            "update.desired_bl");
+  EXPECT_FALSE(done);
+}
+
 TEST(CudaHostWait, BadModeOrDeviceIsAClearError) {
   using test::error_of;
   EXPECT_THAT(error_of([] { set_cuda_host_wait("cuda", "sleep"); }),

@@ -60,8 +60,8 @@ struct SweepTask {
   std::vector<size_t> runs;
   /// false: a run alone, or the points of one population, trained together. true: runs of one
   /// repeat whose points differ only in update.desired_bl, under BL management, by desired_bl,
-  /// longest first: trained one at a time by train_sharing, a run's training standing for every
-  /// run whose desired_bl is at least the longest train BL management asked for in it.
+  /// longest first: trained by train::train_desired_bl_runs, a run branching off the training of
+  /// a longer one where its desired_bl first cuts a train, and a run that never does sharing it.
   bool by_desired_bl = false;
 };
 
@@ -85,20 +85,6 @@ using WritePart = std::function<void(const std::vector<size_t>&, std::vector<tra
 /// trains in.
 void train_in_parts(const std::vector<size_t>& task, const TrainPart& train_part,
                     const WritePart& write_part, const std::function<void(size_t)>& split);
-
-/// The longest pulse train BL management asked for in a run's training (TileEvents::bl_wanted
-/// over its tiles; 0 for a run without tiles): the run would have trained the same with any
-/// update.desired_bl at least this.
-int64_t bl_wanted(const train::RunResult& result);
-
-/// Trains the runs of a by_desired_bl task (`runs`, by `desired_bl`, longest first) with
-/// `train_part`, one at a time, longest first. Each result goes to `write_part` for its run and
-/// for every run left whose desired_bl is at least the result's bl_wanted: their training would
-/// have been the same, pulse for pulse, so they are not trained. Returns the runs written from
-/// another's training.
-int64_t train_sharing(const std::vector<size_t>& runs,
-                      const std::function<int64_t(size_t)>& desired_bl, const TrainPart& train_part,
-                      const WritePart& write_part);
 
 /// Runs the shard's pending runs on `jobs` threads (each run single-threaded; a population is
 /// one task: target.population, halved where it does not fit in memory), appending each finished

@@ -130,6 +130,25 @@ RunResult train_model(const data::MnistSplit& train, const data::MnistSplit& tes
                       const TrainOptions& options, const std::optional<RPUConfig>& rpu,
                       const ProgressFn& progress = nullptr);
 
+/// Takes the runs (indices into train_desired_bl_runs' configs) that one training stands for,
+/// and its result.
+using RunsDoneFn = std::function<void(const std::vector<size_t>&, RunResult&)>;
+
+/// Trains the analog runs `configs`, which differ in update.desired_bl alone, each with the
+/// result train_model(train, test, options, configs[k]) gives it, bit for bit but for
+/// train_time_sec, in as few trainings as that allows. The run with the longest desired_bl
+/// trains; one with a shorter desired_bl is the same training up to the first update in which a
+/// sample asks BL management for a longer train than that desired_bl (kernels::bl_wanted). There
+/// it branches off: a copy of the training between that step's backward pass and its update,
+/// trained on later with its own config (and the runs shorter still branch off it the same
+/// way). A run that never branches off has the result of the one it follows. Each distinct
+/// result goes to `done` as soon as it is known, with the runs it stands for (in index order).
+/// A branched run's train_time_sec is that of the training it followed up to the branch plus
+/// its own. Errors as train_model's; `configs` that differ in more than desired_bl are an error.
+void train_desired_bl_runs(const data::MnistSplit& train, const data::MnistSplit& test,
+                           const TrainOptions& options, const std::vector<RPUConfig>& configs,
+                           const ProgressFn& progress, const RunsDoneFn& done);
+
 /// How this process's host threads wait for the work of CUDA device `device` (its schedule
 /// flags): "auto" (CUDA's choice: spin while the process's contexts do not outnumber the
 /// cores, so in practice always), "spin", "yield" (spin, but give up the core to other ready
