@@ -296,6 +296,24 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
         std::lock_guard<std::mutex> lock(mutex);
         running += count;
       }
+      // The training options of the runs of `part` (one seed, and for analog runs one network).
+      const auto options_of = [&](const std::vector<size_t>& part) {
+        const SweepJob& first = pending[part.front()];
+        train::TrainOptions opt = spec.train;
+        opt.seed = first.seed;
+        if (!first.digital)
+          opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
+        // A row holds the last finished epoch's test figures (train_population evaluates after
+        // every epoch all the same).
+        opt.test_every_epoch = false;
+        return opt;
+      };
+      const auto configs_of = [&](const std::vector<size_t>& part) {
+        std::vector<RPUConfig> configs;
+        for (const size_t k : part)
+          configs.push_back(points[static_cast<size_t>(pending[k].point)].config);
+        return configs;
+      };
       // One part of the task (all of it unless it does not fit in memory): train, then write.
       const auto train_part = [&](const std::vector<size_t>& part) {
         {
@@ -303,23 +321,13 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
           share.left = static_cast<int64_t>(part.size());
           share.fraction.store(0.0, std::memory_order_relaxed);
         }
-        const SweepJob& first = pending[part.front()];
-        train::TrainOptions opt = spec.train;
-        opt.seed = first.seed;
+        const train::TrainOptions opt = options_of(part);
         std::vector<train::RunResult> runs;
         if (part.size() > 1) {  // a population: its points share network, seed and key
-          std::vector<RPUConfig> configs;
-          for (const size_t k : part)
-            configs.push_back(points[static_cast<size_t>(pending[k].point)].config);
-          opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
-          runs = train::train_population(train, test, opt, configs, report);
+          runs = train::train_population(train, test, opt, configs_of(part), report);
         } else {
           std::optional<RPUConfig> rpu;
-          if (!first.digital) {
-            rpu = points[static_cast<size_t>(first.point)].config;
-            opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
-          }
-          opt.test_every_epoch = false;  // a row holds the last finished epoch's test figures
+          if (!pending[part.front()].digital) rpu = configs_of(part).front();
           runs.push_back(train::train_model(train, test, opt, rpu, report));
         }
         return runs;
@@ -355,21 +363,13 @@ SweepOutcome run_sweep_threads(const SweepSpec& sweep, const std::string& data_d
       try {
         if (task.by_desired_bl) {
           // One training at a time, branching where the runs' desired_bl makes them differ.
-          const SweepJob& first = pending[task.runs.front()];
-          train::TrainOptions opt = spec.train;
-          opt.seed = first.seed;
-          opt.digital_layers = points[static_cast<size_t>(first.point)].digital_layers;
-          opt.test_every_epoch = false;  // a row holds the last finished epoch's test figures
-          std::vector<RPUConfig> configs;
-          for (const size_t k : task.runs)
-            configs.push_back(points[static_cast<size_t>(pending[k].point)].config);
           {
             std::lock_guard<std::mutex> lock(mutex);
             share.left = 1;
             share.fraction.store(0.0, std::memory_order_relaxed);
           }
           train::train_desired_bl_runs(
-              train, test, opt, configs, report,
+              train, test, options_of(task.runs), configs_of(task.runs), report,
               [&](const std::vector<size_t>& indices, train::RunResult& result) {
                 std::vector<size_t> part;
                 for (const size_t i : indices) part.push_back(task.runs[i]);
