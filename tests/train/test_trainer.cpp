@@ -397,6 +397,57 @@ void expect_same_result(const RunResult& alone, const RunResult& branched) {
   expect_same_weights(alone.model, branched.model);
 }
 
+/// train_desired_bl_runs over `configs` against each run trained alone: every result is that
+/// run's; some training branched off another in the middle (not at its first step); with
+/// `some_share`, fewer trainings than runs.
+void expect_desired_bl_runs_alone(const data::MnistSplit& train, const data::MnistSplit& test,
+                                  const TrainOptions& opt, const std::vector<RPUConfig>& configs,
+                                  bool some_share) {
+  // Where each training's first step is, as the progress calls show it (within a training they
+  // only move forward).
+  std::vector<std::pair<int64_t, int64_t>> starts;
+  std::pair<int64_t, int64_t> last{0, 0};
+  const ProgressFn progress = [&](int64_t epoch, int64_t seen, int64_t, double) {
+    const std::pair<int64_t, int64_t> now{epoch, seen};
+    if (starts.empty() || now <= last) starts.push_back(now);
+    last = now;
+  };
+  std::vector<RunResult> results(configs.size());
+  std::vector<int> written(configs.size(), 0);
+  int trainings = 0;
+  train_desired_bl_runs(train, test, opt, configs, progress,
+                        [&](const std::vector<size_t>& runs, RunResult& r) {
+                          ASSERT_TRUE(std::is_sorted(runs.begin(), runs.end()));
+                          ++trainings;
+                          for (const size_t k : runs) {
+                            ++written[k];
+                            results[k] = r;
+                          }
+                        });
+  EXPECT_EQ(written, std::vector<int>(configs.size(), 1));
+  EXPECT_EQ(static_cast<size_t>(trainings), starts.size());
+  if (some_share) EXPECT_LT(static_cast<size_t>(trainings), configs.size());
+  EXPECT_TRUE(std::any_of(starts.begin(), starts.end(), [&](const auto& s) {
+    return s != std::make_pair(int64_t{1}, std::min(opt.batch, train.images.size(0)));
+  }));
+  for (size_t k = 0; k < configs.size(); ++k) {
+    SCOPED_TRACE("desired_bl " + std::to_string(configs[k].update().desired_bl()));
+    expect_same_result(train_model(train, test, opt, configs[k]), results[k]);
+  }
+}
+
+/// The default config with forward.out_noise 0.1 and each of `bls` as desired_bl.
+std::vector<RPUConfig> desired_bl_configs(const std::vector<int64_t>& bls) {
+  std::vector<RPUConfig> configs;
+  for (const int64_t bl : bls) {
+    RPUConfig c;
+    c.forward().out_noise(0.1);
+    c.update().desired_bl(bl);
+    configs.push_back(c);
+  }
+  return configs;
+}
+
 // Runs that differ in desired_bl alone, trained as one training that branches: each result is
 // that of the run trained alone, whether the run followed a longer one to the end, branched off
 // one in the middle of its training, or trained from the start. lr 0.05 asks for trains of one
@@ -410,48 +461,38 @@ TEST_F(MnistSlice, DesiredBlRunsAreTheRunsTrainedAlone) {
   opt.epochs = 2;
   opt.lr = 0.05;
   opt.seed = 5;
-  std::vector<RPUConfig> configs;
-  for (const int64_t bl : {3, 31, 1, 2, 63}) {
-    RPUConfig c;
-    c.forward().out_noise(0.1);
-    c.update().desired_bl(bl);
-    configs.push_back(c);
-  }
   for (const bool every : {false, true}) {
     SCOPED_TRACE(every ? "every epoch evaluated" : "the last epoch evaluated");
     opt.test_every_epoch = every;
-    // Where each training's first step is, as the progress calls show it (within a training
-    // they only move forward).
-    std::vector<std::pair<int64_t, int64_t>> starts;
-    std::pair<int64_t, int64_t> last{0, 0};
-    const ProgressFn progress = [&](int64_t epoch, int64_t seen, int64_t, double) {
-      const std::pair<int64_t, int64_t> now{epoch, seen};
-      if (starts.empty() || now <= last) starts.push_back(now);
-      last = now;
-    };
-    std::vector<RunResult> results(configs.size());
-    std::vector<int> written(configs.size(), 0);
-    int trainings = 0;
-    train_desired_bl_runs(train, test, opt, configs, progress,
-                          [&](const std::vector<size_t>& runs, RunResult& r) {
-                            ASSERT_TRUE(std::is_sorted(runs.begin(), runs.end()));
-                            ++trainings;
-                            for (const size_t k : runs) {
-                              ++written[k];
-                              results[k] = r;
-                            }
-                          });
-    EXPECT_EQ(written, std::vector<int>(configs.size(), 1));
-    EXPECT_EQ(static_cast<size_t>(trainings), starts.size());
-    EXPECT_LT(trainings, 5);  // some runs followed another to the end ...
-    // ... and some branched off in the middle of another's training.
-    EXPECT_TRUE(std::any_of(starts.begin(), starts.end(), [&](const auto& s) {
-      return s != std::make_pair(int64_t{1}, opt.batch);
-    }));
-    for (size_t k = 0; k < configs.size(); ++k) {
-      SCOPED_TRACE("desired_bl " + std::to_string(configs[k].update().desired_bl()));
-      expect_same_result(train_model(train, test, opt, configs[k]), results[k]);
-    }
+    expect_desired_bl_runs_alone(train, test, opt, desired_bl_configs({3, 31, 1, 2, 63}),
+                                 /*some_share=*/true);
+  }
+}
+
+// The same for a hybrid network (its digital layer's gradients go with the branch) and for
+// LeNet-5 (convolution tiles); learning rates at which a run branches off after the first step.
+TEST_F(MnistSlice, DesiredBlRunsOfHybridAndConvNetworksAreTheRunsTrainedAlone) {
+  const data::MnistSplit test{test_->images.narrow(0, 0, 200), test_->labels.narrow(0, 0, 200)};
+  TrainOptions opt;
+  opt.epochs = 2;
+  opt.lr = 0.2;
+  opt.test_every_epoch = false;
+  {
+    SCOPED_TRACE("hybrid");
+    opt.hidden = {32};
+    opt.digital_layers = {2};
+    expect_desired_bl_runs_alone(
+        {train_->images.narrow(0, 0, 1000), train_->labels.narrow(0, 0, 1000)}, test, opt,
+        desired_bl_configs({1, 3, 31}), /*some_share=*/false);
+  }
+  {
+    SCOPED_TRACE("lenet5");
+    opt.model = "lenet5";
+    opt.digital_layers = {};
+    opt.lr = 0.15;
+    expect_desired_bl_runs_alone(
+        {train_->images.narrow(0, 0, 256), train_->labels.narrow(0, 0, 256)}, test, opt,
+        desired_bl_configs({1, 3, 31}), /*some_share=*/false);
   }
 }
 
