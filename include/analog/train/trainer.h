@@ -140,8 +140,8 @@ using RunsDoneFn = std::function<void(const std::vector<size_t>&, RunResult&)>;
 /// trains; one with a shorter desired_bl is the same training up to the first update in which a
 /// sample asks BL management for a longer train than that desired_bl (kernels::bl_wanted). There
 /// it branches off: a copy of the training between that step's backward pass and its update,
-/// trained on later with its own config (and the runs shorter still branch off it the same
-/// way). A run that never branches off has the result of the one it follows. Each distinct
+/// trained on later with its own config (runs that branch off at the same update each get a
+/// copy). A run that never branches off has the result of the one it follows. Each distinct
 /// result goes to `done` as soon as it is known, with the runs it stands for (in index order).
 /// A branched run's train_time_sec is that of the training it followed up to the branch plus
 /// its own. Errors as train_model's; `configs` that differ in more than desired_bl are an error.
