@@ -32,11 +32,11 @@ void train_desired_bl_runs(const data::MnistSplit& train, const data::MnistSplit
     std::vector<size_t> runs;
     std::unique_ptr<detail::RunState> state;  ///< where it branched off; empty: from the start
   };
-  std::vector<Training> todo;
-  todo.push_back({longest_first, nullptr});
-  while (!todo.empty()) {
-    Training training = std::move(todo.back());
-    todo.pop_back();
+  std::vector<Training> to_train;
+  to_train.push_back({longest_first, nullptr});
+  while (!to_train.empty()) {
+    Training training = std::move(to_train.back());
+    to_train.pop_back();
     const size_t run = training.runs.front();
     std::vector<size_t> following(training.runs.begin() + 1, training.runs.end());
     RunResult result;
@@ -54,7 +54,7 @@ void train_desired_bl_runs(const data::MnistSplit& train, const data::MnistSplit
           wanted = std::max(wanted, tile->pending_bl_wanted(options.lr));
         // The shortest go first; each on its own (their plans differ from each other's too).
         while (!following.empty() && desired_bl(following.back()) < wanted) {
-          todo.push_back(
+          to_train.push_back(
               {{following.back()}, detail::branch_run(halfway, configs[following.back()])});
           following.pop_back();
         }

@@ -231,6 +231,21 @@ bool parameters_finite(torch::nn::Module& model) {
   return true;
 }
 
+/// Gives `s` its network: `model` on the run's device in training mode, the optimizer of the run
+/// (AnalogSGD for an analog run, SGD otherwise) and the model's tiles.
+void set_network(detail::RunState& s, torch::nn::Sequential model) {
+  model->to(torch::Device(s.options.device));
+  model->train();
+  s.model = model;
+  if (s.rpu) {
+    s.opt = std::make_unique<optim::AnalogSGD>(*model, optim::AnalogSGDOptions(s.options.lr));
+  } else {
+    s.opt = std::make_unique<torch::optim::SGD>(model->parameters(),
+                                                torch::optim::SGDOptions(s.options.lr));
+  }
+  s.tiles = nn::analog_tiles(*model);
+}
+
 }  // namespace
 
 namespace detail {
@@ -242,23 +257,15 @@ std::unique_ptr<RunState> begin_run(const data::MnistSplit& train, const TrainOp
   auto s = std::make_unique<RunState>();
   s->options = options;
   s->rpu = rpu;
-  s->model = make_model(options, rpu);
-  if (!options.init_from.empty()) load_network(s->model, options, options.init_from);
-  s->model->to(device);
+  torch::nn::Sequential model = make_model(options, rpu);
+  if (!options.init_from.empty()) load_network(model, options, options.init_from);
+  set_network(*s, model);
   s->images = train.images.to(device);
   s->labels = train.labels.to(device);
-  if (rpu) {
-    s->opt = std::make_unique<optim::AnalogSGD>(*s->model, optim::AnalogSGDOptions(options.lr));
-  } else {
-    s->opt = std::make_unique<torch::optim::SGD>(s->model->parameters(),
-                                                 torch::optim::SGDOptions(options.lr));
-  }
   s->result.data.sample_shape = train.images.sizes().slice(1).vec();
   // The tiles' events: training ones accumulate, each evaluation's replace the last.
-  s->tiles = nn::analog_tiles(*s->model);
   s->result.train_events.resize(s->tiles.size());
   for (auto& t : s->tiles) t->reset_events();
-  s->model->train();
   return s;
 }
 
@@ -417,8 +424,7 @@ std::unique_ptr<RunState> branch_run(const RunState& from, const RPUConfig& rpu)
   auto s = std::make_unique<RunState>();
   s->options = from.options;
   s->rpu = rpu;
-  s->model = make_model(from.options, rpu);
-  s->model->to(torch::Device(from.options.device));
+  set_network(*s, make_model(from.options, rpu));
   {
     torch::NoGradGuard no_grad;
     const auto params = from.model->named_parameters();
@@ -430,11 +436,9 @@ std::unique_ptr<RunState> branch_run(const RunState& from, const RPUConfig& rpu)
     const auto buffers = from.model->named_buffers();
     for (auto& b : s->model->named_buffers()) b.value().copy_(buffers[b.key()]);
   }
-  s->tiles = nn::analog_tiles(*s->model);
   TORCH_CHECK(s->tiles.size() == from.tiles.size(), "branch_run: expected ", from.tiles.size(),
               " tiles, the config gives ", s->tiles.size());
   for (size_t k = 0; k < s->tiles.size(); ++k) s->tiles[k]->copy_run_state(*from.tiles[k]);
-  s->opt = std::make_unique<optim::AnalogSGD>(*s->model, optim::AnalogSGDOptions(from.options.lr));
   s->images = from.images;
   s->labels = from.labels;
   s->result = from.result;
@@ -448,7 +452,6 @@ std::unique_ptr<RunState> branch_run(const RunState& from, const RPUConfig& rpu)
   s->seconds = from.seconds;
   s->halfway = from.halfway;
   s->halfway_loss = from.halfway_loss;
-  s->model->train();
   return s;
 }
 
